@@ -1,0 +1,202 @@
+// Package config reads skaffold.yaml into one validated Config.
+//
+// It accepts `kind: Config` with apiVersion skaffold/v2beta* through
+// skaffold/v4beta* and the seed's skaffold.dev/... spelling, reads the v2beta
+// layout (deploy.kubectl.manifests) and the v3+ layout (manifests.rawYaml)
+// into the same shape, and decodes strictly: an unknown field, a wrong type or
+// a missing required field is an error that names the file, line and column.
+package config
+
+import (
+	"path/filepath"
+)
+
+// Config is the validated, merged configuration of one skaffold.yaml.
+type Config struct {
+	// File is the absolute path of the config file.
+	File string `yaml:"-"`
+	// Dir is the folder of File: relative paths in the config are relative to it.
+	Dir string `yaml:"-"`
+
+	APIVersion string    `yaml:"apiVersion" hoist:"required"`
+	Kind       string    `yaml:"kind" hoist:"required"`
+	Metadata   Metadata  `yaml:"metadata"`
+	Build      Build     `yaml:"build"`
+	Manifests  Manifests `yaml:"manifests"`
+	Deploy     Deploy    `yaml:"deploy"`
+	Event      Event     `yaml:"event"`
+}
+
+// Metadata names a config.
+type Metadata struct {
+	Name   string            `yaml:"name"`
+	Labels map[string]string `yaml:"labels"`
+}
+
+// Build says what to build and how.
+type Build struct {
+	Artifacts []*Artifact `yaml:"artifacts"`
+	TagPolicy TagPolicy   `yaml:"tagPolicy"`
+	Local     Local       `yaml:"local"`
+}
+
+// Artifact is one image to build.
+type Artifact struct {
+	// ImageName is the image name without registry prefix or tag;
+	// --default-repo prefixes it.
+	ImageName string `yaml:"image" hoist:"required"`
+	// Context is the build context. After Load it is absolute.
+	Context string          `yaml:"context"`
+	Docker  *DockerArtifact `yaml:"docker"`
+	Custom  *CustomArtifact `yaml:"custom"`
+}
+
+// DockerArtifact builds with the Docker engine.
+type DockerArtifact struct {
+	Dockerfile string             `yaml:"dockerfile"`
+	BuildArgs  map[string]*string `yaml:"buildArgs"`
+	Target     string             `yaml:"target"`
+	NoCache    bool               `yaml:"noCache"`
+	Network    string             `yaml:"network"`
+}
+
+// CustomArtifact builds by running a command that builds (and pushes) $IMAGE.
+type CustomArtifact struct {
+	BuildCommand string              `yaml:"buildCommand" hoist:"required"`
+	Dependencies *CustomDependencies `yaml:"dependencies"`
+}
+
+// CustomDependencies are the files a custom build reads.
+type CustomDependencies struct {
+	Paths  []string `yaml:"paths"`
+	Ignore []string `yaml:"ignore"`
+}
+
+// TagPolicy chooses how built images are tagged. At most one is set; Load
+// sets GitCommit when none is.
+type TagPolicy struct {
+	GitCommit   *GitCommitTagger   `yaml:"gitCommit"`
+	Sha256      *Sha256Tagger      `yaml:"sha256"`
+	DateTime    *DateTimeTagger    `yaml:"dateTime"`
+	EnvTemplate *EnvTemplateTagger `yaml:"envTemplate"`
+	InputDigest *InputDigestTagger `yaml:"inputDigest"`
+}
+
+// GitCommitTagger tags with the git commit, tag or tree of the context.
+type GitCommitTagger struct {
+	// Variant is Tags (default), CommitSha, AbbrevCommitSha, TreeSha or AbbrevTreeSha.
+	Variant string `yaml:"variant"`
+	Prefix  string `yaml:"prefix"`
+	// IgnoreChanges leaves the -dirty suffix off when the tree has changes.
+	IgnoreChanges bool `yaml:"ignoreChanges"`
+}
+
+// Sha256Tagger tags with "latest"; the image is then referred to by digest.
+type Sha256Tagger struct{}
+
+// DateTimeTagger tags with the build time.
+type DateTimeTagger struct {
+	Format   string `yaml:"format"`
+	TimeZone string `yaml:"timezone"`
+}
+
+// EnvTemplateTagger tags with a Go template over the environment.
+type EnvTemplateTagger struct {
+	Template string `yaml:"template" hoist:"required"`
+}
+
+// InputDigestTagger tags with a digest of the artifact's inputs.
+type InputDigestTagger struct{}
+
+// Local configures builds on the local machine.
+type Local struct {
+	Push        *bool `yaml:"push"`
+	UseBuildkit *bool `yaml:"useBuildkit"`
+	Concurrency *int  `yaml:"concurrency"`
+}
+
+// Manifests is the v3+ home of the Kubernetes manifests.
+type Manifests struct {
+	RawYAML []string `yaml:"rawYaml"`
+}
+
+// Deploy says where and how to deploy.
+type Deploy struct {
+	Kubectl                    *KubectlDeploy `yaml:"kubectl"`
+	StatusCheck                *bool          `yaml:"statusCheck"`
+	StatusCheckDeadlineSeconds int            `yaml:"statusCheckDeadlineSeconds"`
+}
+
+// KubectlDeploy deploys manifests with kubectl semantics.
+type KubectlDeploy struct {
+	// Manifests are globs relative to the config file. In v3+ configs they
+	// come from manifests.rawYaml.
+	Manifests        []string `yaml:"manifests"`
+	DefaultNamespace string   `yaml:"defaultNamespace"`
+}
+
+// Event says where events go.
+type Event struct {
+	Log EventLog `yaml:"log"`
+	RPC EventRPC `yaml:"rpc"`
+}
+
+// EventLog configures the stdout sink and the event log file.
+type EventLog struct {
+	// Level is debug, info, warn or error: the lowest level written to stdout.
+	Level string `yaml:"level"`
+	// Format is json (event lines only on stdout) or text (human lines).
+	Format string `yaml:"format"`
+	// File, when set, receives every event as a JSON line.
+	File string `yaml:"file"`
+}
+
+// EventRPC configures the gRPC push to a collector.
+type EventRPC struct {
+	Address  string `yaml:"address"`
+	Required bool   `yaml:"required"`
+}
+
+// Defaults.
+const (
+	DefaultStatusCheckDeadlineSeconds = 600
+	DefaultLogLevel                   = "info"
+	DefaultLogFormat                  = "json"
+)
+
+// Push reports whether built images are pushed (build.local.push).
+func (c *Config) Push() bool { return c.Build.Local.Push != nil && *c.Build.Local.Push }
+
+// Concurrency is how many artifacts build at once (build.local.concurrency);
+// 0 means all at once, as in Skaffold.
+func (c *Config) Concurrency() int {
+	if c.Build.Local.Concurrency == nil {
+		return 1
+	}
+	return *c.Build.Local.Concurrency
+}
+
+// ImageNames returns the configured image names in order.
+func (c *Config) ImageNames() []string {
+	names := make([]string, len(c.Build.Artifacts))
+	for i, a := range c.Build.Artifacts {
+		names[i] = a.ImageName
+	}
+	return names
+}
+
+// Deployer names the configured deployer, or "" when none is.
+func (c *Config) Deployer() string {
+	if c.Deploy.Kubectl != nil {
+		return "kubectl"
+	}
+	return ""
+}
+
+// Rel returns path relative to the config's folder when it is inside it.
+func (c *Config) Rel(path string) string {
+	if rel, err := filepath.Rel(c.Dir, path); err == nil && filepath.IsLocal(rel) {
+		return filepath.ToSlash(rel)
+	}
+	return path
+}

@@ -1,0 +1,465 @@
+// Package event is hoist's event bus: it stamps each event of a run with the
+// run id, a contiguous sequence and a UTC timestamp, keeps the run's whole
+// history in bounded memory (a ring that spills to disk), and lets any number
+// of subscribers read it at their own pace.
+//
+// A Bus is a value passed to whoever publishes or subscribes; there is no
+// global one. Publishers never wait on subscribers: a live subscriber that
+// falls further behind than its queue allows is dropped with a *DroppedError
+// that names the last sequence it received, and it can resume from there with
+// Subscribe, getting every later event exactly once and in order.
+package event
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+)
+
+// The envelope's fixed fields.
+const (
+	APIVersion = "skaffold.dev/v1alpha2"
+	Kind       = "Event"
+)
+
+// Clock tells the time. Tests inject a fake one.
+type Clock interface {
+	Now() time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// Defaults.
+const (
+	// DefaultMemory is how many recent events a bus keeps in memory.
+	DefaultMemory = 8192
+	// DefaultQueue is how far a live subscriber may fall behind before it
+	// is dropped.
+	DefaultQueue = 4096
+	// batch is how many events a subscriber takes from the ring at once.
+	batch = 256
+)
+
+// Option configures a Bus.
+type Option func(*Bus)
+
+// WithClock makes the bus stamp events with c's time.
+func WithClock(c Clock) Option { return func(b *Bus) { b.clock = c } }
+
+// WithRunID sets the run id instead of a new UUIDv7.
+func WithRunID(id string) Option { return func(b *Bus) { b.runID = id } }
+
+// WithMemory sets how many recent events are kept in memory; older ones are
+// spilled to disk. It is rounded up to a power of two, at least 2*batch.
+func WithMemory(n int) Option { return func(b *Bus) { b.memory = n } }
+
+// WithSpillDir sets where the spill file is created (default os.TempDir()).
+func WithSpillDir(dir string) Option { return func(b *Bus) { b.spillDir = dir } }
+
+// WithLogger sets the logger for the bus's own diagnostics.
+func WithLogger(l *slog.Logger) Option { return func(b *Bus) { b.log = l } }
+
+// Bus is one run's event stream.
+type Bus struct {
+	runID    string
+	clock    Clock
+	memory   int
+	spillDir string
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	ring    []*pb.Envelope
+	mask    uint32
+	last    uint32 // the last sequence published
+	ended   bool
+	notify  chan struct{}
+	waiters bool
+	live    map[*Subscription]struct{}
+
+	// The spiller writes events to disk before the ring overwrites them.
+	spill        *spillFile
+	spilled      uint32        // every event up to this sequence is on disk
+	spillWake    chan struct{} // tells the spiller there is work
+	spillDone    chan struct{} // closed when the spiller has exited
+	spillAdvance *sync.Cond    // signalled when spilled grows
+	spillErr     error
+}
+
+// New returns a bus for a new run.
+func New(opts ...Option) (*Bus, error) {
+	b := &Bus{clock: systemClock{}, memory: DefaultMemory, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(b)
+	}
+	if b.runID == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, fmt.Errorf("generating run id: %w", err)
+		}
+		b.runID = id.String()
+	}
+	size := uint32(2 * batch)
+	for int(size) < b.memory {
+		size <<= 1
+	}
+	b.ring = make([]*pb.Envelope, size)
+	b.mask = size - 1
+	b.notify = make(chan struct{})
+	b.live = map[*Subscription]struct{}{}
+	b.spillWake = make(chan struct{}, 1)
+	b.spillDone = make(chan struct{})
+	b.spillAdvance = sync.NewCond(&b.mu)
+	go b.spiller()
+	return b, nil
+}
+
+// RunID returns the run's id, the event_id of every event.
+func (b *Bus) RunID() string { return b.runID }
+
+// Last returns the last sequence published.
+func (b *Bus) Last() uint32 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.last
+}
+
+// Publish stamps ev with the next sequence and the current time and appends
+// it to the run. It never waits on a subscriber. The returned envelope, like
+// every envelope a subscriber receives, must not be modified. Publishing
+// after End drops the event and returns nil.
+func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ended {
+		b.log.Warn("event published after the run ended", "event", ev)
+		return nil
+	}
+	size := uint32(len(b.ring))
+	// The slot about to be reused must be on disk first. The spiller
+	// starts at half a ring behind, so this wait is rare: only when the
+	// disk is slower than the publishers for a whole half ring.
+	for b.last >= size && b.spilled < b.last+1-size && b.spillErr == nil {
+		b.wakeSpiller()
+		b.spillAdvance.Wait()
+	}
+	b.last++
+	ev.Sequence = b.last
+	ev.Timestamp = timestamppb.New(b.clock.Now().UTC())
+	env := &pb.Envelope{ApiVersion: APIVersion, Kind: Kind, EventId: b.runID, Event: ev}
+	b.ring[b.last&b.mask] = env
+	if b.last-b.spilled >= size/2 {
+		b.wakeSpiller()
+	}
+	for s := range b.live {
+		if lag := b.last - s.fetched.Load(); lag > s.queue {
+			s.drop()
+			delete(b.live, s)
+		}
+	}
+	if b.waiters {
+		close(b.notify)
+		b.notify = make(chan struct{})
+		b.waiters = false
+	}
+	return env
+}
+
+// End marks the end of the run: subscribers receive io.EOF after the last
+// event. Publish after End is dropped.
+func (b *Bus) End() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ended {
+		return
+	}
+	b.ended = true
+	close(b.notify)
+	b.notify = make(chan struct{})
+}
+
+// Ended reports whether End was called.
+func (b *Bus) Ended() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ended
+}
+
+// Close ends the run if it has not ended and releases the spill file.
+// Subscribers still reading history from disk get an error.
+func (b *Bus) Close() error {
+	b.End()
+	b.mu.Lock()
+	b.spillErr = errors.Join(b.spillErr, errClosed)
+	b.mu.Unlock()
+	b.wakeSpiller()
+	<-b.spillDone
+	if b.spill != nil {
+		return b.spill.remove()
+	}
+	return nil
+}
+
+var errClosed = errors.New("event bus closed")
+
+// DroppedError ends a live subscription that fell behind by more than its
+// queue. Subscribe(Last) resumes it.
+type DroppedError struct {
+	// Last is the last sequence the subscriber received.
+	Last uint32
+}
+
+func (e *DroppedError) Error() string {
+	return fmt.Sprintf("subscriber fell behind and was dropped after sequence %d; resume after it", e.Last)
+}
+
+// SubscribeOption configures a subscription.
+type SubscribeOption func(*Subscription)
+
+// WithQueue sets how many events a live subscriber may fall behind before it
+// is dropped. Values below the internal batch size are raised to it.
+func WithQueue(n int) SubscribeOption {
+	return func(s *Subscription) { s.queue = uint32(max(n, batch)) }
+}
+
+// Subscribe returns a subscription that receives every event after sequence
+// after (0 for all), then live events, in order, each once.
+func (b *Bus) Subscribe(after uint32, opts ...SubscribeOption) *Subscription {
+	s := &Subscription{bus: b, queue: DefaultQueue, delivered: after, dropped: make(chan struct{})}
+	s.fetched.Store(after)
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Follow calls fn with every event after sequence after, in order, until the
+// run ends (returning nil), fn fails or ctx is done. It never loses an
+// event: it has no queue bound, and when it falls behind the memory ring
+// it reads history from disk. In-process sinks use it.
+func (b *Bus) Follow(ctx context.Context, after uint32, fn func(*pb.Envelope) error) error {
+	sub := b.Subscribe(after)
+	sub.queue = math.MaxUint32
+	defer sub.Close()
+	return sub.each(ctx, fn)
+}
+
+func (b *Bus) wakeSpiller() {
+	select {
+	case b.spillWake <- struct{}{}:
+	default:
+	}
+}
+
+// spiller writes events to the spill file in batches, outside the lock, so
+// that publishing stays a memory operation.
+func (b *Bus) spiller() {
+	defer close(b.spillDone)
+	var envs []*pb.Envelope
+	for range b.spillWake {
+		b.mu.Lock()
+		if b.spillErr != nil {
+			b.spillAdvance.Broadcast()
+			b.mu.Unlock()
+			return
+		}
+		// Keep half a ring unspilled: those events are likely read from
+		// memory before they are ever needed from disk, and an idle or
+		// short run never touches the disk at all.
+		size := uint32(len(b.ring))
+		upTo := b.spilled
+		if b.last > size/2 {
+			upTo = max(upTo, b.last-size/2)
+		}
+		envs = envs[:0]
+		for seq := b.spilled + 1; seq <= upTo; seq++ {
+			envs = append(envs, b.ring[seq&b.mask])
+		}
+		from := b.spilled + 1
+		b.mu.Unlock()
+		if len(envs) == 0 {
+			continue
+		}
+		err := b.writeSpill(from, envs)
+		b.mu.Lock()
+		if err != nil {
+			b.spillErr = err
+			b.log.Error("spilling event history to disk failed; the oldest events will be lost to late subscribers", "err", err)
+		} else {
+			b.spilled = from + uint32(len(envs)) - 1
+		}
+		b.spillAdvance.Broadcast()
+		b.mu.Unlock()
+	}
+}
+
+func (b *Bus) writeSpill(from uint32, envs []*pb.Envelope) error {
+	if b.spill == nil {
+		f, err := createSpill(b.spillDir, b.runID)
+		if err != nil {
+			return err
+		}
+		b.spill = f
+	}
+	return b.spill.append(from, envs)
+}
+
+// Subscription reads a run's events in order. It is used by one goroutine.
+type Subscription struct {
+	bus   *Bus
+	queue uint32
+
+	// fetched is the last sequence taken into buf; the publisher reads it
+	// under the bus lock to measure the lag of live subscribers.
+	fetched   atomic.Uint32
+	delivered uint32
+	buf       []*pb.Envelope
+	live      bool
+	dropped   chan struct{}
+	reader    *spillReader
+	closed    bool
+}
+
+// drop is called by the publisher, under the bus lock.
+func (s *Subscription) drop() {
+	close(s.dropped)
+}
+
+// Last returns the last sequence delivered by Next.
+func (s *Subscription) Last() uint32 { return s.delivered }
+
+// Close releases the subscription. Next returns io.ErrClosedPipe after it.
+func (s *Subscription) Close() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.bus.mu.Lock()
+	delete(s.bus.live, s)
+	s.bus.mu.Unlock()
+}
+
+// Next returns the next event. It returns io.EOF after the last event of an
+// ended run, a *DroppedError when the subscriber fell behind, or ctx's error.
+func (s *Subscription) Next(ctx context.Context) (*pb.Envelope, error) {
+	for len(s.buf) == 0 {
+		if s.closed {
+			return nil, io.ErrClosedPipe
+		}
+		if err := s.fill(ctx); err != nil {
+			return nil, err
+		}
+	}
+	env := s.buf[0]
+	s.buf[0] = nil
+	s.buf = s.buf[1:]
+	s.delivered = env.Event.Sequence
+	return env, nil
+}
+
+func (s *Subscription) each(ctx context.Context, fn func(*pb.Envelope) error) error {
+	for {
+		env, err := s.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(env); err != nil {
+			return err
+		}
+	}
+}
+
+// fill takes the next batch of events from memory or disk, or waits for one.
+func (s *Subscription) fill(ctx context.Context) error {
+	b := s.bus
+	for {
+		select {
+		case <-s.dropped:
+			return &DroppedError{Last: s.delivered}
+		default:
+		}
+		next := s.fetched.Load() + 1
+		b.mu.Lock()
+		size := uint32(len(b.ring))
+		inMemory := b.last < size || next > b.last-size
+		switch {
+		case next <= b.last && inMemory:
+			end := min(b.last, next+batch-1)
+			s.buf = s.buf[:0]
+			for seq := next; seq <= end; seq++ {
+				s.buf = append(s.buf, b.ring[seq&b.mask])
+			}
+			s.fetched.Store(end)
+			if !s.live && b.last-end <= s.queue {
+				// Caught up: from now on the queue bound applies.
+				s.live = true
+				b.live[s] = struct{}{}
+			}
+			b.mu.Unlock()
+			return nil
+		case next <= b.last:
+			// Older than memory: read from the spill file.
+			spill, err := b.spill, b.spillErr
+			b.mu.Unlock()
+			if spill == nil {
+				return fmt.Errorf("reading event history after %d: %w", next-1, errors.Join(err, errors.New("not on disk")))
+			}
+			return s.fillFromDisk(spill, next)
+		case b.ended:
+			b.mu.Unlock()
+			return io.EOF
+		}
+		b.waiters = true
+		wait := b.notify
+		b.mu.Unlock()
+		select {
+		case <-wait:
+		case <-s.dropped:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (s *Subscription) fillFromDisk(spill *spillFile, next uint32) error {
+	if s.reader == nil || s.reader.next != next {
+		r, err := spill.reader(next)
+		if err != nil {
+			return err
+		}
+		s.reader = r
+	}
+	last, size := spill.flushed()
+	s.reader.limit(size)
+	s.buf = s.buf[:0]
+	for len(s.buf) < batch && s.reader.next <= last {
+		env, err := s.reader.read()
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return fmt.Errorf("reading event history at sequence %d: %w", s.reader.next, err)
+		}
+		s.buf = append(s.buf, env)
+	}
+	if len(s.buf) == 0 {
+		return fmt.Errorf("reading event history at sequence %d: not on disk", next)
+	}
+	s.fetched.Store(s.buf[len(s.buf)-1].Event.Sequence)
+	return nil
+}

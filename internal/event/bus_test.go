@@ -1,0 +1,251 @@
+package event_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/event"
+)
+
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) Now() time.Time { return c.t }
+
+func logEvent(image, line string) *pb.Event {
+	return &pb.Event{Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{
+		Image: image, Status: pb.Status_IN_PROGRESS, Log: line}}}
+}
+
+func newBus(t testing.TB, opts ...event.Option) *event.Bus {
+	t.Helper()
+	b, err := event.New(append([]event.Option{event.WithSpillDir(t.TempDir())}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// collect reads sub until EOF and checks that sequences run from first,
+// contiguous, each once.
+func collect(t *testing.T, sub *event.Subscription, first uint32) []*pb.Envelope {
+	t.Helper()
+	var got []*pb.Envelope
+	want := first
+	for {
+		env, err := sub.Next(t.Context())
+		if errors.Is(err, io.EOF) {
+			return got
+		}
+		if err != nil {
+			t.Errorf("after %d events: %v", len(got), err)
+			return got
+		}
+		if env.Event.Sequence != want {
+			t.Errorf("got sequence %d, want %d", env.Event.Sequence, want)
+			return got
+		}
+		want++
+		got = append(got, env)
+	}
+}
+
+func TestEnvelopeStamps(t *testing.T) {
+	loc := time.FixedZone("CEST", 2*3600)
+	clock := &fakeClock{t: time.Date(2023, 10, 27, 12, 0, 0, 500_000_000, loc)}
+	b := newBus(t, event.WithClock(clock))
+	env := b.Publish(logEvent("my-app", "hello"))
+	id, err := uuid.Parse(env.EventId)
+	if err != nil || id.Version() != 7 {
+		t.Fatalf("event_id %q is not a UUIDv7 (err %v)", env.EventId, err)
+	}
+	if env.ApiVersion != "skaffold.dev/v1alpha2" || env.Kind != "Event" {
+		t.Errorf("envelope = %q %q", env.ApiVersion, env.Kind)
+	}
+	if got, want := env.Event.Timestamp.AsTime(), time.Date(2023, 10, 27, 10, 0, 0, 500_000_000, time.UTC); !got.Equal(want) {
+		t.Errorf("timestamp = %v, want %v", got, want)
+	}
+	js, err := event.MarshalJSON(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := event.UnmarshalJSON(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts := back.Event.Timestamp.AsTime(); ts.Location() != time.UTC || !ts.Equal(clock.t) {
+		t.Errorf("timestamp after JSON = %v", ts)
+	}
+}
+
+func TestConcurrentPublishersContiguous(t *testing.T) {
+	const publishers, each = 16, 5000
+	b := newBus(t, event.WithMemory(1024))
+	subs := make([]*event.Subscription, 4)
+	for i := range subs {
+		subs[i] = b.Subscribe(0, event.WithQueue(publishers*each))
+	}
+	results := make([][]*pb.Envelope, len(subs))
+	var readers sync.WaitGroup
+	for i, s := range subs {
+		readers.Go(func() { results[i] = collect(t, s, 1) })
+	}
+	var wg sync.WaitGroup
+	for p := range publishers {
+		wg.Go(func() {
+			for i := range each {
+				b.Publish(logEvent(fmt.Sprintf("img-%d", p), fmt.Sprint(i)))
+			}
+		})
+	}
+	wg.Wait()
+	b.End()
+	readers.Wait()
+	for i, got := range results {
+		if len(got) != publishers*each {
+			t.Fatalf("subscriber %d got %d events, want %d", i, len(got), publishers*each)
+		}
+		// Each publisher's own events stay in its order.
+		next := map[string]int{}
+		for _, env := range got {
+			be := env.Event.GetBuildEvent()
+			if want := fmt.Sprint(next[be.Image]); be.Log != want {
+				t.Fatalf("subscriber %d: %s line %s, want %s", i, be.Image, be.Log, want)
+			}
+			next[be.Image]++
+		}
+	}
+}
+
+func TestStalledSubscriberIsDroppedAndResumes(t *testing.T) {
+	const total = 50_000
+	b := newBus(t, event.WithMemory(1024))
+	stalled := b.Subscribe(0, event.WithQueue(300))
+	// The stalled subscriber reads the first event, then stops reading.
+	b.Publish(logEvent("app", "first"))
+	if env, err := stalled.Next(t.Context()); err != nil || env.Event.Sequence != 1 {
+		t.Fatalf("first read: %v %v", env, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range total - 1 {
+			b.Publish(logEvent("app", fmt.Sprint(i)))
+		}
+		b.End()
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("publishing waited on a stalled subscriber")
+	}
+	// Drain what was queued; the subscriber must then learn it was dropped.
+	last := uint32(1)
+	var err error
+	for {
+		var env *pb.Envelope
+		env, err = stalled.Next(t.Context())
+		if err != nil {
+			break
+		}
+		if env.Event.Sequence != last+1 {
+			t.Fatalf("sequence %d after %d", env.Event.Sequence, last)
+		}
+		last = env.Event.Sequence
+	}
+	var dropped *event.DroppedError
+	if !errors.As(err, &dropped) {
+		t.Fatalf("stalled subscriber ended with %v, want a DroppedError", err)
+	}
+	if dropped.Last != last || last >= total {
+		t.Fatalf("dropped.Last = %d, delivered %d of %d", dropped.Last, last, total)
+	}
+	resumed := b.Subscribe(dropped.Last)
+	rest := collect(t, resumed, dropped.Last+1)
+	if got := uint32(len(rest)) + last; got != total {
+		t.Fatalf("after resuming: %d events in all, want %d", got, total)
+	}
+}
+
+func TestLateSubscribersReadHistoryFromDisk(t *testing.T) {
+	const total = 20_000
+	b := newBus(t, event.WithMemory(512))
+	for i := range total {
+		b.Publish(logEvent("app", fmt.Sprint(i)))
+	}
+	b.End()
+	for _, after := range []uint32{0, 1, 255, 256, 257, 9_999, total - 600, total - 1, total} {
+		t.Run(fmt.Sprint(after), func(t *testing.T) {
+			got := collect(t, b.Subscribe(after), after+1)
+			if len(got) != int(total-after) {
+				t.Fatalf("got %d events, want %d", len(got), total-after)
+			}
+			for _, env := range got {
+				if want := fmt.Sprint(env.Event.Sequence - 1); env.Event.GetBuildEvent().Log != want {
+					t.Fatalf("sequence %d carries %q", env.Event.Sequence, env.Event.GetBuildEvent().Log)
+				}
+			}
+		})
+	}
+}
+
+func TestFollowNeverLoses(t *testing.T) {
+	const total = 30_000
+	b := newBus(t, event.WithMemory(512))
+	var got []uint32
+	done := make(chan error, 1)
+	go func() {
+		done <- b.Follow(t.Context(), 0, func(env *pb.Envelope) error {
+			if len(got)%1000 == 0 {
+				time.Sleep(2 * time.Millisecond) // fall behind now and then
+			}
+			got = append(got, env.Event.Sequence)
+			return nil
+		})
+	}()
+	for i := range total {
+		b.Publish(logEvent("app", fmt.Sprint(i)))
+	}
+	b.End()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != total {
+		t.Fatalf("followed %d events, want %d", len(got), total)
+	}
+	for i, s := range got {
+		if s != uint32(i+1) {
+			t.Fatalf("event %d has sequence %d", i, s)
+		}
+	}
+}
+
+func TestNextHonoursContext(t *testing.T) {
+	b := newBus(t)
+	sub := b.Subscribe(0)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := sub.Next(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Next = %v, want deadline exceeded", err)
+	}
+}
+
+func TestPublishAfterEndIsDropped(t *testing.T) {
+	b := newBus(t)
+	b.Publish(logEvent("app", "a"))
+	b.End()
+	if env := b.Publish(logEvent("app", "b")); env != nil {
+		t.Fatalf("publish after End returned %v", env)
+	}
+	if got := collect(t, b.Subscribe(0), 1); len(got) != 1 {
+		t.Fatalf("got %d events, want 1", len(got))
+	}
+}

@@ -1,0 +1,84 @@
+package event
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+)
+
+// LevelOf returns an event's level: failures are error, cancellations warn,
+// the progress of one watched resource debug, everything else info. Levels
+// filter what is written to stdout, never what is recorded or sent.
+func LevelOf(ev *pb.Event) slog.Level {
+	status, err := statusOf(ev)
+	switch {
+	case status == pb.Status_FAILED || err != nil:
+		return slog.LevelError
+	case status == pb.Status_CANCELED:
+		return slog.LevelWarn
+	}
+	if sc := ev.GetStatusCheckEvent(); sc != nil && sc.Resource != "" && sc.Status == pb.Status_IN_PROGRESS {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
+}
+
+// ParseLevel reads a level name: debug, info, warn or error.
+func ParseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info", "":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("unknown level %q: use debug, info, warn or error", s)
+}
+
+// statusOf returns the status and error of any payload.
+func statusOf(ev *pb.Event) (pb.Status, *pb.Error) {
+	switch p := ev.GetPayload().(type) {
+	case *pb.Event_BuildEvent:
+		return p.BuildEvent.GetStatus(), p.BuildEvent.GetError()
+	case *pb.Event_DeployEvent:
+		return p.DeployEvent.GetStatus(), p.DeployEvent.GetError()
+	case *pb.Event_StatusCheckEvent:
+		return p.StatusCheckEvent.GetStatus(), p.StatusCheckEvent.GetError()
+	case *pb.Event_DevLoopEvent:
+		return p.DevLoopEvent.GetStatus(), nil
+	case *pb.Event_TerminationEvent:
+		return p.TerminationEvent.GetStatus(), p.TerminationEvent.GetError()
+	}
+	return pb.Status_STATUS_UNSPECIFIED, nil
+}
+
+// StatusOf returns the status of any payload, STATUS_UNSPECIFIED for a
+// metaEvent.
+func StatusOf(ev *pb.Event) pb.Status {
+	s, _ := statusOf(ev)
+	return s
+}
+
+// TypeOf returns the JSON name of the event's payload, such as "buildEvent".
+func TypeOf(ev *pb.Event) string {
+	switch ev.GetPayload().(type) {
+	case *pb.Event_MetaEvent:
+		return "metaEvent"
+	case *pb.Event_BuildEvent:
+		return "buildEvent"
+	case *pb.Event_DeployEvent:
+		return "deployEvent"
+	case *pb.Event_StatusCheckEvent:
+		return "statusCheckEvent"
+	case *pb.Event_DevLoopEvent:
+		return "devLoopEvent"
+	case *pb.Event_TerminationEvent:
+		return "terminationEvent"
+	}
+	return ""
+}

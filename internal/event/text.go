@@ -1,0 +1,138 @@
+package event
+
+import (
+	"fmt"
+	"strings"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+)
+
+// ANSI colors for the text form on terminals.
+const (
+	reset  = "\x1b[0m"
+	dim    = "\x1b[2m"
+	red    = "\x1b[31m"
+	green  = "\x1b[32m"
+	yellow = "\x1b[33m"
+	cyan   = "\x1b[36m"
+)
+
+// AppendText appends a one-line human form of env to b: time, phase,
+// subject, status and detail; build output lines are indented under their
+// image. With color, statuses and output are colored for a terminal.
+func AppendText(b []byte, env *pb.Envelope, color bool) []byte {
+	ev := env.GetEvent()
+	paint := func(c, s string) string {
+		if !color || s == "" {
+			return s
+		}
+		return c + s + reset
+	}
+	ts := ev.GetTimestamp().AsTime().Format("15:04:05.000")
+	b = append(b, paint(dim, ts)...)
+	b = append(b, ' ')
+	line := func(phase, subject string, status pb.Status, detail string) {
+		b = fmt.Appendf(b, "%-12s", phase)
+		if subject != "" {
+			b = append(b, subject...)
+			b = append(b, ' ')
+		}
+		if status != pb.Status_STATUS_UNSPECIFIED {
+			b = append(b, paintStatus(status, color)...)
+		}
+		if detail != "" {
+			b = append(b, ' ')
+			b = append(b, detail...)
+		}
+	}
+	switch p := ev.GetPayload().(type) {
+	case *pb.Event_MetaEvent:
+		m := p.MetaEvent
+		d := fmt.Sprintf("hoist %s, run %s", m.Version, env.EventId)
+		if len(m.Artifacts) > 0 {
+			d += ", artifacts " + strings.Join(m.Artifacts, " ")
+		}
+		if m.Deployer != "" {
+			d += ", deployer " + m.Deployer
+		}
+		line("start", m.Command, 0, d)
+	case *pb.Event_BuildEvent:
+		e := p.BuildEvent
+		if e.Log != "" {
+			prefix := "  " + e.Image + " │ "
+			if e.Step != nil && strings.HasPrefix(e.Log, "Step ") {
+				b = append(b, (prefix + paint(cyan, e.Log))...)
+			} else {
+				b = append(b, (prefix + paint(dim, e.Log))...)
+			}
+			break
+		}
+		line("build", e.Image, e.Status, artifactText(e.Artifact)+errorText(e.Error))
+	case *pb.Event_DeployEvent:
+		e := p.DeployEvent
+		var d []string
+		for _, r := range e.Resources {
+			d = append(d, fmt.Sprintf("%s %s/%s/%s", r.Action, r.Kind, r.Namespace, r.Name))
+		}
+		if len(e.Manifests) > 0 {
+			d = append(d, "manifests "+strings.Join(e.Manifests, " "))
+		}
+		if e.Log != "" {
+			d = append(d, e.Log)
+		}
+		line("deploy", e.Deployer, e.Status, strings.Join(d, ", ")+errorText(e.Error))
+	case *pb.Event_StatusCheckEvent:
+		e := p.StatusCheckEvent
+		line("status", e.Resource, e.Status, e.Message+errorText(e.Error))
+	case *pb.Event_DevLoopEvent:
+		e := p.DevLoopEvent
+		d := ""
+		if len(e.ChangedFiles) > 0 {
+			d = "changed " + strings.Join(e.ChangedFiles, " ")
+		}
+		line("dev", fmt.Sprintf("iteration %d", e.Iteration), e.Status, d)
+	case *pb.Event_TerminationEvent:
+		e := p.TerminationEvent
+		line("end", "", e.Status, errorText(e.Error))
+	default:
+		line("unknown", "", 0, "")
+	}
+	return b
+}
+
+func paintStatus(s pb.Status, color bool) string {
+	name := s.String()
+	if !color {
+		return name
+	}
+	switch s {
+	case pb.Status_SUCCEEDED:
+		return green + name + reset
+	case pb.Status_FAILED:
+		return red + name + reset
+	case pb.Status_CANCELED, pb.Status_SKIPPED:
+		return yellow + name + reset
+	}
+	return name
+}
+
+func artifactText(a *pb.Artifact) string {
+	if a == nil {
+		return ""
+	}
+	if a.Digest == "" {
+		return a.Tag
+	}
+	return a.Tag + " " + a.Digest
+}
+
+func errorText(e *pb.Error) string {
+	if e == nil {
+		return ""
+	}
+	s := fmt.Sprintf(" [%s] %s", e.Code, e.Message)
+	for _, sug := range e.Suggestions {
+		s += "\n    hint: " + sug
+	}
+	return s
+}
