@@ -17,7 +17,7 @@ func BenchmarkPublish(b *testing.B) {
 			var wg sync.WaitGroup
 			for range subs {
 				wg.Go(func() {
-					if err := bus.Follow(b.Context(), 0, func(*pb.Envelope) error { return nil }); err != nil {
+					if err := bus.Follow(b.Context(), 0, func(*pb.Envelope, bool) error { return nil }); err != nil {
 						b.Error(err)
 					}
 				})

@@ -246,10 +246,12 @@ func (b *Bus) Subscribe(after uint32, opts ...SubscribeOption) *Subscription {
 }
 
 // Follow calls fn with every event after sequence after, in order, until the
-// run ends (returning nil), fn fails or ctx is done. It never loses an
+// run ends (returning nil), fn fails or ctx is done. more tells fn whether
+// further events are already at hand, so a writer can flush only when it
+// has caught up. It never loses an
 // event: it has no queue bound, and when it falls behind the memory ring
 // it reads history from disk. In-process sinks use it.
-func (b *Bus) Follow(ctx context.Context, after uint32, fn func(*pb.Envelope) error) error {
+func (b *Bus) Follow(ctx context.Context, after uint32, fn func(env *pb.Envelope, more bool) error) error {
 	sub := b.Subscribe(after)
 	sub.queue = math.MaxUint32
 	defer sub.Close()
@@ -369,7 +371,7 @@ func (s *Subscription) Next(ctx context.Context) (*pb.Envelope, error) {
 	return env, nil
 }
 
-func (s *Subscription) each(ctx context.Context, fn func(*pb.Envelope) error) error {
+func (s *Subscription) each(ctx context.Context, fn func(*pb.Envelope, bool) error) error {
 	for {
 		env, err := s.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -378,7 +380,7 @@ func (s *Subscription) each(ctx context.Context, fn func(*pb.Envelope) error) er
 		if err != nil {
 			return err
 		}
-		if err := fn(env); err != nil {
+		if err := fn(env, len(s.buf) > 0); err != nil {
 			return err
 		}
 	}

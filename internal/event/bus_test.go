@@ -203,7 +203,7 @@ func TestFollowNeverLoses(t *testing.T) {
 	var got []uint32
 	done := make(chan error, 1)
 	go func() {
-		done <- b.Follow(t.Context(), 0, func(env *pb.Envelope) error {
+		done <- b.Follow(t.Context(), 0, func(env *pb.Envelope, _ bool) error {
 			if len(got)%1000 == 0 {
 				time.Sleep(2 * time.Millisecond) // fall behind now and then
 			}

@@ -1,0 +1,173 @@
+package event_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/testutil"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// TestSeedExamples decodes the five example events of the Skaffold Event API
+// seed and checks that they encode back to the same fields.
+func TestSeedExamples(t *testing.T) {
+	files, _ := filepath.Glob("testdata/seed/*.json")
+	if len(files) != 5 {
+		t.Fatalf("found %d seed examples, want 5", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env, err := event.UnmarshalJSON(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := event.MarshalJSON(env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want, got any
+			json.Unmarshal(data, &want)
+			json.Unmarshal(out, &got)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("re-encoded seed event differs (-seed +hoist):\n%s", diff)
+			}
+			testutil.ValidateEvent(t, data)
+		})
+	}
+}
+
+// goldenEvents is one event of every payload, with every field set.
+func goldenEvents() map[string]*pb.Event {
+	errv := &pb.Error{Code: "BUILD_DOCKER_DAEMON_UNREACHABLE", Message: "cannot reach the Docker daemon at unix:///var/run/docker.sock",
+		Suggestions: []string{"start dockerd, or set DOCKER_HOST"}}
+	return map[string]*pb.Event{
+		"meta": {Payload: &pb.Event_MetaEvent{MetaEvent: &pb.MetaEvent{Command: "run", Version: "v0.1.0",
+			WorkingDir: "/src/app", Artifacts: []string{"my-app"}, Deployer: "kubectl"}}},
+		"build_step": {Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: "my-app", Status: pb.Status_IN_PROGRESS,
+			Log: "Step 1/5 : FROM ubuntu:22.04", Step: &pb.Step{Index: 1, Total: 5, Instruction: "FROM ubuntu:22.04"}}}},
+		"build_succeeded": {Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: "my-app", Status: pb.Status_SUCCEEDED,
+			Artifact: &pb.Artifact{ImageName: "my-app", Tag: "127.0.0.1:5000/my-app:v1", Digest: "sha256:" + strings.Repeat("ab", 32)}}}},
+		"build_failed": {Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: "my-app", Status: pb.Status_FAILED, Error: errv}}},
+		"deploy": {Payload: &pb.Event_DeployEvent{DeployEvent: &pb.DeployEvent{Status: pb.Status_SUCCEEDED, Deployer: "kubectl",
+			Manifests: []string{"k8s/deployment.yaml", "k8s/service.yaml"},
+			Resources: []*pb.Resource{{Kind: "Deployment", Namespace: "default", Name: "my-app", Action: "created"}}}}},
+		"status_check": {Payload: &pb.Event_StatusCheckEvent{StatusCheckEvent: &pb.StatusCheckEvent{Resource: "Deployment/default/my-app",
+			Status: pb.Status_FAILED, Message: "0/1 replicas ready", Error: &pb.Error{Code: "STATUS_CHECK_IMAGE_PULL_ERR", Message: "ImagePullBackOff"}}}},
+		"dev_loop": {Payload: &pb.Event_DevLoopEvent{DevLoopEvent: &pb.DevLoopEvent{Iteration: 2, Status: pb.Status_IN_PROGRESS,
+			ChangedFiles: []string{"main.go"}}}},
+		"termination": {Payload: &pb.Event_TerminationEvent{TerminationEvent: &pb.TerminationEvent{Status: pb.Status_CANCELED,
+			Error: &pb.Error{Code: "CANCELED", Message: "interrupted"}}}},
+	}
+}
+
+// TestGolden pins the exact JSON of every payload.
+func TestGolden(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2023, 10, 27, 10, 0, 0, 123_000_000, time.UTC)}
+	for name, ev := range goldenEvents() {
+		t.Run(name, func(t *testing.T) {
+			b := newBus(t, event.WithClock(clock), event.WithRunID("0192f6a4-7c1e-7d2a-9b3c-4d5e6f708192"))
+			env := b.Publish(ev)
+			got, err := event.MarshalJSON(env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, got); err != nil {
+				t.Fatal(err)
+			}
+			compact.WriteByte('\n')
+			path := filepath.Join("testdata", "golden", name+".json")
+			if *update {
+				os.MkdirAll(filepath.Dir(path), 0o755)
+				if err := os.WriteFile(path, compact.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), compact.String()); diff != "" {
+				t.Errorf("JSON of %s changed (-golden +now):\n%s", name, diff)
+			}
+			testutil.ValidateEvent(t, compact.Bytes())
+		})
+	}
+}
+
+// TestSchemaCoversProto checks that docs/event.schema.json names every field
+// of every message of the contract, under its JSON name.
+func TestSchemaCoversProto(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(testutil.Root(t), "docs", "event.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Properties map[string]any `json:"properties"`
+		Defs       map[string]struct {
+			Properties map[string]struct {
+				Properties map[string]any `json:"properties"`
+				Items      struct {
+					Properties map[string]any `json:"properties"`
+				} `json:"items"`
+			} `json:"properties"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(data, &schema); err != nil {
+		t.Fatal(err)
+	}
+	props := func(def string) []string {
+		var names []string
+		for n := range schema.Defs[def].Properties {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return names
+	}
+	jsonNames := func(md protoreflect.MessageDescriptor) []string {
+		var names []string
+		for i := range md.Fields().Len() {
+			names = append(names, md.Fields().Get(i).JSONName())
+		}
+		slices.Sort(names)
+		return names
+	}
+	ev := (&pb.Event{}).ProtoReflect().Descriptor()
+	if diff := cmp.Diff(jsonNames(ev), props("event")); diff != "" {
+		t.Errorf("event fields (-proto +schema):\n%s", diff)
+	}
+	for i := range ev.Fields().Len() {
+		f := ev.Fields().Get(i)
+		if f.Message() == nil || f.ContainingOneof() == nil {
+			continue
+		}
+		if diff := cmp.Diff(jsonNames(f.Message()), props(f.JSONName())); diff != "" {
+			t.Errorf("%s fields (-proto +schema):\n%s", f.JSONName(), diff)
+		}
+	}
+	var env []string
+	for n := range schema.Properties {
+		env = append(env, n)
+	}
+	slices.Sort(env)
+	if diff := cmp.Diff(jsonNames((&pb.Envelope{}).ProtoReflect().Descriptor()), env); diff != "" {
+		t.Errorf("envelope fields (-proto +schema):\n%s", diff)
+	}
+}

@@ -1,0 +1,199 @@
+package sink_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/event/sink"
+)
+
+func newBus(t testing.TB) *event.Bus {
+	t.Helper()
+	b, err := event.New(event.WithSpillDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+func build(status pb.Status, log string) *pb.Event {
+	return &pb.Event{Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: "app", Status: status, Log: log}}}
+}
+
+func statusCheck(resource string, status pb.Status) *pb.Event {
+	return &pb.Event{Payload: &pb.Event_StatusCheckEvent{StatusCheckEvent: &pb.StatusCheckEvent{Resource: resource, Status: status}}}
+}
+
+func TestStreamLevels(t *testing.T) {
+	tests := []struct {
+		level string
+		want  []uint32
+	}{
+		{"debug", []uint32{1, 2, 3, 4}},
+		{"info", []uint32{1, 2, 4}},
+		{"warn", []uint32{4}},
+		{"error", []uint32{4}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.level, func(t *testing.T) {
+			b := newBus(t)
+			lvl, err := event.ParseLevel(tt.level)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			s, err := sink.NewStream(&out, sink.JSON, lvl, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Publish(build(pb.Status_IN_PROGRESS, ""))
+			b.Publish(build(pb.Status_IN_PROGRESS, "Step 1/2 : FROM x"))
+			b.Publish(statusCheck("Deployment/default/app", pb.Status_IN_PROGRESS))
+			b.Publish(build(pb.Status_FAILED, ""))
+			b.End()
+			if err := sink.Run(t.Context(), b, s); err != nil {
+				t.Fatal(err)
+			}
+			var got []uint32
+			for line := range strings.Lines(out.String()) {
+				env, err := event.UnmarshalJSON([]byte(line))
+				if err != nil {
+					t.Fatalf("stdout line %q is not an event: %v", line, err)
+				}
+				got = append(got, env.Event.Sequence)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("sequences on stdout (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFileGetsEveryEventAndRepairsTornLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	// A previous run that died mid-line.
+	if err := os.WriteFile(path, []byte(`{"apiVersion":"skaffold.dev/v1alpha2","kind":"Event","event":{"sequence":1}}`+"\n"+`{"apiVer`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := sink.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBus(t)
+	b.Publish(statusCheck("Deployment/default/app", pb.Status_IN_PROGRESS))
+	b.Publish(build(pb.Status_SUCCEEDED, ""))
+	b.End()
+	if err := sink.Run(t.Context(), b, f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	data, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("file has %d lines, want 3:\n%s", len(lines), data)
+	}
+	for _, l := range lines {
+		if _, err := event.UnmarshalJSON([]byte(l)); err != nil {
+			t.Errorf("line %q: %v", l, err)
+		}
+	}
+}
+
+// TestFileSurvivesKill kills a process that writes events as fast as it can
+// and checks that the file holds only whole lines.
+func TestFileSurvivesKill(t *testing.T) {
+	if os.Getenv("HOIST_SINK_WRITER") != "" {
+		writeForever(os.Getenv("HOIST_SINK_WRITER"))
+		return
+	}
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	for round := range 3 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestFileSurvivesKill$")
+		cmd.Env = append(os.Environ(), "HOIST_SINK_WRITER="+path)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			st, err := os.Stat(path)
+			if err == nil && st.Size() > int64(round+1)*200_000 {
+				break
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatal("writer wrote nothing")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Wait()
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := os.ReadFile(path)
+		if len(data) == 0 || data[len(data)-1] != '\n' {
+			t.Fatalf("round %d: file does not end with a newline", round)
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(nil, 1<<20)
+		n := 0
+		for sc.Scan() {
+			if _, err := event.UnmarshalJSON(sc.Bytes()); err != nil {
+				t.Fatalf("round %d line %d: %v: %q", round, n+1, err, sc.Text())
+			}
+			n++
+		}
+		f.Close()
+		t.Logf("round %d: %d whole lines", round, n)
+	}
+}
+
+func writeForever(path string) {
+	f, err := sink.OpenFile(path)
+	if err != nil {
+		panic(err)
+	}
+	b, err := event.New()
+	if err != nil {
+		panic(err)
+	}
+	go func() {
+		for i := 0; ; i++ {
+			b.Publish(build(pb.Status_IN_PROGRESS, fmt.Sprintf("line %d %s", i, strings.Repeat("x", i%300))))
+		}
+	}()
+	if err := sink.Run(t0(), b, f); err != nil {
+		panic(err)
+	}
+}
+
+func TestTextFormat(t *testing.T) {
+	b := newBus(t)
+	b.Publish(build(pb.Status_IN_PROGRESS, "Step 1/2 : FROM x"))
+	b.End()
+	var out bytes.Buffer
+	s, _ := sink.NewStream(&out, sink.Text, slog.LevelInfo, false)
+	if err := sink.Run(t.Context(), b, s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "app │ Step 1/2 : FROM x") {
+		t.Errorf("text = %q", out.String())
+	}
+}

@@ -1,0 +1,71 @@
+package sink
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/event"
+)
+
+// Format is how a stream sink renders events.
+type Format string
+
+// Formats.
+const (
+	JSON Format = "json"
+	Text Format = "text"
+)
+
+// Stream writes events to a writer such as stdout, as JSON lines or text,
+// leaving out events below its level.
+type Stream struct {
+	w     io.Writer
+	fmt   Format
+	level slog.Level
+	color bool
+	buf   []byte
+}
+
+var _ Sink = (*Stream)(nil)
+
+// NewStream returns a sink that writes events at level or above to w. With
+// color, text is colored for a terminal.
+func NewStream(w io.Writer, format Format, level slog.Level, color bool) (*Stream, error) {
+	if format != JSON && format != Text {
+		return nil, fmt.Errorf("unknown event format %q: use json or text", format)
+	}
+	return &Stream{w: w, fmt: format, level: level, color: color}, nil
+}
+
+// Write implements Sink.
+func (s *Stream) Write(env *pb.Envelope) error {
+	if event.LevelOf(env.Event) < s.level {
+		return nil
+	}
+	return s.append(env)
+}
+
+func (s *Stream) append(env *pb.Envelope) error {
+	if s.fmt == Text {
+		s.buf = event.AppendText(s.buf, env, s.color)
+	} else {
+		var err error
+		if s.buf, err = event.AppendJSON(s.buf, env); err != nil {
+			return fmt.Errorf("encoding event %d: %w", env.Event.Sequence, err)
+		}
+	}
+	s.buf = append(s.buf, '\n')
+	return nil
+}
+
+// Flush implements Sink.
+func (s *Stream) Flush() error {
+	if len(s.buf) == 0 {
+		return nil
+	}
+	_, err := s.w.Write(s.buf)
+	s.buf = s.buf[:0]
+	return err
+}

@@ -1,0 +1,58 @@
+// Package testutil holds helpers shared by hoist's tests.
+package testutil
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// Root returns the repository root: the nearest folder above the test's
+// working folder that holds go.mod.
+func Root(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's folder")
+		}
+		dir = parent
+	}
+}
+
+var (
+	schemaOnce sync.Once
+	schema     *jsonschema.Schema
+	schemaErr  error
+)
+
+// ValidateEvent checks one event's JSON against docs/event.schema.json.
+func ValidateEvent(t testing.TB, line []byte) {
+	t.Helper()
+	schemaOnce.Do(func() {
+		c := jsonschema.NewCompiler()
+		c.AssertFormat()
+		schema, schemaErr = c.Compile(filepath.Join(Root(t), "docs", "event.schema.json"))
+	})
+	if schemaErr != nil {
+		t.Fatalf("compiling the event schema: %v", schemaErr)
+	}
+	var v any
+	if err := json.Unmarshal(line, &v); err != nil {
+		t.Fatalf("event is not JSON: %v: %s", err, line)
+	}
+	if err := schema.Validate(v); err != nil {
+		t.Errorf("event does not match docs/event.schema.json: %v\n%s", err, line)
+	}
+}
