@@ -5,6 +5,7 @@
 package fault
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -25,11 +26,13 @@ const (
 
 	TagFailed Code = "BUILD_TAG_FAILED"
 
-	BuildContextMissing     Code = "BUILD_CONTEXT_MISSING"
-	BuildCustomCommandFail  Code = "BUILD_CUSTOM_COMMAND_FAILED"
-	BuildCustomCommandStart Code = "BUILD_CUSTOM_COMMAND_START_FAILED"
-	BuildImageNotFound      Code = "BUILD_IMAGE_NOT_FOUND"
-	BuildRegistryRefused    Code = "BUILD_REGISTRY_REFUSED"
+	BuildContextMissing      Code = "BUILD_CONTEXT_MISSING"
+	BuildCustomCommandFail   Code = "BUILD_CUSTOM_COMMAND_FAILED"
+	BuildCustomCommandStart  Code = "BUILD_CUSTOM_COMMAND_START_FAILED"
+	BuildImageNotFound       Code = "BUILD_IMAGE_NOT_FOUND"
+	BuildRegistryRefused     Code = "BUILD_REGISTRY_REFUSED"
+	BuildRegistryUnreachable Code = "BUILD_REGISTRY_UNREACHABLE"
+	BuildDockerUnreachable   Code = "BUILD_DOCKER_DAEMON_UNREACHABLE"
 
 	EventLogFileFailed Code = "EVENT_LOG_FILE_FAILED"
 	EventLogFileParse  Code = "EVENT_LOG_FILE_INVALID"
@@ -101,6 +104,9 @@ func ExitCode(err error) int {
 	}
 	if f := As(err); f != nil && f.Exit != 0 {
 		return f.Exit
+	}
+	if errors.Is(err, context.Canceled) {
+		return ExitCanceled
 	}
 	return ExitInternal
 }

@@ -1,0 +1,42 @@
+// Package build turns configured artifacts into images. A Builder builds
+// one artifact and reports its output lines; the runner turns those into
+// buildEvents. Builders live in subpackages (custom, docker); tagging and
+// the inputs of an artifact are here because every builder shares them.
+package build
+
+import (
+	"context"
+
+	"github.com/hoist-dev/hoist/internal/config"
+)
+
+// Output receives a build's output, one line at a time, in order.
+type Output interface {
+	// Line reports one line of output, without its newline. step is set
+	// when the line starts a build step.
+	Line(line string, step *Step)
+}
+
+// Step is one instruction of a build.
+type Step struct {
+	Index, Total int
+	Instruction  string
+}
+
+// Result is a built image.
+type Result struct {
+	// ImageName is the configured image name.
+	ImageName string `json:"imageName"`
+	// Tag is the full reference that was built: registry/name:tag.
+	Tag string `json:"tag"`
+	// Digest is the registry manifest digest when pushed, else the local
+	// image id.
+	Digest string `json:"digest,omitempty"`
+	// Pushed tells whether the image is in a registry.
+	Pushed bool `json:"pushed,omitempty"`
+}
+
+// Builder builds one artifact as tag.
+type Builder interface {
+	Build(ctx context.Context, out Output, a *config.Artifact, tag string) (Result, error)
+}

@@ -1,0 +1,181 @@
+package build
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+
+	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/fault"
+)
+
+// Dependencies returns the files an artifact's build reads, as paths
+// relative to its context, sorted: for docker, the context after
+// .dockerignore plus the Dockerfile; for custom, dependencies.paths minus
+// dependencies.ignore, or the whole context when no paths are given.
+func Dependencies(a *config.Artifact) ([]string, error) {
+	st, err := os.Stat(a.Context)
+	if err != nil || !st.IsDir() {
+		return nil, fault.New(fault.BuildContextMissing, fault.ExitBuild,
+			fmt.Sprintf("build context %s of artifact %q does not exist or is not a folder", a.Context, a.ImageName),
+			"fix build.artifacts[].context in skaffold.yaml; it is relative to the config file")
+	}
+	var include, exclude []string
+	switch {
+	case a.Docker != nil:
+		exclude, err = dockerignore(a.Context, a.Docker.Dockerfile)
+		if err != nil {
+			return nil, err
+		}
+	case a.Custom != nil && a.Custom.Dependencies != nil:
+		include = a.Custom.Dependencies.Paths
+		exclude = a.Custom.Dependencies.Ignore
+	}
+	var inc, exc *patternmatcher.PatternMatcher
+	if len(include) > 0 {
+		if inc, err = patternmatcher.New(include); err != nil {
+			return nil, fmt.Errorf("artifact %q: dependencies.paths: %w", a.ImageName, err)
+		}
+	}
+	if len(exclude) > 0 {
+		if exc, err = patternmatcher.New(exclude); err != nil {
+			return nil, fmt.Errorf("artifact %q: ignore patterns: %w", a.ImageName, err)
+		}
+	}
+	var files []string
+	err = filepath.WalkDir(a.Context, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(a.Context, path)
+		if rel == "." {
+			return nil
+		}
+		rel = filepath.ToSlash(rel)
+		if exc != nil {
+			skip, err := exc.MatchesOrParentMatches(rel)
+			if err != nil {
+				return err
+			}
+			// A folder is skipped whole unless a "!" pattern may bring
+			// back something inside it.
+			if skip && d.IsDir() && !exc.Exclusions() {
+				return filepath.SkipDir
+			}
+			if skip && !d.IsDir() {
+				return nil
+			}
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if inc != nil {
+			ok, err := inc.MatchesOrParentMatches(rel)
+			if err != nil || !ok {
+				return err
+			}
+		}
+		files = append(files, rel)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing inputs of artifact %q: %w", a.ImageName, err)
+	}
+	if a.Docker != nil {
+		df := DockerfilePath(a)
+		if rel, err := filepath.Rel(a.Context, df); err == nil && !slices.Contains(files, filepath.ToSlash(rel)) {
+			files = append(files, filepath.ToSlash(rel))
+		}
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// DockerfilePath returns the absolute path of a docker artifact's Dockerfile.
+func DockerfilePath(a *config.Artifact) string {
+	if filepath.IsAbs(a.Docker.Dockerfile) {
+		return a.Docker.Dockerfile
+	}
+	return filepath.Join(a.Context, a.Docker.Dockerfile)
+}
+
+// dockerignore reads the patterns of <Dockerfile>.dockerignore or
+// .dockerignore, as the docker CLI does.
+func dockerignore(context, dockerfile string) ([]string, error) {
+	for _, name := range []string{dockerfile + ".dockerignore", ".dockerignore"} {
+		p := name
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(context, p)
+		}
+		f, err := os.Open(p)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		patterns, err := ignorefile.ReadAll(f)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", p, err)
+		}
+		return patterns, nil
+	}
+	return nil, nil
+}
+
+// InputDigest returns a sha256 over an artifact's inputs: every dependency's
+// path and content, and for docker the Dockerfile path, target and build
+// arguments (after templating). Unchanged inputs give the same digest.
+func InputDigest(a *config.Artifact, buildArgs map[string]*string) (string, error) {
+	files, err := Dependencies(a)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, rel := range files {
+		fmt.Fprintf(h, "file %s\x00", rel)
+		f, err := os.Open(filepath.Join(a.Context, filepath.FromSlash(rel)))
+		if err != nil {
+			return "", fmt.Errorf("hashing inputs of %q: %w", a.ImageName, err)
+		}
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return "", fmt.Errorf("hashing inputs of %q: %w", a.ImageName, err)
+		}
+		h.Write([]byte{0})
+	}
+	if d := a.Docker; d != nil {
+		fmt.Fprintf(h, "dockerfile %s\x00target %s\x00", d.Dockerfile, d.Target)
+		keys := make([]string, 0, len(buildArgs))
+		for k := range buildArgs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v := "<nil>"
+			if buildArgs[k] != nil {
+				v = *buildArgs[k]
+			}
+			fmt.Fprintf(h, "arg %s=%s\x00", k, v)
+		}
+	}
+	if c := a.Custom; c != nil {
+		fmt.Fprintf(h, "command %s\x00", strings.TrimSpace(c.BuildCommand))
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

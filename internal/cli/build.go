@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/docker/docker/client"
+	"github.com/spf13/cobra"
+
+	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/build/custom"
+	"github.com/hoist-dev/hoist/internal/build/daemon"
+	"github.com/hoist-dev/hoist/internal/build/registry"
+	"github.com/hoist-dev/hoist/internal/build/tag"
+	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/runner"
+)
+
+type buildOptions struct {
+	config      configOptions
+	events      eventOptions
+	defaultRepo string
+	push        bool
+	pushSet     bool
+	tag         string
+	fileOutput  string
+}
+
+func newBuild(s Streams, logger func() *slog.Logger) *cobra.Command {
+	o := &buildOptions{}
+	cmd := &cobra.Command{
+		Use:   "build",
+		Short: "Build every artifact (and push it, if configured) and report each step as events",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.pushSet = cmd.Flags().Changed("push")
+			return runBuild(cmd.Context(), s, logger(), o)
+		},
+	}
+	o.config.addFlags(cmd)
+	o.events.addFlags(cmd)
+	f := cmd.Flags()
+	f.StringVarP(&o.defaultRepo, "default-repo", "d", os.Getenv("SKAFFOLD_DEFAULT_REPO"), "prefix image names with this registry/repository")
+	f.BoolVar(&o.push, "push", false, "push the built images (default from build.local.push)")
+	f.StringVarP(&o.tag, "tag", "t", "", "tag every image with this tag instead of the tag policy's")
+	f.StringVar(&o.fileOutput, "file-output", "", "write the built artifacts to this file as JSON, for hoist deploy --build-artifacts")
+	return cmd
+}
+
+func runBuild(ctx context.Context, s Streams, log *slog.Logger, o *buildOptions) error {
+	cfg, cfgErr := config.Load(o.config.filename)
+	ss, err := startSession(ctx, s, log, "build", cfg, o.events)
+	if err != nil {
+		return err
+	}
+	if cfgErr != nil {
+		return ss.finish(cfgErr)
+	}
+	results, err := buildAll(ctx, ss, log, cfg, o)
+	if err == nil && o.fileOutput != "" {
+		err = writeBuildOutput(o.fileOutput, results)
+	}
+	return ss.finish(err)
+}
+
+// buildAll builds the config's artifacts on the session's bus.
+func buildAll(ctx context.Context, ss *session, log *slog.Logger, cfg *config.Config, o *buildOptions) ([]build.Result, error) {
+	push := cfg.Push()
+	if o.pushSet {
+		push = o.push
+	}
+	if o.tag != "" && !validTagFlag(o.tag) {
+		return nil, usageError("--tag %q is not a valid image tag", o.tag)
+	}
+	digests := &digester{}
+	builds := &runner.Builds{
+		Bus:         ss.bus,
+		Tagger:      &tag.Tagger{Policy: cfg.Build.TagPolicy, Env: tag.Env()},
+		DefaultRepo: o.defaultRepo,
+		Tag:         o.tag,
+		Concurrency: cfg.Concurrency(),
+		Log:         log,
+		BuilderFor: func(a *config.Artifact) (build.Builder, error) {
+			if a.Custom != nil {
+				return &custom.Builder{Push: push, Digester: digests}, nil
+			}
+			return nil, fault.New(fault.ConfigUnsupport, fault.ExitConfig,
+				fmt.Sprintf("artifact %q uses the docker builder, which this hoist does not have yet", a.ImageName),
+				"build it with a custom buildCommand for now")
+		},
+	}
+	return builds.Run(ctx, cfg.Build.Artifacts)
+}
+
+func validTagFlag(t string) bool { return t != "" && !strings.ContainsAny(t, ":/@ ") }
+
+// digester reads digests from the registry, or image ids from the local
+// Docker engine, connecting to it only when needed.
+type digester struct {
+	once   sync.Once
+	docker *client.Client
+	err    error
+}
+
+func (d *digester) Remote(ctx context.Context, ref string) (string, error) {
+	return registry.Digest(ctx, ref)
+}
+
+func (d *digester) Local(ctx context.Context, ref string) (string, error) {
+	d.once.Do(func() { d.docker, d.err = daemon.Connect() })
+	if d.err != nil {
+		return "", d.err
+	}
+	return daemon.ImageID(ctx, d.docker, ref)
+}
+
+// buildOutput is the --file-output format, Skaffold's: each image with the
+// reference to deploy, by digest when it was pushed.
+type buildOutput struct {
+	Builds []builtImage `json:"builds"`
+}
+
+type builtImage struct {
+	ImageName string `json:"imageName"`
+	Tag       string `json:"tag"`
+}
+
+func writeBuildOutput(path string, results []build.Result) error {
+	out := buildOutput{Builds: []builtImage{}}
+	for _, r := range results {
+		ref := r.Tag
+		if r.Pushed && r.Digest != "" {
+			ref += "@" + r.Digest
+		}
+		out.Builds = append(out.Builds, builtImage{ImageName: r.ImageName, Tag: ref})
+	}
+	data, err := json.MarshalIndent(out, "", "  ")
+	if err == nil {
+		if err = os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
+			err = os.WriteFile(path, append(data, '\n'), 0o644)
+		}
+	}
+	if err != nil {
+		return fault.Wrap(err, fault.UsageInvalid, fault.ExitConfig, "writing --file-output", "check that the folder is writable")
+	}
+	return nil
+}

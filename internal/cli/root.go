@@ -1,0 +1,51 @@
+// Package cli holds hoist's commands: each parses its flags into an options
+// struct and calls the library packages; none holds logic of its own.
+package cli
+
+import (
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Streams are the IO streams of a command, injected so tests can read them.
+type Streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// StdStreams are the process's standard streams.
+func StdStreams() Streams { return Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr} }
+
+// NewRoot returns the hoist command with its subcommands.
+func NewRoot(s Streams) *cobra.Command {
+	var verbosity string
+	root := &cobra.Command{
+		Use:   "hoist",
+		Short: "Build container images, deploy them to Kubernetes, and report every step as events",
+		Long: `hoist builds container images, deploys them to Kubernetes and reports every
+step of that work as a typed, ordered event stream (the Skaffold Event API):
+JSON lines on stdout, an event log file, a gRPC stream and a gRPC push.
+It reads skaffold.yaml.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(s.Out)
+	root.SetErr(s.Err)
+	root.PersistentFlags().StringVarP(&verbosity, "verbosity", "v", "warn", "level of hoist's own logs on stderr: debug, info, warn, error")
+	logger := func() *slog.Logger {
+		var lvl slog.Level
+		if err := lvl.UnmarshalText([]byte(verbosity)); err != nil {
+			lvl = slog.LevelWarn
+		}
+		return slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: lvl}))
+	}
+	root.AddCommand(
+		newVersion(s),
+		newBuild(s, logger),
+		newEvents(s),
+	)
+	return root
+}

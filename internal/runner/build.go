@@ -1,0 +1,134 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/build/tag"
+	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/fault"
+)
+
+// Builds builds every artifact of a config.
+type Builds struct {
+	Bus    *event.Bus
+	Tagger *tag.Tagger
+	// BuilderFor returns the builder of an artifact.
+	BuilderFor func(a *config.Artifact) (build.Builder, error)
+	// DefaultRepo prefixes image names (--default-repo).
+	DefaultRepo string
+	// Tag, when set, replaces the tag policy (--tag).
+	Tag string
+	// Concurrency is how many artifacts build at once; 0 is all.
+	Concurrency int
+	Log         *slog.Logger
+}
+
+// Run builds the artifacts and returns their results in config order. The
+// first failure cancels the builds still running; they end CANCELED.
+func (b *Builds) Run(ctx context.Context, artifacts []*config.Artifact) ([]build.Result, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	limit := b.Concurrency
+	if limit <= 0 || limit > len(artifacts) {
+		limit = len(artifacts)
+	}
+	sem := make(chan struct{}, max(limit, 1))
+	results := make([]build.Result, len(artifacts))
+	errs := make([]error, len(artifacts))
+	var wg sync.WaitGroup
+	for i, a := range artifacts {
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				b.publish(a.ImageName, &pb.BuildEvent{Status: pb.Status_CANCELED, Error: ErrorOf(context.Cause(ctx))})
+				errs[i] = context.Cause(ctx)
+				return
+			}
+			defer func() { <-sem }()
+			results[i], errs[i] = b.one(ctx, a)
+			if errs[i] != nil && ctx.Err() == nil {
+				cancel(fault.Wrap(errs[i], fault.Canceled, fault.ExitBuild,
+					fmt.Sprintf("canceled because the build of %q failed", a.ImageName)))
+			}
+		})
+	}
+	wg.Wait()
+	// Report the failure that caused the others to stop, not a cancellation.
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) && fault.CodeOf(err) != fault.Canceled {
+			return nil, err
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return results, nil
+}
+
+func (b *Builds) publish(image string, e *pb.BuildEvent) {
+	e.Image = image
+	b.Bus.Publish(&pb.Event{Payload: &pb.Event_BuildEvent{BuildEvent: e}})
+}
+
+// one builds a single artifact and reports it.
+func (b *Builds) one(ctx context.Context, a *config.Artifact) (build.Result, error) {
+	b.publish(a.ImageName, &pb.BuildEvent{Status: pb.Status_IN_PROGRESS})
+	res, err := b.build(ctx, a)
+	switch {
+	case ctx.Err() != nil:
+		err = context.Cause(ctx)
+		if errors.Is(err, context.Canceled) {
+			err = fault.Wrap(err, fault.Canceled, fault.ExitCanceled, fmt.Sprintf("build of %q canceled", a.ImageName))
+		}
+		b.publish(a.ImageName, &pb.BuildEvent{Status: pb.Status_CANCELED, Error: ErrorOf(err)})
+		return build.Result{}, err
+	case err != nil:
+		b.publish(a.ImageName, &pb.BuildEvent{Status: pb.Status_FAILED, Error: ErrorOf(err)})
+		return build.Result{}, err
+	}
+	b.publish(a.ImageName, &pb.BuildEvent{Status: pb.Status_SUCCEEDED,
+		Artifact: &pb.Artifact{ImageName: a.ImageName, Tag: res.Tag, Digest: res.Digest}})
+	return res, nil
+}
+
+func (b *Builds) build(ctx context.Context, a *config.Artifact) (build.Result, error) {
+	t := b.Tag
+	if t == "" {
+		var err error
+		if t, err = b.Tagger.Tag(ctx, a); err != nil {
+			return build.Result{}, err
+		}
+	}
+	ref := tag.Name(a.ImageName, b.DefaultRepo) + ":" + t
+	builder, err := b.BuilderFor(a)
+	if err != nil {
+		return build.Result{}, err
+	}
+	res, err := builder.Build(ctx, &output{b: b, image: a.ImageName}, a, ref)
+	res.ImageName = a.ImageName
+	return res, err
+}
+
+// output turns a builder's lines into buildEvents.
+type output struct {
+	b     *Builds
+	image string
+}
+
+func (o *output) Line(line string, step *build.Step) {
+	e := &pb.BuildEvent{Status: pb.Status_IN_PROGRESS, Log: line}
+	if step != nil {
+		e.Step = &pb.Step{Index: uint32(step.Index), Total: uint32(step.Total), Instruction: step.Instruction}
+	}
+	o.b.publish(o.image, e)
+}
