@@ -96,6 +96,11 @@ func Dependencies(a *config.Artifact) ([]string, error) {
 	}
 	if a.Docker != nil {
 		df := DockerfilePath(a)
+		if _, err := os.Stat(df); err != nil {
+			return nil, fault.New(fault.BuildDockerfileMissing, fault.ExitBuild,
+				fmt.Sprintf("Dockerfile %s of artifact %q not found", df, a.ImageName),
+				"fix build.artifacts[].docker.dockerfile; it is relative to the artifact's context")
+		}
 		if rel, err := filepath.Rel(a.Context, df); err == nil && !slices.Contains(files, filepath.ToSlash(rel)) {
 			files = append(files, filepath.ToSlash(rel))
 		}

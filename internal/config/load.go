@@ -293,13 +293,13 @@ func syntaxError(name string, data []byte, err error) error {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
 	col := 1
-	lines := strings.Split(string(data), "\n")
-	if line-1 < len(lines) {
-		l := lines[line-1]
-		col = len(l) - len(strings.TrimLeft(l, " \t")) + 1
+	text := ""
+	if lines := strings.Split(string(data), "\n"); line-1 < len(lines) {
+		text = lines[line-1]
+		col = len(text) - len(strings.TrimLeft(text, " \t")) + 1
 	}
 	e := &Error{File: name, Line: line, Column: col, Message: "YAML syntax error: " + msg}
-	if strings.Contains(msg, "tab") {
+	if strings.Contains(msg, "tab") || strings.Contains(text, "\t") {
 		e.Hint = "indent with spaces, not tabs"
 	} else {
 		e.Hint = "check the indentation of this line and the one above it"

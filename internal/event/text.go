@@ -32,17 +32,12 @@ func AppendText(b []byte, env *pb.Envelope, color bool) []byte {
 	b = append(b, paint(dim, ts)...)
 	b = append(b, ' ')
 	line := func(phase, subject string, status pb.Status, detail string) {
-		b = fmt.Appendf(b, "%-12s", phase)
-		if subject != "" {
-			b = append(b, subject...)
-			b = append(b, ' ')
-		}
-		if status != pb.Status_STATUS_UNSPECIFIED {
-			b = append(b, paintStatus(status, color)...)
-		}
-		if detail != "" {
-			b = append(b, ' ')
-			b = append(b, detail...)
+		b = fmt.Appendf(b, "%-7s", phase)
+		for _, part := range []string{subject, paintStatus(status, color), detail} {
+			if part != "" {
+				b = append(b, ' ')
+				b = append(b, part...)
+			}
 		}
 	}
 	switch p := ev.GetPayload().(type) {
@@ -67,7 +62,7 @@ func AppendText(b []byte, env *pb.Envelope, color bool) []byte {
 			}
 			break
 		}
-		line("build", e.Image, e.Status, artifactText(e.Artifact)+errorText(e.Error))
+		line("build", e.Image, e.Status, join(artifactText(e.Artifact), errorText(e.Error)))
 	case *pb.Event_DeployEvent:
 		e := p.DeployEvent
 		var d []string
@@ -80,10 +75,10 @@ func AppendText(b []byte, env *pb.Envelope, color bool) []byte {
 		if e.Log != "" {
 			d = append(d, e.Log)
 		}
-		line("deploy", e.Deployer, e.Status, strings.Join(d, ", ")+errorText(e.Error))
+		line("deploy", e.Deployer, e.Status, join(strings.Join(d, ", "), errorText(e.Error)))
 	case *pb.Event_StatusCheckEvent:
 		e := p.StatusCheckEvent
-		line("status", e.Resource, e.Status, e.Message+errorText(e.Error))
+		line("status", e.Resource, e.Status, join(e.Message, errorText(e.Error)))
 	case *pb.Event_DevLoopEvent:
 		e := p.DevLoopEvent
 		d := ""
@@ -101,6 +96,9 @@ func AppendText(b []byte, env *pb.Envelope, color bool) []byte {
 }
 
 func paintStatus(s pb.Status, color bool) string {
+	if s == pb.Status_STATUS_UNSPECIFIED {
+		return ""
+	}
 	name := s.String()
 	if !color {
 		return name
@@ -130,9 +128,16 @@ func errorText(e *pb.Error) string {
 	if e == nil {
 		return ""
 	}
-	s := fmt.Sprintf(" [%s] %s", e.Code, e.Message)
+	s := fmt.Sprintf("[%s] %s", e.Code, e.Message)
 	for _, sug := range e.Suggestions {
 		s += "\n    hint: " + sug
 	}
 	return s
+}
+
+func join(a, b string) string {
+	if a == "" || b == "" {
+		return a + b
+	}
+	return a + " " + b
 }

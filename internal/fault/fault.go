@@ -26,6 +26,7 @@ const (
 
 	TagFailed Code = "BUILD_TAG_FAILED"
 
+	BuildDockerfileMissing   Code = "BUILD_DOCKERFILE_MISSING"
 	BuildContextMissing      Code = "BUILD_CONTEXT_MISSING"
 	BuildCustomCommandFail   Code = "BUILD_CUSTOM_COMMAND_FAILED"
 	BuildCustomCommandStart  Code = "BUILD_CUSTOM_COMMAND_START_FAILED"

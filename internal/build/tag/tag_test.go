@@ -1,0 +1,120 @@
+package tag_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/hoist-dev/hoist/internal/build/tag"
+	"github.com/hoist-dev/hoist/internal/config"
+)
+
+func gitRepo(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"init", "-q"}, {"config", "user.email", "t@example.com"}, {"config", "user.name", "t"},
+		{"add", "."}, {"commit", "-q", "-m", "first"}, {"tag", "v1.2.0"},
+	} {
+		if args[0] == "add" {
+			os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n"), 0o644)
+		}
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	return dir
+}
+
+func TestPolicies(t *testing.T) {
+	repo := gitRepo(t)
+	now := time.Date(2024, 3, 1, 12, 30, 45, 0, time.UTC)
+	artifact := &config.Artifact{ImageName: "app", Context: repo, Custom: &config.CustomArtifact{BuildCommand: "make image"}}
+	tests := []struct {
+		name   string
+		policy config.TagPolicy
+		want   string // a regular expression
+	}{
+		{"gitCommit tags", config.TagPolicy{GitCommit: &config.GitCommitTagger{Variant: "Tags"}}, `^v1\.2\.0$`},
+		{"gitCommit prefix", config.TagPolicy{GitCommit: &config.GitCommitTagger{Variant: "Tags", Prefix: "rel-"}}, `^rel-v1\.2\.0$`},
+		{"gitCommit sha", config.TagPolicy{GitCommit: &config.GitCommitTagger{Variant: "CommitSha"}}, `^[0-9a-f]{40}$`},
+		{"gitCommit abbrev", config.TagPolicy{GitCommit: &config.GitCommitTagger{Variant: "AbbrevCommitSha"}}, `^[0-9a-f]{7,}$`},
+		{"gitCommit tree", config.TagPolicy{GitCommit: &config.GitCommitTagger{Variant: "TreeSha"}}, `^[0-9a-f]{40}$`},
+		{"sha256", config.TagPolicy{Sha256: &config.Sha256Tagger{}}, `^latest$`},
+		{"dateTime", config.TagPolicy{DateTime: &config.DateTimeTagger{Format: "2006-01-02_15-04", TimeZone: "UTC"}}, `^2024-03-01_12-30$`},
+		{"envTemplate", config.TagPolicy{EnvTemplate: &config.EnvTemplateTagger{Template: "{{.RELEASE}}-rc"}}, `^r42-rc$`},
+		{"inputDigest", config.TagPolicy{InputDigest: &config.InputDigestTagger{}}, `^[0-9a-f]{64}$`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg := &tag.Tagger{Policy: tt.policy, Now: func() time.Time { return now }, Env: map[string]string{"RELEASE": "r42"}}
+			got, err := tg.Tag(t.Context(), artifact)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !regexp.MustCompile(tt.want).MatchString(got) {
+				t.Errorf("tag = %q, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestGitCommitDirty(t *testing.T) {
+	repo := gitRepo(t)
+	os.WriteFile(filepath.Join(repo, "main.go"), []byte("package main // changed\n"), 0o644)
+	a := &config.Artifact{ImageName: "app", Context: repo}
+	got, err := (&tag.Tagger{Policy: config.TagPolicy{GitCommit: &config.GitCommitTagger{Variant: "Tags"}}}).Tag(t.Context(), a)
+	if err != nil || got != "v1.2.0-dirty" {
+		t.Errorf("tag = %q, %v; want v1.2.0-dirty", got, err)
+	}
+}
+
+func TestInputDigestFollowsInputs(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM x\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644)
+	os.WriteFile(filepath.Join(dir, "ignored.log"), []byte("1"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("*.log\n"), 0o644)
+	a := &config.Artifact{ImageName: "app", Context: dir, Docker: &config.DockerArtifact{Dockerfile: "Dockerfile"}}
+	tg := &tag.Tagger{Policy: config.TagPolicy{InputDigest: &config.InputDigestTagger{}}}
+	first, err := tg.Tag(t.Context(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "ignored.log"), []byte("2"), 0o644)
+	if again, _ := tg.Tag(t.Context(), a); again != first {
+		t.Error("a change to an ignored file changed the digest")
+	}
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("b"), 0o644)
+	if changed, _ := tg.Tag(t.Context(), a); changed == first {
+		t.Error("a change to an input did not change the digest")
+	}
+}
+
+func TestEnvTemplateMissingVariable(t *testing.T) {
+	tg := &tag.Tagger{Policy: config.TagPolicy{EnvTemplate: &config.EnvTemplateTagger{Template: "{{.NOPE}}"}}, Env: map[string]string{}}
+	if _, err := tg.Tag(t.Context(), &config.Artifact{ImageName: "app", Context: t.TempDir()}); err == nil {
+		t.Fatal("no error for a missing variable")
+	}
+}
+
+func TestName(t *testing.T) {
+	tests := []struct{ image, repo, want string }{
+		{"my-app", "", "my-app"},
+		{"my-app", "127.0.0.1:5000", "127.0.0.1:5000/my-app"},
+		{"my-app", "gcr.io/proj/", "gcr.io/proj/my-app"},
+		{"gcr.io/proj/my-app", "gcr.io/proj", "gcr.io/proj/my-app"},
+		{"gcr.io/k8s/app", "reg.example.com/team", "reg.example.com/team/gcr_io_k8s_app"},
+		{"gcr.io/k8s/app", "gcr.io/mine", "gcr.io/mine/gcr.io/k8s/app"},
+	}
+	for _, tt := range tests {
+		if got := tag.Name(tt.image, tt.repo); got != tt.want {
+			t.Errorf("Name(%q, %q) = %q, want %q", tt.image, tt.repo, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,166 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/fault"
+)
+
+const seedConfig = `apiVersion: skaffold.dev/v2beta28
+kind: Config
+build:
+  artifacts:
+  - image: my-app
+    docker:
+      dockerfile: Dockerfile
+deploy:
+  kubectl:
+    manifests:
+    - k8s/*
+event:
+  log:
+    level: info
+    format: json
+`
+
+func TestSeedConfig(t *testing.T) {
+	cfg, err := config.Parse("skaffold.yaml", []byte(seedConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.ImageNames(); !cmp.Equal(got, []string{"my-app"}) {
+		t.Errorf("images = %v", got)
+	}
+	if cfg.Deployer() != "kubectl" || !cmp.Equal(cfg.Deploy.Kubectl.Manifests, []string{"k8s/*"}) {
+		t.Errorf("deploy = %+v", cfg.Deploy.Kubectl)
+	}
+	if cfg.Build.TagPolicy.GitCommit == nil || cfg.Build.TagPolicy.GitCommit.Variant != "Tags" {
+		t.Errorf("default tag policy = %+v", cfg.Build.TagPolicy)
+	}
+	if cfg.Deploy.StatusCheckDeadlineSeconds != 600 || cfg.Concurrency() != 1 || cfg.Push() {
+		t.Errorf("defaults: deadline %d, concurrency %d, push %v", cfg.Deploy.StatusCheckDeadlineSeconds, cfg.Concurrency(), cfg.Push())
+	}
+}
+
+func TestV4Layout(t *testing.T) {
+	cfg, err := config.Parse("skaffold.yaml", []byte(`apiVersion: skaffold/v4beta14
+kind: Config
+build:
+  artifacts:
+  - image: a
+    custom:
+      buildCommand: ./build.sh
+manifests:
+  rawYaml: [k8s/deployment.yaml]
+deploy:
+  kubectl: {}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cmp.Equal(cfg.Deploy.Kubectl.Manifests, []string{"k8s/deployment.yaml"}) {
+		t.Errorf("manifests = %v", cfg.Deploy.Kubectl.Manifests)
+	}
+}
+
+func TestMultiDocument(t *testing.T) {
+	cfg, err := config.Parse("skaffold.yaml", []byte(seedConfig+"---\n"+`apiVersion: skaffold/v2beta28
+kind: Config
+build:
+  artifacts:
+  - image: other
+deploy:
+  kubectl:
+    manifests: [more/*.yaml]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"my-app", "other"}, cfg.ImageNames()); diff != "" {
+		t.Error(diff)
+	}
+	if diff := cmp.Diff([]string{"k8s/*", "more/*.yaml"}, cfg.Deploy.Kubectl.Manifests); diff != "" {
+		t.Error(diff)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		code       fault.Code
+		// want is the start of the error: file:line:column and what.
+		want, hint string
+	}{
+		{"unknown field", "apiVersion: skaffold/v2beta28\nkind: Config\nbuild:\n  artifacts:\n  - image: a\n    contxt: .\n",
+			fault.ConfigInvalid, `skaffold.yaml:6:5: build.artifacts[0]: unknown field "contxt" in build.artifacts[0]`, `did you mean "context"?`},
+		{"unknown top-level", "apiVersion: skaffold/v2beta28\nkind: Config\nbiuld: {}\n",
+			fault.ConfigInvalid, `skaffold.yaml:3:1: unknown field "biuld" in the top level`, `did you mean "build"?`},
+		{"bad indentation", "apiVersion: skaffold/v2beta28\nkind: Config\nbuild:\n  artifacts:\n  - image: a\n     context: .\n",
+			fault.ConfigInvalid, `skaffold.yaml:6:6: YAML syntax error: mapping values are not allowed in this context`, "indentation"},
+		{"wrong type", "apiVersion: skaffold/v2beta28\nkind: Config\nbuild:\n  local:\n    push: yes please\n",
+			fault.ConfigInvalid, `skaffold.yaml:5:11: build.local.push: expected true or false, got the string "yes please"`, ""},
+		{"list expected", "apiVersion: skaffold/v2beta28\nkind: Config\nbuild:\n  artifacts: my-app\n",
+			fault.ConfigInvalid, `skaffold.yaml:4:14: build.artifacts: expected a list, got the string "my-app"`, ""},
+		{"missing required", "apiVersion: skaffold/v2beta28\nkind: Config\nbuild:\n  artifacts:\n  - context: .\n",
+			fault.ConfigInvalid, `skaffold.yaml:5:5: build.artifacts[0]: missing required field "image"`, ""},
+		{"missing apiVersion", "kind: Config\n",
+			fault.ConfigInvalid, `skaffold.yaml:1:1: missing required top-level field "apiVersion"`, ""},
+		{"unsupported", "apiVersion: skaffold/v2beta28\nkind: Config\nprofiles: []\n",
+			fault.ConfigUnsupport, `skaffold.yaml:3:1: "profiles" is a Skaffold field that hoist does not support yet`, ""},
+		{"bad apiVersion", "apiVersion: v1\nkind: Config\n",
+			fault.ConfigInvalid, `skaffold.yaml:1:13: apiVersion: unsupported apiVersion "v1"`, "skaffold/v4beta14"},
+		{"bad level", "apiVersion: skaffold/v2beta28\nkind: Config\nevent:\n  log:\n    level: infoo\n",
+			fault.ConfigInvalid, `skaffold.yaml:5:12: event.log.level: "infoo" is not one of debug, info, warn, error`, `did you mean "info"?`},
+		{"two builders", "apiVersion: skaffold/v2beta28\nkind: Config\nbuild:\n  artifacts:\n  - image: a\n    docker: {}\n    custom: {buildCommand: x}\n",
+			fault.ConfigInvalid, `skaffold.yaml:5:5: build.artifacts[0]: artifact "a" names two builders`, ""},
+		{"v3 manifests in v2", "apiVersion: skaffold/v2beta28\nkind: Config\nmanifests:\n  rawYaml: [a.yaml]\n",
+			fault.ConfigInvalid, `skaffold.yaml:4:3: manifests: manifests.rawYaml needs apiVersion skaffold/v3 or later`, ""},
+		{"tab", "apiVersion: skaffold/v2beta28\nkind: Config\nbuild:\n\tlocal: {}\n",
+			fault.ConfigInvalid, `skaffold.yaml:4:2: YAML syntax error`, "tabs"},
+		{"duplicate key", "apiVersion: skaffold/v2beta28\nkind: Config\nkind: Config\n",
+			fault.ConfigInvalid, `skaffold.yaml:3:1: field "kind" is set twice`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Parse("skaffold.yaml", []byte(tt.yaml))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			f := fault.As(err)
+			if f == nil || f.Code != tt.code || f.Exit != fault.ExitConfig {
+				t.Fatalf("error %v: want code %s, exit %d", err, tt.code, fault.ExitConfig)
+			}
+			if !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("error:\n  %s\nwant it to start with:\n  %s", err, tt.want)
+			}
+			if tt.hint != "" && !strings.Contains(strings.Join(f.Suggestions, " "), tt.hint) {
+				t.Errorf("suggestions %q do not mention %q", f.Suggestions, tt.hint)
+			}
+		})
+	}
+}
+
+func TestLoadResolvesPaths(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "skaffold.yaml")
+	os.WriteFile(path, []byte("apiVersion: skaffold/v2beta28\nkind: Config\nbuild:\n  artifacts:\n  - image: a\n    context: sub\nevent:\n  log:\n    file: out/events.jsonl\n"), 0o644)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Build.Artifacts[0].Context; got != filepath.Join(dir, "sub") {
+		t.Errorf("context = %s", got)
+	}
+	if got := cfg.Event.Log.File; got != filepath.Join(dir, "out/events.jsonl") {
+		t.Errorf("event log file = %s", got)
+	}
+	if _, err := config.Load(filepath.Join(dir, "missing.yaml")); fault.CodeOf(err) != fault.ConfigNotFound {
+		t.Errorf("missing file: %v", err)
+	}
+}
