@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Brings up hoist's test environment on loopback, idempotently: a Docker
+# engine, a registry seeded with a busybox base image, and a Kubernetes
+# control plane (etcd, kube-apiserver, controller manager, scheduler) with a
+# kwok fake node that runs pods. Writes $HOIST_TESTENV_DIR/env for shells
+# and tests. The first run builds the binaries (minutes); later ones start in
+# seconds.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source=hack/testenv/lib.sh
+source "$here/lib.sh"
+start_time=$SECONDS
+
+install_packages() {
+	local missing=()
+	for p in docker.io runc containerd busybox-static openssl iproute2 git; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+	done
+	((${#missing[@]} == 0)) && return 0
+	[[ $(id -u) == 0 ]] || die "missing packages ${missing[*]}: install them, or run as root"
+	log "installing ${missing[*]}"
+	apt-get update -qq
+	# Installing docker.io must not start a system dockerd: ours is private.
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	rm -f /usr/sbin/policy-rc.d
+}
+
+make_pki() {
+	[[ -f $PKI/.complete ]] && return 0
+	log "making certificates and tokens in $PKI"
+	rm -rf "$PKI"; mkdir -p "$PKI"
+	(
+		cd "$PKI"
+		openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=hoist-testenv-ca" \
+			-keyout ca.key -out ca.crt 2>/dev/null
+		cat >server.ext <<EOX
+subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc
+extendedKeyUsage=serverAuth
+EOX
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" -keyout server.key -out server.csr 2>/dev/null
+		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+			-extfile server.ext -out server.crt 2>/dev/null
+		openssl genrsa -out sa.key 2048 2>/dev/null
+		openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+		token=$(openssl rand -hex 24)
+		echo "$token,hoist-admin,hoist-admin,system:masters" >tokens.csv
+		echo "$token" >admin.token
+	)
+	touch "$PKI/.complete"
+}
+
+write_kubeconfig() {
+	local token
+	token=$(cat "$PKI/admin.token")
+	cat >"$STATE/kubeconfig" <<EOF2
+apiVersion: v1
+kind: Config
+clusters:
+- name: hoist-testenv
+  cluster:
+    server: https://127.0.0.1:$APISERVER_PORT
+    certificate-authority: $PKI/ca.crt
+users:
+- name: hoist-admin
+  user:
+    token: $token
+contexts:
+- name: hoist-testenv
+  context:
+    cluster: hoist-testenv
+    user: hoist-admin
+    namespace: default
+current-context: hoist-testenv
+EOF2
+}
+
+start_kubernetes() {
+	local k8s kwok
+	k8s=$(k8s_bin_dir) kwok=$(kwok_bin_dir)
+	start etcd "$(etcd_bin_dir)/etcd" --name testenv --data-dir "$STATE/etcd" \
+		--listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+		--listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+		--initial-cluster "testenv=http://127.0.0.1:$ETCD_PEER_PORT" --listen-metrics-urls "" \
+		--unsafe-no-fsync --log-level warn
+	wait_for etcd 30 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
+	start kube-apiserver "$k8s/kube-apiserver" \
+		--etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+		--bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+		--tls-cert-file "$PKI/server.crt" --tls-private-key-file "$PKI/server.key" --client-ca-file "$PKI/ca.crt" \
+		--token-auth-file "$PKI/tokens.csv" --authorization-mode Node,RBAC \
+		--service-account-issuer https://kubernetes.default.svc.cluster.local \
+		--service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
+		--service-cluster-ip-range 10.96.0.0/16 --endpoint-reconciler-type none \
+		--disable-admission-plugins ServiceAccount --allow-privileged --profiling=false
+	wait_for kube-apiserver 60 "$(kubectl_bin)" --kubeconfig "$STATE/kubeconfig" get --raw /readyz
+	start kube-controller-manager "$k8s/kube-controller-manager" --kubeconfig "$STATE/kubeconfig" \
+		--controllers '*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route,-persistentvolume-binder,-attachdetach' \
+		--leader-elect=false --bind-address 127.0.0.1 --secure-port 0 \
+		--service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" --profiling=false
+	start kube-scheduler "$k8s/kube-scheduler" --kubeconfig "$STATE/kubeconfig" \
+		--leader-elect=false --bind-address 127.0.0.1 --secure-port 0 --profiling=false
+	start kwok "$kwok/kwok" --kubeconfig "$STATE/kubeconfig" --config "$kwok/stages.yaml" \
+		--manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+		--node-ip 127.0.0.1 --node-lease-duration-seconds 40
+	"$(kubectl_bin)" --kubeconfig "$STATE/kubeconfig" apply -f - >/dev/null <<'EOF2'
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-0
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+  labels:
+    kubernetes.io/hostname: kwok-node-0
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    type: kwok
+spec: {}
+status:
+  allocatable: {cpu: "32", memory: 256Gi, pods: "110"}
+  capacity: {cpu: "32", memory: 256Gi, pods: "110"}
+EOF2
+	wait_for "node kwok-node-0 Ready" 90 "$(kubectl_bin)" --kubeconfig "$STATE/kubeconfig" wait --for=condition=Ready node/kwok-node-0 --timeout=1s
+	# The default ServiceAccount, which the ServiceAccount admission plugin
+	# would otherwise wait for, comes from the controller manager.
+	wait_for "default service account" 60 "$(kubectl_bin)" --kubeconfig "$STATE/kubeconfig" get serviceaccount default
+}
+
+start_docker() {
+	mkdir -p "$DOCKER_DIR"
+	start dockerd dockerd --data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_DIR/exec" \
+		-H "unix://$DOCKER_DIR/docker.sock" --pidfile "$DOCKER_DIR/dockerd.pid" \
+		--storage-driver vfs --iptables=false --ip6tables=false --bridge none \
+		--insecure-registry "127.0.0.1:$REGISTRY_PORT"
+	wait_for dockerd 60 env DOCKER_HOST="unix://$DOCKER_DIR/docker.sock" docker version
+}
+
+start_registry() {
+	start registry "$BIN/registry" --addr "127.0.0.1:$REGISTRY_PORT" --dir "$STATE/registry"
+	wait_for registry 30 curl -sf "http://127.0.0.1:$REGISTRY_PORT/v2/"
+	if [[ ! -f $STATE/base-image ]] || ! curl -sf -o /dev/null "http://127.0.0.1:$REGISTRY_PORT/v2/busybox/manifests/latest"; then
+		"$BIN/baseimage" --busybox /bin/busybox --ref "127.0.0.1:$REGISTRY_PORT/busybox:latest" >"$STATE/base-image"
+		log "seeded base image $(cat "$STATE/base-image")"
+	fi
+}
+
+write_env() {
+	local path_dirs
+	path_dirs=$(k8s_bin_dir)
+	cat >"$STATE/env" <<EOF2
+# hoist test environment; source this file.
+export HOIST_TESTENV_DIR="$STATE"
+export DOCKER_HOST="unix://$DOCKER_DIR/docker.sock"
+export KUBECONFIG="$STATE/kubeconfig"
+export HOIST_TEST_REGISTRY="127.0.0.1:$REGISTRY_PORT"
+export HOIST_TEST_BASE_IMAGE="127.0.0.1:$REGISTRY_PORT/busybox:latest"
+export PATH="$path_dirs:\$PATH"
+EOF2
+}
+
+mkdir -p "$STATE" "$BIN"
+install_packages
+bash "$here/build-bins.sh"
+(cd "$root" && go build -trimpath -o "$BIN/" ./hack/testenv/registry ./hack/testenv/baseimage)
+make_pki
+write_kubeconfig
+start_docker
+start_registry
+start_kubernetes
+write_env
+log "up in $((SECONDS - start_time))s; source $STATE/env"
