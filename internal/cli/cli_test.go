@@ -2,10 +2,10 @@ package cli_test
 
 import (
 	"bytes"
-	"io"
-	"log"
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"net/http/httptest"
 	"os"
 	"os/exec"

@@ -19,10 +19,9 @@ func (o *configOptions) addFlags(cmd *cobra.Command) {
 
 // eventOptions are the flags that override the config's event section.
 type eventOptions struct {
-	format   string
-	level    string
-	logFile  string
-	noStdout bool
+	format  string
+	level   string
+	logFile string
 }
 
 func (o *eventOptions) addFlags(cmd *cobra.Command) {

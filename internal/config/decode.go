@@ -63,7 +63,7 @@ var unsupported = map[reflect.Type][]string{
 	reflect.TypeFor[Deploy](): {"helm", "kustomize", "kpt", "docker", "cloudrun",
 		"logs", "tolerateFailuresUntilDeadline", "kubeContext"},
 	reflect.TypeFor[KubectlDeploy](): {"flags", "remoteManifests", "hooks"},
-	reflect.TypeFor[TagPolicy](): {"customTemplate"},
+	reflect.TypeFor[TagPolicy]():     {"customTemplate"},
 }
 
 // decoder turns a yaml.Node tree into Go values, strictly, and remembers the

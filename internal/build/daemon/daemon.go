@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 
+	cerrdefs "github.com/containerd/errdefs"
+
 	"github.com/docker/docker/client"
 
 	"github.com/hoist-dev/hoist/internal/fault"
@@ -36,7 +38,7 @@ func ImageID(ctx context.Context, c *client.Client, ref string) (string, error) 
 	}
 	img, err := c.ImageInspect(ctx, ref)
 	if err != nil {
-		if client.IsErrNotFound(err) {
+		if cerrdefs.IsNotFound(err) {
 			return "", fault.Wrap(err, fault.BuildImageNotFound, fault.ExitBuild,
 				fmt.Sprintf("image %s is not in the local Docker engine", ref),
 				"the build command must build $IMAGE into the local engine, or set build.local.push: true to push it")

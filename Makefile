@@ -1,0 +1,41 @@
+# hoist's entry points. The scripts under hack/ do the work; each installs
+# what it needs.
+
+.PHONY: demo test build generate lint testenv testenv-down testenv-status bench
+
+## demo: build hoist and run it on the bundled example, showing the event stream
+demo:
+	bash hack/demo.sh
+
+## test: every check and test, against the test environment (started if needed)
+test:
+	bash hack/test.sh
+
+## build: build bin/hoist
+build:
+	go build -o bin/hoist ./cmd/hoist
+
+## generate: regenerate the Go code of the .proto files
+generate:
+	bash hack/generate.sh
+
+## lint: go vet and staticcheck
+lint:
+	go vet ./...
+	PATH="$$(bash hack/tools.sh):$$PATH" staticcheck ./...
+
+## testenv: start the test environment (dockerd, registry, Kubernetes on loopback)
+testenv:
+	bash hack/testenv/up.sh
+
+## testenv-down: stop what testenv started
+testenv-down:
+	bash hack/testenv/down.sh
+
+## testenv-status: show what runs and where
+testenv-status:
+	bash hack/testenv/status.sh
+
+## bench: the benchmarks of the event bus and the file sink
+bench:
+	go test -run '^$$' -bench . -benchmem ./internal/event/...
