@@ -3,20 +3,17 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
-	"github.com/docker/docker/client"
 	"github.com/spf13/cobra"
 
 	"github.com/hoist-dev/hoist/internal/build"
 	"github.com/hoist-dev/hoist/internal/build/custom"
-	"github.com/hoist-dev/hoist/internal/build/daemon"
-	"github.com/hoist-dev/hoist/internal/build/registry"
+	"github.com/hoist-dev/hoist/internal/build/cache"
+	"github.com/hoist-dev/hoist/internal/build/docker"
 	"github.com/hoist-dev/hoist/internal/build/tag"
 	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/fault"
@@ -31,6 +28,8 @@ type buildOptions struct {
 	pushSet     bool
 	tag         string
 	fileOutput  string
+	useCache    bool
+	cacheFile   string
 }
 
 func newBuild(s Streams, logger func() *slog.Logger) *cobra.Command {
@@ -51,6 +50,8 @@ func newBuild(s Streams, logger func() *slog.Logger) *cobra.Command {
 	f.BoolVar(&o.push, "push", false, "push the built images (default from build.local.push)")
 	f.StringVarP(&o.tag, "tag", "t", "", "tag every image with this tag instead of the tag policy's")
 	f.StringVar(&o.fileOutput, "file-output", "", "write the built artifacts to this file as JSON, for hoist deploy --build-artifacts")
+	f.BoolVar(&o.useCache, "cache-artifacts", true, "skip building artifacts whose inputs are unchanged and whose image still exists")
+	f.StringVar(&o.cacheFile, "cache-file", cache.DefaultPath(), "where the artifact cache is kept")
 	return cmd
 }
 
@@ -79,47 +80,40 @@ func buildAll(ctx context.Context, ss *session, log *slog.Logger, cfg *config.Co
 	if o.tag != "" && !validTagFlag(o.tag) {
 		return nil, usageError("--tag %q is not a valid image tag", o.tag)
 	}
-	digests := &digester{}
+	store := &images{}
+	env := tag.Env()
 	builds := &runner.Builds{
 		Bus:         ss.bus,
-		Tagger:      &tag.Tagger{Policy: cfg.Build.TagPolicy, Env: tag.Env()},
+		Tagger:      &tag.Tagger{Policy: cfg.Build.TagPolicy, Env: env},
 		DefaultRepo: o.defaultRepo,
 		Tag:         o.tag,
 		Concurrency: cfg.Concurrency(),
+		Push:        push,
+		Reuser:      store,
 		Log:         log,
 		BuilderFor: func(a *config.Artifact) (build.Builder, error) {
 			if a.Custom != nil {
-				return &custom.Builder{Push: push, Digester: digests}, nil
+				return &custom.Builder{Push: push, Digester: store}, nil
 			}
-			return nil, fault.New(fault.ConfigUnsupport, fault.ExitConfig,
-				fmt.Sprintf("artifact %q uses the docker builder, which this hoist does not have yet", a.ImageName),
-				"build it with a custom buildCommand for now")
+			c, err := store.client()
+			if err != nil {
+				return nil, err
+			}
+			return &docker.Builder{Client: c, Push: push, Env: env,
+				UseBuildkit: cfg.Build.Local.UseBuildkit != nil && *cfg.Build.Local.UseBuildkit}, nil
 		},
+	}
+	if o.useCache {
+		c, err := cache.Open(o.cacheFile)
+		if err != nil {
+			log.Warn("artifact cache", "err", err)
+		}
+		builds.Cache = c
 	}
 	return builds.Run(ctx, cfg.Build.Artifacts)
 }
 
 func validTagFlag(t string) bool { return t != "" && !strings.ContainsAny(t, ":/@ ") }
-
-// digester reads digests from the registry, or image ids from the local
-// Docker engine, connecting to it only when needed.
-type digester struct {
-	once   sync.Once
-	docker *client.Client
-	err    error
-}
-
-func (d *digester) Remote(ctx context.Context, ref string) (string, error) {
-	return registry.Digest(ctx, ref)
-}
-
-func (d *digester) Local(ctx context.Context, ref string) (string, error) {
-	d.once.Do(func() { d.docker, d.err = daemon.Connect() })
-	if d.err != nil {
-		return "", d.err
-	}
-	return daemon.ImageID(ctx, d.docker, ref)
-}
 
 // buildOutput is the --file-output format, Skaffold's: each image with the
 // reference to deploy, by digest when it was pushed.

@@ -36,7 +36,15 @@ func TestMain(m *testing.M) {
 		fakePush()
 		return
 	}
-	os.Exit(m.Run())
+	// Keep the artifact cache of these tests away from the user's.
+	dir, err := os.MkdirTemp("", "hoist-cli-test-cache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 func fakePush() {

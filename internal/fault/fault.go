@@ -27,6 +27,10 @@ const (
 	TagFailed Code = "BUILD_TAG_FAILED"
 
 	BuildDockerfileMissing   Code = "BUILD_DOCKERFILE_MISSING"
+	BuildDockerfileSyntax    Code = "BUILD_DOCKERFILE_SYNTAX"
+	BuildRunFailed           Code = "BUILD_RUN_FAILED"
+	BuildBaseImageNotFound   Code = "BUILD_BASE_IMAGE_NOT_FOUND"
+	BuildDockerFailed        Code = "BUILD_DOCKER_FAILED"
 	BuildContextMissing      Code = "BUILD_CONTEXT_MISSING"
 	BuildCustomCommandFail   Code = "BUILD_CUSTOM_COMMAND_FAILED"
 	BuildCustomCommandStart  Code = "BUILD_CUSTOM_COMMAND_START_FAILED"

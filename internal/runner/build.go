@@ -9,6 +9,7 @@ import (
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/build/cache"
 	"github.com/hoist-dev/hoist/internal/build/tag"
 	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/event"
@@ -27,7 +28,19 @@ type Builds struct {
 	Tag string
 	// Concurrency is how many artifacts build at once; 0 is all.
 	Concurrency int
-	Log         *slog.Logger
+	// Cache, when set, lets an artifact whose inputs are unchanged and whose
+	// image still exists skip its build; Reuser checks that and tags it.
+	Cache  *cache.Cache
+	Reuser Reuser
+	// Push is whether built images are pushed; part of the cache key.
+	Push bool
+	Log  *slog.Logger
+}
+
+// Reuser makes an earlier build's image available as a new reference, when
+// the image still exists.
+type Reuser interface {
+	Reuse(ctx context.Context, prev build.Result, ref string) (build.Result, bool, error)
 }
 
 // Run builds the artifacts and returns their results in config order. The
@@ -83,7 +96,7 @@ func (b *Builds) publish(image string, e *pb.BuildEvent) {
 // one builds a single artifact and reports it.
 func (b *Builds) one(ctx context.Context, a *config.Artifact) (build.Result, error) {
 	b.publish(a.ImageName, &pb.BuildEvent{Status: pb.Status_IN_PROGRESS})
-	res, err := b.build(ctx, a)
+	res, skipped, err := b.build(ctx, a)
 	switch {
 	case ctx.Err() != nil:
 		err = context.Cause(ctx)
@@ -96,27 +109,59 @@ func (b *Builds) one(ctx context.Context, a *config.Artifact) (build.Result, err
 		b.publish(a.ImageName, &pb.BuildEvent{Status: pb.Status_FAILED, Error: ErrorOf(err)})
 		return build.Result{}, err
 	}
-	b.publish(a.ImageName, &pb.BuildEvent{Status: pb.Status_SUCCEEDED,
+	status := pb.Status_SUCCEEDED
+	if skipped {
+		status = pb.Status_SKIPPED
+	}
+	b.publish(a.ImageName, &pb.BuildEvent{Status: status,
 		Artifact: &pb.Artifact{ImageName: a.ImageName, Tag: res.Tag, Digest: res.Digest}})
 	return res, nil
 }
 
-func (b *Builds) build(ctx context.Context, a *config.Artifact) (build.Result, error) {
+// build builds a, or reuses its cached image; skipped tells which.
+func (b *Builds) build(ctx context.Context, a *config.Artifact) (build.Result, bool, error) {
 	t := b.Tag
 	if t == "" {
 		var err error
 		if t, err = b.Tagger.Tag(ctx, a); err != nil {
-			return build.Result{}, err
+			return build.Result{}, false, err
 		}
 	}
 	ref := tag.Name(a.ImageName, b.DefaultRepo) + ":" + t
 	builder, err := b.BuilderFor(a)
 	if err != nil {
-		return build.Result{}, err
+		return build.Result{}, false, err
+	}
+	key := ""
+	if b.Cache != nil {
+		var args map[string]*string
+		if a.Docker != nil {
+			if args, err = tag.BuildArgs(a.Docker.BuildArgs, b.Tagger.Env); err != nil {
+				return build.Result{}, false, err
+			}
+		}
+		if key, err = cache.Key(a, args, b.Push); err != nil {
+			return build.Result{}, false, err
+		}
+		if prev, ok := b.Cache.Get(key); ok {
+			res, ok, err := b.Reuser.Reuse(ctx, prev, ref)
+			if err != nil {
+				b.Log.Warn("the cached image could not be reused; building", "image", a.ImageName, "err", err)
+			}
+			if ok {
+				res.ImageName = a.ImageName
+				return res, true, nil
+			}
+		}
 	}
 	res, err := builder.Build(ctx, &output{b: b, image: a.ImageName}, a, ref)
 	res.ImageName = a.ImageName
-	return res, err
+	if err == nil && key != "" {
+		if perr := b.Cache.Put(key, res); perr != nil {
+			b.Log.Warn("could not record the build in the artifact cache", "err", perr)
+		}
+	}
+	return res, false, err
 }
 
 // output turns a builder's lines into buildEvents.

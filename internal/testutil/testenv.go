@@ -26,8 +26,8 @@ type TestEnv struct {
 	Path string
 }
 
-// Env returns the test environment, and sets DOCKER_HOST, KUBECONFIG and
-// PATH for the test. It reads the variables of the env file when they are
+// Env returns the test environment, and sets DOCKER_HOST, KUBECONFIG, PATH,
+// HOIST_TEST_REGISTRY and HOIST_TEST_BASE_IMAGE for the test. It reads the variables of the env file when they are
 // not set. Without a running environment the test fails when CI=true and is
 // skipped, loudly, when run by hand.
 func Env(t *testing.T) *TestEnv {
@@ -66,6 +66,8 @@ func Env(t *testing.T) *TestEnv {
 	}
 	t.Setenv("DOCKER_HOST", env.DockerHost)
 	t.Setenv("KUBECONFIG", env.Kubeconfig)
+	t.Setenv("HOIST_TEST_REGISTRY", env.Registry)
+	t.Setenv("HOIST_TEST_BASE_IMAGE", env.BaseImage)
 	if env.Path != "" {
 		t.Setenv("PATH", env.Path)
 	}

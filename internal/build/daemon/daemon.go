@@ -14,9 +14,15 @@ import (
 	"github.com/hoist-dev/hoist/internal/fault"
 )
 
-// Connect returns a client for the user's Docker engine. It does not dial.
+// Connect returns a client for the user's Docker engine, chosen as the
+// docker CLI chooses it (DOCKER_CONTEXT, DOCKER_HOST, the current docker
+// context, the default socket). It does not dial.
 func Connect() (*client.Client, error) {
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	ep, err := resolve()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.NewClientWithOpts(ep.options()...)
 	if err != nil {
 		return nil, fault.Wrap(err, fault.BuildDockerUnreachable, fault.ExitBuild,
 			"configuring the Docker client", "check DOCKER_HOST and DOCKER_CERT_PATH")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
@@ -61,4 +62,34 @@ func classify(err error, ref string) error {
 			"check that the registry runs and the address in the image name is right")
 	}
 	return fault.Wrap(err, fault.BuildRegistryRefused, fault.ExitBuild, fmt.Sprintf("reading %s from its registry", ref))
+}
+
+// Copy makes the image at src (a reference by digest) available as dst,
+// mounting or copying its blobs, and returns dst's manifest digest.
+func Copy(ctx context.Context, src, dst string) (string, error) {
+	s, err := name.ParseReference(src)
+	if err != nil {
+		return "", fmt.Errorf("parsing %q: %w", src, err)
+	}
+	d, err := name.NewTag(dst)
+	if err != nil {
+		return "", fmt.Errorf("parsing %q: %w", dst, err)
+	}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}
+	desc, err := remote.Get(s, opts...)
+	if err != nil {
+		return "", classify(err, src)
+	}
+	if s.Context().Name() == d.Context().Name() {
+		err = remote.Tag(d, desc, opts...)
+	} else {
+		var img v1.Image
+		if img, err = desc.Image(); err == nil {
+			err = remote.Write(d, img, opts...)
+		}
+	}
+	if err != nil {
+		return "", classify(err, dst)
+	}
+	return desc.Digest.String(), nil
 }

@@ -1,0 +1,180 @@
+package cli_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/testutil"
+)
+
+// dockerProject writes a docker artifact's context and config.
+func dockerProject(t *testing.T, env *testutil.TestEnv, dockerfile string, extra string) string {
+	t.Helper()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644)
+	os.WriteFile(filepath.Join(dir, "hello.txt"), fmt.Appendf(nil, "hello %s %d\n", t.Name(), time.Now().UnixNano()), 0o644)
+	os.WriteFile(filepath.Join(dir, "ignored.log"), []byte("not in the context\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("*.log\n"), 0o644)
+	cfg := fmt.Sprintf(`apiVersion: skaffold/v4beta14
+kind: Config
+build:
+  tagPolicy: {inputDigest: {}}
+  artifacts:
+  - image: %s
+    docker:
+      buildArgs: {BASE: "{{.HOIST_TEST_BASE_IMAGE}}"}
+%s`, strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")), extra)
+	path := filepath.Join(dir, "skaffold.yaml")
+	os.WriteFile(path, []byte(cfg), 0o644)
+	return path
+}
+
+const goodDockerfile = "ARG BASE\nFROM ${BASE}\nCOPY hello.txt /hello.txt\nRUN test ! -e /ignored.log && cat /hello.txt\nCMD [\"cat\", \"/hello.txt\"]\n"
+
+func TestDockerBuildPushAndCache(t *testing.T) {
+	env := testutil.Env(t)
+	cfg := dockerProject(t, env, goodDockerfile, "  local: {push: true}\n")
+	cacheFile := filepath.Join(t.TempDir(), "cache.json")
+	start := time.Now()
+	r := run(t, t.Context(), "build", "-f", cfg, "--default-repo", env.Registry, "--cache-file", cacheFile)
+	first := time.Since(start)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	checkRun(t, r.events, pb.Status_SUCCEEDED)
+	var step1 *pb.BuildEvent
+	var lines []string
+	for _, e := range r.events {
+		if be := e.Event.GetBuildEvent(); be != nil && be.Log != "" {
+			lines = append(lines, be.Log)
+			if step1 == nil && be.Step != nil {
+				step1 = be
+			}
+		}
+	}
+	want := &pb.BuildEvent{Image: step1.GetImage(), Status: pb.Status_IN_PROGRESS, Log: "Step 1/5 : ARG BASE",
+		Step: &pb.Step{Index: 1, Total: 5, Instruction: "ARG BASE"}}
+	if diff := cmp.Diff(want, step1, cmpProto()); diff != "" {
+		t.Errorf("first step event (-want +got):\n%s", diff)
+	}
+	joined := strings.Join(lines, "\n")
+	for _, w := range []string{"Step 2/5 : FROM ${BASE}", "hello " + t.Name(), "digest: sha256:"} {
+		if !strings.Contains(joined, w) {
+			t.Errorf("build output lacks %q:\n%s", w, joined)
+		}
+	}
+	art := r.events[len(r.events)-2].Event.GetBuildEvent().GetArtifact()
+	desc, err := remote.Head(must(name.ParseReference(art.GetTag())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if art.Digest != desc.Digest.String() {
+		t.Errorf("artifact digest %s, registry has %s", art.Digest, desc.Digest)
+	}
+
+	start = time.Now()
+	again := run(t, t.Context(), "build", "-f", cfg, "--default-repo", env.Registry, "--cache-file", cacheFile)
+	second := time.Since(start)
+	checkRun(t, again.events, pb.Status_SUCCEEDED)
+	skipped := again.events[len(again.events)-2].Event.GetBuildEvent()
+	if skipped.GetStatus() != pb.Status_SKIPPED || skipped.GetArtifact().GetDigest() != art.Digest {
+		t.Errorf("second build = %v, want SKIPPED with digest %s", skipped, art.Digest)
+	}
+	if len(again.events) != 4 {
+		t.Errorf("second build had %d events, want 4", len(again.events))
+	}
+	t.Logf("first build %v, cached build %v", first, second)
+}
+
+func TestDockerBuildLocalDigestIsImageID(t *testing.T) {
+	env := testutil.Env(t)
+	cfg := dockerProject(t, env, goodDockerfile, "")
+	r := run(t, t.Context(), "build", "-f", cfg, "--cache-artifacts=false")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	art := r.events[len(r.events)-2].Event.GetBuildEvent().GetArtifact()
+	if !strings.HasPrefix(art.GetDigest(), "sha256:") || strings.Contains(art.GetTag(), "127.0.0.1") {
+		t.Errorf("artifact = %v", art)
+	}
+}
+
+func TestDockerBuildErrors(t *testing.T) {
+	env := testutil.Env(t)
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"errors":[{"code":"DENIED","message":"pushes are not allowed"}]}`, http.StatusForbidden)
+	}))
+	t.Cleanup(refusing.Close)
+	tests := []struct {
+		name, dockerfile, extra string
+		args                    []string
+		setup                   func(t *testing.T, cfg string)
+		code                    fault.Code
+		message                 []string
+	}{
+		{name: "daemon unreachable", dockerfile: goodDockerfile,
+			setup: func(t *testing.T, _ string) { t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock") },
+			code:  fault.BuildDockerUnreachable, message: []string{"unix:///nonexistent/docker.sock"}},
+		{name: "dockerfile missing", dockerfile: goodDockerfile,
+			setup: func(t *testing.T, cfg string) { os.Remove(filepath.Join(filepath.Dir(cfg), "Dockerfile")) },
+			code:  fault.BuildDockerfileMissing, message: []string{"Dockerfile", "not found"}},
+		{name: "context missing", dockerfile: goodDockerfile,
+			setup: func(t *testing.T, cfg string) {
+				data, _ := os.ReadFile(cfg)
+				os.WriteFile(cfg, []byte(strings.Replace(string(data), "    docker:", "    context: gone\n    docker:", 1)), 0o644)
+			},
+			code: fault.BuildContextMissing, message: []string{"gone"}},
+		{name: "syntax error", dockerfile: "ARG BASE\nFROM ${BASE}\nFORM scratch\n",
+			code: fault.BuildDockerfileSyntax, message: []string{"FORM"}},
+		{name: "failing run", dockerfile: "ARG BASE\nFROM ${BASE}\nRUN echo about to fail && exit 3\n",
+			code: fault.BuildRunFailed, message: []string{"step 3/3", "exit status 3", "about to fail"}},
+		{name: "base image not found", dockerfile: "FROM " + env.Registry + "/no-such-base:1\n",
+			code: fault.BuildBaseImageNotFound, message: []string{"no-such-base"}},
+		{name: "registry unreachable", dockerfile: goodDockerfile, args: []string{"--push", "--default-repo", "127.0.0.1:1"},
+			code: fault.BuildRegistryUnreachable, message: []string{"127.0.0.1:1"}},
+		{name: "registry refuses", dockerfile: goodDockerfile,
+			args: []string{"--push", "--default-repo", strings.TrimPrefix(refusing.URL, "http://")},
+			code: fault.BuildRegistryRefused, message: []string{"refused"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := dockerProject(t, env, tt.dockerfile, tt.extra)
+			if tt.setup != nil {
+				tt.setup(t, cfg)
+			}
+			args := append([]string{"build", "-f", cfg, "--cache-artifacts=false"}, tt.args...)
+			r := run(t, t.Context(), args...)
+			if r.code != fault.ExitBuild {
+				t.Fatalf("exit %d, want %d\n%s", r.code, fault.ExitBuild, r.stderr)
+			}
+			checkRun(t, r.events, pb.Status_FAILED)
+			failed := r.events[len(r.events)-2].Event.GetBuildEvent()
+			if failed.GetStatus() != pb.Status_FAILED || failed.GetError().GetCode() != string(tt.code) {
+				t.Fatalf("build event = %v, want FAILED %s", failed, tt.code)
+			}
+			for _, m := range tt.message {
+				if !strings.Contains(failed.Error.Message, m) {
+					t.Errorf("message %q lacks %q", failed.Error.Message, m)
+				}
+			}
+			if len(failed.Error.Suggestions) == 0 {
+				t.Error("no suggestion")
+			}
+			if strings.Contains(r.stderr, "goroutine ") {
+				t.Errorf("stack trace:\n%s", r.stderr)
+			}
+		})
+	}
+}
