@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hoist-dev/hoist/internal/build"
-	"github.com/hoist-dev/hoist/internal/build/custom"
 	"github.com/hoist-dev/hoist/internal/build/cache"
+	"github.com/hoist-dev/hoist/internal/build/custom"
 	"github.com/hoist-dev/hoist/internal/build/docker"
 	"github.com/hoist-dev/hoist/internal/build/tag"
 	"github.com/hoist-dev/hoist/internal/config"
