@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -176,5 +177,63 @@ func TestDockerBuildErrors(t *testing.T) {
 				t.Errorf("stack trace:\n%s", r.stderr)
 			}
 		})
+	}
+}
+
+func TestDockerBuildkitSteps(t *testing.T) {
+	env := testutil.Env(t)
+	extra := "  local: {useBuildkit: true}\n"
+	cfg := dockerProject(t, env, goodDockerfile, extra)
+	data, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.Replace(string(data), "    docker:\n", "    docker:\n      network: host\n", 1)), 0o644)
+	r := run(t, t.Context(), "build", "-f", cfg, "--cache-artifacts=false")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	checkRun(t, r.events, pb.Status_SUCCEEDED)
+	var steps []string
+	var logs []string
+	for _, e := range r.events {
+		be := e.Event.GetBuildEvent()
+		if be.GetStep() != nil {
+			steps = append(steps, fmt.Sprintf("%d/%d %s", be.Step.Index, be.Step.Total, strings.Fields(be.Step.Instruction)[0]))
+		}
+		logs = append(logs, be.GetLog())
+	}
+	if diff := cmp.Diff([]string{"1/3 FROM", "2/3 COPY", "3/3 RUN"}, steps); diff != "" {
+		t.Errorf("BuildKit steps (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(strings.Join(logs, "\n"), "hello "+t.Name()) {
+		t.Errorf("the RUN step's output is missing:\n%s", strings.Join(logs, "\n"))
+	}
+
+	failing := dockerProject(t, env, "ARG BASE\nFROM ${BASE}\nRUN echo about to fail && exit 4\n", extra)
+	data, _ = os.ReadFile(failing)
+	os.WriteFile(failing, []byte(strings.Replace(string(data), "    docker:\n", "    docker:\n      network: host\n", 1)), 0o644)
+	r = run(t, t.Context(), "build", "-f", failing, "--cache-artifacts=false")
+	failed := r.events[len(r.events)-2].Event.GetBuildEvent()
+	if failed.GetError().GetCode() != string(fault.BuildRunFailed) || !strings.Contains(failed.Error.Message, "exit status 4") ||
+		!strings.Contains(failed.Error.Message, "about to fail") {
+		t.Errorf("failing BuildKit RUN: %v", failed)
+	}
+}
+
+func TestDockerBuildCanceled(t *testing.T) {
+	env := testutil.Env(t)
+	cfg := dockerProject(t, env, "ARG BASE\nFROM ${BASE}\nRUN echo sleeping && sleep 60\n", "")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	time.AfterFunc(4*time.Second, cancel)
+	start := time.Now()
+	r := run(t, ctx, "build", "-f", cfg, "--cache-artifacts=false")
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("cancel took %v", took)
+	}
+	if r.code != fault.ExitCanceled {
+		t.Fatalf("exit %d, want %d\n%s", r.code, fault.ExitCanceled, r.stderr)
+	}
+	checkRun(t, r.events, pb.Status_CANCELED)
+	if st := r.events[len(r.events)-2].Event.GetBuildEvent().GetStatus(); st != pb.Status_CANCELED {
+		t.Errorf("build ended %s, want CANCELED", st)
 	}
 }

@@ -100,7 +100,7 @@ func (b *Builds) one(ctx context.Context, a *config.Artifact) (build.Result, err
 	switch {
 	case ctx.Err() != nil:
 		err = context.Cause(ctx)
-		if errors.Is(err, context.Canceled) {
+		if fault.As(err) == nil {
 			err = fault.Wrap(err, fault.Canceled, fault.ExitCanceled, fmt.Sprintf("build of %q canceled", a.ImageName))
 		}
 		b.publish(a.ImageName, &pb.BuildEvent{Status: pb.Status_CANCELED, Error: ErrorOf(err)})

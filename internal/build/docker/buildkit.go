@@ -67,15 +67,17 @@ func (s *buildState) readBuildkit(r io.Reader) error {
 					s.step = step
 					s.line(v.Name, step)
 				}
-				if v.Cached && !done[d] {
+				switch {
+				case done[d]:
+				case v.Error != "":
 					done[d] = true
-					s.line(v.Name+" CACHED", step)
-				} else if v.Completed != nil && !done[d] {
+					s.line(v.Name+" ERROR: "+v.Error, nil)
+				case v.Cached:
+					done[d] = true
+					s.line(v.Name+" CACHED", nil)
+				case v.Completed != nil:
 					done[d] = true
 					s.line(v.Name+" DONE", nil)
-				}
-				if v.Error != "" {
-					s.line(v.Name+" ERROR: "+v.Error, nil)
 				}
 			}
 			for _, l := range st.Logs {
