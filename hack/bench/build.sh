@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Benchmark: `hoist build` of examples/getting-started against `docker build`
+# + `docker push` of the same context on the same daemon, both without the
+# layer cache, RUNS times each, interleaved. Prints each median and their
+# ratio. Needs the test environment (make testenv).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+RUNS=${RUNS:-7}
+# shellcheck disable=SC1091
+source "${HOIST_TESTENV_DIR:-$HOME/.cache/hoist/testenv}/env"
+go build -o bin/hoist ./cmd/hoist
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp -r examples/getting-started "$work/app"
+sed -i 's|      network: host|      network: host\n      noCache: true|' "$work/app/skaffold.yaml"
+
+now() { date +%s%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+hoist_times=() docker_times=()
+for i in $(seq "$RUNS"); do
+	t0=$(now)
+	bin/hoist build -f "$work/app/skaffold.yaml" --default-repo "$HOIST_TEST_REGISTRY" \
+		--tag "bench-hoist-$i" --cache-artifacts=false >/dev/null
+	t1=$(now)
+	ref="$HOIST_TEST_REGISTRY/getting-started:bench-docker-$i"
+	docker build -q --no-cache --network host --build-arg "BASE_IMAGE=$HOIST_TEST_BASE_IMAGE" -t "$ref" "$work/app" >/dev/null
+	docker push -q "$ref" >/dev/null
+	t2=$(now)
+	hoist_times+=($(((t1 - t0) / 1000000)))
+	docker_times+=($(((t2 - t1) / 1000000)))
+done
+h=$(printf '%s\n' "${hoist_times[@]}" | median)
+d=$(printf '%s\n' "${docker_times[@]}" | median)
+echo "runs:                      $RUNS"
+echo "hoist build (ms):          ${hoist_times[*]}  median $h"
+echo "docker build + push (ms):  ${docker_times[*]}  median $d"
+awk -v h="$h" -v d="$d" 'BEGIN {printf "ratio hoist / docker:      %.3f\n", h / d}'
