@@ -43,6 +43,11 @@ func newBuild(s Streams, logger func() *slog.Logger) *cobra.Command {
 			return runBuild(cmd.Context(), s, logger(), o)
 		},
 	}
+	o.addFlags(cmd)
+	return cmd
+}
+
+func (o *buildOptions) addFlags(cmd *cobra.Command) {
 	o.config.addFlags(cmd)
 	o.events.addFlags(cmd)
 	f := cmd.Flags()
@@ -52,7 +57,6 @@ func newBuild(s Streams, logger func() *slog.Logger) *cobra.Command {
 	f.StringVar(&o.fileOutput, "file-output", "", "write the built artifacts to this file as JSON, for hoist deploy --build-artifacts")
 	f.BoolVar(&o.useCache, "cache-artifacts", true, "skip building artifacts whose inputs are unchanged and whose image still exists")
 	f.StringVar(&o.cacheFile, "cache-file", cache.DefaultPath(), "where the artifact cache is kept")
-	return cmd
 }
 
 func runBuild(ctx context.Context, s Streams, log *slog.Logger, o *buildOptions) error {

@@ -45,6 +45,9 @@ It reads skaffold.yaml.`,
 	root.AddCommand(
 		newVersion(s),
 		newBuild(s, logger),
+		newRun(s, logger),
+		newDeploy(s, logger),
+		newDelete(s, logger),
 		newEvents(s),
 	)
 	return root

@@ -39,6 +39,24 @@ const (
 	BuildRegistryUnreachable Code = "BUILD_REGISTRY_UNREACHABLE"
 	BuildDockerUnreachable   Code = "BUILD_DOCKER_DAEMON_UNREACHABLE"
 
+	DeployManifestNotFound   Code = "DEPLOY_MANIFEST_NOT_FOUND"
+	DeployManifestInvalid    Code = "DEPLOY_MANIFEST_INVALID"
+	DeployClusterUnreachable Code = "DEPLOY_CLUSTER_UNREACHABLE"
+	DeployUnknownKind        Code = "DEPLOY_UNKNOWN_KIND"
+	DeployNamespaceMissing   Code = "DEPLOY_NAMESPACE_MISSING"
+	DeployApplyFailed        Code = "DEPLOY_APPLY_FAILED"
+	DeployDeleteFailed       Code = "DEPLOY_DELETE_FAILED"
+	DeployKubeconfigInvalid  Code = "DEPLOY_KUBECONFIG_INVALID"
+	DeployNoDeployer         Code = "DEPLOY_NO_DEPLOYER"
+	DeployArtifactsInvalid   Code = "DEPLOY_BUILD_ARTIFACTS_INVALID"
+
+	StatusCheckFailed           Code = "STATUS_CHECK_FAILED"
+	StatusCheckDeadline         Code = "STATUS_CHECK_DEADLINE_EXCEEDED"
+	StatusCheckImagePull        Code = "STATUS_CHECK_IMAGE_PULL_ERR"
+	StatusCheckCrashLoop        Code = "STATUS_CHECK_CRASH_LOOP"
+	StatusCheckUnschedulable    Code = "STATUS_CHECK_UNSCHEDULABLE"
+	StatusCheckProgressDeadline Code = "STATUS_CHECK_PROGRESS_DEADLINE_EXCEEDED"
+
 	EventLogFileFailed Code = "EVENT_LOG_FILE_FAILED"
 	EventLogFileParse  Code = "EVENT_LOG_FILE_INVALID"
 )

@@ -1,0 +1,37 @@
+// Package deploy puts built images on a cluster. A Deployer applies a
+// config's manifests with the built images substituted and reports each
+// object it touched; the status package then waits for those objects to
+// become ready.
+package deploy
+
+import (
+	"context"
+
+	"github.com/hoist-dev/hoist/internal/build"
+)
+
+// Resource is one object a deploy touched.
+type Resource struct {
+	Group     string
+	Version   string
+	Kind      string
+	Namespace string
+	Name      string
+	// Action is created, configured, unchanged or deleted.
+	Action string
+}
+
+// Reporter receives what a deploy does, object by object.
+type Reporter interface {
+	Applied(r Resource)
+}
+
+// Deployer deploys and deletes.
+type Deployer interface {
+	// Deploy applies the manifests with the built images substituted and
+	// returns the objects applied and the manifest files, relative to the
+	// config file.
+	Deploy(ctx context.Context, builds []build.Result, r Reporter) ([]Resource, []string, error)
+	// Delete deletes what the manifests describe.
+	Delete(ctx context.Context, r Reporter) ([]string, error)
+}

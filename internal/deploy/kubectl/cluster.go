@@ -1,0 +1,109 @@
+package kubectl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/hoist-dev/hoist/internal/fault"
+)
+
+// ClusterOptions choose the cluster and namespace, as kubectl's flags do.
+type ClusterOptions struct {
+	// Kubeconfig is --kubeconfig; empty means $KUBECONFIG or ~/.kube/config.
+	Kubeconfig string
+	// Context is --kube-context; empty means the current context.
+	Context string
+	// Namespace is -n/--namespace, which wins over DefaultNamespace.
+	Namespace string
+	// DefaultNamespace is deploy.kubectl.defaultNamespace.
+	DefaultNamespace string
+}
+
+// Cluster is a connection to the cluster of a kubeconfig context.
+type Cluster struct {
+	Context   string
+	Server    string
+	Namespace string
+	Config    *rest.Config
+	Typed     kubernetes.Interface
+	Dynamic   dynamic.Interface
+	Mapper    meta.RESTMapper
+}
+
+// Connect loads the kubeconfig, checks that the cluster answers, and
+// resolves the namespace: the flag, then defaultNamespace, then the
+// context's namespace, then "default".
+func Connect(ctx context.Context, o ClusterOptions) (*Cluster, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.Kubeconfig
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.Context})
+	raw, err := cc.RawConfig()
+	if err != nil {
+		return nil, fault.Wrap(err, fault.DeployKubeconfigInvalid, fault.ExitDeploy, "reading the kubeconfig",
+			"check --kubeconfig or $KUBECONFIG")
+	}
+	name := o.Context
+	if name == "" {
+		name = raw.CurrentContext
+	}
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fault.Wrap(err, fault.DeployKubeconfigInvalid, fault.ExitDeploy,
+			fmt.Sprintf("using kubeconfig context %q", name),
+			"list contexts with kubectl config get-contexts, and choose one with --kube-context")
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	cfg.UserAgent = "hoist"
+	ns, _, err := cc.Namespace()
+	if err != nil || ns == "" {
+		ns = "default"
+	}
+	if o.DefaultNamespace != "" {
+		ns = o.DefaultNamespace
+	}
+	if o.Namespace != "" {
+		ns = o.Namespace
+	}
+	c := &Cluster{Context: name, Server: cfg.Host, Namespace: ns, Config: cfg}
+	if c.Typed, err = kubernetes.NewForConfig(cfg); err != nil {
+		return nil, err
+	}
+	if c.Dynamic, err = dynamic.NewForConfig(cfg); err != nil {
+		return nil, err
+	}
+	probe := rest.CopyConfig(cfg)
+	probe.Timeout = 10 * time.Second
+	dc, err := discovery.NewDiscoveryClientForConfig(probe)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dc.ServerVersion(); err != nil {
+		return nil, c.unreachable(err)
+	}
+	c.Mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	return c, nil
+}
+
+func (c *Cluster) unreachable(err error) error {
+	var uerr *url.Error
+	var nerr net.Error
+	msg := fmt.Sprintf("cannot reach the cluster of kubeconfig context %q at %s", c.Context, c.Server)
+	if !errors.As(err, &uerr) && !errors.As(err, &nerr) {
+		msg = fmt.Sprintf("the cluster of kubeconfig context %q at %s did not answer as a Kubernetes API server", c.Context, c.Server)
+	}
+	return fault.Wrap(err, fault.DeployClusterUnreachable, fault.ExitDeploy, msg,
+		"check that the cluster runs and that --kube-context or the current context points at it (make testenv starts one)")
+}

@@ -1,0 +1,204 @@
+// Package kubectl deploys Kubernetes manifests as `kubectl apply` would:
+// it expands the manifest globs, substitutes built images, labels every
+// object with the run id, and applies the objects one by one.
+//
+// It uses client-go with server-side apply (field manager "hoist") rather
+// than running the kubectl binary: API errors arrive typed (not found, no
+// such kind, connection refused) and become coded errors without reading
+// text; each object's outcome is known as it happens and becomes one event;
+// the status check watches through the same client; and a machine needs no
+// kubectl to deploy.
+package kubectl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/deploy"
+	"github.com/hoist-dev/hoist/internal/fault"
+)
+
+// FieldManager is the server-side apply field manager of hoist.
+const FieldManager = "hoist"
+
+// Deployer applies and deletes a config's manifests.
+type Deployer struct {
+	Cluster *Cluster
+	// Dir is the config file's folder; Manifests are globs relative to it.
+	Dir       string
+	Manifests []string
+	RunID     string
+}
+
+var _ deploy.Deployer = (*Deployer)(nil)
+
+// Deploy implements deploy.Deployer.
+func (d *Deployer) Deploy(ctx context.Context, builds []build.Result, r deploy.Reporter) ([]deploy.Resource, []string, error) {
+	files, objs, err := d.load()
+	if err != nil {
+		return nil, files, err
+	}
+	// Namespaces go first, so that objects in them can be applied.
+	slices.SortStableFunc(objs, func(a, b manifest) int { return rank(a.obj.GetKind()) - rank(b.obj.GetKind()) })
+	var applied []deploy.Resource
+	nsChecked := map[string]bool{}
+	for _, m := range objs {
+		substitute(m.obj, builds)
+		label(m.obj, d.RunID)
+		res, err := d.apply(ctx, m, nsChecked)
+		if err != nil {
+			return applied, files, err
+		}
+		if res.Kind == "Namespace" {
+			nsChecked[res.Name] = true
+		}
+		applied = append(applied, res)
+		r.Applied(res)
+	}
+	return applied, files, nil
+}
+
+func rank(kind string) int {
+	switch kind {
+	case "Namespace":
+		return 0
+	case "CustomResourceDefinition":
+		return 1
+	}
+	return 2
+}
+
+func (d *Deployer) load() ([]string, []manifest, error) {
+	files, err := expand(d.Dir, d.Manifests)
+	if err != nil {
+		return nil, nil, err
+	}
+	objs, err := read(d.Dir, files)
+	return files, objs, err
+}
+
+// resource returns the API resource of an object and sets its namespace.
+func (d *Deployer) resource(ctx context.Context, m manifest, nsChecked map[string]bool) (dynamic.ResourceInterface, *meta.RESTMapping, error) {
+	gvk := m.obj.GroupVersionKind()
+	mapping, err := d.Cluster.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) {
+		return nil, nil, fault.Wrap(err, fault.DeployUnknownKind, fault.ExitDeploy,
+			fmt.Sprintf("%s:%d: the cluster does not know kind %q of apiVersion %q", m.file, m.line, gvk.Kind, gvk.GroupVersion()),
+			"check the kind and apiVersion, or install the CustomResourceDefinition that defines it")
+	}
+	if err != nil {
+		return nil, nil, d.Cluster.unreachable(err)
+	}
+	if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
+		m.obj.SetNamespace("")
+		return d.Cluster.Dynamic.Resource(mapping.Resource), mapping, nil
+	}
+	ns := m.obj.GetNamespace()
+	if ns == "" {
+		ns = d.Cluster.Namespace
+		m.obj.SetNamespace(ns)
+	}
+	if nsChecked != nil && !nsChecked[ns] {
+		_, err := d.Cluster.Typed.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil, nil, fault.New(fault.DeployNamespaceMissing, fault.ExitDeploy,
+				fmt.Sprintf("%s:%d: namespace %q of %s %q does not exist", m.file, m.line, ns, gvk.Kind, m.obj.GetName()),
+				fmt.Sprintf("create it (kubectl create namespace %s), add it to the manifests, or choose another with -n", ns))
+		}
+		if err != nil {
+			return nil, nil, d.Cluster.unreachable(err)
+		}
+		nsChecked[ns] = true
+	}
+	return d.Cluster.Dynamic.Resource(mapping.Resource).Namespace(ns), mapping, nil
+}
+
+func (d *Deployer) apply(ctx context.Context, m manifest, nsChecked map[string]bool) (deploy.Resource, error) {
+	client, mapping, err := d.resource(ctx, m, nsChecked)
+	if err != nil {
+		return deploy.Resource{}, err
+	}
+	res := describe(m.obj, mapping.Resource)
+	before, err := client.Get(ctx, m.obj.GetName(), metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		before = nil
+	case err != nil:
+		return res, d.applyFailure(ctx, m, err)
+	}
+	after, err := client.Apply(ctx, m.obj.GetName(), m.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	if err != nil {
+		return res, d.applyFailure(ctx, m, err)
+	}
+	switch {
+	case before == nil:
+		res.Action = "created"
+	case before.GetResourceVersion() == after.GetResourceVersion():
+		res.Action = "unchanged"
+	default:
+		res.Action = "configured"
+	}
+	return res, nil
+}
+
+func (d *Deployer) applyFailure(ctx context.Context, m manifest, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return d.Cluster.unreachable(err)
+	}
+	return fault.Wrap(err, fault.DeployApplyFailed, fault.ExitDeploy,
+		fmt.Sprintf("%s:%d: applying %s %q", m.file, m.line, m.obj.GetKind(), m.obj.GetName()),
+		"fix the object in the manifest; the API server's message says what it refused")
+}
+
+func describe(obj *unstructured.Unstructured, gvr schema.GroupVersionResource) deploy.Resource {
+	return deploy.Resource{Group: gvr.Group, Version: gvr.Version, Kind: obj.GetKind(),
+		Namespace: obj.GetNamespace(), Name: obj.GetName()}
+}
+
+// Delete implements deploy.Deployer: it deletes every object of the
+// manifests that exists, in reverse order, and reports each.
+func (d *Deployer) Delete(ctx context.Context, r deploy.Reporter) ([]string, error) {
+	files, objs, err := d.load()
+	if err != nil {
+		return files, err
+	}
+	// The reverse of the apply order: namespaces last.
+	slices.SortStableFunc(objs, func(a, b manifest) int { return rank(a.obj.GetKind()) - rank(b.obj.GetKind()) })
+	slices.Reverse(objs)
+	policy := metav1.DeletePropagationBackground
+	for _, m := range objs {
+		client, mapping, err := d.resource(ctx, m, nil)
+		if err != nil {
+			return files, err
+		}
+		err = client.Delete(ctx, m.obj.GetName(), metav1.DeleteOptions{PropagationPolicy: &policy})
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return files, ctx.Err()
+			}
+			return files, fault.Wrap(err, fault.DeployDeleteFailed, fault.ExitDeploy,
+				fmt.Sprintf("%s:%d: deleting %s %q", m.file, m.line, m.obj.GetKind(), m.obj.GetName()))
+		}
+		res := describe(m.obj, mapping.Resource)
+		res.Action = "deleted"
+		r.Applied(res)
+	}
+	return files, nil
+}

@@ -1,0 +1,458 @@
+// Package status waits until deployed workloads are rolled out: each
+// Deployment, StatefulSet, DaemonSet and standalone Pod is watched (not
+// polled) until it is ready or the deadline passes. Every change of a
+// resource's state is reported, with the cluster's own reasons, such as
+// ImagePullBackOff, CrashLoopBackOff, Unschedulable or
+// ProgressDeadlineExceeded.
+package status
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/hoist-dev/hoist/internal/deploy"
+	"github.com/hoist-dev/hoist/internal/fault"
+)
+
+// State is where a resource stands.
+type State int
+
+// States.
+const (
+	InProgress State = iota
+	Ready
+	Failed
+)
+
+// Update is a change of one resource's state.
+type Update struct {
+	// Resource is kind/namespace/name.
+	Resource string
+	State    State
+	Message  string
+	// Err is set when State is Failed.
+	Err error
+}
+
+// Checked reports whether a kind is status-checked.
+func Checked(kind string) bool {
+	switch kind {
+	case "Deployment", "StatefulSet", "DaemonSet", "Pod":
+		return true
+	}
+	return false
+}
+
+// Check watches the checked resources until all are ready, one fails or
+// the deadline passes, calling report on every change. It returns the first
+// failure.
+func Check(ctx context.Context, client kubernetes.Interface, resources []deploy.Resource, deadline time.Duration, report func(Update)) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, deadline, errDeadline)
+	defer cancel()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var errs []error
+	for _, r := range resources {
+		if !Checked(r.Kind) {
+			continue
+		}
+		w := &watcher{client: client, r: r, deadline: deadline, report: func(u Update) {
+			mu.Lock()
+			defer mu.Unlock()
+			report(u)
+		}}
+		wg.Go(func() {
+			if err := w.run(ctx); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
+}
+
+var errDeadline = errors.New("status check deadline exceeded")
+
+// watcher follows one resource and, for workloads, its pods.
+type watcher struct {
+	client   kubernetes.Interface
+	r        deploy.Resource
+	deadline time.Duration
+	report   func(Update)
+
+	last     string
+	obj      runtime.Object
+	pods     map[string]*corev1.Pod
+	selector labels.Selector
+}
+
+func (w *watcher) id() string { return w.r.Kind + "/" + w.r.Namespace + "/" + w.r.Name }
+
+func (w *watcher) run(ctx context.Context) error {
+	w.pods = map[string]*corev1.Pod{}
+	objCh := make(chan runtime.Object)
+	podCh := make(chan watch.Event)
+	errCh := make(chan error, 2)
+	go func() { errCh <- w.follow(ctx, objCh) }()
+	for {
+		select {
+		case <-ctx.Done():
+			return w.timeout(ctx)
+		case err := <-errCh:
+			if ctx.Err() != nil {
+				return w.timeout(ctx)
+			}
+			return w.fail(fault.Wrap(err, fault.StatusCheckFailed, fault.ExitStatus,
+				fmt.Sprintf("watching %s", w.id()), "check that the cluster still answers"))
+		case obj := <-objCh:
+			w.obj = obj
+			if w.selector == nil && w.r.Kind != "Pod" {
+				if sel := selectorOf(obj); sel != nil {
+					w.selector = sel
+					go func() { errCh <- w.followPods(ctx, podCh) }()
+				}
+			}
+		case ev := <-podCh:
+			pod, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			if ev.Type == watch.Deleted {
+				delete(w.pods, pod.Name)
+			} else {
+				w.pods[pod.Name] = pod
+			}
+		}
+		if w.obj == nil {
+			continue
+		}
+		done, failure, msg := w.evaluate()
+		switch {
+		case failure != nil:
+			return w.fail(failure)
+		case done:
+			w.report(Update{Resource: w.id(), State: Ready, Message: msg})
+			return nil
+		case msg != w.last:
+			w.last = msg
+			w.report(Update{Resource: w.id(), State: InProgress, Message: msg})
+		}
+	}
+}
+
+func (w *watcher) fail(err error) error {
+	w.report(Update{Resource: w.id(), State: Failed, Message: err.Error(), Err: err})
+	return err
+}
+
+// timeout is the failure at the deadline: the most specific reason the
+// cluster gave, or the last progress message.
+func (w *watcher) timeout(ctx context.Context) error {
+	if !errors.Is(context.Cause(ctx), errDeadline) {
+		return ctx.Err()
+	}
+	code, reason := w.podReason()
+	if code == "" {
+		code, reason = fault.StatusCheckDeadline, w.last
+	}
+	return w.fail(fault.New(code, fault.ExitStatus,
+		fmt.Sprintf("%s was not ready within %s: %s", w.id(), w.deadline, reason),
+		suggestion(code)))
+}
+
+func suggestion(code fault.Code) string {
+	switch code {
+	case fault.StatusCheckImagePull:
+		return "check the image reference and that the cluster can pull from its registry"
+	case fault.StatusCheckCrashLoop:
+		return "the container exits soon after it starts: read its logs with kubectl logs"
+	case fault.StatusCheckUnschedulable:
+		return "no node can take the pod: check its resource requests, node selectors and tolerations"
+	case fault.StatusCheckProgressDeadline:
+		return "the rollout stopped making progress: kubectl describe the Deployment and its pods"
+	}
+	return "raise deploy.statusCheckDeadlineSeconds, or kubectl describe the resource to see why it is not ready"
+}
+
+// follow sends the resource every time it changes, re-watching when the
+// API server ends a watch.
+func (w *watcher) follow(ctx context.Context, out chan<- runtime.Object) error {
+	for {
+		obj, rv, err := w.get(ctx)
+		if err != nil {
+			return err
+		}
+		select {
+		case out <- obj:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		wi, err := w.watch(ctx, rv)
+		if err != nil {
+			return err
+		}
+		for ev := range wi.ResultChan() {
+			if ev.Type == watch.Error {
+				break
+			}
+			select {
+			case out <- ev.Object:
+			case <-ctx.Done():
+				wi.Stop()
+				return ctx.Err()
+			}
+		}
+		wi.Stop()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+func (w *watcher) get(ctx context.Context) (runtime.Object, string, error) {
+	ns, name, opts := w.r.Namespace, w.r.Name, metav1.GetOptions{}
+	var obj interface {
+		runtime.Object
+		GetResourceVersion() string
+	}
+	var err error
+	switch w.r.Kind {
+	case "Deployment":
+		obj, err = w.client.AppsV1().Deployments(ns).Get(ctx, name, opts)
+	case "StatefulSet":
+		obj, err = w.client.AppsV1().StatefulSets(ns).Get(ctx, name, opts)
+	case "DaemonSet":
+		obj, err = w.client.AppsV1().DaemonSets(ns).Get(ctx, name, opts)
+	default:
+		obj, err = w.client.CoreV1().Pods(ns).Get(ctx, name, opts)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return obj, obj.GetResourceVersion(), nil
+}
+
+func (w *watcher) watch(ctx context.Context, rv string) (watch.Interface, error) {
+	ns := w.r.Namespace
+	opts := metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", w.r.Name).String(), ResourceVersion: rv}
+	switch w.r.Kind {
+	case "Deployment":
+		return w.client.AppsV1().Deployments(ns).Watch(ctx, opts)
+	case "StatefulSet":
+		return w.client.AppsV1().StatefulSets(ns).Watch(ctx, opts)
+	case "DaemonSet":
+		return w.client.AppsV1().DaemonSets(ns).Watch(ctx, opts)
+	}
+	return w.client.CoreV1().Pods(ns).Watch(ctx, opts)
+}
+
+// followPods sends the events of the workload's pods.
+func (w *watcher) followPods(ctx context.Context, out chan<- watch.Event) error {
+	for {
+		list, err := w.client.CoreV1().Pods(w.r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: w.selector.String()})
+		if err != nil {
+			return err
+		}
+		for i := range list.Items {
+			select {
+			case out <- watch.Event{Type: watch.Added, Object: &list.Items[i]}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		wi, err := w.client.CoreV1().Pods(w.r.Namespace).Watch(ctx, metav1.ListOptions{
+			LabelSelector: w.selector.String(), ResourceVersion: list.ResourceVersion})
+		if err != nil {
+			return err
+		}
+		for ev := range wi.ResultChan() {
+			if ev.Type == watch.Error {
+				break
+			}
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				wi.Stop()
+				return ctx.Err()
+			}
+		}
+		wi.Stop()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+func selectorOf(obj runtime.Object) labels.Selector {
+	var ls *metav1.LabelSelector
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		ls = o.Spec.Selector
+	case *appsv1.StatefulSet:
+		ls = o.Spec.Selector
+	case *appsv1.DaemonSet:
+		ls = o.Spec.Selector
+	}
+	if ls == nil {
+		return nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(ls)
+	if err != nil {
+		return nil
+	}
+	return sel
+}
+
+// evaluate tells whether the resource is ready, failed for good, or how it
+// progresses, following kubectl rollout status.
+func (w *watcher) evaluate() (done bool, failure error, msg string) {
+	switch o := w.obj.(type) {
+	case *appsv1.Deployment:
+		return w.deployment(o)
+	case *appsv1.StatefulSet:
+		return w.withPods(statefulSet(o))
+	case *appsv1.DaemonSet:
+		return w.withPods(daemonSet(o))
+	case *corev1.Pod:
+		w.pods = map[string]*corev1.Pod{o.Name: o}
+		return w.pod(o)
+	}
+	return false, nil, "waiting"
+}
+
+func (w *watcher) withPods(done bool, msg string) (bool, error, string) {
+	if !done {
+		if _, reason := w.podReason(); reason != "" {
+			msg += ": " + reason
+		}
+	}
+	return done, nil, msg
+}
+
+func (w *watcher) deployment(d *appsv1.Deployment) (bool, error, string) {
+	if d.Generation > d.Status.ObservedGeneration {
+		return false, nil, "waiting for the rollout to start"
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
+			return false, fault.New(fault.StatusCheckProgressDeadline, fault.ExitStatus,
+				fmt.Sprintf("%s: ProgressDeadlineExceeded: %s", w.id(), c.Message), suggestion(fault.StatusCheckProgressDeadline)), ""
+		}
+	}
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	st := d.Status
+	switch {
+	case st.UpdatedReplicas < want:
+		return w.withPods(false, fmt.Sprintf("%d of %d replicas updated", st.UpdatedReplicas, want))
+	case st.Replicas > st.UpdatedReplicas:
+		return w.withPods(false, fmt.Sprintf("%d old replicas pending termination", st.Replicas-st.UpdatedReplicas))
+	case st.AvailableReplicas < st.UpdatedReplicas:
+		return w.withPods(false, fmt.Sprintf("%d of %d updated replicas available", st.AvailableReplicas, st.UpdatedReplicas))
+	}
+	return true, nil, fmt.Sprintf("rolled out: %d of %d replicas available", st.AvailableReplicas, want)
+}
+
+func statefulSet(s *appsv1.StatefulSet) (bool, string) {
+	want := int32(1)
+	if s.Spec.Replicas != nil {
+		want = *s.Spec.Replicas
+	}
+	st := s.Status
+	switch {
+	case s.Generation > st.ObservedGeneration:
+		return false, "waiting for the rollout to start"
+	case st.ReadyReplicas < want:
+		return false, fmt.Sprintf("%d of %d replicas ready", st.ReadyReplicas, want)
+	case s.Spec.UpdateStrategy.Type == appsv1.RollingUpdateStatefulSetStrategyType &&
+		(s.Spec.UpdateStrategy.RollingUpdate == nil || s.Spec.UpdateStrategy.RollingUpdate.Partition == nil) &&
+		st.UpdateRevision != st.CurrentRevision:
+		return false, fmt.Sprintf("%d of %d replicas updated", st.UpdatedReplicas, want)
+	}
+	return true, fmt.Sprintf("rolled out: %d of %d replicas ready", st.ReadyReplicas, want)
+}
+
+func daemonSet(d *appsv1.DaemonSet) (bool, string) {
+	st := d.Status
+	switch {
+	case d.Generation > st.ObservedGeneration:
+		return false, "waiting for the rollout to start"
+	case st.UpdatedNumberScheduled < st.DesiredNumberScheduled:
+		return false, fmt.Sprintf("%d of %d pods updated", st.UpdatedNumberScheduled, st.DesiredNumberScheduled)
+	case st.NumberAvailable < st.DesiredNumberScheduled:
+		return false, fmt.Sprintf("%d of %d updated pods available", st.NumberAvailable, st.DesiredNumberScheduled)
+	}
+	return true, fmt.Sprintf("rolled out: %d pods available", st.NumberAvailable)
+}
+
+func (w *watcher) pod(p *corev1.Pod) (bool, error, string) {
+	switch p.Status.Phase {
+	case corev1.PodSucceeded:
+		return true, nil, "completed"
+	case corev1.PodFailed:
+		return false, fault.New(fault.StatusCheckFailed, fault.ExitStatus,
+			fmt.Sprintf("%s failed: %s %s", w.id(), p.Status.Reason, p.Status.Message), "read its logs with kubectl logs"), ""
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+			return true, nil, "ready"
+		}
+	}
+	msg := "phase " + string(p.Status.Phase)
+	if _, reason := w.podReason(); reason != "" {
+		msg += ": " + reason
+	}
+	return false, nil, msg
+}
+
+// podReason returns the most telling reason a pod of the resource is not
+// ready, with its code: image pull errors, crash loops, unschedulable.
+func (w *watcher) podReason() (fault.Code, string) {
+	names := make([]string, 0, len(w.pods))
+	for n := range w.pods {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p := w.pods[n]
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+				return fault.StatusCheckUnschedulable, fmt.Sprintf("pod %s: Unschedulable: %s", p.Name, c.Message)
+			}
+		}
+		for _, cs := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
+			wt := cs.State.Waiting
+			if wt == nil {
+				continue
+			}
+			switch wt.Reason {
+			case "ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull":
+				return fault.StatusCheckImagePull, fmt.Sprintf("pod %s container %s: %s: %s", p.Name, cs.Name, wt.Reason, strings.TrimSpace(wt.Message))
+			case "CrashLoopBackOff", "RunContainerError", "CreateContainerConfigError", "CreateContainerError":
+				return fault.StatusCheckCrashLoop, fmt.Sprintf("pod %s container %s: %s: %s", p.Name, cs.Name, wt.Reason, strings.TrimSpace(wt.Message))
+			}
+		}
+	}
+	return "", ""
+}
