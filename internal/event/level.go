@@ -9,8 +9,10 @@ import (
 )
 
 // LevelOf returns an event's level: failures are error, cancellations warn,
-// the progress of one watched resource debug, everything else info. Levels
-// filter what is written to stdout, never what is recorded or sent.
+// everything else info. Levels filter what is written to stdout, never
+// what is recorded or sent. Debug is kept for polling detail; hoist reports
+// a watched resource only when its state changes, so at info level stdout
+// carries every event of a successful run, contiguously.
 func LevelOf(ev *pb.Event) slog.Level {
 	status, err := statusOf(ev)
 	switch {
@@ -18,9 +20,6 @@ func LevelOf(ev *pb.Event) slog.Level {
 		return slog.LevelError
 	case status == pb.Status_CANCELED:
 		return slog.LevelWarn
-	}
-	if sc := ev.GetStatusCheckEvent(); sc != nil && sc.Resource != "" && sc.Status == pb.Status_IN_PROGRESS {
-		return slog.LevelDebug
 	}
 	return slog.LevelInfo
 }

@@ -145,7 +145,7 @@ func (w *watcher) run(ctx context.Context) error {
 		if w.obj == nil {
 			continue
 		}
-		done, failure, msg := w.evaluate()
+		done, msg, failure := w.evaluate()
 		switch {
 		case failure != nil:
 			return w.fail(failure)
@@ -324,7 +324,7 @@ func selectorOf(obj runtime.Object) labels.Selector {
 
 // evaluate tells whether the resource is ready, failed for good, or how it
 // progresses, following kubectl rollout status.
-func (w *watcher) evaluate() (done bool, failure error, msg string) {
+func (w *watcher) evaluate() (done bool, msg string, failure error) {
 	switch o := w.obj.(type) {
 	case *appsv1.Deployment:
 		return w.deployment(o)
@@ -336,26 +336,26 @@ func (w *watcher) evaluate() (done bool, failure error, msg string) {
 		w.pods = map[string]*corev1.Pod{o.Name: o}
 		return w.pod(o)
 	}
-	return false, nil, "waiting"
+	return false, "waiting", nil
 }
 
-func (w *watcher) withPods(done bool, msg string) (bool, error, string) {
+func (w *watcher) withPods(done bool, msg string) (bool, string, error) {
 	if !done {
 		if _, reason := w.podReason(); reason != "" {
 			msg += ": " + reason
 		}
 	}
-	return done, nil, msg
+	return done, msg, nil
 }
 
-func (w *watcher) deployment(d *appsv1.Deployment) (bool, error, string) {
+func (w *watcher) deployment(d *appsv1.Deployment) (bool, string, error) {
 	if d.Generation > d.Status.ObservedGeneration {
-		return false, nil, "waiting for the rollout to start"
+		return false, "waiting for the rollout to start", nil
 	}
 	for _, c := range d.Status.Conditions {
 		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
-			return false, fault.New(fault.StatusCheckProgressDeadline, fault.ExitStatus,
-				fmt.Sprintf("%s: ProgressDeadlineExceeded: %s", w.id(), c.Message), suggestion(fault.StatusCheckProgressDeadline)), ""
+			return false, "", fault.New(fault.StatusCheckProgressDeadline, fault.ExitStatus,
+				fmt.Sprintf("%s: ProgressDeadlineExceeded: %s", w.id(), c.Message), suggestion(fault.StatusCheckProgressDeadline))
 		}
 	}
 	want := int32(1)
@@ -371,7 +371,7 @@ func (w *watcher) deployment(d *appsv1.Deployment) (bool, error, string) {
 	case st.AvailableReplicas < st.UpdatedReplicas:
 		return w.withPods(false, fmt.Sprintf("%d of %d updated replicas available", st.AvailableReplicas, st.UpdatedReplicas))
 	}
-	return true, nil, fmt.Sprintf("rolled out: %d of %d replicas available", st.AvailableReplicas, want)
+	return true, fmt.Sprintf("rolled out: %d of %d replicas available", st.AvailableReplicas, want), nil
 }
 
 func statefulSet(s *appsv1.StatefulSet) (bool, string) {
@@ -406,24 +406,24 @@ func daemonSet(d *appsv1.DaemonSet) (bool, string) {
 	return true, fmt.Sprintf("rolled out: %d pods available", st.NumberAvailable)
 }
 
-func (w *watcher) pod(p *corev1.Pod) (bool, error, string) {
+func (w *watcher) pod(p *corev1.Pod) (bool, string, error) {
 	switch p.Status.Phase {
 	case corev1.PodSucceeded:
-		return true, nil, "completed"
+		return true, "completed", nil
 	case corev1.PodFailed:
-		return false, fault.New(fault.StatusCheckFailed, fault.ExitStatus,
-			fmt.Sprintf("%s failed: %s %s", w.id(), p.Status.Reason, p.Status.Message), "read its logs with kubectl logs"), ""
+		return false, "", fault.New(fault.StatusCheckFailed, fault.ExitStatus,
+			fmt.Sprintf("%s failed: %s %s", w.id(), p.Status.Reason, p.Status.Message), "read its logs with kubectl logs")
 	}
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-			return true, nil, "ready"
+			return true, "ready", nil
 		}
 	}
 	msg := "phase " + string(p.Status.Phase)
 	if _, reason := w.podReason(); reason != "" {
 		msg += ": " + reason
 	}
-	return false, nil, msg
+	return false, msg, nil
 }
 
 // podReason returns the most telling reason a pod of the resource is not

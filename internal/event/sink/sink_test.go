@@ -43,10 +43,10 @@ func TestStreamLevels(t *testing.T) {
 		level string
 		want  []uint32
 	}{
-		{"debug", []uint32{1, 2, 3, 4}},
-		{"info", []uint32{1, 2, 4}},
-		{"warn", []uint32{4}},
-		{"error", []uint32{4}},
+		{"debug", []uint32{1, 2, 3, 4, 5}},
+		{"info", []uint32{1, 2, 3, 4, 5}},
+		{"warn", []uint32{4, 5}},
+		{"error", []uint32{5}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.level, func(t *testing.T) {
@@ -63,6 +63,7 @@ func TestStreamLevels(t *testing.T) {
 			b.Publish(build(pb.Status_IN_PROGRESS, ""))
 			b.Publish(build(pb.Status_IN_PROGRESS, "Step 1/2 : FROM x"))
 			b.Publish(statusCheck("Deployment/default/app", pb.Status_IN_PROGRESS))
+			b.Publish(build(pb.Status_CANCELED, ""))
 			b.Publish(build(pb.Status_FAILED, ""))
 			b.End()
 			if err := sink.Run(t.Context(), b, s); err != nil {

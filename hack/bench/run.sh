@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Benchmark: `hoist run` of examples/getting-started against the same steps
+# done by hand (docker build, docker push, kubectl apply, kubectl rollout
+# status), without the layer cache, RUNS times each, interleaved, each pair
+# in a fresh namespace. Prints each median and their ratio. Needs the test
+# environment (make testenv).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+RUNS=${RUNS:-7}
+# shellcheck disable=SC1091
+source "${HOIST_TESTENV_DIR:-$HOME/.cache/hoist/testenv}/env"
+go build -o bin/hoist ./cmd/hoist
+work=$(mktemp -d)
+namespaces=()
+cleanup() {
+	for ns in "${namespaces[@]}"; do kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+cp -r examples/getting-started "$work/app"
+sed -i 's|      network: host|      network: host\n      noCache: true|' "$work/app/skaffold.yaml"
+
+now() { date +%s%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+hoist_times=() hand_times=()
+for i in $(seq "$RUNS"); do
+	for who in hoist hand; do
+		ns="bench-$who-$i-$$"
+		namespaces+=("$ns")
+		kubectl create namespace "$ns" >/dev/null
+		until kubectl -n "$ns" get serviceaccount default >/dev/null 2>&1; do sleep 0.1; done
+	done
+	t0=$(now)
+	bin/hoist run -f "$work/app/skaffold.yaml" --default-repo "$HOIST_TEST_REGISTRY" -n "bench-hoist-$i-$$" \
+		--tag "bench-run-hoist-$i" --cache-artifacts=false >/dev/null
+	t1=$(now)
+	ref="$HOIST_TEST_REGISTRY/getting-started:bench-run-hand-$i"
+	docker build -q --no-cache --network host --build-arg "BASE_IMAGE=$HOIST_TEST_BASE_IMAGE" -t "$ref" "$work/app" >/dev/null
+	docker push -q "$ref" >/dev/null
+	sed "s|image: getting-started|image: $ref|" "$work/app/k8s/deployment.yaml" |
+		kubectl apply -n "bench-hand-$i-$$" -f - -f "$work/app/k8s/service.yaml" >/dev/null
+	kubectl rollout status -n "bench-hand-$i-$$" deployment/getting-started --timeout=120s >/dev/null
+	t2=$(now)
+	hoist_times+=($(((t1 - t0) / 1000000)))
+	hand_times+=($(((t2 - t1) / 1000000)))
+done
+h=$(printf '%s\n' "${hoist_times[@]}" | median)
+d=$(printf '%s\n' "${hand_times[@]}" | median)
+echo "runs:                         $RUNS"
+echo "hoist run (ms):               ${hoist_times[*]}  median $h"
+echo "by hand (ms):                 ${hand_times[*]}  median $d"
+awk -v h="$h" -v d="$d" 'BEGIN {printf "ratio hoist / by hand:        %.3f\n", h / d}'
