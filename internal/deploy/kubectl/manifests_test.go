@@ -1,0 +1,80 @@
+package kubectl
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/hoist-dev/hoist/internal/build"
+)
+
+func TestSubstituteEveryWorkloadKind(t *testing.T) {
+	builds := []build.Result{
+		{ImageName: "app", Tag: "127.0.0.1:5000/app:v1", Digest: "sha256:aaa", Pushed: true},
+		{ImageName: "sidecar", Tag: "sidecar:v2", Digest: "sha256:local"},
+	}
+	podSpec := map[string]any{
+		"initContainers": []any{map[string]any{"name": "init", "image": "sidecar"}},
+		"containers": []any{
+			map[string]any{"name": "a", "image": "app:latest"},
+			map[string]any{"name": "b", "image": "busybox"},
+		},
+	}
+	for kind, path := range podSpecPaths {
+		t.Run(kind, func(t *testing.T) {
+			obj := &unstructured.Unstructured{Object: map[string]any{"kind": kind}}
+			unstructured.SetNestedField(obj.Object, runtimeCopy(podSpec), path...)
+			substitute(obj, builds)
+			spec, _, _ := unstructured.NestedMap(obj.Object, path...)
+			var got []string
+			for _, f := range []string{"initContainers", "containers"} {
+				for _, c := range spec[f].([]any) {
+					got = append(got, c.(map[string]any)["image"].(string))
+				}
+			}
+			want := []string{"sidecar:v2", "127.0.0.1:5000/app:v1@sha256:aaa", "busybox"}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Error(diff)
+			}
+		})
+	}
+}
+
+func runtimeCopy(m map[string]any) map[string]any {
+	return (&unstructured.Unstructured{Object: m}).DeepCopy().Object
+}
+
+func TestReadMultiDocumentAndLines(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "k8s"), 0o755)
+	os.WriteFile(filepath.Join(dir, "k8s", "all.yaml"), []byte("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n# nothing\n---\napiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {ports: [{port: 80}]}\n"), 0o644)
+	files, err := expand(dir, []string{"k8s/*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := read(dir, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range objs {
+		got = append(got, m.obj.GetKind()+"/"+m.obj.GetName()+"@"+m.file+":"+itoa(m.line))
+	}
+	if diff := cmp.Diff([]string{"ConfigMap/a@k8s/all.yaml:2", "Service/b@k8s/all.yaml:8"}, got); diff != "" {
+		t.Error(diff)
+	}
+	port, _, _ := unstructured.NestedSlice(objs[1].obj.Object, "spec", "ports")
+	if p := port[0].(map[string]any)["port"]; p != int64(80) {
+		t.Errorf("port decoded as %T %v", p, p)
+	}
+	if _, err := expand(dir, []string{"nothing/*.yaml"}); err == nil || !strings.Contains(err.Error(), "matches no YAML file") {
+		t.Errorf("expand of a pattern that matches nothing: %v", err)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,67 @@
+package status
+
+import (
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hoist-dev/hoist/internal/deploy"
+	"github.com/hoist-dev/hoist/internal/fault"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestDeploymentStates(t *testing.T) {
+	tests := []struct {
+		name   string
+		status appsv1.DeploymentStatus
+		gen    int64
+		done   bool
+		code   fault.Code
+	}{
+		{"not observed", appsv1.DeploymentStatus{ObservedGeneration: 1}, 2, false, ""},
+		{"updating", appsv1.DeploymentStatus{ObservedGeneration: 2, UpdatedReplicas: 1, Replicas: 2}, 2, false, ""},
+		{"old pending", appsv1.DeploymentStatus{ObservedGeneration: 2, UpdatedReplicas: 2, Replicas: 3, AvailableReplicas: 2}, 2, false, ""},
+		{"unavailable", appsv1.DeploymentStatus{ObservedGeneration: 2, UpdatedReplicas: 2, Replicas: 2, AvailableReplicas: 1}, 2, false, ""},
+		{"rolled out", appsv1.DeploymentStatus{ObservedGeneration: 2, UpdatedReplicas: 2, Replicas: 2, AvailableReplicas: 2}, 2, true, ""},
+		{"progress deadline", appsv1.DeploymentStatus{ObservedGeneration: 2, Conditions: []appsv1.DeploymentCondition{
+			{Type: appsv1.DeploymentProgressing, Reason: "ProgressDeadlineExceeded"}}}, 2, false, fault.StatusCheckProgressDeadline},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &watcher{r: deploy.Resource{Kind: "Deployment", Namespace: "ns", Name: "app"}, pods: map[string]*corev1.Pod{}}
+			w.obj = &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Generation: tt.gen}, Spec: appsv1.DeploymentSpec{Replicas: ptr(int32(2))}, Status: tt.status}
+			done, msg, err := w.evaluate()
+			if done != tt.done || (err == nil) != (tt.code == "") || (err != nil && fault.CodeOf(err) != tt.code) {
+				t.Errorf("evaluate = %v, %q, %v", done, msg, err)
+			}
+		})
+	}
+}
+
+func TestPodReasons(t *testing.T) {
+	waiting := func(reason string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{
+			{Name: "c", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: "m"}}}}}}
+	}
+	unschedulable := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Status: corev1.PodStatus{Conditions: []corev1.PodCondition{
+		{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: "0/1 nodes are available"}}}}
+	tests := []struct {
+		pod  *corev1.Pod
+		code fault.Code
+	}{
+		{waiting("ImagePullBackOff"), fault.StatusCheckImagePull},
+		{waiting("ErrImagePull"), fault.StatusCheckImagePull},
+		{waiting("CrashLoopBackOff"), fault.StatusCheckCrashLoop},
+		{waiting("ContainerCreating"), ""},
+		{unschedulable, fault.StatusCheckUnschedulable},
+	}
+	for _, tt := range tests {
+		w := &watcher{pods: map[string]*corev1.Pod{"p": tt.pod}}
+		if code, reason := w.podReason(); code != tt.code {
+			t.Errorf("podReason = %s %q, want %s", code, reason, tt.code)
+		}
+	}
+}
