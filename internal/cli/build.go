@@ -44,6 +44,7 @@ func newBuild(s Streams, logger func() *slog.Logger) *cobra.Command {
 		},
 	}
 	o.addFlags(cmd)
+	o.events.addServerFlags(cmd)
 	return cmd
 }
 
@@ -65,8 +66,8 @@ func runBuild(ctx context.Context, s Streams, log *slog.Logger, o *buildOptions)
 	if err != nil {
 		return err
 	}
-	if cfgErr != nil {
-		return ss.finish(cfgErr)
+	if err := ss.ready(cfgErr); err != nil {
+		return ss.finish(err)
 	}
 	results, err := buildAll(ctx, ss, log, cfg, o)
 	if err == nil && o.fileOutput != "" {

@@ -86,6 +86,7 @@ func newRun(s Streams, logger func() *slog.Logger) *cobra.Command {
 		},
 	}
 	o.build.addFlags(cmd)
+	o.build.events.addServerFlags(cmd)
 	o.deploy.addFlags(cmd, true)
 	return cmd
 }
@@ -96,8 +97,8 @@ func runRun(ctx context.Context, s Streams, log *slog.Logger, o *runOptions) err
 	if err != nil {
 		return err
 	}
-	if cfgErr != nil {
-		return ss.finish(cfgErr)
+	if err := ss.ready(cfgErr); err != nil {
+		return ss.finish(err)
 	}
 	results, err := buildAll(ctx, ss, log, cfg, &o.build)
 	if err == nil && o.build.fileOutput != "" {
@@ -136,6 +137,7 @@ func newDeploy(s Streams, logger func() *slog.Logger) *cobra.Command {
 	}
 	o.config.addFlags(cmd)
 	o.events.addFlags(cmd)
+	o.events.addServerFlags(cmd)
 	o.deploy.addFlags(cmd, true)
 	cmd.Flags().StringVarP(&o.buildArtifacts, "build-artifacts", "a", "", "file of built artifacts, as written by hoist build --file-output")
 	cmd.Flags().StringSliceVarP(&o.images, "images", "i", nil, "built images to deploy: name=reference, or a reference whose name is an artifact's")
@@ -148,8 +150,8 @@ func runDeploy(ctx context.Context, s Streams, log *slog.Logger, o *deployCmdOpt
 	if err != nil {
 		return err
 	}
-	if cfgErr != nil {
-		return ss.finish(cfgErr)
+	if err := ss.ready(cfgErr); err != nil {
+		return ss.finish(err)
 	}
 	builds, err := builtArtifacts(o.buildArtifacts, o.images)
 	if err != nil {
@@ -225,8 +227,8 @@ func runDelete(ctx context.Context, s Streams, log *slog.Logger, o *deleteOption
 	if err != nil {
 		return err
 	}
-	if cfgErr != nil {
-		return ss.finish(cfgErr)
+	if err := ss.ready(cfgErr); err != nil {
+		return ss.finish(err)
 	}
 	d, err := deploys(ctx, ss, cfg, &o.deploy)
 	if err != nil {

@@ -2,23 +2,31 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 
+	"connectrpc.com/connect"
 	"github.com/spf13/cobra"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/event/sink"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/rpc"
 )
 
 type eventsOptions struct {
+	address  string
+	follow   bool
+	run      string
+	token    string
+	ca       string
 	file     string
 	output   string
 	after    uint32
@@ -31,13 +39,18 @@ func newEvents(s Streams) *cobra.Command {
 	o := &eventsOptions{}
 	cmd := &cobra.Command{
 		Use:   "events",
-		Short: "Print the events of a run from an event log file, as JSON or text",
-		Example: `  hoist events --file events.jsonl --output text
+		Short: "Print the events of a run, from a running hoist, a collector or an event log file",
+		Example: `  hoist events --address 127.0.0.1:50052 --follow --output text
   hoist events --file events.jsonl --type buildEvent --status FAILED`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runEvents(s, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runEvents(cmd.Context(), s, o) },
 	}
 	f := cmd.Flags()
+	f.StringVar(&o.address, "address", "", "Event API to read from: a hoist started with --rpc-port, or a collector (host:port or an http(s):// URL)")
+	f.BoolVar(&o.follow, "follow", false, "with --address, keep printing live events until the run ends")
+	f.StringVar(&o.run, "run", "", "with --address, the run (event_id) to read; a collector holds many")
+	f.StringVar(&o.token, "token", os.Getenv("HOIST_TOKEN"), "bearer token for --address (default $HOIST_TOKEN)")
+	f.StringVar(&o.ca, "ca", "", "CA bundle that verifies an https:// --address")
 	f.StringVar(&o.file, "file", "", "event log file to read (written by --event-log-file)")
 	f.StringVarP(&o.output, "output", "o", "json", "json (one event per line) or text (a readable timeline)")
 	f.Uint32Var(&o.after, "after", 0, "only events after this sequence")
@@ -47,28 +60,88 @@ func newEvents(s Streams) *cobra.Command {
 	return cmd
 }
 
-func runEvents(s Streams, o *eventsOptions) error {
-	if o.file == "" {
-		return usageError("give the event log file to read with --file")
+func runEvents(ctx context.Context, s Streams, o *eventsOptions) error {
+	if (o.file == "") == (o.address == "") {
+		return usageError("give either --address (a running hoist or a collector) or --file (an event log file)")
 	}
 	if o.output != "json" && o.output != "text" {
 		return usageError("--output must be json or text, got %q", o.output)
 	}
-	for _, st := range o.statuses {
-		if _, ok := pb.Status_value[strings.ToUpper(st)]; !ok || strings.EqualFold(st, "STATUS_UNSPECIFIED") {
-			return usageError("--status %q: use IN_PROGRESS, SUCCEEDED, FAILED, CANCELED or SKIPPED", st)
-		}
+	filter, err := o.filter()
+	if err != nil {
+		return err
 	}
+	out, err := sink.NewStream(s.Out, sink.Format(o.output), slog.LevelDebug, isTerminal(s.Out))
+	if err != nil {
+		return err
+	}
+	if o.address != "" {
+		return o.fromAPI(ctx, out)
+	}
+	return o.fromFile(s, out, filter)
+}
+
+// fromAPI streams events from the Event API, resuming by itself when the
+// server ends it for falling behind.
+func (o *eventsOptions) fromAPI(ctx context.Context, out *sink.Stream) error {
+	copts := rpc.ClientOptions{Address: o.address, Token: o.token, CAFile: o.ca}
+	hc, err := rpc.NewHTTPClient(copts)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	client := hoistv1alpha2connect.NewEventServiceClient(hc, rpc.BaseURL(o.address), rpc.ClientOpts(copts)...)
+	req := &pb.EventsRequest{AfterSequence: o.after, HistoryOnly: !o.follow, RunId: o.run,
+		Filter: &pb.EventFilter{Types: o.types, Images: o.images}}
+	for _, st := range o.statuses {
+		req.Filter.Statuses = append(req.Filter.Statuses, pb.Status(pb.Status_value[strings.ToUpper(st)]))
+	}
+	for {
+		stream, err := client.Events(ctx, connect.NewRequest(req))
+		if err != nil {
+			return eventsUnreachable(o.address, err)
+		}
+		for stream.Receive() {
+			env := stream.Msg()
+			if err := out.Write(env); err != nil {
+				return err
+			}
+			if err := out.Flush(); err != nil {
+				return err
+			}
+		}
+		err = stream.Err()
+		stream.Close()
+		if sc, ok := rpc.SlowConsumerOf(err); ok {
+			req.AfterSequence = sc.LastSequence
+			continue
+		}
+		if err != nil {
+			return eventsUnreachable(o.address, err)
+		}
+		return nil
+	}
+}
+
+func eventsUnreachable(address string, err error) error {
+	switch connect.CodeOf(err) {
+	case connect.CodeUnavailable, connect.CodeUnknown, connect.CodeDeadlineExceeded:
+		return fault.Wrap(err, fault.EventsUnreachable, fault.ExitEvents,
+			fmt.Sprintf("cannot read events from %s", address),
+			"check that hoist runs with --rpc-port (or the collector runs) at that address")
+	case connect.CodeCanceled:
+		return fault.Wrap(err, fault.Canceled, fault.ExitCanceled, "canceled")
+	}
+	return fault.Wrap(err, fault.EventsUnreachable, fault.ExitEvents, fmt.Sprintf("reading events from %s", address))
+}
+
+// fromFile prints the events of an event log file.
+func (o *eventsOptions) fromFile(s Streams, out *sink.Stream, filter event.Filter) error {
 	f, err := os.Open(o.file)
 	if err != nil {
 		return fault.Wrap(err, fault.EventLogFileFailed, fault.ExitEvents, "reading the event log file",
 			"check the path given to --file")
 	}
 	defer f.Close()
-	out, err := sink.NewStream(s.Out, sink.Format(o.output), slog.LevelDebug, isTerminal(s.Out))
-	if err != nil {
-		return err
-	}
 	r := bufio.NewReader(f)
 	for n := 1; ; n++ {
 		line, err := r.ReadBytes('\n')
@@ -92,7 +165,7 @@ func runEvents(s Streams, o *eventsOptions) error {
 				fmt.Sprintf("%s:%d: not a hoist event: %v", o.file, n, err),
 				"pass a file written by --event-log-file")
 		}
-		if !o.match(env.Event) {
+		if env.Event.Sequence <= o.after || !filter.Match(env.Event) {
 			continue
 		}
 		if err := out.Write(env); err != nil {
@@ -105,21 +178,19 @@ func runEvents(s Streams, o *eventsOptions) error {
 	return nil
 }
 
-// match applies the filters.
-func (o *eventsOptions) match(ev *pb.Event) bool {
-	if ev.Sequence <= o.after {
-		return false
+// filter builds the event filter of the flags.
+func (o *eventsOptions) filter() (event.Filter, error) {
+	f := &pb.EventFilter{Types: o.types, Images: o.images}
+	for _, st := range o.statuses {
+		v, ok := pb.Status_value[strings.ToUpper(st)]
+		if !ok || v == 0 {
+			return event.Filter{}, usageError("--status %q: use IN_PROGRESS, SUCCEEDED, FAILED, CANCELED or SKIPPED", st)
+		}
+		f.Statuses = append(f.Statuses, pb.Status(v))
 	}
-	if len(o.types) > 0 && !slices.Contains(o.types, event.TypeOf(ev)) {
-		return false
+	ef, err := event.FilterFrom(f)
+	if err != nil {
+		return event.Filter{}, usageError("%v", err)
 	}
-	if len(o.images) > 0 && !slices.Contains(o.images, ev.GetBuildEvent().GetImage()) {
-		return false
-	}
-	if len(o.statuses) > 0 && !slices.ContainsFunc(o.statuses, func(s string) bool {
-		return strings.EqualFold(s, event.StatusOf(ev).String())
-	}) {
-		return false
-	}
-	return true
+	return ef, nil
 }

@@ -5,16 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
+	"time"
 
 	"golang.org/x/term"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 
 	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/event/sink"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/runner"
+	"github.com/hoist-dev/hoist/internal/state"
 )
 
 // session is one run of a command: its bus, its sinks and its lifecycle
@@ -22,12 +28,23 @@ import (
 // terminationEvent, whatever happens in between.
 type session struct {
 	bus   *event.Bus
+	state *state.Tracker
 	log   *slog.Logger
 	s     Streams
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	errs  []error
 	files []*sink.File
+
+	ctx          context.Context
+	server       *http.Server
+	linger       time.Duration
+	pusher       *rpc.Pusher
+	pushAddress  string
+	pushRequired bool
+	pushCancel   context.CancelFunc
+	flushTimeout time.Duration
+	startErr     error
 }
 
 // startSession creates the bus and starts the sinks for command. cfg and
@@ -38,7 +55,7 @@ func startSession(ctx context.Context, s Streams, log *slog.Logger, command stri
 	if err != nil {
 		return nil, err
 	}
-	ss := &session{bus: bus, log: log, s: s}
+	ss := &session{bus: bus, log: log, s: s, state: state.New(), ctx: ctx, flushTimeout: opts.flushTimeout}
 	format, level, file := opts.format, opts.level, opts.logFile
 	if cfg != nil {
 		format = cmp(format, cfg.Event.Log.Format)
@@ -67,9 +84,56 @@ func startSession(ctx context.Context, s Streams, log *slog.Logger, command stri
 		ss.follow(ctx, f)
 	}
 	ss.follow(ctx, stream)
+	ss.follow(ctx, stateSink{ss.state})
+	if err := ss.startServer(ctx, opts.server); err != nil {
+		bus.Close()
+		return nil, err
+	}
+	ss.pushAddress = opts.pushAddress
+	if cfg != nil {
+		ss.pushAddress = cmp(ss.pushAddress, cfg.Event.RPC.Address)
+		ss.pushRequired = cfg.Event.RPC.Required
+	}
+	if ss.pushAddress != "" {
+		ss.startErr = ss.startPush(ctx, rpc.ClientOptions{Address: ss.pushAddress, Token: opts.pushToken, CAFile: opts.pushCA})
+	}
 	runner.Start(bus, command, cfg)
 	return ss, nil
 }
+
+// ready returns what keeps the run from starting: the config's error, or
+// a required collector that cannot be reached.
+func (ss *session) ready(cfgErr error) error {
+	if cfgErr != nil {
+		return cfgErr
+	}
+	return ss.startErr
+}
+
+// startPush starts pushing the run's events to an EventSinkService.
+func (ss *session) startPush(ctx context.Context, o rpc.ClientOptions) error {
+	p, err := rpc.NewPusher(ss.bus, o, ss.log)
+	if err != nil {
+		return fault.Wrap(err, fault.EventRPCUnreachable, fault.ExitEvents, "configuring the event push", "check --event-rpc-ca")
+	}
+	if ss.pushRequired {
+		if err := p.Check(ctx, 10*time.Second); err != nil {
+			return fault.Wrap(err, fault.EventRPCUnreachable, fault.ExitEvents,
+				fmt.Sprintf("the event collector at %s cannot be reached, and event.rpc.required is true", o.Address),
+				"start the collector (hoist collector), or fix event.rpc.address")
+		}
+	}
+	pushCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	ss.pusher, ss.pushCancel = p, cancel
+	go p.Run(pushCtx)
+	return nil
+}
+
+// stateSink folds events into the run's state for GetState.
+type stateSink struct{ t *state.Tracker }
+
+func (s stateSink) Write(env *pb.Envelope) error { s.t.Apply(env); return nil }
+func (s stateSink) Flush() error                 { return nil }
 
 func cmp(a, b string) string {
 	if a != "" {
@@ -101,6 +165,24 @@ func (ss *session) follow(ctx context.Context, snk sink.Sink) {
 func (ss *session) finish(err error) error {
 	runner.Finish(ss.bus, err)
 	ss.wg.Wait()
+	if ss.pusher != nil {
+		undelivered := ss.pusher.Flush(context.Background(), ss.flushTimeout)
+		ss.pushCancel()
+		if undelivered > 0 {
+			reason := ""
+			if lerr := ss.pusher.LastError(); lerr != nil {
+				reason = ": " + lerr.Error()
+			}
+			fmt.Fprintf(ss.s.Err, "hoist: %d of %d events were not delivered to %s within %s%s\n",
+				undelivered, ss.bus.Last(), ss.pushAddress, ss.flushTimeout, reason)
+			if ss.pushRequired && err == nil {
+				err = fault.New(fault.EventRPCUndelivered, fault.ExitEvents,
+					fmt.Sprintf("%d events were not delivered to %s", undelivered, ss.pushAddress),
+					"check the collector; raise --event-rpc-flush-timeout for slow links")
+			}
+		}
+	}
+	ss.stopServer(ss.ctx)
 	for _, f := range ss.files {
 		if cerr := f.Close(); cerr != nil {
 			ss.errs = append(ss.errs, cerr)

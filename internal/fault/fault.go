@@ -57,6 +57,11 @@ const (
 	StatusCheckUnschedulable    Code = "STATUS_CHECK_UNSCHEDULABLE"
 	StatusCheckProgressDeadline Code = "STATUS_CHECK_PROGRESS_DEADLINE_EXCEEDED"
 
+	EventRPCListen      Code = "EVENT_RPC_LISTEN_FAILED"
+	EventRPCUnreachable Code = "EVENT_RPC_UNREACHABLE"
+	EventRPCUndelivered Code = "EVENT_RPC_UNDELIVERED"
+	EventsUnreachable   Code = "EVENTS_UNREACHABLE"
+
 	EventLogFileFailed Code = "EVENT_LOG_FILE_FAILED"
 	EventLogFileParse  Code = "EVENT_LOG_FILE_INVALID"
 )

@@ -1,0 +1,147 @@
+package cli_test
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
+	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/rpc"
+	"github.com/hoist-dev/hoist/internal/testutil"
+)
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestEventAPIDuringRun runs hoist with --rpc-port and reads its events
+// with a Go client that connects mid-run, with grpcurl and over plain HTTP.
+func TestEventAPIDuringRun(t *testing.T) {
+	env := testutil.Env(t)
+	_, ns := namespace(t, env)
+	grpcurl, err := exec.LookPath("grpcurl")
+	if err != nil {
+		t.Fatal("grpcurl is not on PATH: make test builds it into the tools cache (hack/tools.sh)")
+	}
+	port := freePort(t)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	cfg := filepath.Join(testutil.Root(t), "examples", "getting-started", "skaffold.yaml")
+	done := make(chan result, 1)
+	go func() {
+		done <- run(t, t.Context(), "run", "-f", cfg, "--default-repo", env.Registry, "-n", ns,
+			"--cache-artifacts=false", "--rpc-port", strconv.Itoa(port), "--wait-for-connection", "--rpc-linger", "8s")
+	}()
+	hc, _ := rpc.NewHTTPClient(rpc.ClientOptions{Address: addr})
+	client := hoistv1alpha2connect.NewEventServiceClient(hc, rpc.BaseURL(addr), connect.WithGRPC())
+	// The run waits for this first subscriber, which connects as soon as
+	// the server listens.
+	var stream *connect.ServerStreamForClient[pb.Envelope]
+	var got []*pb.Envelope
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		stream, err = client.Events(t.Context(), connect.NewRequest(&pb.EventsRequest{AfterSequence: 0}))
+		if err == nil && stream.Receive() {
+			got = append(got, stream.Msg())
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connecting to the Event API: %v %v", err, stream.Err())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for stream.Receive() {
+		got = append(got, stream.Msg())
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range got {
+		if e.Event.Sequence != uint32(i+1) {
+			t.Fatalf("event %d has sequence %d", i, e.Event.Sequence)
+		}
+	}
+	if got[len(got)-1].Event.GetTerminationEvent() == nil {
+		t.Fatalf("the stream did not end with the terminationEvent")
+	}
+
+	// The run is over and the server lingers: a late client reads it all.
+	out, err := exec.Command(grpcurl, "-plaintext", addr, "list").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "hoist.v1alpha2.EventService") {
+		t.Errorf("grpcurl list: %v\n%s", err, out)
+	}
+	out, err = exec.Command(grpcurl, "-plaintext", "-d", `{"after_sequence": 0}`, addr, "hoist.v1alpha2.EventService/Events").CombinedOutput()
+	if err != nil || strings.Count(string(out), `"sequence"`) != len(got) {
+		t.Errorf("grpcurl Events: %v, %d events, want %d\n%s", err, strings.Count(string(out), `"sequence"`), len(got), out)
+	}
+	out, err = exec.Command(grpcurl, "-plaintext", addr, "grpc.health.v1.Health/Check").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "SERVING") {
+		t.Errorf("health check: %v\n%s", err, out)
+	}
+	resp, err := http.Get("http://" + addr + rpc.EventsPath + "?after=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	n := 0
+	for sc.Scan() {
+		if _, err := event.UnmarshalJSON(sc.Bytes()); err != nil {
+			t.Fatalf("HTTP line %d: %v", n+1, err)
+		}
+		testutil.ValidateEvent(t, sc.Bytes())
+		n++
+	}
+	if n != len(got) || resp.Header.Get("Content-Type") != "application/x-ndjson" {
+		t.Errorf("HTTP: %d events (%s), want %d", n, resp.Header.Get("Content-Type"), len(got))
+	}
+	st, err := client.GetState(t.Context(), connect.NewRequest(&pb.GetStateRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Msg.Status != pb.Status_SUCCEEDED || len(st.Msg.Artifacts) != 1 || st.Msg.Deploy.GetStatus() != pb.Status_SUCCEEDED ||
+		len(st.Msg.Resources) != 1 || st.Msg.Resources[0].Status != pb.Status_SUCCEEDED {
+		t.Errorf("state = %v", st.Msg)
+	}
+	// hoist events reads the same run.
+	ev := run(t, t.Context(), "events", "--address", addr)
+	if len(ev.events) != len(got) {
+		t.Errorf("hoist events --address printed %d events, want %d", len(ev.events), len(got))
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 40*time.Second)
+	defer cancel()
+	select {
+	case r := <-done:
+		if r.code != 0 {
+			t.Fatalf("run: exit %d\n%s", r.code, r.stderr)
+		}
+		if len(r.events) != len(got) {
+			t.Errorf("stdout had %d events, the API %d", len(r.events), len(got))
+		}
+	case <-ctx.Done():
+		t.Fatal("the run did not end")
+	}
+}
+
+func TestEventsCommandCannotConnect(t *testing.T) {
+	r := run(t, t.Context(), "events", "--address", "127.0.0.1:"+strconv.Itoa(freePort(t)))
+	if r.code != 6 || !strings.Contains(r.stderr, "EVENTS_UNREACHABLE") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}

@@ -1,0 +1,63 @@
+package event
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+)
+
+// Filter selects events; an empty field selects everything.
+type Filter struct {
+	// Types are payload JSON names such as "buildEvent".
+	Types []string
+	// Images selects the build events of these images; other payloads pass.
+	Images   []string
+	Statuses []pb.Status
+	MinLevel slog.Level
+}
+
+// payloadTypes are the JSON names of the payloads.
+var payloadTypes = []string{"metaEvent", "buildEvent", "deployEvent", "statusCheckEvent", "devLoopEvent", "terminationEvent"}
+
+// FilterFrom checks and converts the Event API's filter.
+func FilterFrom(f *pb.EventFilter) (Filter, error) {
+	out := Filter{MinLevel: slog.LevelDebug}
+	if f == nil {
+		return out, nil
+	}
+	for _, t := range f.Types {
+		if !slices.Contains(payloadTypes, t) {
+			return out, fmt.Errorf("unknown event type %q: use one of %v", t, payloadTypes)
+		}
+	}
+	for _, s := range f.Statuses {
+		if s == pb.Status_STATUS_UNSPECIFIED || pb.Status_name[int32(s)] == "" {
+			return out, fmt.Errorf("unknown status %v", s)
+		}
+	}
+	out.Types, out.Images, out.Statuses = f.Types, f.Images, f.Statuses
+	if f.MinLevel != "" {
+		lvl, err := ParseLevel(f.MinLevel)
+		if err != nil {
+			return out, err
+		}
+		out.MinLevel = lvl
+	}
+	return out, nil
+}
+
+// Match reports whether the filter selects ev.
+func (f Filter) Match(ev *pb.Event) bool {
+	if len(f.Types) > 0 && !slices.Contains(f.Types, TypeOf(ev)) {
+		return false
+	}
+	if be := ev.GetBuildEvent(); be != nil && len(f.Images) > 0 && !slices.Contains(f.Images, be.Image) {
+		return false
+	}
+	if len(f.Statuses) > 0 && !slices.Contains(f.Statuses, StatusOf(ev)) {
+		return false
+	}
+	return LevelOf(ev) >= f.MinLevel
+}

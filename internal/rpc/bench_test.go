@@ -1,0 +1,89 @@
+package rpc_test
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
+	"github.com/hoist-dev/hoist/internal/rpc"
+	"github.com/hoist-dev/hoist/internal/state"
+)
+
+// BenchmarkEvents measures events per second from publish to gRPC
+// subscribers over loopback, each receiving every event.
+func BenchmarkEvents(b *testing.B) {
+	for _, subs := range []int{1, 50} {
+		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
+			bus := newBus(b)
+			url, _ := serve(b, (&rpc.Server{Bus: bus, State: state.New(), Queue: 1 << 30}).Handler())
+			client := eventsClient(b, url)
+			var ready, wg sync.WaitGroup
+			for range subs {
+				ready.Add(1)
+				wg.Go(func() {
+					stream, err := client.Events(b.Context(), connect.NewRequest(&pb.EventsRequest{}))
+					ready.Done()
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					n := 0
+					for stream.Receive() {
+						n++
+					}
+					if err := stream.Err(); err != nil || n != b.N+1 {
+						b.Errorf("subscriber got %d events, err %v", n, err)
+					}
+				})
+			}
+			ready.Wait()
+			b.ResetTimer()
+			for i := range b.N {
+				bus.Publish(logEvent(i))
+			}
+			terminate(bus)
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// BenchmarkPush measures events per second pushed to a sink over loopback,
+// counted when acknowledged.
+func BenchmarkPush(b *testing.B) {
+	sink := &memSink{stored: map[uint32]int{}}
+	mux := http.NewServeMux()
+	mux.Handle(hoistv1alpha2connect.NewEventSinkServiceHandler(sink))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := rpc.NewHTTPServer(mux)
+	go srv.Serve(ln)
+	defer srv.Close()
+	bus := newBus(b)
+	p, err := rpc.NewPusher(bus, rpc.ClientOptions{Address: ln.Addr().String()}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	go p.Run(b.Context())
+	b.ResetTimer()
+	for i := range b.N {
+		bus.Publish(logEvent(i))
+	}
+	terminate(bus)
+	if left := p.Flush(b.Context(), 5*time.Minute); left != 0 {
+		b.Fatalf("%d not acknowledged", left)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

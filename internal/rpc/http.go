@@ -1,0 +1,133 @@
+package rpc
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"connectrpc.com/connect"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/event"
+)
+
+// Plain HTTP paths, for curl and scripts: JSON lines, the same envelope as
+// on stdout and in the event log file.
+const (
+	EventsPath = "/v1alpha2/events"
+	StatePath  = "/v1alpha2/state"
+)
+
+// EventsQuery reads an Events request from URL query parameters: after,
+// follow, type, image, status, level and run. Lists repeat or use commas.
+func EventsQuery(r *http.Request) (*pb.EventsRequest, error) {
+	q := r.URL.Query()
+	list := func(k string) []string {
+		var out []string
+		for _, v := range q[k] {
+			for _, p := range strings.Split(v, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					out = append(out, p)
+				}
+			}
+		}
+		return out
+	}
+	req := &pb.EventsRequest{RunId: q.Get("run"), Filter: &pb.EventFilter{Types: list("type"), Images: list("image"), MinLevel: q.Get("level")}}
+	if a := q.Get("after"); a != "" {
+		n, err := strconv.ParseUint(a, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("after=%q is not a sequence number", a)
+		}
+		req.AfterSequence = uint32(n)
+	}
+	follow, _ := strconv.ParseBool(q.Get("follow"))
+	req.HistoryOnly = !follow
+	for _, s := range list("status") {
+		v, ok := pb.Status_value[strings.ToUpper(s)]
+		if !ok || v == 0 {
+			return nil, fmt.Errorf("status=%q: use IN_PROGRESS, SUCCEEDED, FAILED, CANCELED or SKIPPED", s)
+		}
+		req.Filter.Statuses = append(req.Filter.Statuses, pb.Status(v))
+	}
+	return req, nil
+}
+
+// WriteJSONLines streams events to an HTTP response as JSON lines, flushing
+// each. On a slow-consumer error it writes the Hoist-Last-Sequence trailer.
+func WriteJSONLines(w http.ResponseWriter, r *http.Request, run func(send func(*pb.Envelope) error) error) {
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Trailer", LastSequenceHeader)
+	rc := http.NewResponseController(w)
+	w.WriteHeader(http.StatusOK)
+	rc.Flush()
+	var buf []byte
+	err := run(func(env *pb.Envelope) error {
+		var err error
+		buf, err = event.AppendJSON(buf[:0], env)
+		if err != nil {
+			return err
+		}
+		buf = append(buf, '\n')
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+		return rc.Flush()
+	})
+	var cerr *connect.Error
+	if errors.As(err, &cerr) {
+		if v := cerr.Meta().Get(LastSequenceHeader); v != "" {
+			w.Header().Set(LastSequenceHeader, v)
+		}
+	}
+}
+
+// httpStatus maps an error to an HTTP status for the plain endpoints.
+func httpStatus(err error) int {
+	switch connect.CodeOf(err) {
+	case connect.CodeInvalidArgument:
+		return http.StatusBadRequest
+	case connect.CodeNotFound:
+		return http.StatusNotFound
+	case connect.CodeUnauthenticated:
+		return http.StatusUnauthorized
+	}
+	return http.StatusInternalServerError
+}
+
+func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
+	req, err := EventsQuery(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	filter, err := event.FilterFrom(req.Filter)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if req.RunId != "" && req.RunId != s.Bus.RunID() {
+		http.Error(w, "no such run", http.StatusNotFound)
+		return
+	}
+	s.markConnected()
+	WriteJSONLines(w, r, func(send func(*pb.Envelope) error) error {
+		return Stream(r.Context(), s.Bus, req.AfterSequence, req.HistoryOnly, filter, s.queue(), send)
+	})
+}
+
+func (s *Server) serveState(w http.ResponseWriter, r *http.Request) {
+	if id := r.URL.Query().Get("run"); id != "" && id != s.Bus.RunID() {
+		http.Error(w, "no such run", httpStatus(connect.NewError(connect.CodeNotFound, nil)))
+		return
+	}
+	data, err := jsonMarshal.Marshal(s.State.State())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(append(data, '\n'))
+}

@@ -1,0 +1,204 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
+	"github.com/hoist-dev/hoist/internal/event"
+)
+
+// Backoff bounds between reconnects.
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
+
+// Pusher streams every event of a run to an EventSinkService and resends
+// what the sink has not acknowledged after each reconnect. Events waiting
+// for delivery are the bus's own history: bounded in memory and spilled to
+// disk, so a long outage loses nothing and does not grow memory. The
+// pipeline never waits on it.
+type Pusher struct {
+	Bus    *event.Bus
+	Client hoistv1alpha2connect.EventSinkServiceClient
+	Log    *slog.Logger
+
+	acked     atomic.Uint32
+	mu        sync.Mutex
+	ackedWake chan struct{}
+	connected atomic.Bool
+	lastErr   atomic.Value
+}
+
+// NewPusher returns a pusher to the sink at o.Address.
+func NewPusher(bus *event.Bus, o ClientOptions, log *slog.Logger) (*Pusher, error) {
+	hc, err := NewHTTPClient(o)
+	if err != nil {
+		return nil, err
+	}
+	return &Pusher{Bus: bus, Log: log,
+		Client: hoistv1alpha2connect.NewEventSinkServiceClient(hc, BaseURL(o.Address), ClientOpts(o)...)}, nil
+}
+
+// Acked returns the sequence up to which the sink has acknowledged.
+func (p *Pusher) Acked() uint32 { return p.acked.Load() }
+
+// Run pushes until the sink has acknowledged the whole run or ctx is done.
+func (p *Pusher) Run(ctx context.Context) {
+	backoff := minBackoff
+	for ctx.Err() == nil {
+		if p.Bus.Ended() && p.acked.Load() >= p.Bus.Last() {
+			return
+		}
+		start := time.Now()
+		err := p.session(ctx)
+		p.connected.Store(false)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			p.lastErr.Store(err)
+			p.Log.Debug("event push disconnected", "err", err, "acked", p.acked.Load())
+		}
+		if time.Since(start) > 10*time.Second {
+			backoff = minBackoff
+		}
+		// Exponential backoff with full jitter.
+		wait := time.Duration(rand.Int64N(int64(backoff))) + backoff/2
+		backoff = min(backoff*2, maxBackoff)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// session is one connection: it sends everything after the last
+// acknowledged sequence and reads acknowledgements until either side fails.
+func (p *Pusher) session(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stream := p.Client.Push(ctx)
+	from := p.acked.Load()
+	recvDone := make(chan error, 1)
+	go func() {
+		for {
+			resp, err := stream.Receive()
+			if err != nil {
+				recvDone <- err
+				cancel(err)
+				return
+			}
+			p.connected.Store(true)
+			if resp.EventId == p.Bus.RunID() {
+				p.ack(resp.AckedSequence)
+			}
+			if p.Bus.Ended() && p.acked.Load() >= p.Bus.Last() {
+				recvDone <- nil
+				cancel(nil)
+				return
+			}
+		}
+	}()
+	sendErr := p.Bus.Follow(ctx, from, func(env *pb.Envelope, _ bool) error {
+		return stream.Send(&pb.PushRequest{Envelope: env})
+	})
+	if sendErr == nil {
+		// Everything is sent; half-close and wait for the acknowledgements.
+		sendErr = stream.CloseRequest()
+	}
+	recvErr := <-recvDone
+	stream.CloseResponse()
+	switch {
+	case p.Bus.Ended() && p.acked.Load() >= p.Bus.Last():
+		return nil
+	case recvErr != nil && !errors.Is(recvErr, context.Canceled):
+		return recvErr
+	}
+	return sendErr
+}
+
+func (p *Pusher) ack(seq uint32) {
+	for {
+		cur := p.acked.Load()
+		if seq <= cur || p.acked.CompareAndSwap(cur, seq) {
+			break
+		}
+	}
+	p.mu.Lock()
+	if p.ackedWake != nil {
+		close(p.ackedWake)
+		p.ackedWake = nil
+	}
+	p.mu.Unlock()
+}
+
+// Flush waits at most timeout for the sink to acknowledge every event of
+// the ended run and returns how many it has not.
+func (p *Pusher) Flush(ctx context.Context, timeout time.Duration) int {
+	deadline := time.After(timeout)
+	for {
+		last := p.Bus.Last()
+		acked := p.acked.Load()
+		if acked >= last {
+			return 0
+		}
+		p.mu.Lock()
+		if p.ackedWake == nil {
+			p.ackedWake = make(chan struct{})
+		}
+		wake := p.ackedWake
+		p.mu.Unlock()
+		select {
+		case <-wake:
+		case <-deadline:
+			return int(last - p.acked.Load())
+		case <-ctx.Done():
+			return int(last - p.acked.Load())
+		}
+	}
+}
+
+// LastError returns the last connection error, if any.
+func (p *Pusher) LastError() error {
+	if err, ok := p.lastErr.Load().(error); ok {
+		return err
+	}
+	return nil
+}
+
+// Check opens one stream to the sink and closes it at once, for
+// event.rpc.required: an error means the sink cannot be reached.
+func (p *Pusher) Check(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	stream := p.Client.Push(ctx)
+	defer stream.CloseResponse()
+	// Send(nil) sends the headers alone.
+	if err := stream.Send(nil); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	if err := stream.CloseRequest(); err != nil {
+		return err
+	}
+	_, err := stream.Receive()
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	switch connect.CodeOf(err) {
+	case connect.CodeUnavailable, connect.CodeDeadlineExceeded, connect.CodeUnauthenticated, connect.CodePermissionDenied, connect.CodeUnimplemented:
+		return err
+	}
+	return nil
+}

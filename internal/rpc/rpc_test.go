@@ -1,0 +1,309 @@
+package rpc_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
+	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/rpc"
+	"github.com/hoist-dev/hoist/internal/state"
+)
+
+func newBus(t testing.TB) *event.Bus {
+	t.Helper()
+	b, err := event.New(event.WithSpillDir(t.TempDir()), event.WithMemory(1024))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+func logEvent(i int) *pb.Event {
+	return &pb.Event{Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{
+		Image: "app", Status: pb.Status_IN_PROGRESS, Log: fmt.Sprintf("line %d of the build output", i)}}}
+}
+
+func terminate(b *event.Bus) {
+	b.Publish(&pb.Event{Payload: &pb.Event_TerminationEvent{TerminationEvent: &pb.TerminationEvent{Status: pb.Status_SUCCEEDED}}})
+	b.End()
+}
+
+// serve serves h on a loopback port and returns its base URL.
+func serve(t testing.TB, h http.Handler) (string, *http.Server) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := rpc.NewHTTPServer(h)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String(), srv
+}
+
+func eventsClient(t testing.TB, url string) hoistv1alpha2connect.EventServiceClient {
+	hc, err := rpc.NewHTTPClient(rpc.ClientOptions{Address: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hoistv1alpha2connect.NewEventServiceClient(hc, url, connect.WithGRPC())
+}
+
+// collect reads a stream to its end and returns the sequences and the error.
+func collect(stream *connect.ServerStreamForClient[pb.Envelope]) ([]uint32, error) {
+	var seqs []uint32
+	for stream.Receive() {
+		seqs = append(seqs, stream.Msg().Event.Sequence)
+	}
+	return seqs, stream.Err()
+}
+
+func TestEventsMidRunFromZero(t *testing.T) {
+	bus := newBus(t)
+	url, _ := serve(t, (&rpc.Server{Bus: bus, State: state.New()}).Handler())
+	for i := range 500 {
+		bus.Publish(logEvent(i))
+	}
+	client := eventsClient(t, url)
+	stream, err := client.Events(t.Context(), connect.NewRequest(&pb.EventsRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for i := range 500 {
+			bus.Publish(logEvent(500 + i))
+		}
+		terminate(bus)
+	}()
+	seqs, err := collect(stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seqs) != 1001 {
+		t.Fatalf("got %d events, want 1001", len(seqs))
+	}
+	for i, s := range seqs {
+		if s != uint32(i+1) {
+			t.Fatalf("event %d has sequence %d", i, s)
+		}
+	}
+}
+
+func TestEventsFiltersAndHistoryOnly(t *testing.T) {
+	bus := newBus(t)
+	url, _ := serve(t, (&rpc.Server{Bus: bus, State: state.New()}).Handler())
+	bus.Publish(&pb.Event{Payload: &pb.Event_MetaEvent{MetaEvent: &pb.MetaEvent{Command: "build"}}})
+	for i := range 10 {
+		bus.Publish(logEvent(i))
+	}
+	bus.Publish(&pb.Event{Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: "app", Status: pb.Status_FAILED}}})
+	client := eventsClient(t, url)
+	stream, err := client.Events(t.Context(), connect.NewRequest(&pb.EventsRequest{HistoryOnly: true,
+		Filter: &pb.EventFilter{Types: []string{"buildEvent"}, Statuses: []pb.Status{pb.Status_FAILED}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs, err := collect(stream)
+	if err != nil || len(seqs) != 1 || seqs[0] != 12 {
+		t.Fatalf("filtered history = %v, %v; want [12]", seqs, err)
+	}
+	_, err = collect(must(client.Events(t.Context(), connect.NewRequest(&pb.EventsRequest{Filter: &pb.EventFilter{Types: []string{"nope"}}}))))
+	if connect.CodeOf(err) != connect.CodeInvalidArgument {
+		t.Errorf("unknown type: %v", err)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// TestStalledSubscriber checks that a subscriber that stops reading does
+// not hold up the run, is ended with the resumable status, and after
+// resuming has every event exactly once.
+func TestStalledSubscriber(t *testing.T) {
+	const total = 20_000
+	bus := newBus(t)
+	url, _ := serve(t, (&rpc.Server{Bus: bus, State: state.New(), Queue: 512}).Handler())
+	client := eventsClient(t, url)
+	ctx := t.Context()
+	stream, err := client.Events(ctx, connect.NewRequest(&pb.EventsRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus.Publish(logEvent(0))
+	if !stream.Receive() {
+		t.Fatal(stream.Err())
+	}
+	got := []uint32{stream.Msg().Event.Sequence}
+	// The subscriber stalls now; the run goes on and must finish without it.
+	done := make(chan time.Duration)
+	go func() {
+		start := time.Now()
+		for i := range total - 2 {
+			bus.Publish(logEvent(i + 1))
+		}
+		terminate(bus)
+		done <- time.Since(start)
+	}()
+	select {
+	case took := <-done:
+		t.Logf("published %d events in %v while a subscriber stalled", total, took)
+	case <-time.After(60 * time.Second):
+		t.Fatal("the run waited on a stalled subscriber")
+	}
+	seqs, err := collect(stream)
+	got = append(got, seqs...)
+	sc, ok := rpc.SlowConsumerOf(err)
+	if !ok {
+		t.Fatalf("stalled subscriber ended with %v, want RESOURCE_EXHAUSTED with a SlowConsumer detail", err)
+	}
+	if sc.LastSequence != got[len(got)-1] || sc.EventId != bus.RunID() {
+		t.Fatalf("SlowConsumer = %v, last received %d", sc, got[len(got)-1])
+	}
+	resumed, err := collect(must(client.Events(ctx, connect.NewRequest(&pb.EventsRequest{AfterSequence: sc.LastSequence}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, resumed...)
+	if len(got) != total {
+		t.Fatalf("received %d events in all, want %d", len(got), total)
+	}
+	for i, s := range got {
+		if s != uint32(i+1) {
+			t.Fatalf("event %d has sequence %d", i, s)
+		}
+	}
+}
+
+// memSink is an EventSinkService that keeps each (event_id, sequence)
+// once and acknowledges the contiguous prefix.
+type memSink struct {
+	mu       sync.Mutex
+	stored   map[uint32]int
+	received int
+	acked    uint32
+}
+
+func (m *memSink) Push(ctx context.Context, stream *connect.BidiStream[pb.PushRequest, pb.PushResponse]) error {
+	for {
+		req, err := stream.Receive()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		env := req.GetEnvelope()
+		m.mu.Lock()
+		m.received++
+		seq := env.GetEvent().GetSequence()
+		if m.stored[seq] == 0 {
+			m.stored[seq] = 1
+		}
+		for m.stored[m.acked+1] > 0 {
+			m.acked++
+		}
+		acked := m.acked
+		m.mu.Unlock()
+		if err := stream.Send(&pb.PushResponse{EventId: env.EventId, AckedSequence: acked}); err != nil {
+			return err
+		}
+	}
+}
+
+// TestPushSurvivesSinkRestarts kills the sink mid-run, at random points,
+// several times, and checks that it ends with every sequence exactly once.
+func TestPushSurvivesSinkRestarts(t *testing.T) {
+	const total = 20_000
+	sink := &memSink{stored: map[uint32]int{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	mux := http.NewServeMux()
+	mux.Handle(hoistv1alpha2connect.NewEventSinkServiceHandler(sink))
+	start := func(ln net.Listener) *http.Server {
+		srv := rpc.NewHTTPServer(mux)
+		go srv.Serve(ln)
+		return srv
+	}
+	srv := start(ln)
+	bus := newBus(t)
+	p, err := rpc.NewPusher(bus, rpc.ClientOptions{Address: addr}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go p.Run(ctx)
+	r := rand.New(rand.NewPCG(7, 7))
+	kills := map[int]bool{}
+	for len(kills) < 5 {
+		kills[r.IntN(total)] = true
+	}
+	for i := range total {
+		bus.Publish(logEvent(i))
+		if kills[i] {
+			srv.Close()
+			time.Sleep(time.Duration(r.IntN(300)) * time.Millisecond)
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv = start(ln)
+		}
+	}
+	terminate(bus)
+	if left := p.Flush(t.Context(), 30*time.Second); left != 0 {
+		t.Fatalf("%d events not acknowledged", left)
+	}
+	srv.Close()
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	// Every event, and the terminationEvent.
+	if len(sink.stored) != total+1 || sink.acked != total+1 {
+		t.Fatalf("sink stored %d events, acked %d, want %d", len(sink.stored), sink.acked, total+1)
+	}
+	t.Logf("sink received %d messages for %d events across 5 restarts", sink.received, total)
+}
+
+func TestPushNeverBlocksTheRun(t *testing.T) {
+	bus := newBus(t)
+	// Nothing listens here.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	p, err := rpc.NewPusher(bus, rpc.ClientOptions{Address: addr}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go p.Run(t.Context())
+	for i := range 10_000 {
+		bus.Publish(logEvent(i))
+	}
+	terminate(bus)
+	if left := p.Flush(t.Context(), 200*time.Millisecond); left != 10_001 {
+		t.Errorf("undelivered = %d, want 10001", left)
+	}
+	if err := p.Check(t.Context(), time.Second); err == nil {
+		t.Error("Check found an unreachable sink reachable")
+	}
+}

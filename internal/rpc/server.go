@@ -1,0 +1,195 @@
+// Package rpc is hoist's Event API over the network: the EventService a
+// running hoist serves on --rpc-port, and the client that pushes a run's
+// events to an EventSinkService such as hoist collector.
+//
+// It uses connect-go rather than grpc-go: one net/http handler answers
+// gRPC (for grpcurl and generated clients in any language), gRPC-Web and
+// Connect's JSON over plain HTTP (for curl and browsers) on the same port,
+// without a separate gateway process or generated gateway code.
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
+	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/state"
+)
+
+var jsonMarshal = protojson.MarshalOptions{}
+
+// DefaultQueue is how far a subscriber may fall behind before it is ended
+// with RESOURCE_EXHAUSTED.
+const DefaultQueue = 8192
+
+// LastSequenceHeader carries, on a RESOURCE_EXHAUSTED error, the last
+// sequence the subscriber was given.
+const LastSequenceHeader = "Hoist-Last-Sequence"
+
+// Server serves one run's EventService.
+type Server struct {
+	Bus   *event.Bus
+	State *state.Tracker
+	// Queue bounds each subscriber; 0 means DefaultQueue.
+	Queue int
+
+	once        sync.Once
+	connectOnce sync.Once
+	connected   chan struct{}
+}
+
+var _ hoistv1alpha2connect.EventServiceHandler = (*Server)(nil)
+
+func (s *Server) init() {
+	s.once.Do(func() { s.connected = make(chan struct{}) })
+}
+
+// Connected is closed when the first subscriber arrives.
+func (s *Server) Connected() <-chan struct{} {
+	s.init()
+	return s.connected
+}
+
+// Handler returns the HTTP handler of the Event API, with gRPC reflection
+// and the standard health service.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(hoistv1alpha2connect.NewEventServiceHandler(s))
+	names := []string{hoistv1alpha2connect.EventServiceName}
+	mux.Handle(grpcreflect.NewHandlerV1(grpcreflect.NewStaticReflector(names...)))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(grpcreflect.NewStaticReflector(names...)))
+	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(names...)))
+	mux.HandleFunc("GET "+EventsPath, s.serveEvents)
+	mux.HandleFunc("GET "+StatePath, s.serveState)
+	return mux
+}
+
+func (s *Server) markConnected() {
+	s.init()
+	s.connectOnce.Do(func() { close(s.connected) })
+}
+
+func (s *Server) queue() int {
+	if s.Queue == 0 {
+		return DefaultQueue
+	}
+	return s.Queue
+}
+
+// Events implements the EventService.
+func (s *Server) Events(ctx context.Context, req *connect.Request[pb.EventsRequest], stream *connect.ServerStream[pb.Envelope]) error {
+	s.markConnected()
+	filter, err := event.FilterFrom(req.Msg.GetFilter())
+	if err != nil {
+		return connect.NewError(connect.CodeInvalidArgument, err)
+	}
+	if id := req.Msg.GetRunId(); id != "" && id != s.Bus.RunID() {
+		return connect.NewError(connect.CodeNotFound, fmt.Errorf("this hoist serves run %s, not %s", s.Bus.RunID(), id))
+	}
+	// Send the headers now, so that a client's call returns before the
+	// first event exists.
+	if err := stream.Send(nil); err != nil {
+		return err
+	}
+	return Stream(ctx, s.Bus, req.Msg.GetAfterSequence(), req.Msg.GetHistoryOnly(), filter, s.queue(), stream.Send)
+}
+
+// Stream sends the events of bus after a sequence to send, ending after
+// the terminationEvent, or with historyOnly after the events published so
+// far. A subscriber that falls behind is ended with SlowConsumerError.
+func Stream(ctx context.Context, bus *event.Bus, after uint32, historyOnly bool, filter event.Filter, queue int, send func(*pb.Envelope) error) error {
+	limit := uint32(0)
+	if historyOnly {
+		if limit = bus.Last(); limit <= after {
+			return nil
+		}
+	}
+	sub := bus.Subscribe(after, event.WithQueue(queue))
+	defer sub.Close()
+	for {
+		env, err := sub.Next(ctx)
+		var dropped *event.DroppedError
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil
+		case errors.As(err, &dropped):
+			return SlowConsumerError(bus.RunID(), dropped.Last)
+		case err != nil:
+			return connect.NewError(connect.CodeCanceled, err)
+		}
+		if filter.Match(env.Event) {
+			if err := send(env); err != nil {
+				return err
+			}
+		}
+		if env.Event.GetTerminationEvent() != nil || (limit > 0 && env.Event.Sequence >= limit) {
+			return nil
+		}
+	}
+}
+
+// SlowConsumerError ends a subscriber that fell behind: RESOURCE_EXHAUSTED
+// with a SlowConsumer detail and a header naming the last sequence given.
+func SlowConsumerError(runID string, last uint32) error {
+	cerr := connect.NewError(connect.CodeResourceExhausted,
+		fmt.Errorf("subscriber fell behind and was ended; resume with after_sequence %d", last))
+	if d, err := connect.NewErrorDetail(&pb.SlowConsumer{LastSequence: last, EventId: runID}); err == nil {
+		cerr.AddDetail(d)
+	}
+	cerr.Meta().Set(LastSequenceHeader, strconv.FormatUint(uint64(last), 10))
+	return cerr
+}
+
+// SlowConsumerOf returns the detail of a SlowConsumerError, if err is one.
+func SlowConsumerOf(err error) (*pb.SlowConsumer, bool) {
+	var cerr *connect.Error
+	if !errors.As(err, &cerr) || cerr.Code() != connect.CodeResourceExhausted {
+		return nil, false
+	}
+	for _, d := range cerr.Details() {
+		if v, err := d.Value(); err == nil {
+			if sc, ok := v.(*pb.SlowConsumer); ok {
+				return sc, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// GetState implements the EventService.
+func (s *Server) GetState(ctx context.Context, req *connect.Request[pb.GetStateRequest]) (*connect.Response[pb.State], error) {
+	if id := req.Msg.GetRunId(); id != "" && id != s.Bus.RunID() {
+		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("this hoist serves run %s, not %s", s.Bus.RunID(), id))
+	}
+	return connect.NewResponse(s.State.State()), nil
+}
+
+// Listen opens the API's listener. bind is an IP address; 127.0.0.1 unless
+// the user chose otherwise.
+func Listen(bind string, port int) (net.Listener, error) {
+	return net.Listen("tcp", net.JoinHostPort(bind, strconv.Itoa(port)))
+}
+
+// NewHTTPServer returns an HTTP server for h that speaks HTTP/1.1 and
+// HTTP/2 without TLS (h2c), as gRPC clients need.
+func NewHTTPServer(h http.Handler) *http.Server {
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	p.SetHTTP2(true)
+	return &http.Server{Handler: h, Protocols: &p, ReadHeaderTimeout: 10 * time.Second}
+}
