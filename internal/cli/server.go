@@ -56,4 +56,3 @@ func (ss *session) stopServer(ctx context.Context) {
 		ss.server.Close()
 	}
 }
-
