@@ -15,8 +15,8 @@ trap 'rm -rf "$work"' EXIT
 cp -r examples/getting-started "$work/app"
 sed -i 's|      network: host|      network: host\n      noCache: true|' "$work/app/skaffold.yaml"
 
-now() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# shellcheck source=hack/bench/lib.sh
+source "$root/hack/bench/lib.sh"
 hoist_times=() docker_times=()
 for i in $(seq "$RUNS"); do
 	t0=$(now)
@@ -30,9 +30,5 @@ for i in $(seq "$RUNS"); do
 	hoist_times+=($(((t1 - t0) / 1000000)))
 	docker_times+=($(((t2 - t1) / 1000000)))
 done
-h=$(printf '%s\n' "${hoist_times[@]}" | median)
-d=$(printf '%s\n' "${docker_times[@]}" | median)
-echo "runs:                      $RUNS"
-echo "hoist build (ms):          ${hoist_times[*]}  median $h"
-echo "docker build + push (ms):  ${docker_times[*]}  median $d"
-awk -v h="$h" -v d="$d" 'BEGIN {printf "ratio hoist / docker:      %.3f\n", h / d}'
+echo "runs: $RUNS"
+report "hoist build" "${hoist_times[*]}" "docker build + push" "${docker_times[*]}"

@@ -21,8 +21,8 @@ trap cleanup EXIT
 cp -r examples/getting-started "$work/app"
 sed -i 's|      network: host|      network: host\n      noCache: true|' "$work/app/skaffold.yaml"
 
-now() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# shellcheck source=hack/bench/lib.sh
+source "$root/hack/bench/lib.sh"
 hoist_times=() hand_times=()
 for i in $(seq "$RUNS"); do
 	for who in hoist hand; do
@@ -45,9 +45,5 @@ for i in $(seq "$RUNS"); do
 	hoist_times+=($(((t1 - t0) / 1000000)))
 	hand_times+=($(((t2 - t1) / 1000000)))
 done
-h=$(printf '%s\n' "${hoist_times[@]}" | median)
-d=$(printf '%s\n' "${hand_times[@]}" | median)
-echo "runs:                         $RUNS"
-echo "hoist run (ms):               ${hoist_times[*]}  median $h"
-echo "by hand (ms):                 ${hand_times[*]}  median $d"
-awk -v h="$h" -v d="$d" 'BEGIN {printf "ratio hoist / by hand:        %.3f\n", h / d}'
+echo "runs: $RUNS"
+report "hoist run" "${hoist_times[*]}" "by hand" "${hand_times[*]}"

@@ -35,10 +35,7 @@ func freePort(t *testing.T) int {
 func TestEventAPIDuringRun(t *testing.T) {
 	env := testutil.Env(t)
 	_, ns := namespace(t, env)
-	grpcurl, err := exec.LookPath("grpcurl")
-	if err != nil {
-		t.Fatal("grpcurl is not on PATH: make test builds it into the tools cache (hack/tools.sh)")
-	}
+	grpcurl := testutil.Tool(t, "grpcurl")
 	port := freePort(t)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	cfg := filepath.Join(testutil.Root(t), "examples", "getting-started", "skaffold.yaml")
@@ -53,6 +50,7 @@ func TestEventAPIDuringRun(t *testing.T) {
 	// the server listens.
 	var stream *connect.ServerStreamForClient[pb.Envelope]
 	var got []*pb.Envelope
+	var err error
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		stream, err = client.Events(t.Context(), connect.NewRequest(&pb.EventsRequest{AfterSequence: 0}))

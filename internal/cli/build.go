@@ -61,12 +61,11 @@ func (o *buildOptions) addFlags(cmd *cobra.Command) {
 }
 
 func runBuild(ctx context.Context, s Streams, log *slog.Logger, o *buildOptions) error {
-	cfg, cfgErr := config.Load(o.config.filename)
-	ss, err := startSession(ctx, s, log, "build", cfg, o.events)
-	if err != nil {
+	ss, cfg, err := begin(ctx, s, log, "build", o.config.filename, o.events)
+	if ss == nil {
 		return err
 	}
-	if err := ss.ready(cfgErr); err != nil {
+	if err != nil {
 		return ss.finish(err)
 	}
 	results, err := buildAll(ctx, ss, log, cfg, o)

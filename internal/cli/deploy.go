@@ -92,12 +92,11 @@ func newRun(s Streams, logger func() *slog.Logger) *cobra.Command {
 }
 
 func runRun(ctx context.Context, s Streams, log *slog.Logger, o *runOptions) error {
-	cfg, cfgErr := config.Load(o.build.config.filename)
-	ss, err := startSession(ctx, s, log, "run", cfg, o.build.events)
-	if err != nil {
+	ss, cfg, err := begin(ctx, s, log, "run", o.build.config.filename, o.build.events)
+	if ss == nil {
 		return err
 	}
-	if err := ss.ready(cfgErr); err != nil {
+	if err != nil {
 		return ss.finish(err)
 	}
 	results, err := buildAll(ctx, ss, log, cfg, &o.build)
@@ -145,12 +144,11 @@ func newDeploy(s Streams, logger func() *slog.Logger) *cobra.Command {
 }
 
 func runDeploy(ctx context.Context, s Streams, log *slog.Logger, o *deployCmdOptions) error {
-	cfg, cfgErr := config.Load(o.config.filename)
-	ss, err := startSession(ctx, s, log, "deploy", cfg, o.events)
-	if err != nil {
+	ss, cfg, err := begin(ctx, s, log, "deploy", o.config.filename, o.events)
+	if ss == nil {
 		return err
 	}
-	if err := ss.ready(cfgErr); err != nil {
+	if err != nil {
 		return ss.finish(err)
 	}
 	builds, err := builtArtifacts(o.buildArtifacts, o.images)
@@ -222,12 +220,11 @@ func newDelete(s Streams, logger func() *slog.Logger) *cobra.Command {
 }
 
 func runDelete(ctx context.Context, s Streams, log *slog.Logger, o *deleteOptions) error {
-	cfg, cfgErr := config.Load(o.config.filename)
-	ss, err := startSession(ctx, s, log, "delete", cfg, o.events)
-	if err != nil {
+	ss, cfg, err := begin(ctx, s, log, "delete", o.config.filename, o.events)
+	if ss == nil {
 		return err
 	}
-	if err := ss.ready(cfgErr); err != nil {
+	if err != nil {
 		return ss.finish(err)
 	}
 	d, err := deploys(ctx, ss, cfg, &o.deploy)

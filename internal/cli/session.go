@@ -101,6 +101,19 @@ func startSession(ctx context.Context, s Streams, log *slog.Logger, command stri
 	return ss, nil
 }
 
+// begin loads the config and starts the session of a command. A nil
+// session means nothing could start (a wrong flag); otherwise a non-nil
+// error is what keeps the run from starting, and the caller ends the
+// session with it, so that even a run with a broken config reports itself.
+func begin(ctx context.Context, s Streams, log *slog.Logger, command, file string, opts eventOptions) (*session, *config.Config, error) {
+	cfg, cfgErr := config.Load(file)
+	ss, err := startSession(ctx, s, log, command, cfg, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ss, cfg, ss.ready(cfgErr)
+}
+
 // ready returns what keeps the run from starting: the config's error, or
 // a required collector that cannot be reached.
 func (ss *session) ready(cfgErr error) error {

@@ -4,7 +4,9 @@ package testutil
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -55,4 +57,22 @@ func ValidateEvent(t testing.TB, line []byte) {
 	if err := schema.Validate(v); err != nil {
 		t.Errorf("event does not match docs/event.schema.json: %v\n%s", err, line)
 	}
+}
+
+// Tool returns the path of a developer tool: from PATH, or else from the
+// tools cache that hack/tools.sh builds (and builds now if needed).
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	out, err := exec.Command("bash", filepath.Join(Root(t), "hack", "tools.sh")).Output()
+	if err != nil {
+		t.Fatalf("building the developer tools with hack/tools.sh: %v", err)
+	}
+	p := filepath.Join(strings.TrimSpace(string(out)), name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("%s is not in the tools cache: %v", name, err)
+	}
+	return p
 }
