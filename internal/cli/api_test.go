@@ -3,8 +3,10 @@ package cli_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -141,5 +143,28 @@ func TestEventsCommandCannotConnect(t *testing.T) {
 	r := run(t, t.Context(), "events", "--address", "127.0.0.1:"+strconv.Itoa(freePort(t)))
 	if r.code != 6 || !strings.Contains(r.stderr, "EVENTS_UNREACHABLE") {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestPushToUnreachableCollector(t *testing.T) {
+	dead := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	for _, required := range []bool{false, true} {
+		t.Run(fmt.Sprintf("required=%v", required), func(t *testing.T) {
+			cfg := filepath.Join(t.TempDir(), "skaffold.yaml")
+			os.WriteFile(cfg, fmt.Appendf(nil, "apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  tagPolicy: {sha256: {}}\n  artifacts:\n  - image: a\n    custom: {buildCommand: 'echo built'}\nevent:\n  rpc:\n    address: %s\n    required: %v\n", dead, required), 0o644)
+			r := run(t, t.Context(), "build", "-f", cfg, "--event-rpc-flush-timeout", "300ms", "--cache-artifacts=false")
+			if !required {
+				// The collector being down changes nothing but a warning;
+				// the build's own result (no local engine here) stands.
+				if strings.Contains(r.stderr, "EVENT_RPC") || !strings.Contains(r.stderr, "events were not delivered to "+dead) {
+					t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+				}
+				return
+			}
+			if r.code != 6 || !strings.Contains(r.stderr, "EVENT_RPC_UNREACHABLE") {
+				t.Errorf("exit %d, want 6 with EVENT_RPC_UNREACHABLE:\n%s", r.code, r.stderr)
+			}
+			checkRun(t, r.events, pb.Status_FAILED)
+		})
 	}
 }
