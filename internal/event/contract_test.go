@@ -72,6 +72,8 @@ func goldenEvents() map[string]*pb.Event {
 			Status: pb.Status_FAILED, Message: "0/1 replicas ready", Error: &pb.Error{Code: "STATUS_CHECK_IMAGE_PULL_ERR", Message: "ImagePullBackOff"}}}},
 		"dev_loop": {Payload: &pb.Event_DevLoopEvent{DevLoopEvent: &pb.DevLoopEvent{Iteration: 2, Status: pb.Status_IN_PROGRESS,
 			ChangedFiles: []string{"main.go"}}}},
+		"dev_loop_failed": {Payload: &pb.Event_DevLoopEvent{DevLoopEvent: &pb.DevLoopEvent{Iteration: 3, Status: pb.Status_FAILED,
+			ChangedFiles: []string{"skaffold.yaml"}, Error: &pb.Error{Code: "CONFIG_INVALID", Message: "skaffold.yaml:3:1: unknown field \"biuld\""}}}},
 		"termination": {Payload: &pb.Event_TerminationEvent{TerminationEvent: &pb.TerminationEvent{Status: pb.Status_CANCELED,
 			Error: &pb.Error{Code: "CANCELED", Message: "interrupted"}}}},
 	}

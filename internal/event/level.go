@@ -49,7 +49,7 @@ func statusOf(ev *pb.Event) (pb.Status, *pb.Error) {
 	case *pb.Event_StatusCheckEvent:
 		return p.StatusCheckEvent.GetStatus(), p.StatusCheckEvent.GetError()
 	case *pb.Event_DevLoopEvent:
-		return p.DevLoopEvent.GetStatus(), nil
+		return p.DevLoopEvent.GetStatus(), p.DevLoopEvent.GetError()
 	case *pb.Event_TerminationEvent:
 		return p.TerminationEvent.GetStatus(), p.TerminationEvent.GetError()
 	}

@@ -85,7 +85,7 @@ func AppendText(b []byte, env *pb.Envelope, color bool) []byte {
 		if len(e.ChangedFiles) > 0 {
 			d = "changed " + strings.Join(e.ChangedFiles, " ")
 		}
-		line("dev", fmt.Sprintf("iteration %d", e.Iteration), e.Status, d)
+		line("dev", fmt.Sprintf("iteration %d", e.Iteration), e.Status, join(d, errorText(e.Error)))
 	case *pb.Event_TerminationEvent:
 		e := p.TerminationEvent
 		line("end", "", e.Status, errorText(e.Error))

@@ -929,7 +929,10 @@ type DevLoopEvent struct {
 	Iteration uint32                 `protobuf:"varint,1,opt,name=iteration,proto3" json:"iteration,omitempty"`
 	Status    Status                 `protobuf:"varint,2,opt,name=status,proto3,enum=hoist.v1alpha2.Status" json:"status,omitempty"`
 	// The files whose change started this iteration.
-	ChangedFiles  []string `protobuf:"bytes,3,rep,name=changed_files,json=changedFiles,proto3" json:"changed_files,omitempty"`
+	ChangedFiles []string `protobuf:"bytes,3,rep,name=changed_files,json=changedFiles,proto3" json:"changed_files,omitempty"`
+	// Why the iteration failed, when the failure is not a build's, a
+	// deploy's or a status check's own (a broken skaffold.yaml, say).
+	Error         *Error `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -981,6 +984,13 @@ func (x *DevLoopEvent) GetStatus() Status {
 func (x *DevLoopEvent) GetChangedFiles() []string {
 	if x != nil {
 		return x.ChangedFiles
+	}
+	return nil
+}
+
+func (x *DevLoopEvent) GetError() *Error {
+	if x != nil {
+		return x.Error
 	}
 	return nil
 }
@@ -1107,11 +1117,12 @@ const file_hoist_v1alpha2_event_proto_rawDesc = "" +
 	"\bresource\x18\x01 \x01(\tR\bresource\x12.\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x16.hoist.v1alpha2.StatusR\x06status\x12\x18\n" +
 	"\amessage\x18\x03 \x01(\tR\amessage\x12+\n" +
-	"\x05error\x18\x04 \x01(\v2\x15.hoist.v1alpha2.ErrorR\x05error\"\x81\x01\n" +
+	"\x05error\x18\x04 \x01(\v2\x15.hoist.v1alpha2.ErrorR\x05error\"\xae\x01\n" +
 	"\fDevLoopEvent\x12\x1c\n" +
 	"\titeration\x18\x01 \x01(\rR\titeration\x12.\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x16.hoist.v1alpha2.StatusR\x06status\x12#\n" +
-	"\rchanged_files\x18\x03 \x03(\tR\fchangedFiles\"o\n" +
+	"\rchanged_files\x18\x03 \x03(\tR\fchangedFiles\x12+\n" +
+	"\x05error\x18\x04 \x01(\v2\x15.hoist.v1alpha2.ErrorR\x05error\"o\n" +
 	"\x10TerminationEvent\x12.\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x16.hoist.v1alpha2.StatusR\x06status\x12+\n" +
 	"\x05error\x18\x02 \x01(\v2\x15.hoist.v1alpha2.ErrorR\x05error*g\n" +
@@ -1173,13 +1184,14 @@ var file_hoist_v1alpha2_event_proto_depIdxs = []int32{
 	0,  // 15: hoist.v1alpha2.StatusCheckEvent.status:type_name -> hoist.v1alpha2.Status
 	3,  // 16: hoist.v1alpha2.StatusCheckEvent.error:type_name -> hoist.v1alpha2.Error
 	0,  // 17: hoist.v1alpha2.DevLoopEvent.status:type_name -> hoist.v1alpha2.Status
-	0,  // 18: hoist.v1alpha2.TerminationEvent.status:type_name -> hoist.v1alpha2.Status
-	3,  // 19: hoist.v1alpha2.TerminationEvent.error:type_name -> hoist.v1alpha2.Error
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	3,  // 18: hoist.v1alpha2.DevLoopEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 19: hoist.v1alpha2.TerminationEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 20: hoist.v1alpha2.TerminationEvent.error:type_name -> hoist.v1alpha2.Error
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_hoist_v1alpha2_event_proto_init() }

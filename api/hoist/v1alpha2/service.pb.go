@@ -684,6 +684,279 @@ func (x *PushResponse) GetAckedSequence() uint32 {
 	return 0
 }
 
+type ExecuteRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Build         bool                   `protobuf:"varint,1,opt,name=build,proto3" json:"build,omitempty"`
+	Deploy        bool                   `protobuf:"varint,2,opt,name=deploy,proto3" json:"deploy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecuteRequest) Reset() {
+	*x = ExecuteRequest{}
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecuteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecuteRequest) ProtoMessage() {}
+
+func (x *ExecuteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecuteRequest.ProtoReflect.Descriptor instead.
+func (*ExecuteRequest) Descriptor() ([]byte, []int) {
+	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ExecuteRequest) GetBuild() bool {
+	if x != nil {
+		return x.Build
+	}
+	return false
+}
+
+func (x *ExecuteRequest) GetDeploy() bool {
+	if x != nil {
+		return x.Deploy
+	}
+	return false
+}
+
+type ExecuteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dev loop iteration that will do the work.
+	Iteration     uint32 `protobuf:"varint,1,opt,name=iteration,proto3" json:"iteration,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecuteResponse) Reset() {
+	*x = ExecuteResponse{}
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecuteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecuteResponse) ProtoMessage() {}
+
+func (x *ExecuteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecuteResponse.ProtoReflect.Descriptor instead.
+func (*ExecuteResponse) Descriptor() ([]byte, []int) {
+	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ExecuteResponse) GetIteration() uint32 {
+	if x != nil {
+		return x.Iteration
+	}
+	return 0
+}
+
+type AutoBuildRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Enabled       bool                   `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AutoBuildRequest) Reset() {
+	*x = AutoBuildRequest{}
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AutoBuildRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AutoBuildRequest) ProtoMessage() {}
+
+func (x *AutoBuildRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AutoBuildRequest.ProtoReflect.Descriptor instead.
+func (*AutoBuildRequest) Descriptor() ([]byte, []int) {
+	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *AutoBuildRequest) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+type AutoBuildResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Enabled       bool                   `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AutoBuildResponse) Reset() {
+	*x = AutoBuildResponse{}
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AutoBuildResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AutoBuildResponse) ProtoMessage() {}
+
+func (x *AutoBuildResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AutoBuildResponse.ProtoReflect.Descriptor instead.
+func (*AutoBuildResponse) Descriptor() ([]byte, []int) {
+	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *AutoBuildResponse) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+type AutoDeployRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Enabled       bool                   `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AutoDeployRequest) Reset() {
+	*x = AutoDeployRequest{}
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AutoDeployRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AutoDeployRequest) ProtoMessage() {}
+
+func (x *AutoDeployRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AutoDeployRequest.ProtoReflect.Descriptor instead.
+func (*AutoDeployRequest) Descriptor() ([]byte, []int) {
+	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *AutoDeployRequest) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+type AutoDeployResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Enabled       bool                   `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AutoDeployResponse) Reset() {
+	*x = AutoDeployResponse{}
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AutoDeployResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AutoDeployResponse) ProtoMessage() {}
+
+func (x *AutoDeployResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AutoDeployResponse.ProtoReflect.Descriptor instead.
+func (*AutoDeployResponse) Descriptor() ([]byte, []int) {
+	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *AutoDeployResponse) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
 var File_hoist_v1alpha2_service_proto protoreflect.FileDescriptor
 
 const file_hoist_v1alpha2_service_proto_rawDesc = "" +
@@ -733,12 +1006,30 @@ const file_hoist_v1alpha2_service_proto_rawDesc = "" +
 	"\benvelope\x18\x01 \x01(\v2\x18.hoist.v1alpha2.EnvelopeR\benvelope\"P\n" +
 	"\fPushResponse\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12%\n" +
-	"\x0eacked_sequence\x18\x02 \x01(\rR\rackedSequence2\x97\x01\n" +
+	"\x0eacked_sequence\x18\x02 \x01(\rR\rackedSequence\">\n" +
+	"\x0eExecuteRequest\x12\x14\n" +
+	"\x05build\x18\x01 \x01(\bR\x05build\x12\x16\n" +
+	"\x06deploy\x18\x02 \x01(\bR\x06deploy\"/\n" +
+	"\x0fExecuteResponse\x12\x1c\n" +
+	"\titeration\x18\x01 \x01(\rR\titeration\",\n" +
+	"\x10AutoBuildRequest\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\"-\n" +
+	"\x11AutoBuildResponse\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\"-\n" +
+	"\x11AutoDeployRequest\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\".\n" +
+	"\x12AutoDeployResponse\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled2\x97\x01\n" +
 	"\fEventService\x12C\n" +
 	"\x06Events\x12\x1d.hoist.v1alpha2.EventsRequest\x1a\x18.hoist.v1alpha2.Envelope0\x01\x12B\n" +
 	"\bGetState\x12\x1f.hoist.v1alpha2.GetStateRequest\x1a\x15.hoist.v1alpha2.State2Y\n" +
 	"\x10EventSinkService\x12E\n" +
-	"\x04Push\x12\x1b.hoist.v1alpha2.PushRequest\x1a\x1c.hoist.v1alpha2.PushResponse(\x010\x01B=Z;github.com/hoist-dev/hoist/api/hoist/v1alpha2;hoistv1alpha2b\x06proto3"
+	"\x04Push\x12\x1b.hoist.v1alpha2.PushRequest\x1a\x1c.hoist.v1alpha2.PushResponse(\x010\x012\x83\x02\n" +
+	"\x0eControlService\x12J\n" +
+	"\aExecute\x12\x1e.hoist.v1alpha2.ExecuteRequest\x1a\x1f.hoist.v1alpha2.ExecuteResponse\x12P\n" +
+	"\tAutoBuild\x12 .hoist.v1alpha2.AutoBuildRequest\x1a!.hoist.v1alpha2.AutoBuildResponse\x12S\n" +
+	"\n" +
+	"AutoDeploy\x12!.hoist.v1alpha2.AutoDeployRequest\x1a\".hoist.v1alpha2.AutoDeployResponseB=Z;github.com/hoist-dev/hoist/api/hoist/v1alpha2;hoistv1alpha2b\x06proto3"
 
 var (
 	file_hoist_v1alpha2_service_proto_rawDescOnce sync.Once
@@ -752,49 +1043,61 @@ func file_hoist_v1alpha2_service_proto_rawDescGZIP() []byte {
 	return file_hoist_v1alpha2_service_proto_rawDescData
 }
 
-var file_hoist_v1alpha2_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_hoist_v1alpha2_service_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_hoist_v1alpha2_service_proto_goTypes = []any{
-	(*EventsRequest)(nil),   // 0: hoist.v1alpha2.EventsRequest
-	(*EventFilter)(nil),     // 1: hoist.v1alpha2.EventFilter
-	(*SlowConsumer)(nil),    // 2: hoist.v1alpha2.SlowConsumer
-	(*GetStateRequest)(nil), // 3: hoist.v1alpha2.GetStateRequest
-	(*State)(nil),           // 4: hoist.v1alpha2.State
-	(*ArtifactState)(nil),   // 5: hoist.v1alpha2.ArtifactState
-	(*DeployState)(nil),     // 6: hoist.v1alpha2.DeployState
-	(*ResourceState)(nil),   // 7: hoist.v1alpha2.ResourceState
-	(*PushRequest)(nil),     // 8: hoist.v1alpha2.PushRequest
-	(*PushResponse)(nil),    // 9: hoist.v1alpha2.PushResponse
-	(Status)(0),             // 10: hoist.v1alpha2.Status
-	(*Error)(nil),           // 11: hoist.v1alpha2.Error
-	(*Artifact)(nil),        // 12: hoist.v1alpha2.Artifact
-	(*Resource)(nil),        // 13: hoist.v1alpha2.Resource
-	(*Envelope)(nil),        // 14: hoist.v1alpha2.Envelope
+	(*EventsRequest)(nil),      // 0: hoist.v1alpha2.EventsRequest
+	(*EventFilter)(nil),        // 1: hoist.v1alpha2.EventFilter
+	(*SlowConsumer)(nil),       // 2: hoist.v1alpha2.SlowConsumer
+	(*GetStateRequest)(nil),    // 3: hoist.v1alpha2.GetStateRequest
+	(*State)(nil),              // 4: hoist.v1alpha2.State
+	(*ArtifactState)(nil),      // 5: hoist.v1alpha2.ArtifactState
+	(*DeployState)(nil),        // 6: hoist.v1alpha2.DeployState
+	(*ResourceState)(nil),      // 7: hoist.v1alpha2.ResourceState
+	(*PushRequest)(nil),        // 8: hoist.v1alpha2.PushRequest
+	(*PushResponse)(nil),       // 9: hoist.v1alpha2.PushResponse
+	(*ExecuteRequest)(nil),     // 10: hoist.v1alpha2.ExecuteRequest
+	(*ExecuteResponse)(nil),    // 11: hoist.v1alpha2.ExecuteResponse
+	(*AutoBuildRequest)(nil),   // 12: hoist.v1alpha2.AutoBuildRequest
+	(*AutoBuildResponse)(nil),  // 13: hoist.v1alpha2.AutoBuildResponse
+	(*AutoDeployRequest)(nil),  // 14: hoist.v1alpha2.AutoDeployRequest
+	(*AutoDeployResponse)(nil), // 15: hoist.v1alpha2.AutoDeployResponse
+	(Status)(0),                // 16: hoist.v1alpha2.Status
+	(*Error)(nil),              // 17: hoist.v1alpha2.Error
+	(*Artifact)(nil),           // 18: hoist.v1alpha2.Artifact
+	(*Resource)(nil),           // 19: hoist.v1alpha2.Resource
+	(*Envelope)(nil),           // 20: hoist.v1alpha2.Envelope
 }
 var file_hoist_v1alpha2_service_proto_depIdxs = []int32{
 	1,  // 0: hoist.v1alpha2.EventsRequest.filter:type_name -> hoist.v1alpha2.EventFilter
-	10, // 1: hoist.v1alpha2.EventFilter.statuses:type_name -> hoist.v1alpha2.Status
-	10, // 2: hoist.v1alpha2.State.status:type_name -> hoist.v1alpha2.Status
+	16, // 1: hoist.v1alpha2.EventFilter.statuses:type_name -> hoist.v1alpha2.Status
+	16, // 2: hoist.v1alpha2.State.status:type_name -> hoist.v1alpha2.Status
 	5,  // 3: hoist.v1alpha2.State.artifacts:type_name -> hoist.v1alpha2.ArtifactState
 	6,  // 4: hoist.v1alpha2.State.deploy:type_name -> hoist.v1alpha2.DeployState
 	7,  // 5: hoist.v1alpha2.State.resources:type_name -> hoist.v1alpha2.ResourceState
-	11, // 6: hoist.v1alpha2.State.error:type_name -> hoist.v1alpha2.Error
-	10, // 7: hoist.v1alpha2.ArtifactState.status:type_name -> hoist.v1alpha2.Status
-	12, // 8: hoist.v1alpha2.ArtifactState.artifact:type_name -> hoist.v1alpha2.Artifact
-	11, // 9: hoist.v1alpha2.ArtifactState.error:type_name -> hoist.v1alpha2.Error
-	10, // 10: hoist.v1alpha2.DeployState.status:type_name -> hoist.v1alpha2.Status
-	13, // 11: hoist.v1alpha2.DeployState.resources:type_name -> hoist.v1alpha2.Resource
-	11, // 12: hoist.v1alpha2.DeployState.error:type_name -> hoist.v1alpha2.Error
-	10, // 13: hoist.v1alpha2.ResourceState.status:type_name -> hoist.v1alpha2.Status
-	11, // 14: hoist.v1alpha2.ResourceState.error:type_name -> hoist.v1alpha2.Error
-	14, // 15: hoist.v1alpha2.PushRequest.envelope:type_name -> hoist.v1alpha2.Envelope
+	17, // 6: hoist.v1alpha2.State.error:type_name -> hoist.v1alpha2.Error
+	16, // 7: hoist.v1alpha2.ArtifactState.status:type_name -> hoist.v1alpha2.Status
+	18, // 8: hoist.v1alpha2.ArtifactState.artifact:type_name -> hoist.v1alpha2.Artifact
+	17, // 9: hoist.v1alpha2.ArtifactState.error:type_name -> hoist.v1alpha2.Error
+	16, // 10: hoist.v1alpha2.DeployState.status:type_name -> hoist.v1alpha2.Status
+	19, // 11: hoist.v1alpha2.DeployState.resources:type_name -> hoist.v1alpha2.Resource
+	17, // 12: hoist.v1alpha2.DeployState.error:type_name -> hoist.v1alpha2.Error
+	16, // 13: hoist.v1alpha2.ResourceState.status:type_name -> hoist.v1alpha2.Status
+	17, // 14: hoist.v1alpha2.ResourceState.error:type_name -> hoist.v1alpha2.Error
+	20, // 15: hoist.v1alpha2.PushRequest.envelope:type_name -> hoist.v1alpha2.Envelope
 	0,  // 16: hoist.v1alpha2.EventService.Events:input_type -> hoist.v1alpha2.EventsRequest
 	3,  // 17: hoist.v1alpha2.EventService.GetState:input_type -> hoist.v1alpha2.GetStateRequest
 	8,  // 18: hoist.v1alpha2.EventSinkService.Push:input_type -> hoist.v1alpha2.PushRequest
-	14, // 19: hoist.v1alpha2.EventService.Events:output_type -> hoist.v1alpha2.Envelope
-	4,  // 20: hoist.v1alpha2.EventService.GetState:output_type -> hoist.v1alpha2.State
-	9,  // 21: hoist.v1alpha2.EventSinkService.Push:output_type -> hoist.v1alpha2.PushResponse
-	19, // [19:22] is the sub-list for method output_type
-	16, // [16:19] is the sub-list for method input_type
+	10, // 19: hoist.v1alpha2.ControlService.Execute:input_type -> hoist.v1alpha2.ExecuteRequest
+	12, // 20: hoist.v1alpha2.ControlService.AutoBuild:input_type -> hoist.v1alpha2.AutoBuildRequest
+	14, // 21: hoist.v1alpha2.ControlService.AutoDeploy:input_type -> hoist.v1alpha2.AutoDeployRequest
+	20, // 22: hoist.v1alpha2.EventService.Events:output_type -> hoist.v1alpha2.Envelope
+	4,  // 23: hoist.v1alpha2.EventService.GetState:output_type -> hoist.v1alpha2.State
+	9,  // 24: hoist.v1alpha2.EventSinkService.Push:output_type -> hoist.v1alpha2.PushResponse
+	11, // 25: hoist.v1alpha2.ControlService.Execute:output_type -> hoist.v1alpha2.ExecuteResponse
+	13, // 26: hoist.v1alpha2.ControlService.AutoBuild:output_type -> hoist.v1alpha2.AutoBuildResponse
+	15, // 27: hoist.v1alpha2.ControlService.AutoDeploy:output_type -> hoist.v1alpha2.AutoDeployResponse
+	22, // [22:28] is the sub-list for method output_type
+	16, // [16:22] is the sub-list for method input_type
 	16, // [16:16] is the sub-list for extension type_name
 	16, // [16:16] is the sub-list for extension extendee
 	0,  // [0:16] is the sub-list for field type_name
@@ -812,9 +1115,9 @@ func file_hoist_v1alpha2_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hoist_v1alpha2_service_proto_rawDesc), len(file_hoist_v1alpha2_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   16,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   3,
 		},
 		GoTypes:           file_hoist_v1alpha2_service_proto_goTypes,
 		DependencyIndexes: file_hoist_v1alpha2_service_proto_depIdxs,

@@ -31,6 +31,8 @@ const (
 	EventServiceName = "hoist.v1alpha2.EventService"
 	// EventSinkServiceName is the fully-qualified name of the EventSinkService service.
 	EventSinkServiceName = "hoist.v1alpha2.EventSinkService"
+	// ControlServiceName is the fully-qualified name of the ControlService service.
+	ControlServiceName = "hoist.v1alpha2.ControlService"
 )
 
 // These constants are the fully-qualified names of the RPCs defined in this package. They're
@@ -47,6 +49,14 @@ const (
 	EventServiceGetStateProcedure = "/hoist.v1alpha2.EventService/GetState"
 	// EventSinkServicePushProcedure is the fully-qualified name of the EventSinkService's Push RPC.
 	EventSinkServicePushProcedure = "/hoist.v1alpha2.EventSinkService/Push"
+	// ControlServiceExecuteProcedure is the fully-qualified name of the ControlService's Execute RPC.
+	ControlServiceExecuteProcedure = "/hoist.v1alpha2.ControlService/Execute"
+	// ControlServiceAutoBuildProcedure is the fully-qualified name of the ControlService's AutoBuild
+	// RPC.
+	ControlServiceAutoBuildProcedure = "/hoist.v1alpha2.ControlService/AutoBuild"
+	// ControlServiceAutoDeployProcedure is the fully-qualified name of the ControlService's AutoDeploy
+	// RPC.
+	ControlServiceAutoDeployProcedure = "/hoist.v1alpha2.ControlService/AutoDeploy"
 )
 
 // EventServiceClient is a client for the hoist.v1alpha2.EventService service.
@@ -235,4 +245,134 @@ type UnimplementedEventSinkServiceHandler struct{}
 
 func (UnimplementedEventSinkServiceHandler) Push(context.Context, *connect.BidiStream[v1alpha2.PushRequest, v1alpha2.PushResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("hoist.v1alpha2.EventSinkService.Push is not implemented"))
+}
+
+// ControlServiceClient is a client for the hoist.v1alpha2.ControlService service.
+type ControlServiceClient interface {
+	// Execute builds and/or deploys now: a build takes the changes seen since
+	// the last one; a deploy uses the latest builds.
+	Execute(context.Context, *connect.Request[v1alpha2.ExecuteRequest]) (*connect.Response[v1alpha2.ExecuteResponse], error)
+	// AutoBuild turns building on file changes on or off.
+	AutoBuild(context.Context, *connect.Request[v1alpha2.AutoBuildRequest]) (*connect.Response[v1alpha2.AutoBuildResponse], error)
+	// AutoDeploy turns deploying after each build on or off.
+	AutoDeploy(context.Context, *connect.Request[v1alpha2.AutoDeployRequest]) (*connect.Response[v1alpha2.AutoDeployResponse], error)
+}
+
+// NewControlServiceClient constructs a client for the hoist.v1alpha2.ControlService service. By
+// default, it uses the Connect protocol with the binary Protobuf Codec, asks for gzipped responses,
+// and sends uncompressed requests. To use the gRPC or gRPC-Web protocols, supply the
+// connect.WithGRPC() or connect.WithGRPCWeb() options.
+//
+// The URL supplied here should be the base URL for the Connect or gRPC server (for example,
+// http://api.acme.com or https://acme.com/grpc).
+func NewControlServiceClient(httpClient connect.HTTPClient, baseURL string, opts ...connect.ClientOption) ControlServiceClient {
+	baseURL = strings.TrimRight(baseURL, "/")
+	controlServiceMethods := v1alpha2.File_hoist_v1alpha2_service_proto.Services().ByName("ControlService").Methods()
+	return &controlServiceClient{
+		execute: connect.NewClient[v1alpha2.ExecuteRequest, v1alpha2.ExecuteResponse](
+			httpClient,
+			baseURL+ControlServiceExecuteProcedure,
+			connect.WithSchema(controlServiceMethods.ByName("Execute")),
+			connect.WithClientOptions(opts...),
+		),
+		autoBuild: connect.NewClient[v1alpha2.AutoBuildRequest, v1alpha2.AutoBuildResponse](
+			httpClient,
+			baseURL+ControlServiceAutoBuildProcedure,
+			connect.WithSchema(controlServiceMethods.ByName("AutoBuild")),
+			connect.WithClientOptions(opts...),
+		),
+		autoDeploy: connect.NewClient[v1alpha2.AutoDeployRequest, v1alpha2.AutoDeployResponse](
+			httpClient,
+			baseURL+ControlServiceAutoDeployProcedure,
+			connect.WithSchema(controlServiceMethods.ByName("AutoDeploy")),
+			connect.WithClientOptions(opts...),
+		),
+	}
+}
+
+// controlServiceClient implements ControlServiceClient.
+type controlServiceClient struct {
+	execute    *connect.Client[v1alpha2.ExecuteRequest, v1alpha2.ExecuteResponse]
+	autoBuild  *connect.Client[v1alpha2.AutoBuildRequest, v1alpha2.AutoBuildResponse]
+	autoDeploy *connect.Client[v1alpha2.AutoDeployRequest, v1alpha2.AutoDeployResponse]
+}
+
+// Execute calls hoist.v1alpha2.ControlService.Execute.
+func (c *controlServiceClient) Execute(ctx context.Context, req *connect.Request[v1alpha2.ExecuteRequest]) (*connect.Response[v1alpha2.ExecuteResponse], error) {
+	return c.execute.CallUnary(ctx, req)
+}
+
+// AutoBuild calls hoist.v1alpha2.ControlService.AutoBuild.
+func (c *controlServiceClient) AutoBuild(ctx context.Context, req *connect.Request[v1alpha2.AutoBuildRequest]) (*connect.Response[v1alpha2.AutoBuildResponse], error) {
+	return c.autoBuild.CallUnary(ctx, req)
+}
+
+// AutoDeploy calls hoist.v1alpha2.ControlService.AutoDeploy.
+func (c *controlServiceClient) AutoDeploy(ctx context.Context, req *connect.Request[v1alpha2.AutoDeployRequest]) (*connect.Response[v1alpha2.AutoDeployResponse], error) {
+	return c.autoDeploy.CallUnary(ctx, req)
+}
+
+// ControlServiceHandler is an implementation of the hoist.v1alpha2.ControlService service.
+type ControlServiceHandler interface {
+	// Execute builds and/or deploys now: a build takes the changes seen since
+	// the last one; a deploy uses the latest builds.
+	Execute(context.Context, *connect.Request[v1alpha2.ExecuteRequest]) (*connect.Response[v1alpha2.ExecuteResponse], error)
+	// AutoBuild turns building on file changes on or off.
+	AutoBuild(context.Context, *connect.Request[v1alpha2.AutoBuildRequest]) (*connect.Response[v1alpha2.AutoBuildResponse], error)
+	// AutoDeploy turns deploying after each build on or off.
+	AutoDeploy(context.Context, *connect.Request[v1alpha2.AutoDeployRequest]) (*connect.Response[v1alpha2.AutoDeployResponse], error)
+}
+
+// NewControlServiceHandler builds an HTTP handler from the service implementation. It returns the
+// path on which to mount the handler and the handler itself.
+//
+// By default, handlers support the Connect, gRPC, and gRPC-Web protocols with the binary Protobuf
+// and JSON codecs. They also support gzip compression.
+func NewControlServiceHandler(svc ControlServiceHandler, opts ...connect.HandlerOption) (string, http.Handler) {
+	controlServiceMethods := v1alpha2.File_hoist_v1alpha2_service_proto.Services().ByName("ControlService").Methods()
+	controlServiceExecuteHandler := connect.NewUnaryHandler(
+		ControlServiceExecuteProcedure,
+		svc.Execute,
+		connect.WithSchema(controlServiceMethods.ByName("Execute")),
+		connect.WithHandlerOptions(opts...),
+	)
+	controlServiceAutoBuildHandler := connect.NewUnaryHandler(
+		ControlServiceAutoBuildProcedure,
+		svc.AutoBuild,
+		connect.WithSchema(controlServiceMethods.ByName("AutoBuild")),
+		connect.WithHandlerOptions(opts...),
+	)
+	controlServiceAutoDeployHandler := connect.NewUnaryHandler(
+		ControlServiceAutoDeployProcedure,
+		svc.AutoDeploy,
+		connect.WithSchema(controlServiceMethods.ByName("AutoDeploy")),
+		connect.WithHandlerOptions(opts...),
+	)
+	return "/hoist.v1alpha2.ControlService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case ControlServiceExecuteProcedure:
+			controlServiceExecuteHandler.ServeHTTP(w, r)
+		case ControlServiceAutoBuildProcedure:
+			controlServiceAutoBuildHandler.ServeHTTP(w, r)
+		case ControlServiceAutoDeployProcedure:
+			controlServiceAutoDeployHandler.ServeHTTP(w, r)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+// UnimplementedControlServiceHandler returns CodeUnimplemented from all methods.
+type UnimplementedControlServiceHandler struct{}
+
+func (UnimplementedControlServiceHandler) Execute(context.Context, *connect.Request[v1alpha2.ExecuteRequest]) (*connect.Response[v1alpha2.ExecuteResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hoist.v1alpha2.ControlService.Execute is not implemented"))
+}
+
+func (UnimplementedControlServiceHandler) AutoBuild(context.Context, *connect.Request[v1alpha2.AutoBuildRequest]) (*connect.Response[v1alpha2.AutoBuildResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hoist.v1alpha2.ControlService.AutoBuild is not implemented"))
+}
+
+func (UnimplementedControlServiceHandler) AutoDeploy(context.Context, *connect.Request[v1alpha2.AutoDeployRequest]) (*connect.Response[v1alpha2.AutoDeployResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hoist.v1alpha2.ControlService.AutoDeploy is not implemented"))
 }
