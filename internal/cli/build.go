@@ -68,15 +68,15 @@ func runBuild(ctx context.Context, s Streams, log *slog.Logger, o *buildOptions)
 	if err != nil {
 		return ss.finish(err)
 	}
-	results, err := buildAll(ctx, ss, log, cfg, o)
+	results, err := buildAll(ctx, ss, log, cfg, o, cfg.Build.Artifacts)
 	if err == nil && o.fileOutput != "" {
 		err = writeBuildOutput(o.fileOutput, results)
 	}
 	return ss.finish(err)
 }
 
-// buildAll builds the config's artifacts on the session's bus.
-func buildAll(ctx context.Context, ss *session, log *slog.Logger, cfg *config.Config, o *buildOptions) ([]build.Result, error) {
+// buildAll builds artifacts of a config on the session's bus.
+func buildAll(ctx context.Context, ss *session, log *slog.Logger, cfg *config.Config, o *buildOptions, artifacts []*config.Artifact) ([]build.Result, error) {
 	push := cfg.Push()
 	if o.pushSet {
 		push = o.push
@@ -114,7 +114,7 @@ func buildAll(ctx context.Context, ss *session, log *slog.Logger, cfg *config.Co
 		}
 		builds.Cache = c
 	}
-	return builds.Run(ctx, cfg.Build.Artifacts)
+	return builds.Run(ctx, artifacts)
 }
 
 func validTagFlag(t string) bool { return t != "" && !strings.ContainsAny(t, ":/@ ") }

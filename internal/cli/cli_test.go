@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -296,10 +297,7 @@ func TestMissingContext(t *testing.T) {
 // TestInterruptCancelsBuilds runs the real binary, interrupts it mid-build
 // and checks that the builds and the run end CANCELED with exit code 130.
 func TestInterruptCancelsBuilds(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "hoist")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hoist-dev/hoist/cmd/hoist").CombinedOutput(); err != nil {
-		t.Fatalf("building hoist: %v\n%s", err, out)
-	}
+	bin := hoistBinary(t)
 	cfg := filepath.Join(t.TempDir(), "skaffold.yaml")
 	os.WriteFile(cfg, []byte("apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  tagPolicy: {sha256: {}}\n  local: {concurrency: 2}\n  artifacts:\n  - image: slow1\n    custom: {buildCommand: 'echo started; sleep 60'}\n  - image: slow2\n    custom: {buildCommand: 'echo started; sleep 60'}\n"), 0o644)
 	logFile := filepath.Join(t.TempDir(), "events.jsonl")
@@ -376,6 +374,32 @@ func TestEventsCommandReadsFile(t *testing.T) {
 	if r.code != fault.ExitEvents || !strings.Contains(r.stderr, logFile+":1: not a hoist event") {
 		t.Errorf("bad file: exit %d, stderr %q", r.code, r.stderr)
 	}
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// hoistBinary builds hoist once for the tests that need a real process.
+func hoistBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hoist-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "hoist")
+		if out, err := exec.Command("go", "build", "-o", binPath, "github.com/hoist-dev/hoist/cmd/hoist").CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("building hoist: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
 }
 
 func readFile(path string) string {

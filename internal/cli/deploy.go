@@ -99,7 +99,7 @@ func runRun(ctx context.Context, s Streams, log *slog.Logger, o *runOptions) err
 	if err != nil {
 		return ss.finish(err)
 	}
-	results, err := buildAll(ctx, ss, log, cfg, &o.build)
+	results, err := buildAll(ctx, ss, log, cfg, &o.build, cfg.Build.Artifacts)
 	if err == nil && o.build.fileOutput != "" {
 		err = writeBuildOutput(o.build.fileOutput, results)
 	}

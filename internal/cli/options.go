@@ -38,6 +38,8 @@ type serverOptions struct {
 	linger      time.Duration
 	waitConnect bool
 	waitTimeout time.Duration
+	// control serves the ControlService too (hoist dev).
+	control bool
 }
 
 func (o *eventOptions) addFlags(cmd *cobra.Command) {

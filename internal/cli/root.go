@@ -48,6 +48,7 @@ It reads skaffold.yaml.`,
 		newRun(s, logger),
 		newDeploy(s, logger),
 		newDelete(s, logger),
+		newDev(s, logger),
 		newEvents(s),
 	)
 	return root

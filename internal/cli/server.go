@@ -20,7 +20,7 @@ func (ss *session) startServer(ctx context.Context, o serverOptions) error {
 		return fault.Wrap(err, fault.EventRPCListen, fault.ExitEvents,
 			fmt.Sprintf("serving the Event API on %s:%d", o.bind, o.port), "choose a free port with --rpc-port")
 	}
-	api := &rpc.Server{Bus: ss.bus, State: ss.state}
+	api := &rpc.Server{Bus: ss.bus, State: ss.state, Control: ss.control}
 	srv := rpc.NewHTTPServer(api.Handler())
 	go srv.Serve(ln)
 	ss.server, ss.linger = srv, o.linger

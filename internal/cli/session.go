@@ -38,6 +38,7 @@ type session struct {
 
 	ctx          context.Context
 	server       *http.Server
+	control      *rpc.Control
 	linger       time.Duration
 	pusher       *rpc.Pusher
 	pushAddress  string
@@ -85,6 +86,9 @@ func startSession(ctx context.Context, s Streams, log *slog.Logger, command stri
 	}
 	ss.follow(ctx, stream)
 	ss.follow(ctx, stateSink{ss.state})
+	if opts.server.control {
+		ss.control = &rpc.Control{}
+	}
 	if err := ss.startServer(ctx, opts.server); err != nil {
 		bus.Close()
 		return nil, err

@@ -46,6 +46,8 @@ type Server struct {
 	State *state.Tracker
 	// Queue bounds each subscriber; 0 means DefaultQueue.
 	Queue int
+	// Control, when set, serves the ControlService of a dev session.
+	Control *Control
 
 	once        sync.Once
 	connectOnce sync.Once
@@ -70,6 +72,10 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(hoistv1alpha2connect.NewEventServiceHandler(s))
 	names := []string{hoistv1alpha2connect.EventServiceName}
+	if s.Control != nil {
+		mux.Handle(hoistv1alpha2connect.NewControlServiceHandler(s.Control))
+		names = append(names, hoistv1alpha2connect.ControlServiceName)
+	}
 	mux.Handle(grpcreflect.NewHandlerV1(grpcreflect.NewStaticReflector(names...)))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(grpcreflect.NewStaticReflector(names...)))
 	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(names...)))

@@ -166,3 +166,6 @@ func (w *Watcher) Close() error {
 	<-w.done
 	return err
 }
+
+// Add watches another folder tree.
+func (w *Watcher) Add(root string) error { return w.addTree(root) }

@@ -1,0 +1,230 @@
+package cli_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
+	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/rpc"
+	"github.com/hoist-dev/hoist/internal/testutil"
+)
+
+// devSession is a hoist dev process on a copy of examples/getting-started.
+type devSession struct {
+	t       *testing.T
+	dir     string
+	logFile string
+	cmd     *exec.Cmd
+	stderr  *bytes.Buffer
+	addr    string
+}
+
+func startDev(t *testing.T, env *testutil.TestEnv, ns string, args ...string) *devSession {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("cp", "-r", filepath.Join(testutil.Root(t), "examples", "getting-started")+"/.", dir).CombinedOutput(); err != nil {
+		t.Fatalf("copying the example: %v\n%s", err, out)
+	}
+	cfg := filepath.Join(dir, "skaffold.yaml")
+	data, _ := os.ReadFile(cfg)
+	// The copy is not in a git repository: tag by inputs instead.
+	os.WriteFile(cfg, bytes.Replace(data, []byte("build:\n"), []byte("build:\n  tagPolicy:\n    inputDigest: {}\n"), 1), 0o644)
+	d := &devSession{t: t, dir: dir, logFile: filepath.Join(t.TempDir(), "events.jsonl"), stderr: &bytes.Buffer{}}
+	port := freePort(t)
+	d.addr = "127.0.0.1:" + strconv.Itoa(port)
+	d.cmd = exec.Command(hoistBinary(t), append([]string{"dev", "-f", cfg, "--default-repo", env.Registry, "-n", ns,
+		"--event-log-file", d.logFile, "--cache-file", filepath.Join(t.TempDir(), "cache.json"),
+		"--rpc-port", strconv.Itoa(port), "--debounce", "300ms"}, args...)...)
+	d.cmd.Stderr = d.stderr
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if d.cmd.ProcessState == nil {
+			d.cmd.Process.Kill()
+			d.cmd.Wait()
+		}
+	})
+	return d
+}
+
+func (d *devSession) events() []*pb.Envelope {
+	var out []*pb.Envelope
+	data, _ := os.ReadFile(d.logFile)
+	for line := range strings.Lines(string(data)) {
+		if !strings.HasSuffix(line, "\n") {
+			break
+		}
+		env, err := event.UnmarshalJSON([]byte(line))
+		if err != nil {
+			d.t.Fatalf("event log line %q: %v", line, err)
+		}
+		out = append(out, env)
+	}
+	return out
+}
+
+// iteration waits for dev loop iteration n to end and returns its status
+// and the events from its start.
+func (d *devSession) iteration(n uint32, timeout time.Duration) (pb.Status, []*pb.Envelope) {
+	d.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		evs := d.events()
+		start := -1
+		for i, e := range evs {
+			dl := e.Event.GetDevLoopEvent()
+			if dl.GetIteration() != n {
+				continue
+			}
+			if dl.Status == pb.Status_IN_PROGRESS {
+				start = i
+			} else if start >= 0 {
+				return dl.Status, evs[start : i+1]
+			}
+		}
+		if d.cmd.ProcessState != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.t.Fatalf("iteration %d did not end within %v\n%s", n, timeout, d.stderr)
+	return 0, nil
+}
+
+func (d *devSession) write(rel, content string) {
+	if err := os.WriteFile(filepath.Join(d.dir, rel), []byte(content), 0o644); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+func builtArtifact(evs []*pb.Envelope) *pb.Artifact {
+	for _, e := range evs {
+		if a := e.Event.GetBuildEvent().GetArtifact(); a != nil {
+			return a
+		}
+	}
+	return nil
+}
+
+func (d *devSession) interrupt() int {
+	d.t.Helper()
+	d.cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- d.cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		d.cmd.Process.Kill()
+		d.t.Fatalf("hoist dev did not stop\n%s", d.stderr)
+	}
+	return d.cmd.ProcessState.ExitCode()
+}
+
+func TestDevLoopEndToEnd(t *testing.T) {
+	env := testutil.Env(t)
+	client, ns := namespace(t, env)
+	d := startDev(t, env, ns)
+	if st, _ := d.iteration(1, 90*time.Second); st != pb.Status_SUCCEEDED {
+		t.Fatalf("first iteration %s\n%s", st, d.stderr)
+	}
+	first := builtArtifact(d.events())
+
+	d.write("app/www/index.html", "<h1>changed by the test</h1>\n")
+	st, evs := d.iteration(2, 90*time.Second)
+	if st != pb.Status_SUCCEEDED {
+		t.Fatalf("iteration 2 %s\n%s", st, d.stderr)
+	}
+	if got := evs[0].Event.GetDevLoopEvent().GetChangedFiles(); len(got) != 1 || got[0] != "app/www/index.html" {
+		t.Errorf("changed files = %v", got)
+	}
+	art := builtArtifact(evs)
+	if art == nil || art.Digest == first.GetDigest() {
+		t.Fatalf("iteration 2 built %v, want a new digest (first was %v)", art, first)
+	}
+	dep, err := client.AppsV1().Deployments(ns).Get(t.Context(), "getting-started", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := dep.Spec.Template.Spec.Containers[0].Image; img != art.Tag+"@"+art.Digest {
+		t.Errorf("the Deployment runs %s, want %s@%s", img, art.Tag, art.Digest)
+	}
+
+	dockerfile, _ := os.ReadFile(filepath.Join(d.dir, "Dockerfile"))
+	d.write("Dockerfile", string(dockerfile)+"RUN echo broken && exit 9\n")
+	if st, evs := d.iteration(3, 90*time.Second); st != pb.Status_FAILED {
+		t.Fatalf("iteration 3 with a broken Dockerfile ended %s: %v", st, evs)
+	}
+	if d.cmd.ProcessState != nil {
+		t.Fatal("hoist dev ended after a failed build")
+	}
+	d.write("Dockerfile", string(dockerfile))
+	if st, _ := d.iteration(4, 90*time.Second); st != pb.Status_SUCCEEDED {
+		t.Fatalf("iteration 4 after the fix ended %s", st)
+	}
+
+	if code := d.interrupt(); code != 0 {
+		t.Fatalf("exit %d after SIGINT\n%s", code, d.stderr)
+	}
+	evs = d.events()
+	checkRun(t, evs, pb.Status_SUCCEEDED)
+	var deleted []string
+	for _, e := range evs[len(evs)-6:] {
+		for _, r := range e.Event.GetDeployEvent().GetResources() {
+			if r.Action == "deleted" {
+				deleted = append(deleted, r.Kind)
+			}
+		}
+	}
+	if len(deleted) != 2 {
+		t.Errorf("cleanup deleted %v, want the Service and the Deployment", deleted)
+	}
+	if _, err := client.AppsV1().Deployments(ns).Get(t.Context(), "getting-started", metav1.GetOptions{}); err == nil {
+		t.Error("the Deployment is still there after cleanup")
+	}
+}
+
+func TestDevAutoBuildOffWaitsForExecute(t *testing.T) {
+	env := testutil.Env(t)
+	_, ns := namespace(t, env)
+	d := startDev(t, env, ns, "--auto-build=false")
+	if st, _ := d.iteration(1, 90*time.Second); st != pb.Status_SUCCEEDED {
+		t.Fatalf("first iteration %s\n%s", st, d.stderr)
+	}
+	d.write("app/www/index.html", "<h1>waiting for Execute</h1>\n")
+	time.Sleep(2 * time.Second)
+	for _, e := range d.events() {
+		if e.Event.GetDevLoopEvent().GetIteration() == 2 {
+			t.Fatal("an edit started an iteration with auto-build off")
+		}
+	}
+	hc, _ := rpc.NewHTTPClient(rpc.ClientOptions{Address: d.addr})
+	ctrl := hoistv1alpha2connect.NewControlServiceClient(hc, rpc.BaseURL(d.addr), connect.WithGRPC())
+	resp, err := ctrl.Execute(t.Context(), connect.NewRequest(&pb.ExecuteRequest{Build: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Msg.Iteration != 2 {
+		t.Errorf("Execute answered iteration %d, want 2", resp.Msg.Iteration)
+	}
+	st, evs := d.iteration(2, 90*time.Second)
+	if st != pb.Status_SUCCEEDED || builtArtifact(evs) == nil {
+		t.Fatalf("iteration 2 after Execute: %s, %v", st, evs)
+	}
+	if code := d.interrupt(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+

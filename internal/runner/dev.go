@@ -1,0 +1,313 @@
+package runner
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/watch"
+)
+
+// Dev is the dev loop: a first iteration like hoist run, then one iteration
+// per burst of changes to the artifacts' inputs, the manifests or the
+// config, rebuilding only what changed and redeploying when a manifest or
+// an image did. A failed iteration does not end the loop.
+type Dev struct {
+	Bus *event.Bus
+	Cfg *config.Config
+	// Load reads the config again after it changed.
+	Load func() (*config.Config, error)
+	// Build builds some artifacts of a config.
+	Build func(ctx context.Context, cfg *config.Config, artifacts []*config.Artifact) ([]build.Result, error)
+	// Deployer returns the deploy phase of a config.
+	Deployer func(ctx context.Context, cfg *config.Config) (*Deploys, error)
+	// Debounce is how long changes must be quiet before an iteration.
+	Debounce time.Duration
+	// Cleanup deletes what was deployed when the loop ends.
+	Cleanup bool
+	Log     *slog.Logger
+
+	autoBuild, autoDeploy atomic.Bool
+	mu                    sync.Mutex
+	intent                intent
+	poke                  chan struct{}
+	iteration             atomic.Uint32
+}
+
+type intent struct{ build, deploy bool }
+
+// SetAuto sets auto-build and auto-deploy.
+func (d *Dev) SetAuto(build, deploy bool) {
+	d.autoBuild.Store(build)
+	d.autoDeploy.Store(deploy)
+}
+
+// AutoBuild turns building on changes on or off and returns the new value.
+func (d *Dev) AutoBuild(on bool) bool {
+	d.autoBuild.Store(on)
+	d.wake()
+	return on
+}
+
+// AutoDeploy turns deploying after builds on or off.
+func (d *Dev) AutoDeploy(on bool) bool {
+	d.autoDeploy.Store(on)
+	d.wake()
+	return on
+}
+
+// Execute asks for a build and/or a deploy now, and returns the iteration
+// that will do it.
+func (d *Dev) Execute(b, dep bool) uint32 {
+	d.mu.Lock()
+	d.intent.build = d.intent.build || b
+	d.intent.deploy = d.intent.deploy || dep
+	d.mu.Unlock()
+	d.wake()
+	return d.iteration.Load() + 1
+}
+
+func (d *Dev) wake() {
+	select {
+	case d.poke <- struct{}{}:
+	default:
+	}
+}
+
+func (d *Dev) takeIntent() intent {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	i := d.intent
+	d.intent = intent{}
+	return i
+}
+
+// devState is what the loop knows between iterations.
+type devState struct {
+	cfg       *config.Config
+	results   map[string]build.Result
+	dirty     map[string]bool // artifacts to build
+	deployDue bool
+	deps      map[string]map[string]bool // artifact -> absolute input paths
+	changed   []string                   // files seen since the last build
+	deployer  *Deploys
+}
+
+// Run runs the loop until ctx is done, then cleans up. Stopping by the user
+// is not an error.
+func (d *Dev) Run(ctx context.Context) error {
+	if d.poke == nil {
+		d.poke = make(chan struct{}, 1)
+	}
+	st := &devState{cfg: d.Cfg, results: map[string]build.Result{}, dirty: map[string]bool{}, deployDue: true}
+	for _, a := range st.cfg.Build.Artifacts {
+		st.dirty[a.ImageName] = true
+	}
+	w, err := watch.New(roots(st.cfg))
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	first := true
+	for {
+		in := d.takeIntent()
+		// Whether to deploy is decided after the build: a new image is a
+		// reason to deploy.
+		allowDeploy := first || d.autoDeploy.Load() || in.deploy
+		wantBuild := len(st.dirty) > 0 && (first || d.autoBuild.Load() || in.build)
+		wantDeploy := st.deployDue && st.cfg.Deployer() != "" && allowDeploy
+		if wantBuild || wantDeploy || in.build || in.deploy {
+			d.iterate(ctx, st, wantBuild || in.build, allowDeploy)
+			first = false
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		files, err := w.Next(ctx, d.Debounce, d.poke)
+		if err != nil {
+			break
+		}
+		if reload := d.classify(st, files); reload {
+			d.reload(st, w)
+		}
+	}
+	if d.Cleanup && st.deployer != nil {
+		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := st.deployer.Delete(cleanup); err != nil {
+			return fault.Wrap(err, fault.DeployDeleteFailed, fault.ExitDeploy, "cleaning up what hoist dev deployed",
+				"delete it with hoist delete")
+		}
+	}
+	return nil
+}
+
+// iterate runs one iteration: builds the dirty artifacts, then deploys.
+func (d *Dev) iterate(ctx context.Context, st *devState, doBuild, doDeploy bool) {
+	n := d.iteration.Add(1)
+	changed := st.changed
+	st.changed = nil
+	d.devEvent(&pb.DevLoopEvent{Iteration: n, Status: pb.Status_IN_PROGRESS, ChangedFiles: changed})
+	err := d.work(ctx, st, doBuild, doDeploy)
+	e := &pb.DevLoopEvent{Iteration: n, Status: pb.Status_SUCCEEDED, ChangedFiles: changed}
+	switch {
+	case ctx.Err() != nil:
+		e.Status = pb.Status_CANCELED
+	case err != nil:
+		e.Status = pb.Status_FAILED
+		if fault.CodeOf(err) == fault.ConfigInvalid || fault.CodeOf(err) == fault.ConfigUnsupport {
+			e.Error = ErrorOf(err)
+		}
+	}
+	d.devEvent(e)
+}
+
+func (d *Dev) devEvent(e *pb.DevLoopEvent) {
+	d.Bus.Publish(&pb.Event{Payload: &pb.Event_DevLoopEvent{DevLoopEvent: e}})
+}
+
+func (d *Dev) work(ctx context.Context, st *devState, doBuild, doDeploy bool) error {
+	if doBuild && len(st.dirty) > 0 {
+		var todo []*config.Artifact
+		for _, a := range st.cfg.Build.Artifacts {
+			if st.dirty[a.ImageName] {
+				todo = append(todo, a)
+			}
+		}
+		results, err := d.Build(ctx, st.cfg, todo)
+		if err != nil {
+			return err
+		}
+		for _, r := range results {
+			if prev, ok := st.results[r.ImageName]; !ok || prev.Tag != r.Tag || prev.Digest != r.Digest {
+				st.deployDue = true
+			}
+			st.results[r.ImageName] = r
+			delete(st.dirty, r.ImageName)
+		}
+		st.deps = dependencies(st.cfg)
+	}
+	if !doDeploy || !st.deployDue || st.cfg.Deployer() == "" || len(st.dirty) > 0 {
+		return nil
+	}
+	if st.deployer == nil {
+		dep, err := d.Deployer(ctx, st.cfg)
+		if err != nil {
+			return err
+		}
+		st.deployer = dep
+	}
+	results := make([]build.Result, 0, len(st.results))
+	for _, a := range st.cfg.Build.Artifacts {
+		if r, ok := st.results[a.ImageName]; ok {
+			results = append(results, r)
+		}
+	}
+	if err := st.deployer.Run(ctx, results); err != nil {
+		return err
+	}
+	st.deployDue = false
+	return nil
+}
+
+// classify marks what the changed files affect, and reports whether the
+// config itself changed.
+func (d *Dev) classify(st *devState, files []string) (reload bool) {
+	for _, f := range files {
+		rel := st.cfg.Rel(f)
+		hit := false
+		if f == st.cfg.File {
+			reload, hit = true, true
+		}
+		if st.cfg.Deploy.Kubectl != nil {
+			for _, g := range st.cfg.Deploy.Kubectl.Manifests {
+				if ok, _ := filepath.Match(filepath.Join(st.cfg.Dir, g), f); ok {
+					st.deployDue, hit = true, true
+				}
+			}
+		}
+		for _, a := range st.cfg.Build.Artifacts {
+			if st.deps[a.ImageName][f] || inputOf(a, f) {
+				st.dirty[a.ImageName], hit = true, true
+			}
+		}
+		if hit && !slices.Contains(st.changed, rel) {
+			st.changed = append(st.changed, rel)
+		}
+	}
+	return reload
+}
+
+// inputOf tells whether f, which may be new, is an input of a.
+func inputOf(a *config.Artifact, f string) bool {
+	deps, err := build.Dependencies(a)
+	if err != nil {
+		// A broken context or Dockerfile: let the build say what is wrong.
+		rel, rerr := filepath.Rel(a.Context, f)
+		return rerr == nil && filepath.IsLocal(rel)
+	}
+	rel, err := filepath.Rel(a.Context, f)
+	return err == nil && slices.Contains(deps, filepath.ToSlash(rel))
+}
+
+// dependencies lists every artifact's inputs as absolute paths, so that a
+// deleted input is still recognised.
+func dependencies(cfg *config.Config) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for _, a := range cfg.Build.Artifacts {
+		set := map[string]bool{}
+		if deps, err := build.Dependencies(a); err == nil {
+			for _, d := range deps {
+				set[filepath.Join(a.Context, filepath.FromSlash(d))] = true
+			}
+		}
+		out[a.ImageName] = set
+	}
+	return out
+}
+
+// reload reads the changed config; on error it reports and keeps the old.
+func (d *Dev) reload(st *devState, w *watch.Watcher) {
+	cfg, err := d.Load()
+	if err != nil {
+		n := d.iteration.Add(1)
+		changed := st.changed
+		st.changed = nil
+		d.devEvent(&pb.DevLoopEvent{Iteration: n, Status: pb.Status_IN_PROGRESS, ChangedFiles: changed})
+		d.devEvent(&pb.DevLoopEvent{Iteration: n, Status: pb.Status_FAILED, ChangedFiles: changed, Error: ErrorOf(err)})
+		d.Log.Warn("the changed config is invalid; keeping the previous one", "err", err)
+		return
+	}
+	st.cfg = cfg
+	st.deployer = nil
+	st.deployDue = true
+	for _, a := range cfg.Build.Artifacts {
+		st.dirty[a.ImageName] = true
+	}
+	for _, r := range roots(cfg) {
+		if err := w.Add(r); err != nil {
+			d.Log.Warn("watching", "path", r, "err", err)
+		}
+	}
+}
+
+// roots are the folders a config's inputs live in.
+func roots(cfg *config.Config) []string {
+	out := []string{cfg.Dir}
+	for _, a := range cfg.Build.Artifacts {
+		out = append(out, a.Context)
+		if a.Docker != nil {
+			out = append(out, filepath.Dir(build.DockerfilePath(a)))
+		}
+	}
+	return out
+}
