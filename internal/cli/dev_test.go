@@ -227,4 +227,3 @@ func TestDevAutoBuildOffWaitsForExecute(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 }
-
