@@ -37,7 +37,13 @@ func TestMain(m *testing.M) {
 		fakePush()
 		return
 	}
-	// Keep the artifact cache of these tests away from the user's.
+	// Keep the artifact cache of these tests away from the user's, but
+	// keep Go's build cache where it is, for the builds of hoist.
+	if os.Getenv("GOCACHE") == "" {
+		if out, err := exec.Command("go", "env", "GOCACHE").Output(); err == nil {
+			os.Setenv("GOCACHE", strings.TrimSpace(string(out)))
+		}
+	}
 	dir, err := os.MkdirTemp("", "hoist-cli-test-cache-")
 	if err != nil {
 		panic(err)

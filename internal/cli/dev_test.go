@@ -136,7 +136,9 @@ func (d *devSession) interrupt() int {
 func TestDevLoopEndToEnd(t *testing.T) {
 	env := testutil.Env(t)
 	client, ns := namespace(t, env)
+	start := time.Now()
 	d := startDev(t, env, ns)
+	defer func() { t.Logf("the session took %v", time.Since(start)) }()
 	if st, _ := d.iteration(1, 90*time.Second); st != pb.Status_SUCCEEDED {
 		t.Fatalf("first iteration %s\n%s", st, d.stderr)
 	}
@@ -178,6 +180,7 @@ func TestDevLoopEndToEnd(t *testing.T) {
 	if code := d.interrupt(); code != 0 {
 		t.Fatalf("exit %d after SIGINT\n%s", code, d.stderr)
 	}
+
 	evs = d.events()
 	checkRun(t, evs, pb.Status_SUCCEEDED)
 	var deleted []string
