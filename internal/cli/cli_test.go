@@ -389,7 +389,7 @@ var (
 )
 
 // hoistBinary builds hoist once for the tests that need a real process.
-func hoistBinary(t *testing.T) string {
+func hoistBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "hoist-bin-")

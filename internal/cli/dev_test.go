@@ -2,9 +2,11 @@ package cli_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,7 +25,7 @@ import (
 
 // devSession is a hoist dev process on a copy of examples/getting-started.
 type devSession struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	logFile string
 	cmd     *exec.Cmd
@@ -31,7 +33,7 @@ type devSession struct {
 	addr    string
 }
 
-func startDev(t *testing.T, env *testutil.TestEnv, ns string, args ...string) *devSession {
+func startDev(t testing.TB, env *testutil.TestEnv, ns string, args ...string) *devSession {
 	t.Helper()
 	dir := t.TempDir()
 	if out, err := exec.Command("cp", "-r", filepath.Join(testutil.Root(t), "examples", "getting-started")+"/.", dir).CombinedOutput(); err != nil {
@@ -229,4 +231,46 @@ func TestDevAutoBuildOffWaitsForExecute(t *testing.T) {
 	if code := d.interrupt(); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
+}
+
+// BenchmarkDevLoop measures, over b.N edits of a source file during one
+// hoist dev session, the time from the write to the iteration's SUCCEEDED
+// event and to the new pods being ready (the Deployment's statusCheckEvent
+// SUCCEEDED), and reports the medians.
+func BenchmarkDevLoop(b *testing.B) {
+	env := testutil.Env(b)
+	_, ns := namespace(b, env)
+	d := startDev(b, env, ns)
+	if st, _ := d.iteration(1, 90*time.Second); st != pb.Status_SUCCEEDED {
+		b.Fatalf("first iteration %s", st)
+	}
+	var toSucceeded, toReady []time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		wrote := time.Now()
+		d.write("app/www/index.html", fmt.Sprintf("<h1>edit %d at %d</h1>\n", i, wrote.UnixNano()))
+		st, evs := d.iteration(uint32(i+2), 90*time.Second)
+		if st != pb.Status_SUCCEEDED {
+			b.Fatalf("iteration %d: %s", i+2, st)
+		}
+		toSucceeded = append(toSucceeded, evs[len(evs)-1].Event.Timestamp.AsTime().Sub(wrote))
+		for _, e := range evs {
+			if sc := e.Event.GetStatusCheckEvent(); sc.GetResource() != "" && sc.GetStatus() == pb.Status_SUCCEEDED {
+				toReady = append(toReady, e.Event.Timestamp.AsTime().Sub(wrote))
+			}
+		}
+	}
+	b.StopTimer()
+	d.interrupt()
+	b.ReportMetric(float64(median(toSucceeded).Milliseconds()), "ms-to-SUCCEEDED")
+	b.ReportMetric(float64(median(toReady).Milliseconds()), "ms-to-pod-ready")
+}
+
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }

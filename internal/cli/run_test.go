@@ -22,7 +22,7 @@ import (
 )
 
 // namespace creates a namespace for one test and deletes it afterwards.
-func namespace(t *testing.T, env *testutil.TestEnv) (kubernetes.Interface, string) {
+func namespace(t testing.TB, env *testutil.TestEnv) (kubernetes.Interface, string) {
 	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags("", env.Kubeconfig)
 	if err != nil {

@@ -30,7 +30,7 @@ type TestEnv struct {
 // HOIST_TEST_REGISTRY and HOIST_TEST_BASE_IMAGE for the test. It reads the variables of the env file when they are
 // not set. Without a running environment the test fails when CI=true and is
 // skipped, loudly, when run by hand.
-func Env(t *testing.T) *TestEnv {
+func Env(t testing.TB) *TestEnv {
 	t.Helper()
 	vars := map[string]string{}
 	dir := os.Getenv("HOIST_TESTENV_DIR")
