@@ -14,7 +14,7 @@ start_time=$SECONDS
 
 install_packages() {
 	local missing=()
-	for p in docker.io runc containerd busybox-static openssl iproute2 git; do
+	for p in docker.io runc containerd busybox-static openssl iproute2 git curl ca-certificates; do
 		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 	done
 	((${#missing[@]} == 0)) && return 0
@@ -22,9 +22,13 @@ install_packages() {
 	log "installing ${missing[*]}"
 	apt-get update -qq
 	# Installing docker.io must not start a system dockerd: ours is private.
-	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+	local policy=""
+	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+		policy=/usr/sbin/policy-rc.d
+		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
+	fi
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	rm -f /usr/sbin/policy-rc.d
+	[[ -z $policy ]] || rm -f "$policy"
 }
 
 make_pki() {
