@@ -6,6 +6,7 @@ package build
 
 import (
 	"context"
+	"strings"
 
 	"github.com/hoist-dev/hoist/internal/config"
 )
@@ -39,4 +40,16 @@ type Result struct {
 // Builder builds one artifact as tag.
 type Builder interface {
 	Build(ctx context.Context, out Output, a *config.Artifact, tag string) (Result, error)
+}
+
+// Repository strips the tag and the digest from an image reference:
+// "reg:5000/app:v1@sha256:..." is "reg:5000/app".
+func Repository(ref string) string {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	return ref
 }

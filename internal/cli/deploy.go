@@ -181,7 +181,7 @@ func builtArtifacts(file string, images []string) ([]build.Result, error) {
 	for _, img := range images {
 		name, ref, ok := strings.Cut(img, "=")
 		if !ok {
-			ref, name = img, repository(strings.SplitN(img, "@", 2)[0])
+			ref, name = img, build.Repository(img)
 		}
 		refs = append(refs, builtImage{ImageName: name, Tag: ref})
 	}

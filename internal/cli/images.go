@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"strings"
 	"sync"
 
 	"github.com/docker/docker/client"
@@ -50,7 +49,7 @@ func (im *images) Reuse(ctx context.Context, prev build.Result, ref string) (bui
 		if d, err := registry.Digest(ctx, ref); err == nil && d == prev.Digest {
 			return build.Result{Tag: ref, Digest: d, Pushed: true}, true, nil
 		}
-		src := repository(prev.Tag) + "@" + prev.Digest
+		src := build.Repository(prev.Tag) + "@" + prev.Digest
 		d, err := registry.Copy(ctx, src, ref)
 		if err != nil {
 			return build.Result{}, false, err
@@ -68,12 +67,4 @@ func (im *images) Reuse(ctx context.Context, prev build.Result, ref string) (bui
 		return build.Result{}, false, err
 	}
 	return build.Result{Tag: ref, Digest: prev.Digest}, true, nil
-}
-
-// repository strips the tag from a reference.
-func repository(ref string) string {
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		return ref[:i]
-	}
-	return ref
 }

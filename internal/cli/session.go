@@ -59,11 +59,11 @@ func startSession(ctx context.Context, s Streams, log *slog.Logger, command stri
 	ss := &session{bus: bus, log: log, s: s, state: state.New(), ctx: ctx, flushTimeout: opts.flushTimeout}
 	format, level, file := opts.format, opts.level, opts.logFile
 	if cfg != nil {
-		format = cmp(format, cfg.Event.Log.Format)
-		level = cmp(level, cfg.Event.Log.Level)
-		file = cmp(file, cfg.Event.Log.File)
+		format = firstSet(format, cfg.Event.Log.Format)
+		level = firstSet(level, cfg.Event.Log.Level)
+		file = firstSet(file, cfg.Event.Log.File)
 	}
-	format = cmp(format, config.DefaultLogFormat)
+	format = firstSet(format, config.DefaultLogFormat)
 	lvl, err := event.ParseLevel(level)
 	if err != nil {
 		bus.Close()
@@ -95,7 +95,7 @@ func startSession(ctx context.Context, s Streams, log *slog.Logger, command stri
 	}
 	ss.pushAddress = opts.pushAddress
 	if cfg != nil {
-		ss.pushAddress = cmp(ss.pushAddress, cfg.Event.RPC.Address)
+		ss.pushAddress = firstSet(ss.pushAddress, cfg.Event.RPC.Address)
 		ss.pushRequired = cfg.Event.RPC.Required
 	}
 	if ss.pushAddress != "" {
@@ -152,7 +152,7 @@ type stateSink struct{ t *state.Tracker }
 func (s stateSink) Write(env *pb.Envelope) error { s.t.Apply(env); return nil }
 func (s stateSink) Flush() error                 { return nil }
 
-func cmp(a, b string) string {
+func firstSet(a, b string) string {
 	if a != "" {
 		return a
 	}

@@ -145,7 +145,7 @@ func substitute(obj *unstructured.Unstructured, builds []build.Result) {
 			ref += "@" + b.Digest
 		}
 		refs[b.ImageName] = ref
-		refs[imageName(b.Tag)] = ref
+		refs[build.Repository(b.Tag)] = ref
 	}
 	spec, found, _ := unstructured.NestedMap(obj.Object, path...)
 	if !found {
@@ -159,23 +159,12 @@ func substitute(obj *unstructured.Unstructured, builds []build.Result) {
 				continue
 			}
 			img, _ := cm["image"].(string)
-			if ref, ok := refs[imageName(img)]; ok {
+			if ref, ok := refs[build.Repository(img)]; ok {
 				cm["image"] = ref
 			}
 		}
 	}
 	unstructured.SetNestedMap(obj.Object, spec, path...)
-}
-
-// imageName strips the tag and digest from an image reference.
-func imageName(ref string) string {
-	if i := strings.Index(ref, "@"); i >= 0 {
-		ref = ref[:i]
-	}
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		ref = ref[:i]
-	}
-	return ref
 }
 
 // label sets the run id label on an object.
