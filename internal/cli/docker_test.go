@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/fault"
 	"github.com/hoist-dev/hoist/internal/testutil"
 )
@@ -157,24 +158,9 @@ func TestDockerBuildErrors(t *testing.T) {
 			}
 			args := append([]string{"build", "-f", cfg, "--cache-artifacts=false"}, tt.args...)
 			r := run(t, t.Context(), args...)
-			if r.code != fault.ExitBuild {
-				t.Fatalf("exit %d, want %d\n%s", r.code, fault.ExitBuild, r.stderr)
-			}
-			checkRun(t, r.events, pb.Status_FAILED)
-			failed := r.events[len(r.events)-2].Event.GetBuildEvent()
-			if failed.GetStatus() != pb.Status_FAILED || failed.GetError().GetCode() != string(tt.code) {
-				t.Fatalf("build event = %v, want FAILED %s", failed, tt.code)
-			}
-			for _, m := range tt.message {
-				if !strings.Contains(failed.Error.Message, m) {
-					t.Errorf("message %q lacks %q", failed.Error.Message, m)
-				}
-			}
-			if len(failed.Error.Suggestions) == 0 {
-				t.Error("no suggestion")
-			}
-			if strings.Contains(r.stderr, "goroutine ") {
-				t.Errorf("stack trace:\n%s", r.stderr)
+			failed := checkFailure(t, r, fault.ExitBuild, tt.code, tt.message)
+			if failed.GetBuildEvent().GetStatus() != pb.Status_FAILED {
+				t.Errorf("the failing event is %v, want a FAILED buildEvent", failed)
 			}
 		})
 	}
@@ -236,4 +222,40 @@ func TestDockerBuildCanceled(t *testing.T) {
 	if st := r.events[len(r.events)-2].Event.GetBuildEvent().GetStatus(); st != pb.Status_CANCELED {
 		t.Errorf("build ended %s, want CANCELED", st)
 	}
+}
+
+// checkFailure checks a failed run: its exit code, that it ends like every
+// run, and that the event before the terminationEvent is FAILED with code,
+// a message that mentions each of messages and a suggestion. It returns
+// that event.
+func checkFailure(t *testing.T, r result, exit int, code fault.Code, messages []string) *pb.Event {
+	t.Helper()
+	if r.code != exit {
+		t.Fatalf("exit %d, want %d\n%s", r.code, exit, r.stderr)
+	}
+	checkRun(t, r.events, pb.Status_FAILED)
+	failed := r.events[len(r.events)-2].Event
+	if event.StatusOf(failed) != pb.Status_FAILED || errorOf(failed).GetCode() != string(code) {
+		t.Fatalf("event = %v, want FAILED %s", failed, code)
+	}
+	e := errorOf(failed)
+	for _, m := range messages {
+		if !strings.Contains(e.Message, m) {
+			t.Errorf("message %q lacks %q", e.Message, m)
+		}
+	}
+	if len(e.Suggestions) == 0 {
+		t.Error("no suggestion")
+	}
+	if strings.Contains(r.stderr, "goroutine ") {
+		t.Errorf("stack trace:\n%s", r.stderr)
+	}
+	return failed
+}
+
+func errorOf(ev *pb.Event) *pb.Error {
+	if be := ev.GetBuildEvent(); be != nil {
+		return be.Error
+	}
+	return ev.GetDeployEvent().GetError()
 }

@@ -272,21 +272,8 @@ func TestDeployErrors(t *testing.T) {
 			cfg := manifestProject(t, 30, tt.manifests)
 			args := append([]string{"deploy", "-f", cfg, "-n", ns, "--images", "app=" + env.BaseImage}, tt.args...)
 			r := run(t, t.Context(), args...)
-			if r.code != fault.ExitDeploy {
-				t.Fatalf("exit %d, want %d\n%s", r.code, fault.ExitDeploy, r.stderr)
-			}
-			checkRun(t, r.events, pb.Status_FAILED)
-			failed := r.events[len(r.events)-2].Event.GetDeployEvent()
-			if failed.GetStatus() != pb.Status_FAILED || failed.GetError().GetCode() != string(tt.code) {
-				t.Fatalf("deploy event = %v, want FAILED %s", failed, tt.code)
-			}
-			for _, m := range tt.message {
-				if !strings.Contains(failed.Error.Message, m) {
-					t.Errorf("message %q lacks %q", failed.Error.Message, m)
-				}
-			}
-			if len(failed.Error.Suggestions) == 0 {
-				t.Error("no suggestion")
+			if failed := checkFailure(t, r, fault.ExitDeploy, tt.code, tt.message); failed.GetDeployEvent() == nil {
+				t.Errorf("the failing event is %v, want a FAILED deployEvent", failed)
 			}
 		})
 	}
