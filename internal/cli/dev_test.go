@@ -179,10 +179,21 @@ func TestDevLoopEndToEnd(t *testing.T) {
 		t.Fatalf("iteration 4 after the fix ended %s", st)
 	}
 
+	// A broken config is reported and the loop keeps the previous one.
+	config, _ := os.ReadFile(filepath.Join(d.dir, "skaffold.yaml"))
+	d.write("skaffold.yaml", string(config)+"biuld: {}\n")
+	st, evs = d.iteration(5, 30*time.Second)
+	if st != pb.Status_FAILED || evs[len(evs)-1].Event.GetDevLoopEvent().GetError().GetCode() != "CONFIG_INVALID" {
+		t.Fatalf("iteration 5 with a broken config: %s %v", st, evs)
+	}
+	d.write("skaffold.yaml", string(config))
+	if st, _ := d.iteration(6, 90*time.Second); st != pb.Status_SUCCEEDED {
+		t.Fatalf("iteration 6 after fixing the config ended %s", st)
+	}
+
 	if code := d.interrupt(); code != 0 {
 		t.Fatalf("exit %d after SIGINT\n%s", code, d.stderr)
 	}
-
 	evs = d.events()
 	checkRun(t, evs, pb.Status_SUCCEEDED)
 	var deleted []string
