@@ -342,6 +342,9 @@ func (s *Subscription) drop() {
 // Last returns the last sequence delivered by Next.
 func (s *Subscription) Last() uint32 { return s.delivered }
 
+// Buffered returns how many events Next can return without waiting.
+func (s *Subscription) Buffered() int { return len(s.buf) }
+
 // Close releases the subscription. Next returns io.ErrClosedPipe after it.
 func (s *Subscription) Close() {
 	if s.closed {
@@ -380,7 +383,7 @@ func (s *Subscription) each(ctx context.Context, fn func(*pb.Envelope, bool) err
 		if err != nil {
 			return err
 		}
-		if err := fn(env, len(s.buf) > 0); err != nil {
+		if err := fn(env, s.Buffered() > 0); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package rpc_test
 
 import (
+	"bufio"
 	"fmt"
 	"log/slog"
 	"net"
@@ -86,4 +87,45 @@ func BenchmarkPush(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkEventsHTTP measures events per second from publish to
+// subscribers of the plain HTTP JSON lines endpoint over loopback.
+func BenchmarkEventsHTTP(b *testing.B) {
+	for _, subs := range []int{1, 50} {
+		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
+			bus := newBus(b)
+			url, _ := serve(b, (&rpc.Server{Bus: bus, State: state.New(), Queue: 1 << 30}).Handler())
+			var ready, wg sync.WaitGroup
+			for range subs {
+				ready.Add(1)
+				wg.Go(func() {
+					resp, err := http.Get(url + rpc.EventsPath + "?follow=true")
+					ready.Done()
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					defer resp.Body.Close()
+					sc := bufio.NewScanner(resp.Body)
+					n := 0
+					for sc.Scan() {
+						n++
+					}
+					if n != b.N+1 {
+						b.Errorf("subscriber got %d events, want %d", n, b.N+1)
+					}
+				})
+			}
+			ready.Wait()
+			b.ResetTimer()
+			for i := range b.N {
+				bus.Publish(logEvent(i))
+			}
+			terminate(bus)
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
 }

@@ -55,16 +55,17 @@ func EventsQuery(r *http.Request) (*pb.EventsRequest, error) {
 	return req, nil
 }
 
-// WriteJSONLines streams events to an HTTP response as JSON lines, flushing
-// each. On a slow-consumer error it writes the Hoist-Last-Sequence trailer.
-func WriteJSONLines(w http.ResponseWriter, r *http.Request, run func(send func(*pb.Envelope) error) error) {
+// WriteJSONLines streams events to an HTTP response as JSON lines,
+// flushing whenever no further event is at hand. On a slow-consumer error
+// it writes the Hoist-Last-Sequence trailer.
+func WriteJSONLines(w http.ResponseWriter, r *http.Request, run func(send func(env *pb.Envelope, more bool) error) error) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Trailer", LastSequenceHeader)
 	rc := http.NewResponseController(w)
 	w.WriteHeader(http.StatusOK)
 	rc.Flush()
 	var buf []byte
-	err := run(func(env *pb.Envelope) error {
+	err := run(func(env *pb.Envelope, more bool) error {
 		var err error
 		buf, err = event.AppendJSON(buf[:0], env)
 		if err != nil {
@@ -73,6 +74,9 @@ func WriteJSONLines(w http.ResponseWriter, r *http.Request, run func(send func(*
 		buf = append(buf, '\n')
 		if _, err := w.Write(buf); err != nil {
 			return err
+		}
+		if more {
+			return nil
 		}
 		return rc.Flush()
 	})
@@ -113,7 +117,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.markConnected()
-	WriteJSONLines(w, r, func(send func(*pb.Envelope) error) error {
+	WriteJSONLines(w, r, func(send func(*pb.Envelope, bool) error) error {
 		return Stream(r.Context(), s.Bus, req.AfterSequence, req.HistoryOnly, filter, s.queue(), send)
 	})
 }

@@ -111,13 +111,16 @@ func (s *Server) Events(ctx context.Context, req *connect.Request[pb.EventsReque
 	if err := stream.Send(nil); err != nil {
 		return err
 	}
-	return Stream(ctx, s.Bus, req.Msg.GetAfterSequence(), req.Msg.GetHistoryOnly(), filter, s.queue(), stream.Send)
+	return Stream(ctx, s.Bus, req.Msg.GetAfterSequence(), req.Msg.GetHistoryOnly(), filter, s.queue(),
+		func(env *pb.Envelope, _ bool) error { return stream.Send(env) })
 }
 
 // Stream sends the events of bus after a sequence to send, ending after
 // the terminationEvent, or with historyOnly after the events published so
-// far. A subscriber that falls behind is ended with SlowConsumerError.
-func Stream(ctx context.Context, bus *event.Bus, after uint32, historyOnly bool, filter event.Filter, queue int, send func(*pb.Envelope) error) error {
+// far. more tells send whether further events are at hand, so that it can
+// flush only then. A subscriber that falls behind is ended with
+// SlowConsumerError.
+func Stream(ctx context.Context, bus *event.Bus, after uint32, historyOnly bool, filter event.Filter, queue int, send func(env *pb.Envelope, more bool) error) error {
 	limit := uint32(0)
 	if historyOnly {
 		if limit = bus.Last(); limit <= after {
@@ -138,7 +141,7 @@ func Stream(ctx context.Context, bus *event.Bus, after uint32, historyOnly bool,
 			return connect.NewError(connect.CodeCanceled, err)
 		}
 		if filter.Match(env.Event) {
-			if err := send(env); err != nil {
+			if err := send(env, sub.Buffered() > 0); err != nil {
 				return err
 			}
 		}
