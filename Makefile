@@ -1,7 +1,7 @@
 # hoist's entry points. The scripts under hack/ do the work; each installs
 # what it needs.
 
-.PHONY: demo test build generate lint testenv testenv-down testenv-status bench
+.PHONY: demo test build generate lint testenv testenv-down testenv-status bench bench-testenv
 
 ## demo: build hoist and run it on the bundled example, showing the event stream
 demo:
@@ -36,6 +36,12 @@ testenv-down:
 testenv-status:
 	bash hack/testenv/status.sh
 
-## bench: the benchmarks of the event bus and the file sink
+## bench: the benchmarks that need no test environment (bus, file sink, Event API)
 bench:
-	go test -run '^$$' -bench . -benchmem ./internal/event/...
+	go test -run '^$$' -bench . -benchmem ./internal/event/... ./internal/rpc/
+
+## bench-testenv: the benchmarks against the test environment (build, run, dev loop)
+bench-testenv: testenv
+	bash hack/bench/build.sh
+	bash hack/bench/run.sh
+	go test -run '^$$' -bench DevLoop -benchtime 7x ./internal/cli/
