@@ -15,7 +15,7 @@ start_time=$SECONDS
 install_packages() {
 	local missing=()
 	for p in docker.io runc containerd busybox-static openssl iproute2 git curl ca-certificates; do
-		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+		[[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
 	done
 	((${#missing[@]} == 0)) && return 0
 	[[ $(id -u) == 0 ]] || die "missing packages ${missing[*]}: install them, or run as root"
