@@ -36,7 +36,6 @@ type Pusher struct {
 	acked     atomic.Uint32
 	mu        sync.Mutex
 	ackedWake chan struct{}
-	connected atomic.Bool
 	lastErr   atomic.Value
 }
 
@@ -62,7 +61,6 @@ func (p *Pusher) Run(ctx context.Context) {
 		}
 		start := time.Now()
 		err := p.session(ctx)
-		p.connected.Store(false)
 		if ctx.Err() != nil {
 			return
 		}
@@ -100,7 +98,6 @@ func (p *Pusher) session(ctx context.Context) error {
 				cancel(err)
 				return
 			}
-			p.connected.Store(true)
 			if resp.EventId == p.Bus.RunID() {
 				p.ack(resp.AckedSequence)
 			}
