@@ -88,19 +88,6 @@ func WriteJSONLines(w http.ResponseWriter, r *http.Request, run func(send func(e
 	}
 }
 
-// httpStatus maps an error to an HTTP status for the plain endpoints.
-func httpStatus(err error) int {
-	switch connect.CodeOf(err) {
-	case connect.CodeInvalidArgument:
-		return http.StatusBadRequest
-	case connect.CodeNotFound:
-		return http.StatusNotFound
-	case connect.CodeUnauthenticated:
-		return http.StatusUnauthorized
-	}
-	return http.StatusInternalServerError
-}
-
 func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	req, err := EventsQuery(r)
 	if err != nil {
@@ -124,7 +111,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveState(w http.ResponseWriter, r *http.Request) {
 	if id := r.URL.Query().Get("run"); id != "" && id != s.Bus.RunID() {
-		http.Error(w, "no such run", httpStatus(connect.NewError(connect.CodeNotFound, nil)))
+		http.Error(w, "no such run", http.StatusNotFound)
 		return
 	}
 	data, err := jsonMarshal.Marshal(s.State.State())
