@@ -222,6 +222,9 @@ func (d *Dev) work(ctx context.Context, st *devState, doBuild, doDeploy bool) er
 // classify marks what the changed files affect, and reports whether the
 // config itself changed.
 func (d *Dev) classify(st *devState, files []string) (reload bool) {
+	// The inputs as they are now, listed once for the whole burst: a new
+	// file may be an input the last build did not see.
+	current := dependencies(st.cfg)
 	for _, f := range files {
 		rel := st.cfg.Rel(f)
 		hit := false
@@ -236,7 +239,7 @@ func (d *Dev) classify(st *devState, files []string) (reload bool) {
 			}
 		}
 		for _, a := range st.cfg.Build.Artifacts {
-			if st.deps[a.ImageName][f] || inputOf(a, f) {
+			if st.deps[a.ImageName][f] || isInput(a, current[a.ImageName], f) {
 				st.dirty[a.ImageName], hit = true, true
 			}
 		}
@@ -247,28 +250,30 @@ func (d *Dev) classify(st *devState, files []string) (reload bool) {
 	return reload
 }
 
-// inputOf tells whether f, which may be new, is an input of a.
-func inputOf(a *config.Artifact, f string) bool {
-	deps, err := build.Dependencies(a)
-	if err != nil {
-		// A broken context or Dockerfile: let the build say what is wrong.
-		rel, rerr := filepath.Rel(a.Context, f)
-		return rerr == nil && filepath.IsLocal(rel)
+// isInput tells whether f is an input of a, given a's inputs now. When they
+// could not be listed (a broken context or Dockerfile), any file in the
+// context counts, and the build says what is wrong.
+func isInput(a *config.Artifact, deps map[string]bool, f string) bool {
+	if deps == nil {
+		rel, err := filepath.Rel(a.Context, f)
+		return err == nil && filepath.IsLocal(rel)
 	}
-	rel, err := filepath.Rel(a.Context, f)
-	return err == nil && slices.Contains(deps, filepath.ToSlash(rel))
+	return deps[f]
 }
 
 // dependencies lists every artifact's inputs as absolute paths, so that a
-// deleted input is still recognised.
+// deleted input is still recognised. An artifact whose inputs cannot be
+// listed has none in the result.
 func dependencies(cfg *config.Config) map[string]map[string]bool {
 	out := map[string]map[string]bool{}
 	for _, a := range cfg.Build.Artifacts {
-		set := map[string]bool{}
-		if deps, err := build.Dependencies(a); err == nil {
-			for _, d := range deps {
-				set[filepath.Join(a.Context, filepath.FromSlash(d))] = true
-			}
+		deps, err := build.Dependencies(a)
+		if err != nil {
+			continue
+		}
+		set := make(map[string]bool, len(deps))
+		for _, d := range deps {
+			set[filepath.Join(a.Context, filepath.FromSlash(d))] = true
 		}
 		out[a.ImageName] = set
 	}
