@@ -5,18 +5,11 @@
 # ratio. Needs the test environment (make testenv).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$root"
-RUNS=${RUNS:-7}
-# shellcheck disable=SC1091
-source "${HOIST_TESTENV_DIR:-$HOME/.cache/hoist/testenv}/env"
-go build -o bin/hoist ./cmd/hoist
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp -r examples/getting-started "$work/app"
-sed -i 's|      network: host|      network: host\n      noCache: true|' "$work/app/skaffold.yaml"
-
 # shellcheck source=hack/bench/lib.sh
 source "$root/hack/bench/lib.sh"
+setup
+trap 'rm -rf "$work"' EXIT
+
 hoist_times=() docker_times=()
 for i in $(seq "$RUNS"); do
 	t0=$(now)

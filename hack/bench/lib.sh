@@ -1,4 +1,19 @@
-# Helpers of the benchmark scripts; sourced, not run.
+# Helpers of the benchmark scripts; sourced, not run. They set root first.
+
+# setup moves to the repository root, reads the test environment's
+# variables, builds hoist, and copies examples/getting-started to
+# $work/app with the layer cache off, so that every run does the same work.
+# The caller removes $work.
+setup() {
+	cd "$root"
+	RUNS=${RUNS:-7}
+	# shellcheck disable=SC1091
+	source "${HOIST_TESTENV_DIR:-$HOME/.cache/hoist/testenv}/env"
+	go build -o bin/hoist ./cmd/hoist
+	work=$(mktemp -d)
+	cp -r examples/getting-started "$work/app"
+	sed -i 's|      network: host|      network: host\n      noCache: true|' "$work/app/skaffold.yaml"
+}
 
 now() { date +%s%N; }
 

@@ -6,23 +6,16 @@
 # environment (make testenv).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$root"
-RUNS=${RUNS:-7}
-# shellcheck disable=SC1091
-source "${HOIST_TESTENV_DIR:-$HOME/.cache/hoist/testenv}/env"
-go build -o bin/hoist ./cmd/hoist
-work=$(mktemp -d)
+# shellcheck source=hack/bench/lib.sh
+source "$root/hack/bench/lib.sh"
+setup
 namespaces=()
 cleanup() {
 	for ns in "${namespaces[@]}"; do kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true; done
 	rm -rf "$work"
 }
 trap cleanup EXIT
-cp -r examples/getting-started "$work/app"
-sed -i 's|      network: host|      network: host\n      noCache: true|' "$work/app/skaffold.yaml"
 
-# shellcheck source=hack/bench/lib.sh
-source "$root/hack/bench/lib.sh"
 hoist_times=() hand_times=()
 for i in $(seq "$RUNS"); do
 	for who in hoist hand; do
