@@ -9,10 +9,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 
 stop() {
-	local name=$1 pid
+	local name=$1 pid sig=TERM
+	# PostgreSQL's TERM waits for clients to leave; INT ends their sessions.
+	[[ $name == postgres ]] && sig=INT
 	pid=$(pid_of "$name") || return 0
 	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
+		kill -"$sig" "$pid" 2>/dev/null || true
 		for _ in $(seq 100); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1

@@ -20,6 +20,8 @@ ETCD_PORT=${HOIST_TESTENV_ETCD_PORT:-23790}
 ETCD_PEER_PORT=${HOIST_TESTENV_ETCD_PEER_PORT:-23800}
 APISERVER_PORT=${HOIST_TESTENV_APISERVER_PORT:-16443}
 REGISTRY_PORT=${HOIST_TESTENV_REGISTRY_PORT:-15000}
+POSTGRES_PORT=${HOIST_TESTENV_POSTGRES_PORT:-15432}
+POSTGRES_VERSION=15
 
 STATE=$HOIST_TESTENV_DIR
 PIDS=$STATE/pids
@@ -29,7 +31,27 @@ DOCKER_DIR=$STATE/docker
 BIN=$STATE/bin
 
 # The components in start order; down stops them in reverse.
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok dockerd registry)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok dockerd registry postgres)
+
+# PostgreSQL refuses to run as root, so as root it runs as Debian's postgres
+# user, with its data where that user can reach it; otherwise as the user,
+# under $STATE.
+postgres_dir() {
+	if [[ $(id -u) == 0 ]]; then
+		echo "/var/lib/postgresql/hoist-testenv-$POSTGRES_PORT"
+	else
+		echo "$STATE/postgres"
+	fi
+}
+postgres_bin() { echo "/usr/lib/postgresql/$POSTGRES_VERSION/bin"; }
+# as_postgres cmd...: runs cmd as the user that owns the database.
+as_postgres() {
+	if [[ $(id -u) == 0 ]]; then
+		setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"
+	else
+		"$@"
+	fi
+}
 
 pid_of() { [[ -f $PIDS/$1.pid ]] && cat "$PIDS/$1.pid"; }
 

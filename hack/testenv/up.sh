@@ -14,14 +14,16 @@ start_time=$SECONDS
 
 install_packages() {
 	local missing=()
-	for p in docker.io runc containerd busybox-static openssl iproute2 git curl ca-certificates; do
+	for p in docker.io runc containerd busybox-static openssl iproute2 git curl ca-certificates \
+		"postgresql-$POSTGRES_VERSION" chromium; do
 		[[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
 	done
 	((${#missing[@]} == 0)) && return 0
 	[[ $(id -u) == 0 ]] || die "missing packages ${missing[*]}: install them, or run as root"
 	log "installing ${missing[*]}"
 	apt-get update -qq
-	# Installing docker.io must not start a system dockerd: ours is private.
+	# Installing docker.io must not start a system dockerd, nor postgresql
+	# a system cluster: ours are private.
 	local policy=""
 	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
 		policy=/usr/sbin/policy-rc.d
@@ -150,6 +152,26 @@ start_registry() {
 	fi
 }
 
+start_postgres() {
+	local dir bin
+	dir=$(postgres_dir) bin=$(postgres_bin)
+	if [[ ! -f $dir/PG_VERSION ]]; then
+		log "creating a PostgreSQL cluster in $dir"
+		rm -rf "$dir"; mkdir -p "$dir"
+		[[ $(id -u) == 0 ]] && chown postgres:postgres "$dir"
+		as_postgres "$bin/initdb" -D "$dir" -U hoist --auth=trust -E UTF8 --no-instructions >/dev/null
+	fi
+	# Loopback only, its socket beside its data.
+	local run=()
+	[[ $(id -u) == 0 ]] && run=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+	start postgres "${run[@]}" "$bin/postgres" -D "$dir" -h 127.0.0.1 -p "$POSTGRES_PORT" -k "$dir" \
+		-c max_connections=200 -c shared_buffers=128MB
+	wait_for postgres 60 as_postgres "$bin/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -U hoist
+	if ! as_postgres "$bin/psql" -h 127.0.0.1 -p "$POSTGRES_PORT" -U hoist -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'hoist'" | grep -q 1; then
+		as_postgres "$bin/createdb" -h 127.0.0.1 -p "$POSTGRES_PORT" -U hoist hoist
+	fi
+}
+
 write_env() {
 	local path_dirs
 	path_dirs=$(k8s_bin_dir)
@@ -160,6 +182,8 @@ export DOCKER_HOST="unix://$DOCKER_DIR/docker.sock"
 export KUBECONFIG="$STATE/kubeconfig"
 export HOIST_TEST_REGISTRY="127.0.0.1:$REGISTRY_PORT"
 export HOIST_TEST_BASE_IMAGE="127.0.0.1:$REGISTRY_PORT/busybox:latest"
+export HOIST_TEST_POSTGRES="postgres://hoist@127.0.0.1:$POSTGRES_PORT/hoist?sslmode=disable"
+export HOIST_TEST_CHROMIUM="$(command -v chromium)"
 export PATH="$path_dirs:\$PATH"
 EOF2
 }
@@ -173,5 +197,6 @@ write_kubeconfig
 start_docker
 start_registry
 start_kubernetes
+start_postgres
 write_env
 log "up in $((SECONDS - start_time))s; source $STATE/env"

@@ -50,6 +50,7 @@ It reads skaffold.yaml.`,
 		newDelete(s, logger),
 		newDev(s, logger),
 		newEvents(s),
+		newCollector(s, logger),
 	)
 	return root
 }

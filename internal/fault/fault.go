@@ -62,6 +62,9 @@ const (
 	EventRPCUndelivered Code = "EVENT_RPC_UNDELIVERED"
 	EventsUnreachable   Code = "EVENTS_UNREACHABLE"
 
+	CollectorStoreFailed Code = "COLLECTOR_STORE_FAILED"
+	CollectorListen      Code = "COLLECTOR_LISTEN_FAILED"
+
 	EventLogFileFailed Code = "EVENT_LOG_FILE_FAILED"
 	EventLogFileParse  Code = "EVENT_LOG_FILE_INVALID"
 )

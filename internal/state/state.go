@@ -104,3 +104,20 @@ func (t *Tracker) State() *pb.State {
 	defer t.mu.Unlock()
 	return proto.Clone(t.st).(*pb.State)
 }
+
+// From returns a tracker that goes on from a state, as a collector stores
+// it between batches of a run's events.
+func From(st *pb.State) *Tracker {
+	t := New()
+	if st == nil {
+		return t
+	}
+	t.st = proto.Clone(st).(*pb.State)
+	for _, a := range t.st.Artifacts {
+		t.artifacts[a.Image] = a
+	}
+	for _, r := range t.st.Resources {
+		t.resources[r.Resource] = r
+	}
+	return t
+}

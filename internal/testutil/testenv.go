@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,10 @@ type TestEnv struct {
 	BaseImage string
 	// Path is a PATH that includes kubectl.
 	Path string
+	// Postgres is the URL of the PostgreSQL server's hoist database.
+	Postgres string
+	// Chromium is the path of Debian's chromium, for browser tests.
+	Chromium string
 }
 
 // Env returns the test environment, and sets DOCKER_HOST, KUBECONFIG, PATH,
@@ -56,7 +61,8 @@ func Env(t testing.TB) *TestEnv {
 		return vars[k]
 	}
 	env := &TestEnv{Dir: dir, DockerHost: get("DOCKER_HOST"), Kubeconfig: get("KUBECONFIG"),
-		Registry: get("HOIST_TEST_REGISTRY"), BaseImage: get("HOIST_TEST_BASE_IMAGE"), Path: get("PATH")}
+		Registry: get("HOIST_TEST_REGISTRY"), BaseImage: get("HOIST_TEST_BASE_IMAGE"), Path: get("PATH"),
+		Postgres: get("HOIST_TEST_POSTGRES"), Chromium: get("HOIST_TEST_CHROMIUM")}
 	if problem := env.check(); problem != "" {
 		msg := "the test environment is not running (" + problem + "): start it with `make testenv` (hack/testenv/up.sh)"
 		if os.Getenv("CI") == "true" {
@@ -91,6 +97,21 @@ func (e *TestEnv) check() string {
 	resp.Body.Close()
 	if _, err := os.Stat(e.Kubeconfig); err != nil {
 		return "kubeconfig: " + err.Error()
+	}
+	if e.Postgres == "" || e.Chromium == "" {
+		return "an env file from before PostgreSQL and Chromium joined the environment"
+	}
+	u, err := url.Parse(e.Postgres)
+	if err != nil {
+		return "postgres URL: " + err.Error()
+	}
+	if c, err := net.DialTimeout("tcp", u.Host, time.Second); err != nil {
+		return "postgres: " + err.Error()
+	} else {
+		c.Close()
+	}
+	if _, err := os.Stat(e.Chromium); err != nil {
+		return "chromium: " + err.Error()
 	}
 	return ""
 }

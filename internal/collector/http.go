@@ -1,0 +1,298 @@
+package collector
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/collector/store"
+	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/rpc"
+)
+
+// Plain HTTP paths of the collector, beside the Event API's own.
+const (
+	RunsPath = "/v1alpha2/runs"
+	FeedPath = "/v1alpha2/feed"
+)
+
+// watchInterval spaces the pages a runs watch sends.
+const watchInterval = 250 * time.Millisecond
+
+func (c *Collector) routeHTTP(mux *http.ServeMux) {
+	a := c.requireToken
+	mux.Handle("GET "+RunsPath, a(http.HandlerFunc(c.serveRuns)))
+	mux.Handle("GET "+RunsPath+"/{id}", a(http.HandlerFunc(c.serveRun)))
+	mux.Handle("GET "+rpc.StatePath, a(http.HandlerFunc(c.serveState)))
+	mux.Handle("GET "+rpc.EventsPath, a(http.HandlerFunc(c.serveEvents)))
+	mux.Handle("GET "+FeedPath, a(http.HandlerFunc(c.serveFeed)))
+	c.routeDashboard(mux)
+}
+
+func writeProto(w http.ResponseWriter, m proto.Message) {
+	data, err := protojson.Marshal(m)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(append(data, '\n'))
+}
+
+// httpError answers with the HTTP status of a connect error's code.
+func httpError(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	switch connect.CodeOf(err) {
+	case connect.CodeNotFound:
+		status = http.StatusNotFound
+	case connect.CodeInvalidArgument:
+		status = http.StatusBadRequest
+	case connect.CodeCanceled:
+		return
+	}
+	var cerr *connect.Error
+	msg := err.Error()
+	if errors.As(err, &cerr) {
+		msg = cerr.Message()
+	}
+	http.Error(w, msg, status)
+}
+
+// runsRequest reads ListRuns from query parameters: status (repeated or
+// comma separated), command, image, since and until (RFC 3339 times, or
+// durations back from now such as 24h), limit and page_token.
+func runsRequest(r *http.Request) (*pb.ListRunsRequest, error) {
+	q := r.URL.Query()
+	m := &pb.ListRunsRequest{Command: q.Get("command"), Image: q.Get("image"), PageToken: q.Get("page_token")}
+	for _, v := range q["status"] {
+		for _, s := range strings.Split(v, ",") {
+			st, ok := pb.Status_value[strings.ToUpper(strings.TrimSpace(s))]
+			if !ok || st == 0 {
+				return nil, fmt.Errorf("status=%q: use IN_PROGRESS, SUCCEEDED, FAILED, CANCELED or SKIPPED", s)
+			}
+			m.Statuses = append(m.Statuses, pb.Status(st))
+		}
+	}
+	for _, p := range []struct {
+		key string
+		set func(time.Time)
+	}{
+		{"since", func(t time.Time) { m.StartedAfter = timestamppb.New(t) }},
+		{"until", func(t time.Time) { m.StartedBefore = timestamppb.New(t) }},
+	} {
+		v := q.Get(p.key)
+		if v == "" {
+			continue
+		}
+		t, err := parseTime(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s=%q: give an RFC 3339 time (2026-01-02T15:04:05Z) or a duration back from now (24h)", p.key, v)
+		}
+		p.set(t)
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("limit=%q: give a number of runs from 1 to %d", v, store.MaxPageSize)
+		}
+		m.PageSize = int32(min(n, store.MaxPageSize))
+	}
+	return m, nil
+}
+
+func parseTime(v string) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil {
+		return time.Now().Add(-d), nil
+	}
+	return time.Parse(time.RFC3339Nano, v)
+}
+
+func (c *Collector) serveRuns(w http.ResponseWriter, r *http.Request) {
+	m, err := runsRequest(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	page := func() (*pb.ListRunsResponse, error) {
+		runs, next, err := c.Store.Runs(r.Context(), runQuery(m))
+		if err != nil {
+			return nil, errCode(err)
+		}
+		return &pb.ListRunsResponse{Runs: runs, NextPageToken: next}, nil
+	}
+	if watch, _ := strconv.ParseBool(r.URL.Query().Get("watch")); !watch {
+		resp, err := page()
+		if err != nil {
+			httpError(w, err)
+			return
+		}
+		writeProto(w, resp)
+		return
+	}
+	// A watch sends the page as JSON lines: now, then again whenever runs
+	// change, at most every watchInterval, until the client leaves.
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	rc := http.NewResponseController(w)
+	var last []byte
+	for {
+		changed := c.Store.Changed()
+		resp, err := page()
+		if err != nil {
+			return
+		}
+		data, err := protojson.Marshal(resp)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(data, last) {
+			if _, err := w.Write(append(data, '\n')); err != nil {
+				return
+			}
+			if rc.Flush() != nil {
+				return
+			}
+			last = data
+		}
+		select {
+		case <-changed:
+		case <-r.Context().Done():
+			return
+		}
+		select {
+		case <-time.After(watchInterval):
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+func (c *Collector) serveRun(w http.ResponseWriter, r *http.Request) {
+	run, err := c.Store.Run(r.Context(), r.PathValue("id"))
+	if err != nil {
+		httpError(w, errCode(fmt.Errorf("run %s: %w", r.PathValue("id"), err)))
+		return
+	}
+	writeProto(w, run)
+}
+
+func (c *Collector) serveState(w http.ResponseWriter, r *http.Request) {
+	resp, err := c.GetState(r.Context(), connect.NewRequest(&pb.GetStateRequest{RunId: r.URL.Query().Get("run")}))
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	writeProto(w, resp.Msg)
+}
+
+// filtered reports whether a request's filter selects less than all.
+func filtered(f *pb.EventFilter) bool {
+	return len(f.GetTypes())+len(f.GetImages())+len(f.GetStatuses()) > 0 || (f.GetMinLevel() != "" && f.GetMinLevel() != "debug")
+}
+
+// serveEvents answers GET /v1alpha2/events as a running hoist does, with
+// run= selecting one run; without it, every run's events as stored.
+func (c *Collector) serveEvents(w http.ResponseWriter, r *http.Request) {
+	req, err := rpc.EventsQuery(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	q, filter, err := c.eventsQuery(r.Context(), req)
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	c.writeLines(w, r, q, !req.HistoryOnly, filtered(req.Filter), filter, func(buf []byte, e store.Event) []byte {
+		return append(buf, e.JSON...)
+	})
+}
+
+// serveFeed answers GET /v1alpha2/feed: FeedItems as JSON lines, after=
+// a cursor, run= for one run, follow=true to go on live.
+func (c *Collector) serveFeed(w http.ResponseWriter, r *http.Request) {
+	req, err := rpc.EventsQuery(withoutAfter(r))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	filter, err := event.FilterFrom(req.Filter)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	q := store.EventQuery{ByCursor: true, RunID: req.RunId}
+	if v := r.URL.Query().Get("after"); v != "" {
+		if q.AfterCursor, err = strconv.ParseUint(v, 10, 64); err != nil {
+			http.Error(w, fmt.Sprintf("after=%q is not a cursor", v), http.StatusBadRequest)
+			return
+		}
+	}
+	c.writeLines(w, r, q, !req.HistoryOnly, filtered(req.Filter), filter, func(buf []byte, e store.Event) []byte {
+		// FeedItem as protojson writes it, with the stored envelope.
+		buf = append(buf, `{"cursor":"`...)
+		buf = strconv.AppendUint(buf, e.Cursor, 10)
+		buf = append(buf, `","envelope":`...)
+		buf = append(buf, e.JSON...)
+		return append(buf, '}')
+	})
+}
+
+func withoutAfter(r *http.Request) *http.Request {
+	r2 := r.Clone(r.Context())
+	q := r2.URL.Query()
+	q.Del("after")
+	r2.URL.RawQuery = q.Encode()
+	return r2
+}
+
+// writeLines streams stored events as JSON lines, flushing when caught
+// up. Unfiltered, the stored bytes go out as they are.
+func (c *Collector) writeLines(w http.ResponseWriter, r *http.Request, q store.EventQuery, follow, isFiltered bool, filter event.Filter, line func([]byte, store.Event) []byte) {
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	rc := http.NewResponseController(w)
+	w.WriteHeader(http.StatusOK)
+	rc.Flush()
+	var buf []byte
+	write := func(e store.Event, more bool) error {
+		buf = append(line(buf[:0], e), '\n')
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+		if more {
+			return nil
+		}
+		return rc.Flush()
+	}
+	ctx := r.Context()
+	if isFiltered {
+		c.envelopes(ctx, q, follow, filter, func(e store.Event, _ *pb.Envelope, more bool) error { return write(e, more) })
+		return
+	}
+	oneRun := q.RunID != "" && !q.ByCursor
+	c.tail(ctx, q, follow, func(e store.Event, more bool) error {
+		if err := write(e, more); err != nil {
+			return err
+		}
+		if oneRun && isTermination(e.JSON) {
+			return errStop
+		}
+		return nil
+	})
+}
+
+// terminationKey can only occur in an envelope's JSON as the payload's
+// key: inside a string its quotes would be escaped.
+var terminationKey = []byte(`"terminationEvent":`)
+
+func isTermination(js []byte) bool { return bytes.Contains(js, terminationKey) }

@@ -1,0 +1,31 @@
+-- Runs, their images and their events. A run's summary and state are
+-- protobuf (hoist.v1alpha2.Run and State); an event's body is its JSON
+-- line, exactly as the run's event log file has it.
+CREATE TABLE runs (
+	id            TEXT PRIMARY KEY,
+	command       TEXT NOT NULL,
+	status        INTEGER NOT NULL,
+	start_time    INTEGER NOT NULL, -- microseconds since the epoch
+	updated_time  INTEGER NOT NULL,
+	last_sequence INTEGER NOT NULL,
+	summary       BLOB NOT NULL,
+	state         BLOB NOT NULL
+);
+CREATE INDEX runs_by_start ON runs (start_time DESC, id DESC);
+CREATE INDEX runs_by_update ON runs (updated_time);
+
+CREATE TABLE run_images (
+	run_id TEXT NOT NULL,
+	image  TEXT NOT NULL,
+	PRIMARY KEY (image, run_id)
+);
+CREATE INDEX run_images_by_run ON run_images (run_id);
+
+-- pos is the collector's cursor: the order events were stored in.
+CREATE TABLE events (
+	pos      INTEGER PRIMARY KEY AUTOINCREMENT,
+	run_id   TEXT NOT NULL,
+	sequence INTEGER NOT NULL,
+	body     BLOB NOT NULL,
+	UNIQUE (run_id, sequence)
+);
