@@ -1,0 +1,323 @@
+package collector_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
+	"github.com/hoist-dev/hoist/internal/collector"
+	"github.com/hoist-dev/hoist/internal/collector/store"
+	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/rpc"
+	"github.com/hoist-dev/hoist/internal/testutil"
+)
+
+// serve starts a collector of the store at url on a loopback port and
+// returns its address.
+func serve(t testing.TB, url string, o collector.Options) string {
+	t.Helper()
+	st, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := collector.New(st, o)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := rpc.NewHTTPServer(c.Handler())
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		<-done
+		st.Close()
+	})
+	return ln.Addr().String()
+}
+
+func backends(t *testing.T, test func(t *testing.T, url string)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, filepath.Join(t.TempDir(), "c.db")) })
+	t.Run("postgres", func(t *testing.T) { test(t, testutil.PostgresDB(t)) })
+}
+
+// pushRun publishes n events of a run on a bus and pushes them to addr,
+// returning the run's JSON lines as its event log file would have them.
+func pushRun(t testing.TB, addr, token string, n int) (string, []string) {
+	t.Helper()
+	bus, err := event.New(event.WithSpillDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bus.Close() })
+	p, err := rpc.NewPusher(bus, rpc.ClientOptions{Address: addr, Token: token}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go p.Run(ctx)
+	var lines []string
+	publish := func(ev *pb.Event) {
+		js, err := event.MarshalJSON(bus.Publish(ev))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, string(js))
+	}
+	publish(&pb.Event{Payload: &pb.Event_MetaEvent{MetaEvent: &pb.MetaEvent{Command: "build", Artifacts: []string{"app"}}}})
+	for i := range n - 2 {
+		publish(&pb.Event{Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: "app", Status: pb.Status_IN_PROGRESS, Log: fmt.Sprintf("line %d", i)}}})
+	}
+	publish(&pb.Event{Payload: &pb.Event_TerminationEvent{TerminationEvent: &pb.TerminationEvent{Status: pb.Status_SUCCEEDED}}})
+	bus.End()
+	if left := p.Flush(ctx, 30*time.Second); left != 0 {
+		t.Fatalf("%d events not acknowledged: %v", left, p.LastError())
+	}
+	return bus.RunID(), lines
+}
+
+func httpLines(t testing.TB, url, token string) []string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET %s: %s: %s", url, resp.Status, b)
+	}
+	var out []string
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	return out
+}
+
+func TestPushStoreAndServe(t *testing.T) {
+	backends(t, func(t *testing.T, url string) {
+		addr := serve(t, url, collector.Options{})
+		id, lines := pushRun(t, addr, "", 500)
+		// Push the same run again: a resend stores nothing twice.
+		got := httpLines(t, "http://"+addr+rpc.EventsPath+"?run="+id, "")
+		if strings.Join(got, "\n") != strings.Join(lines, "\n") {
+			t.Fatalf("stored events differ from the pushed ones: %d lines, want %d", len(got), len(lines))
+		}
+		hc := &http.Client{}
+		base := "http://" + addr
+		cc := hoistv1alpha2connect.NewCollectorServiceClient(hc, base)
+		runs, err := cc.ListRuns(t.Context(), connect.NewRequest(&pb.ListRunsRequest{Image: "app"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs.Msg.Runs) != 1 || runs.Msg.Runs[0].EventId != id || runs.Msg.Runs[0].Status != pb.Status_SUCCEEDED {
+			t.Fatalf("ListRuns: %v", runs.Msg)
+		}
+		run, err := cc.GetRun(t.Context(), connect.NewRequest(&pb.GetRunRequest{EventId: id}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Msg.State.GetStatus() != pb.Status_SUCCEEDED || run.Msg.LastSequence != 500 || len(run.Msg.State.Artifacts) != 1 {
+			t.Fatalf("GetRun: %v", run.Msg)
+		}
+		if _, err := cc.GetRun(t.Context(), connect.NewRequest(&pb.GetRunRequest{EventId: "nope"})); connect.CodeOf(err) != connect.CodeNotFound {
+			t.Fatalf("GetRun of an unknown run: %v", err)
+		}
+		// The Event API, as hoist events uses it, over gRPC.
+		ec := hoistv1alpha2connect.NewEventServiceClient(hc, base, connect.WithGRPC())
+		stream, err := ec.Events(t.Context(), connect.NewRequest(&pb.EventsRequest{RunId: id, AfterSequence: 490}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seqs []uint32
+		for stream.Receive() {
+			seqs = append(seqs, stream.Msg().Event.Sequence)
+		}
+		if stream.Err() != nil || len(seqs) != 10 || seqs[0] != 491 {
+			t.Fatalf("Events after 490: %v, %v", seqs, stream.Err())
+		}
+		// The feed resumes after a cursor.
+		feed, err := cc.Feed(t.Context(), connect.NewRequest(&pb.FeedRequest{HistoryOnly: true}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cursors []uint64
+		for feed.Receive() {
+			cursors = append(cursors, feed.Msg().Cursor)
+		}
+		if feed.Err() != nil || len(cursors) != 500 {
+			t.Fatalf("feed: %d items, %v", len(cursors), feed.Err())
+		}
+		tail := httpLines(t, fmt.Sprintf("%s%s?after=%d", base, collector.FeedPath, cursors[497]), "")
+		if len(tail) != 2 || !strings.Contains(tail[1], `"terminationEvent"`) || !strings.HasPrefix(tail[0], fmt.Sprintf(`{"cursor":"%d"`, cursors[498])) {
+			t.Fatalf("feed after the 498th cursor: %v", tail)
+		}
+	})
+}
+
+// TestLiveAcrossCollectors has two collectors share one PostgreSQL
+// database: a subscriber of one sees, live, a run pushed to the other.
+func TestLiveAcrossCollectors(t *testing.T) {
+	url := testutil.PostgresDB(t)
+	a, b := serve(t, url, collector.Options{}), serve(t, url, collector.Options{})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cc := hoistv1alpha2connect.NewCollectorServiceClient(http.DefaultClient, "http://"+b)
+	feed, err := cc.Feed(ctx, connect.NewRequest(&pb.FeedRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan int)
+	go func() {
+		n := 0
+		for feed.Receive() {
+			if n++; feed.Msg().Envelope.Event.GetTerminationEvent() != nil {
+				break
+			}
+		}
+		got <- n
+	}()
+	pushRun(t, a, "", 300)
+	select {
+	case n := <-got:
+		if n != 300 {
+			t.Fatalf("the subscriber of the other collector saw %d events, want 300", n)
+		}
+	case <-ctx.Done():
+		t.Fatal("the subscriber of the other collector did not see the run end")
+	}
+}
+
+func TestTokenIsRequired(t *testing.T) {
+	addr := serve(t, filepath.Join(t.TempDir(), "c.db"), collector.Options{Token: "s3cret"})
+	base := "http://" + addr
+	for _, path := range []string{collector.RunsPath, rpc.EventsPath, collector.FeedPath, collector.RunsPath + "/x"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET %s without the token: %s, want 401", path, resp.Status)
+		}
+	}
+	// The dashboard sends a browser to sign in.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Errorf("the dashboard without the token: %s to %q", resp.Status, resp.Header.Get("Location"))
+	}
+	resp, err = noFollow.PostForm(base+"/login", map[string][]string{"token": {"s3cret"}, "next": {"/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cookies := resp.Cookies()
+	if resp.StatusCode != http.StatusSeeOther || len(cookies) != 1 || !cookies[0].HttpOnly {
+		t.Fatalf("signing in: %s, cookies %v", resp.Status, cookies)
+	}
+	req, _ := http.NewRequest("GET", base+collector.RunsPath, nil)
+	req.AddCookie(cookies[0])
+	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("runs with the dashboard's cookie: %v %v", resp.Status, err)
+	}
+	resp.Body.Close()
+	// RPCs, pushes included.
+	cc := hoistv1alpha2connect.NewCollectorServiceClient(http.DefaultClient, base, connect.WithGRPC())
+	if _, err := cc.ListRuns(t.Context(), connect.NewRequest(&pb.ListRunsRequest{})); connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Errorf("ListRuns without the token: %v", err)
+	}
+	bus, _ := event.New(event.WithSpillDir(t.TempDir()))
+	defer bus.Close()
+	p, err := rpc.NewPusher(bus, rpc.ClientOptions{Address: addr, Token: "wrong"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Check(t.Context(), 5*time.Second); connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Errorf("a push with a wrong token: %v", err)
+	}
+	id, _ := pushRun(t, addr, "s3cret", 5)
+	lines := httpLines(t, base+rpc.EventsPath+"?run="+id, "s3cret")
+	if len(lines) != 5 {
+		t.Errorf("with the token: %d events, want 5", len(lines))
+	}
+}
+
+// TestBadInputIsRefused pushes invalid and oversized events: each ends the
+// stream with a clear status, and nothing of it is stored.
+func TestBadInputIsRefused(t *testing.T) {
+	addr := serve(t, filepath.Join(t.TempDir(), "c.db"), collector.Options{MaxEventBytes: 4096})
+	hc, err := rpc.NewHTTPClient(rpc.ClientOptions{Address: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := hoistv1alpha2connect.NewEventSinkServiceClient(hc, "http://"+addr, connect.WithGRPC())
+	ok := func(seq uint32, log string) *pb.Envelope {
+		return &pb.Envelope{EventId: "run-1", Event: &pb.Event{Sequence: seq, Timestamp: timestamppb.Now(),
+			Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: "app", Log: log}}}}
+	}
+	for _, tc := range []struct {
+		name string
+		env  *pb.Envelope
+		code connect.Code
+		want string
+	}{
+		{"no payload", &pb.Envelope{EventId: "run-1", Event: &pb.Event{Sequence: 1, Timestamp: timestamppb.Now()}}, connect.CodeInvalidArgument, "no payload"},
+		{"no sequence", ok(0, "x"), connect.CodeInvalidArgument, "sequences start at 1"},
+		{"bad run id", &pb.Envelope{EventId: "../etc", Event: ok(1, "x").Event}, connect.CodeInvalidArgument, "event_id"},
+		{"oversized", ok(1, strings.Repeat("x", 8000)), connect.CodeResourceExhausted, "larger than"},
+		{"gap", ok(7, "x"), connect.CodeFailedPrecondition, "does not follow"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stream := client.Push(t.Context())
+			if err := stream.Send(&pb.PushRequest{Envelope: tc.env}); err != nil && !errors.Is(err, io.EOF) {
+				t.Fatal(err)
+			}
+			stream.CloseRequest()
+			var err error
+			for err == nil {
+				_, err = stream.Receive()
+			}
+			if connect.CodeOf(err) != tc.code || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %v mentioning %q", err, tc.code, tc.want)
+			}
+		})
+	}
+	resp, err := http.Get("http://" + addr + collector.RunsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if strings.Contains(string(body), "run-1") {
+		t.Fatalf("refused events were stored: %s", body)
+	}
+}
