@@ -1,0 +1,232 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/google/go-cmp/cmp"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
+	"github.com/hoist-dev/hoist/internal/rpc"
+	"github.com/hoist-dev/hoist/internal/testutil"
+)
+
+// collectorProc is a hoist collector started as its own process, so that
+// a test can kill it with SIGKILL.
+type collectorProc struct {
+	t     testing.TB
+	addr  string
+	args  []string
+	cmd   *exec.Cmd
+	log   *bytes.Buffer
+	token string
+}
+
+func startCollector(t testing.TB, store string, extra ...string) *collectorProc {
+	t.Helper()
+	c := &collectorProc{t: t, addr: "127.0.0.1:" + strconv.Itoa(freePort(t)),
+		args: append([]string{"collector", "--store", store}, extra...)}
+	for i, a := range extra {
+		if a == "--token" && i+1 < len(extra) {
+			c.token = extra[i+1]
+		}
+	}
+	c.start()
+	t.Cleanup(c.stop)
+	return c
+}
+
+func (c *collectorProc) start() {
+	c.t.Helper()
+	c.log = &bytes.Buffer{}
+	c.cmd = exec.Command(hoistBinary(c.t), append(c.args, "--listen", c.addr)...)
+	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
+	if err := c.cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", "http://"+c.addr+"/v1alpha2/runs", nil)
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("the collector did not come up: %v\n%s", err, c.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// kill ends the collector with SIGKILL: no shutdown, no last commit.
+func (c *collectorProc) kill() {
+	c.cmd.Process.Signal(syscall.SIGKILL)
+	c.cmd.Wait()
+}
+
+func (c *collectorProc) stop() {
+	if c.cmd.ProcessState == nil {
+		c.cmd.Process.Signal(syscall.SIGTERM)
+		c.cmd.Wait()
+	}
+}
+
+func (c *collectorProc) client() hoistv1alpha2connect.CollectorServiceClient {
+	hc, _ := rpc.NewHTTPClient(rpc.ClientOptions{Address: c.addr})
+	return hoistv1alpha2connect.NewCollectorServiceClient(hc, rpc.BaseURL(c.addr), rpc.ClientOpts(rpc.ClientOptions{Token: c.token})...)
+}
+
+// storedLines returns a run's stored events as hoist events prints them.
+func (c *collectorProc) storedLines(t *testing.T, id string) string {
+	t.Helper()
+	r := run(t, t.Context(), "events", "--address", c.addr, "--run", id, "--token", c.token)
+	if r.code != 0 {
+		t.Fatalf("hoist events --address %s --run %s: exit %d\n%s", c.addr, id, r.code, r.stderr)
+	}
+	return r.stdout
+}
+
+// hoistRun starts `hoist run` of the example as a process that pushes to
+// addr and writes its event log file; wait returns its exit code.
+func hoistRun(t *testing.T, env *testutil.TestEnv, ns, addr, logFile string, extra ...string) (wait func() (int, string)) {
+	cfg := filepath.Join(testutil.Root(t), "examples", "getting-started", "skaffold.yaml")
+	cmd := exec.Command(hoistBinary(t), append([]string{"run", "-f", cfg, "--default-repo", env.Registry, "-n", ns,
+		"--cache-artifacts=false", "--event-rpc-address", addr, "--event-rpc-flush-timeout", "60s",
+		"--event-log-file", logFile, "--event-format", "text"}, extra...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Env = append(os.Environ(), "HOIST_TEST_BASE_IMAGE="+env.BaseImage)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return func() (int, string) {
+		cmd.Wait()
+		return cmd.ProcessState.ExitCode(), out.String()
+	}
+}
+
+// TestCollectorTwoConcurrentRuns pushes two runs of the example at once
+// to one collector, which lists both and stores each exactly as its event
+// log file has it.
+func TestCollectorTwoConcurrentRuns(t *testing.T) {
+	env := testutil.Env(t)
+	c := startCollector(t, filepath.Join(t.TempDir(), "collector.db"), "--token", "t0ken")
+	logs := []string{filepath.Join(t.TempDir(), "a.jsonl"), filepath.Join(t.TempDir(), "b.jsonl")}
+	var wg sync.WaitGroup
+	for _, lf := range logs {
+		_, ns := namespace(t, env)
+		wait := hoistRun(t, env, ns, c.addr, lf, "--event-rpc-token", "t0ken")
+		wg.Go(func() {
+			if code, out := wait(); code != 0 {
+				t.Errorf("hoist run: exit %d\n%s", code, out)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	runs, err := c.client().ListRuns(t.Context(), connect.NewRequest(&pb.ListRunsRequest{Command: "run", Image: "getting-started"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs.Msg.Runs) != 2 {
+		t.Fatalf("ListRuns: %d runs, want 2: %v", len(runs.Msg.Runs), runs.Msg)
+	}
+	for _, lf := range logs {
+		file := readFile(lf)
+		id := canonicalRunID(t, file)
+		if diff := cmp.Diff(canonical(t, file), canonical(t, c.storedLines(t, id))); diff != "" {
+			t.Errorf("run %s: stored events differ from its event log file (-file +stored):\n%s", id, diff)
+		}
+		var found bool
+		for _, r := range runs.Msg.Runs {
+			found = found || (r.EventId == id && r.Status == pb.Status_SUCCEEDED)
+		}
+		if !found {
+			t.Errorf("run %s is not listed as SUCCEEDED: %v", id, runs.Msg.Runs)
+		}
+	}
+}
+
+func canonicalRunID(t *testing.T, file string) string {
+	t.Helper()
+	lines := canonical(t, file)
+	if len(lines) == 0 {
+		t.Fatal("empty event log file")
+	}
+	_, rest, _ := strings.Cut(lines[0], `"event_id":"`)
+	id, _, _ := strings.Cut(rest, `"`)
+	return id
+}
+
+// TestCollectorSurvivesSIGKILL kills the collector twice while a run
+// pushes to it and restarts it on the same store: the run's pusher resends
+// what was not acknowledged, and the store ends with every event once.
+func TestCollectorSurvivesSIGKILL(t *testing.T) {
+	env := testutil.Env(t)
+	stores := map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "collector.db") },
+		"postgres": func(t *testing.T) string { return testutil.PostgresDB(t) },
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		t.Run(name, func(t *testing.T) {
+			c := startCollector(t, stores[name](t))
+			_, ns := namespace(t, env)
+			lf := filepath.Join(t.TempDir(), "events.jsonl")
+			wait := hoistRun(t, env, ns, c.addr, lf)
+			// The first kill comes mid-run; the second after a few more
+			// events, while the pusher resends or as the run ends.
+			for i, at := range []uint32{3, 8} {
+				waitStored(t, c, at, i == 0)
+				c.kill()
+				time.Sleep(300 * time.Millisecond)
+				c.start()
+			}
+			if code, out := wait(); code != 0 {
+				t.Fatalf("hoist run: exit %d\n%s", code, out)
+			}
+			file := readFile(lf)
+			id := canonicalRunID(t, file)
+			if diff := cmp.Diff(canonical(t, file), canonical(t, c.storedLines(t, id))); diff != "" {
+				t.Errorf("stored events differ from the event log file (-file +stored):\n%s", diff)
+			}
+		})
+	}
+}
+
+// waitStored waits until the collector holds a run with at least n events,
+// which with running must still be in progress.
+func waitStored(t *testing.T, c *collectorProc, n uint32, running bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	for ctx.Err() == nil {
+		runs, err := c.client().ListRuns(ctx, connect.NewRequest(&pb.ListRunsRequest{}))
+		if err == nil && len(runs.Msg.Runs) > 0 && runs.Msg.Runs[0].LastSequence >= n {
+			if running && runs.Msg.Runs[0].Status != pb.Status_IN_PROGRESS {
+				t.Fatalf("the run ended before the collector was killed at event %d", n)
+			}
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the collector never held %d events of the run\n%s", n, fmt.Sprint(c.log))
+}
