@@ -268,6 +268,7 @@ function runPage(id) {
   let summary = null;
   const header = h("div", {});
   const builds = h("div", { id: "builds" });
+  const noBuilds = h("div", { class: "empty" });
   const pushes = h("div", { id: "pushes" });
   const deploy = h("div", { id: "deploy" });
   const checks = h("div", { id: "checks" });
@@ -276,7 +277,7 @@ function runPage(id) {
     h("p", {}, h("a", { href: "/", onclick: (e) => { e.preventDefault(); navigate("/"); } }, "← all runs")),
     header,
     h("section", {}, h("h2", {}, "Errors"), errors),
-    h("section", {}, h("h2", {}, "Builds"), builds),
+    h("section", {}, h("h2", {}, "Builds"), noBuilds, builds),
     h("section", {}, h("h2", {}, "Pushes"), pushes),
     h("section", {}, h("h2", {}, "Deploy"), deploy),
     h("section", {}, h("h2", {}, "Status checks"), checks));
@@ -347,12 +348,14 @@ function runPage(id) {
   function render() {
     renderHeader();
     for (const b of model.builds.values()) if (b.dirty || !cards.has(b.image)) { b.dirty = false; buildCard(b); }
-    if (!model.builds.size) builds.replaceChildren(h("div", { class: "empty" }, "No builds."));
+    const none = model.end ? "None." : "None yet.";
+    noBuilds.textContent = model.builds.size ? "" : none;
+    noBuilds.hidden = model.builds.size > 0;
     const pushed = [...model.builds.values()].filter((b) => b.artifact);
     pushes.replaceChildren(pushed.length
       ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "image"), h("th", {}, "tag"), h("th", {}, "digest"))),
         h("tbody", {}, pushed.map((b) => h("tr", {}, h("td", { class: "mono" }, b.image), h("td", { class: "mono" }, b.artifact.tag || ""), h("td", { class: "mono" }, b.artifact.digest || "")))))
-      : h("div", { class: "empty" }, "Nothing pushed yet."));
+      : h("div", { class: "empty" }, none));
     const d = model.deploy;
     deploy.replaceChildren(d
       ? h("div", { class: "card" },
@@ -363,12 +366,12 @@ function runPage(id) {
             h("tbody", {}, d.resources.map((r) => h("tr", {}, h("td", {}, r.kind), h("td", { class: "mono" }, (r.namespace ? r.namespace + "/" : "") + r.name), h("td", {}, r.action || ""))))) : null,
           d.logs.length ? h("pre", { class: "mono" }, d.logs.join("\n")) : null,
           errorBox(d.error, "deploy")))
-      : h("div", { class: "empty" }, "No deploy yet."));
+      : h("div", { class: "empty" }, none));
     checks.replaceChildren(model.checks.size
       ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "resource"), h("th", {}, "status"), h("th", {}, "message"))),
         h("tbody", {}, [...model.checks].map(([k, v]) => h("tr", {}, h("td", { class: "mono" }, k), h("td", {}, badge(v.status)),
           h("td", {}, v.message, v.error ? errorBox(v.error) : null)))))
-      : h("div", { class: "empty" }, "No status checks yet."));
+      : h("div", { class: "empty" }, none));
     errors.replaceChildren(...(model.errors.length ? model.errors.map((e) => errorBox(e.error, e.where)) : [h("div", { class: "empty" }, "None.")]));
   }
 
