@@ -61,7 +61,7 @@ func TestDashboardShowsARunLive(t *testing.T) {
 	}
 	if err := chromedp.Do(ctx,
 		chromedp.Click(css(`#runs tr.run a`)),
-		chromedp.WaitVisible(css(`.card.build .log .line`)),
+		chromedp.WaitVisible(css(`.card.build .log:not([hidden]) .line`)),
 	); err != nil {
 		t.Fatalf("the run's page shows no build log: %v", err)
 	}
@@ -93,7 +93,7 @@ func TestDashboardShowsARunLive(t *testing.T) {
 		t.Fatalf("the run's page did not end SUCCEEDED with its push: %v", err)
 	}
 	// Unfold the finished build's log for the picture.
-	if err := chromedp.Do(ctx, chromedp.Click(css(`.card.build .step .row`)), chromedp.WaitVisible(css(`.card.build .log .line`))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Click(css(`.card.build .step .row`)), chromedp.WaitVisible(css(`.card.build .log:not([hidden]) .line`))); err != nil {
 		t.Fatal(err)
 	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))

@@ -223,6 +223,7 @@ class Run {
       const b = this.build(e.image, t);
       if (!b.start) b.start = t;
       if (e.log !== undefined) {
+        if (!b.status) b.status = "IN_PROGRESS";
         if (e.step || !b.steps.length) {
           const st = e.step || { instruction: "output" };
           b.steps.push({ step: st, lines: [], view: null, open: false, el: null });
@@ -314,8 +315,8 @@ function runPage(id) {
       builds.append(c.el);
     }
     c.head.replaceChildren(badge(b.status), h("strong", { class: "mono" }, b.image),
-      h("span", { class: "muted" }, duration(b.start, b.end)),
-      b.artifact ? h("span", { class: "mono muted" }, b.artifact.tag || "") : null);
+      h("span", { class: "muted" }, duration(b.start, b.end || (model.end && model.end.time))),
+      b.artifact ? h("span", { class: "mono muted" }, b.artifact.tag || "") : "");
     b.steps.forEach((s, i) => {
       if (!s.el) {
         s.count = h("span", { class: "count" });
@@ -342,6 +343,7 @@ function runPage(id) {
       s.view.update();
     } else if (s.view) {
       s.view.el.hidden = true;
+      s.view.el.replaceChildren(s.view.spacer);
     }
   }
 

@@ -1,0 +1,163 @@
+package collector_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/collector"
+	"github.com/hoist-dev/hoist/internal/collector/store"
+	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/rpc"
+	"github.com/hoist-dev/hoist/internal/testutil"
+)
+
+// BenchmarkIngest measures sustained ingest: b.N build log events, split
+// over 1 or 20 concurrent runs, each pushed by hoist's own pusher, until
+// the collector has acknowledged every one as durable (committed, and on
+// SQLite synced to disk).
+func BenchmarkIngest(b *testing.B) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		for _, runs := range []int{1, 20} {
+			b.Run(fmt.Sprintf("%s/runs=%d", backend, runs), func(b *testing.B) {
+				url := filepath.Join(b.TempDir(), "c.db")
+				if backend == "postgres" {
+					url = testutil.PostgresDB(b)
+				}
+				addr := serve(b, url, collector.Options{})
+				per := max(b.N/runs, 1)
+				buses := make([]*event.Bus, runs)
+				for i := range buses {
+					bus, err := event.New(event.WithSpillDir(b.TempDir()))
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer bus.Close()
+					bus.Publish(&pb.Event{Payload: &pb.Event_MetaEvent{MetaEvent: &pb.MetaEvent{Command: "build", Artifacts: []string{"app"}}}})
+					for j := range per {
+						bus.Publish(&pb.Event{Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: "app", Status: pb.Status_IN_PROGRESS,
+							Log: "#12 0.734 compiling module " + strconv.Itoa(j) + " of the application with optimisations on"}}})
+					}
+					bus.End()
+					buses[i] = bus
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				b.ResetTimer()
+				start := time.Now()
+				var wg sync.WaitGroup
+				for _, bus := range buses {
+					p, err := rpc.NewPusher(bus, rpc.ClientOptions{Address: addr}, slog.New(slog.DiscardHandler))
+					if err != nil {
+						b.Fatal(err)
+					}
+					go p.Run(ctx)
+					wg.Go(func() {
+						if left := p.Flush(ctx, 10*time.Minute); left != 0 {
+							b.Errorf("%d events not acknowledged", left)
+						}
+					})
+				}
+				wg.Wait()
+				elapsed := time.Since(start)
+				b.StopTimer()
+				b.ReportMetric(float64(runs*(per+1))/elapsed.Seconds(), "events/s")
+			})
+		}
+	}
+}
+
+// BenchmarkDashboardFirstRender opens the page of a stored run of 100k
+// build log lines in headless Chromium and reports how long until the
+// build's log is on screen (first-render-ms) and until every event is
+// folded into the page (all-events-ms).
+func BenchmarkDashboardFirstRender(b *testing.B) {
+	const events = 100_000
+	ctx := testutil.Browser(b)
+	url := filepath.Join(b.TempDir(), "c.db")
+	id := storeBigRun(b, url, events)
+	addr := serve(b, url, collector.Options{})
+	page := "http://" + addr + "/runs/" + id
+	var first, all time.Duration
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		if err := chromedp.Do(ctx, chromedp.Navigate(page)); err != nil {
+			b.Fatal(err)
+		}
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`.card.build .log:not([hidden]) .line`))); err != nil {
+			b.Fatal(err)
+		}
+		first += time.Since(start)
+		for {
+			n, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('event-count').textContent`))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n == strconv.Itoa(events) {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		all += time.Since(start)
+	}
+	b.ReportMetric(float64(first.Milliseconds())/float64(b.N), "first-render-ms")
+	b.ReportMetric(float64(all.Milliseconds())/float64(b.N), "all-events-ms")
+}
+
+// storeBigRun stores a run of n events, almost all build log lines in ten
+// steps, ending FAILED, and returns its id.
+func storeBigRun(tb testing.TB, url string, events int) string {
+	tb.Helper()
+	st, err := store.Open(context.Background(), url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	id := "bench-100k"
+	var recs []store.Record
+	flush := func() {
+		if _, err := st.Append(context.Background(), recs); err != nil {
+			tb.Fatal(err)
+		}
+		recs = recs[:0]
+	}
+	t0 := time.Now().Add(-time.Hour)
+	for seq := 1; seq <= events; seq++ {
+		ev := &pb.Event{Sequence: uint32(seq), Timestamp: timestamppb.New(t0.Add(time.Duration(seq) * time.Millisecond))}
+		switch {
+		case seq == 1:
+			ev.Payload = &pb.Event_MetaEvent{MetaEvent: &pb.MetaEvent{Command: "build", Artifacts: []string{"app"}}}
+		case seq == events:
+			ev.Payload = &pb.Event_TerminationEvent{TerminationEvent: &pb.TerminationEvent{Status: pb.Status_FAILED,
+				Error: &pb.Error{Code: "BUILD_RUN_FAILED", Message: "step 10/10 failed", Suggestions: []string{"read the step's output"}}}}
+		default:
+			be := &pb.BuildEvent{Image: "app", Status: pb.Status_IN_PROGRESS, Log: fmt.Sprintf("#%d 0.%03d compiling module %d", seq/10000, seq%1000, seq)}
+			if seq%10000 == 2 {
+				be.Step = &pb.Step{Index: uint32(seq/10000 + 1), Total: 10, Instruction: "RUN make module-" + strconv.Itoa(seq/10000)}
+				be.Log = fmt.Sprintf("Step %d/10 : %s", be.Step.Index, be.Step.Instruction)
+			}
+			ev.Payload = &pb.Event_BuildEvent{BuildEvent: be}
+		}
+		env := &pb.Envelope{ApiVersion: "skaffold.dev/v1alpha2", Kind: "Event", EventId: id, Event: ev}
+		js, err := event.MarshalJSON(env)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		recs = append(recs, store.Record{Env: env, JSON: js})
+		if len(recs) == 5000 {
+			flush()
+		}
+	}
+	flush()
+	st.Close()
+	return id
+}
