@@ -157,12 +157,7 @@ func (s *Store) Append(ctx context.Context, recs []Record) ([]Outcome, error) {
 	}
 	runs := map[string]*runRow{}
 	trackers := map[string]*state.Tracker{}
-	insert, err := tx.PrepareContext(ctx, s.d.rebind(`INSERT INTO events (run_id, sequence, body) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`))
-	if err != nil {
-		return nil, err
-	}
-	defer insert.Close()
-	stored := false
+	var rows []Record
 	for i, rec := range recs {
 		id, seq := rec.Env.EventId, rec.Env.GetEvent().GetSequence()
 		row := runs[id]
@@ -182,14 +177,15 @@ func (s *Store) Append(ctx context.Context, recs []Record) ([]Outcome, error) {
 			out[i] = Outcome{Acked: last, Err: &GapError{RunID: id, Stored: last, Pushed: seq}}
 			continue
 		}
-		if _, err := insert.ExecContext(ctx, id, int64(seq), rec.JSON); err != nil {
-			return nil, fmt.Errorf("storing event %d of run %s: %w", seq, id, err)
-		}
 		fold(row.run, rec.Env)
 		trackers[id].Apply(rec.Env)
 		out[i].Acked = seq
-		stored = true
+		rows = append(rows, rec)
 	}
+	if err := s.insertEvents(ctx, tx, rows); err != nil {
+		return nil, err
+	}
+	stored := len(rows) > 0
 	if !stored {
 		return out, nil
 	}
@@ -208,6 +204,35 @@ func (s *Store) Append(ctx context.Context, recs []Record) ([]Outcome, error) {
 	}
 	s.changed.wake()
 	return out, nil
+}
+
+// insertRows bounds the rows of one INSERT: few round trips, and well
+// under SQLite's limit of bound parameters.
+const insertRows = 256
+
+// insertEvents inserts events with multi-row INSERTs: on PostgreSQL each
+// statement is a round trip, so one per event would bound ingest by the
+// network's latency.
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, rows []Record) error {
+	for len(rows) > 0 {
+		n := min(len(rows), insertRows)
+		var q strings.Builder
+		q.WriteString(`INSERT INTO events (run_id, sequence, body) VALUES `)
+		args := make([]any, 0, 3*n)
+		for i, rec := range rows[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?)")
+			args = append(args, rec.Env.EventId, int64(rec.Env.Event.Sequence), rec.JSON)
+		}
+		q.WriteString(` ON CONFLICT DO NOTHING`)
+		if _, err := tx.ExecContext(ctx, s.d.rebind(q.String()), args...); err != nil {
+			return fmt.Errorf("storing events of run %s: %w", rows[0].Env.EventId, err)
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
 
 // fold updates a run's summary with one of its events.
