@@ -3,7 +3,15 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -33,15 +41,22 @@ type collectorProc struct {
 	cmd   *exec.Cmd
 	log   *bytes.Buffer
 	token string
+	// base is the collector's URL; ca verifies it when it serves TLS.
+	base, ca string
 }
 
 func startCollector(t testing.TB, store string, extra ...string) *collectorProc {
 	t.Helper()
 	c := &collectorProc{t: t, addr: "127.0.0.1:" + strconv.Itoa(freePort(t)),
 		args: append([]string{"collector", "--store", store}, extra...)}
+	c.base = "http://" + c.addr
 	for i, a := range extra {
-		if a == "--token" && i+1 < len(extra) {
+		switch {
+		case i+1 >= len(extra):
+		case a == "--token":
 			c.token = extra[i+1]
+		case a == "--tls-cert":
+			c.base, c.ca = "https://"+c.addr, extra[i+1]
 		}
 	}
 	c.start()
@@ -57,11 +72,15 @@ func (c *collectorProc) start() {
 	if err := c.cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
+	hc, err := rpc.NewHTTPClient(rpc.ClientOptions{Address: c.base, CAFile: c.ca})
+	if err != nil {
+		c.t.Fatal(err)
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		req, _ := http.NewRequest("GET", "http://"+c.addr+"/v1alpha2/runs", nil)
+		req, _ := http.NewRequest("GET", c.base+"/v1alpha2/runs", nil)
 		req.Header.Set("Authorization", "Bearer "+c.token)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := hc.Do(req)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -89,14 +108,14 @@ func (c *collectorProc) stop() {
 }
 
 func (c *collectorProc) client() hoistv1alpha2connect.CollectorServiceClient {
-	hc, _ := rpc.NewHTTPClient(rpc.ClientOptions{Address: c.addr})
-	return hoistv1alpha2connect.NewCollectorServiceClient(hc, rpc.BaseURL(c.addr), rpc.ClientOpts(rpc.ClientOptions{Token: c.token})...)
+	hc, _ := rpc.NewHTTPClient(rpc.ClientOptions{Address: c.base, CAFile: c.ca})
+	return hoistv1alpha2connect.NewCollectorServiceClient(hc, c.base, rpc.ClientOpts(rpc.ClientOptions{Token: c.token})...)
 }
 
 // storedLines returns a run's stored events as hoist events prints them.
 func (c *collectorProc) storedLines(t *testing.T, id string) string {
 	t.Helper()
-	r := run(t, t.Context(), "events", "--address", c.addr, "--run", id, "--token", c.token)
+	r := run(t, t.Context(), "events", "--address", c.base, "--run", id, "--token", c.token, "--ca", c.ca)
 	if r.code != 0 {
 		t.Fatalf("hoist events --address %s --run %s: exit %d\n%s", c.addr, id, r.code, r.stderr)
 	}
@@ -229,4 +248,70 @@ func waitStored(t *testing.T, c *collectorProc, n uint32, running bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("the collector never held %d events of the run\n%s", n, fmt.Sprint(c.log))
+}
+
+// TestCollectorTLSAndToken serves TLS with a token: a run pushes over
+// https with the CA and token, hoist events reads it back, and requests
+// without the token or the CA are refused.
+func TestCollectorTLSAndToken(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writeSelfSigned(t, cert, key)
+	c := startCollector(t, filepath.Join(dir, "collector.db"), "--token", "tls-t0ken", "--tls-cert", cert, "--tls-key", key)
+	reg := startRegistry(t)
+	cfg := project(t, "  local:\n    push: true\n", "app")
+	r := run(t, t.Context(), "build", "-f", cfg, "--default-repo", reg, "--cache-artifacts=false",
+		"--event-rpc-address", c.base, "--event-rpc-ca", cert, "--event-rpc-token", "tls-t0ken", "--event-log-file", filepath.Join(dir, "events.jsonl"))
+	if r.code != 0 {
+		t.Fatalf("hoist build: exit %d\n%s", r.code, r.stderr)
+	}
+	id := r.events[0].EventId
+	if diff := cmp.Diff(canonical(t, r.stdout), canonical(t, c.storedLines(t, id))); diff != "" {
+		t.Errorf("stored events differ from the run's (-run +stored):\n%s", diff)
+	}
+	noToken := run(t, t.Context(), "events", "--address", c.base, "--run", id, "--ca", cert, "--token", "")
+	if noToken.code == 0 || !strings.Contains(noToken.stderr, "bearer token") {
+		t.Errorf("hoist events without the token: exit %d\n%s", noToken.code, noToken.stderr)
+	}
+	noCA := run(t, t.Context(), "events", "--address", c.base, "--run", id, "--token", "tls-t0ken")
+	if noCA.code == 0 {
+		t.Errorf("hoist events without the CA: exit 0")
+	}
+}
+
+func TestCollectorRefusesBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--retain", "soon"},
+		{"--retain", "-3d"},
+		{"--tls-cert", "cert.pem"},
+		{"--max-runs", "-1"},
+		{"--store", "mysql://db/hoist"},
+	} {
+		r := run(t, t.Context(), append([]string{"collector", "--listen", "127.0.0.1:0", "--store", filepath.Join(t.TempDir(), "c.db")}, args...)...)
+		if r.code == 0 || !strings.Contains(r.stderr, "error") {
+			t.Errorf("hoist collector %v: exit %d\n%s", args, r.code, r.stderr)
+		}
+	}
+}
+
+func writeSelfSigned(t *testing.T, certPath, keyPath string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hoist collector test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600)
 }
