@@ -5,9 +5,12 @@
 #   1. `hoist build` on examples/custom-builder (a custom buildCommand that
 #      packs and pushes an image with crane), and
 #   2. `hoist run` on examples/getting-started (a Docker build, a push, a
-#      kubectl deploy and a status check),
+#      kubectl deploy and a status check), pushing its events to a
+#      `hoist collector` started for the demo,
 # each printing its event stream as JSON lines on stdout. The events of the
-# run also land in out/demo-events.jsonl, replayed at the end as text.
+# run also land in out/demo-events.jsonl, replayed at the end as text, and
+# the collector's copy is listed and read back. With DEMO_KEEP=1 the
+# collector stays up afterwards, its dashboard at http://127.0.0.1:$DEMO_COLLECTOR_PORT/.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -22,12 +25,42 @@ go build -o bin/hoist ./cmd/hoist
 echo "== hoist build: examples/custom-builder (registry $HOIST_TEST_REGISTRY)" >&2
 bin/hoist build -f examples/custom-builder/skaffold.yaml --default-repo "$HOIST_TEST_REGISTRY"
 
+port=${DEMO_COLLECTOR_PORT:-15051}
+collector="127.0.0.1:$port"
+echo "== hoist collector on $collector, storing in out/demo-collector.db" >&2
+bin/hoist collector --listen "$collector" --store out/demo-collector.db 2>out/demo-collector.log &
+collector_pid=$!
+if [[ -z ${DEMO_KEEP:-} ]]; then
+	trap 'kill "$collector_pid" 2>/dev/null; wait "$collector_pid" 2>/dev/null || true' EXIT
+fi
+for _ in $(seq 100); do
+	curl -sf -o /dev/null "http://$collector/v1alpha2/runs" && break
+	sleep 0.1
+done
+
 echo "== hoist run: examples/getting-started (build, push, deploy, status check)" >&2
 rm -f out/demo-events.jsonl
 bin/hoist run -f examples/getting-started/skaffold.yaml --default-repo "$HOIST_TEST_REGISTRY" \
-	--event-log-file out/demo-events.jsonl
+	--event-log-file out/demo-events.jsonl --event-rpc-address "$collector"
 
 echo "== in the cluster" >&2
 kubectl get deployments,pods -l app=getting-started -o wide >&2
 echo "== the run again, from out/demo-events.jsonl, as text" >&2
 bin/hoist events --file out/demo-events.jsonl --output text >&2
+run_id=$(head -1 out/demo-events.jsonl | sed -E 's/.*"event_id":"([^"]+)".*/\1/')
+echo "== the collector's runs (GET /v1alpha2/runs)" >&2
+curl -sf "http://$collector/v1alpha2/runs?limit=3" >&2
+echo "== the collector's copy of run $run_id, compared with the event log file" >&2
+bin/hoist events --address "$collector" --run "$run_id" >out/demo-collected.jsonl
+# The file pads a line with spaces where it would cross a 4 KiB page (so
+# that kill -9 cannot tear it); the events themselves must be identical.
+if cmp -s <(sed 's/ *$//' out/demo-events.jsonl) out/demo-collected.jsonl; then
+	echo "identical: $(wc -l <out/demo-collected.jsonl) events" >&2
+else
+	echo "the collector's copy differs from the event log file" >&2
+	diff <(sed 's/ *$//' out/demo-events.jsonl) out/demo-collected.jsonl >&2 || true
+	exit 1
+fi
+if [[ -n ${DEMO_KEEP:-} ]]; then
+	echo "== the dashboard: http://$collector/ (collector pid $collector_pid)" >&2
+fi
