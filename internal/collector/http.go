@@ -220,12 +220,7 @@ func (c *Collector) serveEvents(w http.ResponseWriter, r *http.Request) {
 // serveFeed answers GET /v1alpha2/feed: FeedItems as JSON lines, after=
 // a cursor, run= for one run, follow=true to go on live.
 func (c *Collector) serveFeed(w http.ResponseWriter, r *http.Request) {
-	req, err := rpc.EventsQuery(withoutAfter(r))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	filter, err := event.FilterFrom(req.Filter)
+	req, filter, err := rpc.EventsQueryFilter(withoutAfter(r))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return

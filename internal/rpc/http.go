@@ -88,13 +88,18 @@ func WriteJSONLines(w http.ResponseWriter, r *http.Request, run func(send func(e
 	}
 }
 
-func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
+// EventsQueryFilter is EventsQuery with its filter checked and converted.
+func EventsQueryFilter(r *http.Request) (*pb.EventsRequest, event.Filter, error) {
 	req, err := EventsQuery(r)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		return nil, event.Filter{}, err
 	}
 	filter, err := event.FilterFrom(req.Filter)
+	return req, filter, err
+}
+
+func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
+	req, filter, err := EventsQueryFilter(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
