@@ -98,8 +98,11 @@ func (e *TestEnv) check() string {
 	if _, err := os.Stat(e.Kubeconfig); err != nil {
 		return "kubeconfig: " + err.Error()
 	}
-	if e.Postgres == "" || e.Chromium == "" {
-		return "an env file from before PostgreSQL and Chromium joined the environment"
+	if e.Postgres == "" {
+		return "the env file names no PostgreSQL; it predates it, so run make testenv again"
+	}
+	if e.Chromium == "" {
+		return "no chromium was found when the env file was written; make testenv installs Debian's chromium as root"
 	}
 	u, err := url.Parse(e.Postgres)
 	if err != nil {
