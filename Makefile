@@ -47,3 +47,4 @@ bench-testenv: testenv
 	go test -run '^$$' -bench DevLoop -benchtime 7x ./internal/cli/
 	go test -run '^$$' -bench Ingest -benchtime 100000x ./internal/collector/
 	go test -run '^$$' -bench DashboardFirstRender -benchtime 5x ./internal/collector/
+	go test -run '^$$' -bench Runs ./internal/collector/store/

@@ -30,6 +30,9 @@ type Options struct {
 	Retain time.Duration
 	// MaxRuns keeps only the newest runs; 0 keeps all.
 	MaxRuns int
+	// RetentionInterval is how often retention runs; 0 means every minute,
+	// or every tenth of Retain when that is shorter.
+	RetentionInterval time.Duration
 	// MaxEventBytes bounds one pushed message; 0 means DefaultMaxEventBytes.
 	MaxEventBytes int
 	// Secure marks the dashboard's cookie Secure, when serving TLS.
@@ -67,9 +70,12 @@ func (c *Collector) retain(ctx context.Context) {
 	if c.opts.Retain == 0 && c.opts.MaxRuns == 0 {
 		return
 	}
-	every := 10 * time.Minute
-	if c.opts.Retain > 0 {
-		every = min(every, max(c.opts.Retain/10, time.Second))
+	every := c.opts.RetentionInterval
+	if every == 0 {
+		every = time.Minute
+		if c.opts.Retain > 0 {
+			every = min(every, max(c.opts.Retain/10, time.Second))
+		}
 	}
 	for {
 		var before time.Time

@@ -321,3 +321,41 @@ func TestBadInputIsRefused(t *testing.T) {
 		t.Fatalf("refused events were stored: %s", body)
 	}
 }
+
+// TestRetentionKeepsTheNewestRuns runs retention with a run limit while
+// runs arrive: the oldest go, with their events.
+func TestRetentionKeepsTheNewestRuns(t *testing.T) {
+	addr := serve(t, filepath.Join(t.TempDir(), "c.db"), collector.Options{MaxRuns: 2, RetentionInterval: 20 * time.Millisecond})
+	var ids []string
+	for range 4 {
+		id, _ := pushRun(t, addr, "", 10)
+		ids = append(ids, id)
+	}
+	cc := hoistv1alpha2connect.NewCollectorServiceClient(http.DefaultClient, "http://"+addr)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runs, err := cc.ListRuns(t.Context(), connect.NewRequest(&pb.ListRunsRequest{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range runs.Msg.Runs {
+			got = append(got, r.EventId)
+		}
+		if fmt.Sprint(got) == fmt.Sprint([]string{ids[3], ids[2]}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("runs %v, want the newest two of %v", got, ids)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	resp, err := http.Get("http://" + addr + rpc.EventsPath + "?run=" + ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the events of a deleted run: %s, want 404", resp.Status)
+	}
+}
