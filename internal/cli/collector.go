@@ -140,6 +140,11 @@ func runCollector(ctx context.Context, s Streams, o *collectorOptions, log *slog
 	c := collector.New(st, collector.Options{Token: o.token, Retain: retain, MaxRuns: o.maxRuns,
 		MaxEventBytes: o.maxEventBytes, Secure: tlsCfg != nil, Log: log})
 	srv := rpc.NewHTTPServer(c.Handler())
+	// Requests run under a context that shutdown cancels: push streams and
+	// live readers last as long as a run, and must not hold shutdown up.
+	reqCtx, endRequests := context.WithCancel(context.Background())
+	defer endRequests()
+	srv.BaseContext = func(net.Listener) context.Context { return reqCtx }
 	scheme := "http"
 	if tlsCfg != nil {
 		srv.TLSConfig, scheme = tlsCfg, "https"
@@ -159,10 +164,11 @@ func runCollector(ctx context.Context, s Streams, o *collectorOptions, log *slog
 		return fault.Wrap(err, fault.CollectorListen, fault.ExitEvents, "serving", "")
 	case <-ctx.Done():
 	}
-	// Stop taking requests; pushes in flight get their acknowledgements
-	// for what is stored, and pushers resend the rest elsewhere or later.
+	// Stop taking requests and end the streams; pushers have their
+	// acknowledgements for what is stored and resend the rest later.
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	endRequests()
 	if err := srv.Shutdown(shutdown); err != nil {
 		srv.Close()
 	}

@@ -58,9 +58,21 @@ func backends(t *testing.T, test func(t *testing.T, url string)) {
 	t.Run("postgres", func(t *testing.T) { test(t, testutil.PostgresDB(t)) })
 }
 
-// pushRun publishes n events of a run on a bus and pushes them to addr,
-// returning the run's JSON lines as its event log file would have them.
+// pushRun publishes n events of a build run on a bus and pushes them to
+// addr, returning the run's JSON lines as its event log file has them.
 func pushRun(t testing.TB, addr, token string, n int) (string, []string) {
+	t.Helper()
+	evs := []*pb.Event{{Payload: &pb.Event_MetaEvent{MetaEvent: &pb.MetaEvent{Command: "build", Artifacts: []string{"app"}}}}}
+	for i := range n - 2 {
+		evs = append(evs, &pb.Event{Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: "app", Status: pb.Status_IN_PROGRESS, Log: fmt.Sprintf("line %d", i)}}})
+	}
+	evs = append(evs, &pb.Event{Payload: &pb.Event_TerminationEvent{TerminationEvent: &pb.TerminationEvent{Status: pb.Status_SUCCEEDED}}})
+	return pushEvents(t, addr, token, evs)
+}
+
+// pushEvents publishes events on a bus and pushes them to addr with
+// hoist's pusher, returning the run id and the events' JSON lines.
+func pushEvents(t testing.TB, addr, token string, evs []*pb.Event) (string, []string) {
 	t.Helper()
 	bus, err := event.New(event.WithSpillDir(t.TempDir()))
 	if err != nil {
@@ -75,18 +87,13 @@ func pushRun(t testing.TB, addr, token string, n int) (string, []string) {
 	defer cancel()
 	go p.Run(ctx)
 	var lines []string
-	publish := func(ev *pb.Event) {
+	for _, ev := range evs {
 		js, err := event.MarshalJSON(bus.Publish(ev))
 		if err != nil {
 			t.Fatal(err)
 		}
 		lines = append(lines, string(js))
 	}
-	publish(&pb.Event{Payload: &pb.Event_MetaEvent{MetaEvent: &pb.MetaEvent{Command: "build", Artifacts: []string{"app"}}}})
-	for i := range n - 2 {
-		publish(&pb.Event{Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: "app", Status: pb.Status_IN_PROGRESS, Log: fmt.Sprintf("line %d", i)}}})
-	}
-	publish(&pb.Event{Payload: &pb.Event_TerminationEvent{TerminationEvent: &pb.TerminationEvent{Status: pb.Status_SUCCEEDED}}})
 	bus.End()
 	if left := p.Flush(ctx, 30*time.Second); left != 0 {
 		t.Fatalf("%d events not acknowledged: %v", left, p.LastError())

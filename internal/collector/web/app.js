@@ -198,10 +198,17 @@ class Run {
     this.deploy = null;
     this.checks = new Map(); // resource -> {status, message, error}
     this.errors = [];
-    this.iterations = [];
+    this.iterations = new Map(); // dev loop iteration -> its latest event
     this.meta = null;
     this.end = null;
     this.count = 0;
+  }
+  // failed records an error once: the same failure reported by the build,
+  // the dev iteration and the run's end is one entry naming all three.
+  failed(where, error) {
+    const same = this.errors.find((e) => e.error.code === error.code && e.error.message === error.message);
+    if (same) same.where += ", " + where;
+    else this.errors.push({ where, error });
   }
   build(image, t) {
     let b = this.builds.get(image);
@@ -232,10 +239,14 @@ class Run {
         b.dirty = true;
         return;
       }
+      if (e.status === "IN_PROGRESS" && ["SUCCEEDED", "FAILED", "SKIPPED", "CANCELED"].includes(b.status)) {
+        // hoist dev builds the image again: a fresh card.
+        Object.assign(b, { steps: [], artifact: null, error: null, start: t, end: null, reset: true });
+      }
       b.status = e.status;
       if (e.artifact) b.artifact = e.artifact;
       if (e.status !== "IN_PROGRESS") b.end = t;
-      if (e.error) { b.error = e.error; this.errors.push({ where: "build " + e.image, error: e.error }); }
+      if (e.error) { b.error = e.error; this.failed("build " + e.image, e.error); }
       b.dirty = true;
     } else if (ev.deployEvent) {
       const e = ev.deployEvent;
@@ -248,18 +259,19 @@ class Run {
       if (e.log) d.logs.push(e.log);
       if (e.status && !(e.resources || []).length && !e.log) d.status = e.status;
       if (e.status !== "IN_PROGRESS") d.end = t;
-      if (e.error) { d.error = e.error; this.errors.push({ where: "deploy", error: e.error }); }
+      if (e.error) { d.error = e.error; this.failed("deploy", e.error); }
     } else if (ev.statusCheckEvent) {
       const e = ev.statusCheckEvent;
       const key = e.resource || "(all resources)";
       this.checks.set(key, { status: e.status, message: e.message || "", error: e.error });
-      if (e.error && e.status === "FAILED") this.errors.push({ where: "status check " + key, error: e.error });
+      if (e.error && e.status === "FAILED") this.failed("status check " + key, e.error);
     } else if (ev.devLoopEvent) {
-      this.iterations.push(ev.devLoopEvent);
-      if (ev.devLoopEvent.error) this.errors.push({ where: "dev iteration " + ev.devLoopEvent.iteration, error: ev.devLoopEvent.error });
+      const it = ev.devLoopEvent;
+      this.iterations.set(it.iteration || 0, { ...(this.iterations.get(it.iteration || 0) || {}), ...it });
+      if (ev.devLoopEvent.error) this.failed("dev iteration " + ev.devLoopEvent.iteration, ev.devLoopEvent.error);
     } else if (ev.terminationEvent) {
       this.end = { status: ev.terminationEvent.status, time: t, error: ev.terminationEvent.error };
-      if (ev.terminationEvent.error) this.errors.push({ where: "run", error: ev.terminationEvent.error });
+      if (ev.terminationEvent.error) this.failed("run", ev.terminationEvent.error);
     }
   }
 }
@@ -274,10 +286,13 @@ function runPage(id) {
   const deploy = h("div", { id: "deploy" });
   const checks = h("div", { id: "checks" });
   const errors = h("div", { id: "errors" });
+  const iterations = h("div", { id: "iterations" });
+  const devSection = h("section", { hidden: true }, h("h2", {}, "Dev loop iterations"), iterations);
   app.replaceChildren(
     h("p", {}, h("a", { href: "/", onclick: (e) => { e.preventDefault(); navigate("/"); } }, "← all runs")),
     header,
     h("section", {}, h("h2", {}, "Errors"), errors),
+    devSection,
     h("section", {}, h("h2", {}, "Builds"), noBuilds, builds),
     h("section", {}, h("h2", {}, "Pushes"), pushes),
     h("section", {}, h("h2", {}, "Deploy"), deploy),
@@ -317,6 +332,7 @@ function runPage(id) {
     c.head.replaceChildren(badge(b.status), h("strong", { class: "mono" }, b.image),
       h("span", { class: "muted" }, duration(b.start, b.end || (model.end && model.end.time))),
       b.artifact ? h("span", { class: "mono muted" }, b.artifact.tag || "") : "");
+    if (b.reset) { c.steps.replaceChildren(); b.reset = false; }
     b.steps.forEach((s, i) => {
       if (!s.el) {
         s.count = h("span", { class: "count" });
@@ -374,6 +390,12 @@ function runPage(id) {
         h("tbody", {}, [...model.checks].map(([k, v]) => h("tr", {}, h("td", { class: "mono" }, k), h("td", {}, badge(v.status)),
           h("td", {}, v.message, v.error ? errorBox(v.error) : null)))))
       : h("div", { class: "empty" }, none));
+    devSection.hidden = model.iterations.size === 0;
+    if (model.iterations.size) {
+      iterations.replaceChildren(h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "iteration"), h("th", {}, "status"), h("th", {}, "changed files"))),
+        h("tbody", {}, [...model.iterations.values()].reverse().map((it) => h("tr", {}, h("td", {}, String(it.iteration || 0)), h("td", {}, badge(it.status)),
+          h("td", { class: "mono" }, (it.changedFiles || []).join(", "), it.error ? errorBox(it.error) : null))))));
+    }
     errors.replaceChildren(...(model.errors.length ? model.errors.map((e) => errorBox(e.error, e.where)) : [h("div", { class: "empty" }, "None.")]));
   }
 
