@@ -270,8 +270,12 @@ func TestCollectorTLSAndToken(t *testing.T) {
 		t.Errorf("stored events differ from the run's (-run +stored):\n%s", diff)
 	}
 	noToken := run(t, t.Context(), "events", "--address", c.base, "--run", id, "--ca", cert, "--token", "")
-	if noToken.code == 0 || !strings.Contains(noToken.stderr, "bearer token") {
+	if noToken.code == 0 || !strings.Contains(noToken.stderr, "EVENTS_UNAUTHENTICATED") || !strings.Contains(noToken.stderr, "--token") {
 		t.Errorf("hoist events without the token: exit %d\n%s", noToken.code, noToken.stderr)
+	}
+	unknown := run(t, t.Context(), "events", "--address", c.base, "--run", "no-such-run", "--ca", cert, "--token", "tls-t0ken")
+	if unknown.code == 0 || !strings.Contains(unknown.stderr, "EVENTS_RUN_NOT_FOUND") {
+		t.Errorf("hoist events --run of an unknown run: exit %d\n%s", unknown.code, unknown.stderr)
 	}
 	noCA := run(t, t.Context(), "events", "--address", c.base, "--run", id, "--token", "tls-t0ken")
 	if noCA.code == 0 {

@@ -130,6 +130,12 @@ func eventsUnreachable(address string, err error) error {
 			"check that hoist runs with --rpc-port (or the collector runs) at that address")
 	case connect.CodeCanceled:
 		return fault.Wrap(err, fault.Canceled, fault.ExitCanceled, "canceled")
+	case connect.CodeNotFound:
+		return fault.Wrap(err, fault.EventsRunNotFound, fault.ExitEvents, fmt.Sprintf("%s holds no such run", address),
+			fmt.Sprintf("list the runs it holds: curl %s/v1alpha2/runs, or open its dashboard", rpc.BaseURL(address)))
+	case connect.CodeUnauthenticated:
+		return fault.Wrap(err, fault.EventsUnauthorized, fault.ExitEvents, fmt.Sprintf("%s refused the request", address),
+			"pass the collector's token with --token (or $HOIST_TOKEN)")
 	}
 	return fault.Wrap(err, fault.EventsUnreachable, fault.ExitEvents, fmt.Sprintf("reading events from %s", address))
 }

@@ -114,6 +114,7 @@ func BenchmarkDashboardFirstRender(b *testing.B) {
 	b.ReportMetric(first/float64(b.N), "first-render-ms")
 	b.ReportMetric(all/float64(b.N), "all-events-ms")
 }
+
 // storeBigRun stores a run of n events, almost all build log lines in ten
 // steps, ending FAILED, and returns its id.
 func storeBigRun(tb testing.TB, url string, events int) string {

@@ -61,6 +61,8 @@ const (
 	EventRPCUnreachable Code = "EVENT_RPC_UNREACHABLE"
 	EventRPCUndelivered Code = "EVENT_RPC_UNDELIVERED"
 	EventsUnreachable   Code = "EVENTS_UNREACHABLE"
+	EventsRunNotFound   Code = "EVENTS_RUN_NOT_FOUND"
+	EventsUnauthorized  Code = "EVENTS_UNAUTHENTICATED"
 
 	CollectorStoreFailed Code = "COLLECTOR_STORE_FAILED"
 	CollectorListen      Code = "COLLECTOR_LISTEN_FAILED"
