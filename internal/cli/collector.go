@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -18,7 +17,6 @@ import (
 	"github.com/hoist-dev/hoist/internal/collector"
 	"github.com/hoist-dev/hoist/internal/collector/store"
 	"github.com/hoist-dev/hoist/internal/fault"
-	"github.com/hoist-dev/hoist/internal/rpc"
 )
 
 type collectorOptions struct {
@@ -139,44 +137,16 @@ func runCollector(ctx context.Context, s Streams, o *collectorOptions, log *slog
 	}
 	c := collector.New(st, collector.Options{Token: o.token, Retain: retain, MaxRuns: o.maxRuns,
 		MaxEventBytes: o.maxEventBytes, Secure: tlsCfg != nil, Log: log})
-	srv := rpc.NewHTTPServer(c.Handler())
-	// Requests run under a context that shutdown cancels: push streams and
-	// live readers last as long as a run, and must not hold shutdown up.
-	reqCtx, endRequests := context.WithCancel(context.Background())
-	defer endRequests()
-	srv.BaseContext = func(net.Listener) context.Context { return reqCtx }
 	scheme := "http"
 	if tlsCfg != nil {
-		srv.TLSConfig, scheme = tlsCfg, "https"
-		ln = tls.NewListener(ln, tlsCfg)
+		scheme = "https"
 	}
-	writeCtx, stopWriting := context.WithCancel(context.Background())
-	written := make(chan struct{})
-	go func() { c.Run(writeCtx); close(written) }()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(s.Err, "hoist collector: storing events in %s (%s)\n", redact(where), st.Dialect())
 	fmt.Fprintf(s.Err, "hoist collector: serving on %s://%s (dashboard at %s://%s/)\n", scheme, ln.Addr(), scheme, ln.Addr())
-	select {
-	case err := <-served:
-		stopWriting()
-		<-written
+	if err := c.Serve(ctx, ln, tlsCfg); err != nil {
 		return fault.Wrap(err, fault.CollectorListen, fault.ExitEvents, "serving", "")
-	case <-ctx.Done():
 	}
-	// Stop taking requests and end the streams; pushers have their
-	// acknowledgements for what is stored and resend the rest later.
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	endRequests()
-	if err := srv.Shutdown(shutdown); err != nil {
-		srv.Close()
-	}
-	stopWriting()
-	<-written
-	if errors.Is(ctx.Err(), context.Canceled) {
-		fmt.Fprintln(s.Err, "hoist collector: stopped")
-	}
+	fmt.Fprintln(s.Err, "hoist collector: stopped")
 	return nil
 }
 

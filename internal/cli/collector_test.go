@@ -100,10 +100,21 @@ func (c *collectorProc) kill() {
 	c.cmd.Wait()
 }
 
+// stop ends the collector with SIGTERM, as a service manager would; one
+// that does not stop in time has its goroutines dumped into the test log.
 func (c *collectorProc) stop() {
-	if c.cmd.ProcessState == nil {
-		c.cmd.Process.Signal(syscall.SIGTERM)
-		c.cmd.Wait()
+	if c.cmd.ProcessState != nil {
+		return
+	}
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan struct{})
+	go func() { c.cmd.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		c.cmd.Process.Signal(syscall.SIGQUIT)
+		<-exited
+		c.t.Errorf("the collector did not stop within 15s of SIGTERM:\n%s", c.log)
 	}
 }
 

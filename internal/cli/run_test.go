@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,7 +35,13 @@ func namespace(t testing.TB, env *testutil.TestEnv) (kubernetes.Interface, strin
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		client.CoreV1().Namespaces().Delete(t.Context(), name, metav1.DeleteOptions{})
+		// Not t.Context(): it is canceled before cleanups run, and a
+		// namespace left behind keeps its pods on the one fake node.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := client.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+			t.Logf("deleting namespace %s: %v", name, err)
+		}
 	})
 	// The namespace's default service account comes from the controller
 	// manager; pods wait for it.

@@ -5,8 +5,10 @@ package collector
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 
 	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
 	"github.com/hoist-dev/hoist/internal/collector/store"
+	"github.com/hoist-dev/hoist/internal/rpc"
 )
 
 // DefaultMaxEventBytes bounds one pushed message.
@@ -60,10 +63,55 @@ func New(st *store.Store, o Options) *Collector {
 		writer: &writer{st: st, log: o.Log, in: make(chan pending, maxBatch)}}
 }
 
+var (
+	_ hoistv1alpha2connect.EventSinkServiceHandler = (*Collector)(nil)
+	_ hoistv1alpha2connect.EventServiceHandler     = (*Collector)(nil)
+	_ hoistv1alpha2connect.CollectorServiceHandler = (*Collector)(nil)
+)
+
 // Run stores pushed events and applies retention until ctx is done.
 func (c *Collector) Run(ctx context.Context) {
 	go c.retain(ctx)
 	c.writer.run(ctx)
+}
+
+// Serve runs the collector and serves its Handler on ln, with TLS when
+// tlsCfg is set, until ctx is done, then stops taking requests, ends the streams (pushers have their
+// acknowledgements for what is stored and resend the rest later) and stops
+// storing.
+func (c *Collector) Serve(ctx context.Context, ln net.Listener, tlsCfg *tls.Config) error {
+	srv := rpc.NewHTTPServer(c.Handler())
+	srv.TLSConfig = tlsCfg
+	// Requests run under a context that shutdown cancels: push streams and
+	// live readers last as long as a run and must not hold shutdown up.
+	reqCtx, endRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer endRequests()
+	srv.BaseContext = func(net.Listener) context.Context { return reqCtx }
+	writeCtx, stopWriting := context.WithCancel(context.WithoutCancel(ctx))
+	written := make(chan struct{})
+	go func() { c.Run(writeCtx); close(written) }()
+	defer func() { stopWriting(); <-written }()
+	served := make(chan error, 1)
+	go func() {
+		if tlsCfg != nil {
+			// ServeTLS offers HTTP/2 through ALPN, which gRPC needs.
+			served <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		served <- srv.Serve(ln)
+	}()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	endRequests()
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		srv.Close()
+	}
+	return nil
 }
 
 func (c *Collector) retain(ctx context.Context) {

@@ -34,20 +34,18 @@ func serve(t testing.TB, url string, o collector.Options) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := collector.New(st, o)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { c.Run(ctx); close(done) }()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := rpc.NewHTTPServer(c.Handler())
-	go srv.Serve(ln)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- collector.New(st, o).Serve(ctx, ln, nil) }()
 	t.Cleanup(func() {
-		srv.Close()
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("serving: %v", err)
+		}
 		st.Close()
 	})
 	return ln.Addr().String()
