@@ -56,9 +56,6 @@ func migrate(ctx context.Context, db *sql.DB, d dialect, lock string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("creating schema_migrations: %w", err)
-	}
 	newest := ms[len(ms)-1].version
 	for _, m := range ms {
 		if err := apply(ctx, db, d, lock, m); err != nil {
@@ -85,6 +82,11 @@ func apply(ctx context.Context, db *sql.DB, d dialect, lock string, m migration)
 		if _, err := tx.ExecContext(ctx, lock); err != nil {
 			return err
 		}
+	}
+	// Under the lock: collectors starting together must not race to
+	// create it.
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("creating schema_migrations: %w", err)
 	}
 	var n int
 	if err := tx.QueryRowContext(ctx, d.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.version).Scan(&n); err != nil {

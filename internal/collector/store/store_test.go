@@ -253,3 +253,24 @@ func TestOpenRefusesUnknownSchemes(t *testing.T) {
 		t.Fatal("a mysql:// store opened")
 	}
 }
+
+// TestCollectorsMigrateTogether opens one PostgreSQL database from several
+// collectors at once: each migration is applied once, and all open.
+func TestCollectorsMigrateTogether(t *testing.T) {
+	url := testutil.PostgresDB(t)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			st, err := store.Open(context.Background(), url)
+			if err == nil {
+				st.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a collector starting beside others: %v", err)
+		}
+	}
+}
