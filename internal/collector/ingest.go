@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"regexp"
 	"slices"
@@ -93,8 +94,13 @@ func (w *writer) append(ctx context.Context, recs []store.Record) ([]store.Outco
 
 // Push implements the EventSinkService: events are validated, handed to
 // the writer, and acknowledged once committed.
-func (c *Collector) Push(ctx context.Context, stream *connect.BidiStream[pb.PushRequest, pb.PushResponse]) error {
+func (c *Collector) Push(ctx context.Context, stream *connect.BidiStream[pb.PushRequest, pb.PushResponse]) (err error) {
 	a := &acker{latest: map[string]uint32{}, wake: make(chan struct{}, 1)}
+	received, start := 0, time.Now()
+	defer func() {
+		c.log.Info("push stream ended", "peer", stream.Peer().Addr, "events", received,
+			"acked", a.acked(), "took", time.Since(start).Round(time.Millisecond), "err", err)
+	}()
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ackDone := make(chan error, 1)
@@ -117,6 +123,7 @@ func (c *Collector) Push(ctx context.Context, stream *connect.BidiStream[pb.Push
 		if err := a.failed(); err != nil {
 			return stop(connect.NewError(connect.CodeFailedPrecondition, err))
 		}
+		received++
 		env := req.GetEnvelope()
 		if err := Validate(env); err != nil {
 			return stop(connect.NewError(connect.CodeInvalidArgument, err))
@@ -193,6 +200,13 @@ func (a *acker) done(run string, o store.Outcome) {
 	}
 	a.mu.Unlock()
 	a.notify()
+}
+
+// acked returns the runs and their acknowledged sequences, for the log.
+func (a *acker) acked() map[string]uint32 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return maps.Clone(a.latest)
 }
 
 func (a *acker) failed() error {
