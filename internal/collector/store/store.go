@@ -138,7 +138,9 @@ func (s *Store) Changed() <-chan struct{} { return s.changed.wait() }
 type runRow struct {
 	run   *pb.Run
 	state *pb.State
-	fresh bool
+	// stored: this append stored events of the run; images: it stored
+	// the run's metaEvent, which names them.
+	stored, images bool
 }
 
 // Append stores records durably, in one transaction, and returns an
@@ -179,6 +181,8 @@ func (s *Store) Append(ctx context.Context, recs []Record) ([]Outcome, error) {
 		}
 		fold(row.run, rec.Env)
 		trackers[id].Apply(rec.Env)
+		row.stored = true
+		row.images = row.images || rec.Env.Event.GetMetaEvent() != nil
 		out[i].Acked = seq
 		rows = append(rows, rec)
 	}
@@ -191,6 +195,9 @@ func (s *Store) Append(ctx context.Context, recs []Record) ([]Outcome, error) {
 	}
 	now := time.Now()
 	for id, row := range runs {
+		if !row.stored {
+			continue
+		}
 		row.run.UpdatedTime = timestamppb.New(now)
 		if err := s.saveRun(ctx, tx, row, trackers[id].State()); err != nil {
 			return nil, err
@@ -255,7 +262,7 @@ func (s *Store) loadRun(ctx context.Context, tx *sql.Tx, id string) (*runRow, er
 	var summary, st []byte
 	err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT summary, state FROM runs WHERE id = ?`), id).Scan(&summary, &st)
 	if errors.Is(err, sql.ErrNoRows) {
-		return &runRow{run: &pb.Run{EventId: id, Status: pb.Status_IN_PROGRESS}, state: &pb.State{EventId: id, Status: pb.Status_IN_PROGRESS}, fresh: true}, nil
+		return &runRow{run: &pb.Run{EventId: id, Status: pb.Status_IN_PROGRESS}, state: &pb.State{EventId: id, Status: pb.Status_IN_PROGRESS}}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading run %s: %w", id, err)
@@ -289,6 +296,9 @@ func (s *Store) saveRun(ctx context.Context, tx *sql.Tx, row *runRow, st *pb.Sta
 		r.EventId, r.Command, int32(r.Status), micros(r.StartTime), micros(r.UpdatedTime), int64(r.LastSequence), summary, stb)
 	if err != nil {
 		return fmt.Errorf("saving run %s: %w", r.EventId, err)
+	}
+	if !row.images {
+		return nil
 	}
 	for _, img := range r.Images {
 		if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO run_images (run_id, image) VALUES (?, ?) ON CONFLICT DO NOTHING`), r.EventId, img); err != nil {
