@@ -13,6 +13,7 @@ declare -A where=(
 	[kwok]="node kwok-node-0"
 	[dockerd]="unix://$DOCKER_DIR/docker.sock"
 	[registry]="127.0.0.1:$REGISTRY_PORT"
+	[postgres]="postgres://hoist@127.0.0.1:$POSTGRES_PORT/hoist ($(postgres_dir))"
 )
 all=0
 printf '%-24s %-8s %-8s %s\n' COMPONENT STATE PID ADDRESS
