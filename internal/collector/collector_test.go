@@ -298,6 +298,8 @@ func TestBadInputIsRefused(t *testing.T) {
 		{"no payload", &pb.Envelope{EventId: "run-1", Event: &pb.Event{Sequence: 1, Timestamp: timestamppb.Now()}}, connect.CodeInvalidArgument, "no payload"},
 		{"no sequence", ok(0, "x"), connect.CodeInvalidArgument, "sequences start at 1"},
 		{"bad run id", &pb.Envelope{EventId: "../etc", Event: ok(1, "x").Event}, connect.CodeInvalidArgument, "event_id"},
+		{"NUL in an image", &pb.Envelope{EventId: "run-1", Event: &pb.Event{Sequence: 1, Timestamp: timestamppb.Now(),
+			Payload: &pb.Event_MetaEvent{MetaEvent: &pb.MetaEvent{Command: "run", Artifacts: []string{"a\x00b"}}}}}, connect.CodeInvalidArgument, "NUL"},
 		{"oversized", ok(1, strings.Repeat("x", 8000)), connect.CodeResourceExhausted, "larger than"},
 		{"gap", ok(7, "x"), connect.CodeFailedPrecondition, "does not follow"},
 	} {

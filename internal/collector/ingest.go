@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -164,6 +165,15 @@ func Validate(env *pb.Envelope) error {
 	}
 	if ev.Payload == nil {
 		return fmt.Errorf("run %s, event %d: no payload; set one of metaEvent, buildEvent, deployEvent, statusCheckEvent, devLoopEvent or terminationEvent", env.EventId, ev.Sequence)
+	}
+	// The command and images are columns of their own, and PostgreSQL
+	// refuses a NUL in text: refuse it here, rather than fail the batch.
+	if m := ev.GetMetaEvent(); m != nil {
+		for _, v := range append([]string{m.Command}, m.Artifacts...) {
+			if strings.ContainsRune(v, 0) {
+				return fmt.Errorf("run %s, event %d: metaEvent: %q contains a NUL character", env.EventId, ev.Sequence, v)
+			}
+		}
 	}
 	return nil
 }
