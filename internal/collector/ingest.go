@@ -76,12 +76,17 @@ func (w *writer) run(ctx context.Context) {
 // append retries a failed commit (a database restarting, a full disk
 // being cleared) with backoff until it succeeds or the collector stops.
 // Meanwhile pushers wait for their acknowledgements and nothing is lost.
+// A batch the database refuses for good is stored in halves, so that only
+// the events it refuses are refused.
 func (w *writer) append(ctx context.Context, recs []store.Record) ([]store.Outcome, error) {
 	backoff := 50 * time.Millisecond
 	for {
 		outs, err := w.st.Append(ctx, recs)
 		if err == nil {
 			return outs, nil
+		}
+		if store.Permanent(err) {
+			return w.isolate(ctx, recs, err)
 		}
 		w.log.Error("storing events failed; retrying", "events", len(recs), "err", err)
 		select {
@@ -91,6 +96,45 @@ func (w *writer) append(ctx context.Context, recs []store.Record) ([]store.Outco
 		}
 		backoff = min(backoff*2, 5*time.Second)
 	}
+}
+
+func (w *writer) isolate(ctx context.Context, recs []store.Record, err error) ([]store.Outcome, error) {
+	if len(recs) == 1 {
+		env := recs[0].Env
+		w.log.Error("the store refused an event", "run", env.EventId, "sequence", env.Event.Sequence, "err", err)
+		return []store.Outcome{{Err: &refusedError{runID: env.EventId, seq: env.Event.Sequence, err: err}}}, nil
+	}
+	mid := len(recs) / 2
+	first, err := w.append(ctx, recs[:mid])
+	if err != nil {
+		return nil, err
+	}
+	rest, err := w.append(ctx, recs[mid:])
+	if err != nil {
+		return nil, err
+	}
+	return append(first, rest...), nil
+}
+
+// refusedError is an event the database will not hold.
+type refusedError struct {
+	runID string
+	seq   uint32
+	err   error
+}
+
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("run %s, event %d: the store refused it: %v", e.runID, e.seq, e.err)
+}
+
+// refusal is the status that ends a push stream for an event that was
+// not stored: out of order, or refused by the store.
+func refusal(err error) error {
+	var gap *store.GapError
+	if errors.As(err, &gap) {
+		return connect.NewError(connect.CodeFailedPrecondition, err)
+	}
+	return connect.NewError(connect.CodeInvalidArgument, err)
 }
 
 // Push implements the EventSinkService: events are validated, handed to
@@ -122,7 +166,7 @@ func (c *Collector) Push(ctx context.Context, stream *connect.BidiStream[pb.Push
 			return stop(err)
 		}
 		if err := a.failed(); err != nil {
-			return stop(connect.NewError(connect.CodeFailedPrecondition, err))
+			return stop(refusal(err))
 		}
 		received++
 		env := req.GetEnvelope()
@@ -257,7 +301,7 @@ func (a *acker) loop(ctx context.Context, send func(*pb.PushResponse) error) err
 			}
 		}
 		if err != nil {
-			return connect.NewError(connect.CodeFailedPrecondition, err)
+			return refusal(err)
 		}
 		if finished {
 			return nil
