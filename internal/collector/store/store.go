@@ -139,9 +139,10 @@ func (s *Store) Close() error {
 // is not missed.
 func (s *Store) Changed() <-chan struct{} { return s.changed.wait() }
 
+// runRow is a run as an append changes it: its summary and its state.
 type runRow struct {
 	run   *pb.Run
-	state *pb.State
+	state *state.Tracker
 	// stored: this append stored events of the run; images: it stored
 	// the run's metaEvent, which names them.
 	stored, images bool
@@ -162,7 +163,6 @@ func (s *Store) Append(ctx context.Context, recs []Record) ([]Outcome, error) {
 		return nil, err
 	}
 	runs := map[string]*runRow{}
-	trackers := map[string]*state.Tracker{}
 	var rows []Record
 	for i, rec := range recs {
 		id, seq := rec.Env.EventId, rec.Env.GetEvent().GetSequence()
@@ -172,7 +172,6 @@ func (s *Store) Append(ctx context.Context, recs []Record) ([]Outcome, error) {
 				return nil, err
 			}
 			runs[id] = row
-			trackers[id] = state.From(row.state)
 		}
 		last := row.run.LastSequence
 		switch {
@@ -184,7 +183,7 @@ func (s *Store) Append(ctx context.Context, recs []Record) ([]Outcome, error) {
 			continue
 		}
 		fold(row.run, rec.Env)
-		trackers[id].Apply(rec.Env)
+		row.state.Apply(rec.Env)
 		row.stored = true
 		row.images = row.images || rec.Env.Event.GetMetaEvent() != nil
 		out[i].Acked = seq
@@ -198,12 +197,12 @@ func (s *Store) Append(ctx context.Context, recs []Record) ([]Outcome, error) {
 		return out, nil
 	}
 	now := time.Now()
-	for id, row := range runs {
+	for _, row := range runs {
 		if !row.stored {
 			continue
 		}
 		row.run.UpdatedTime = timestamppb.New(now)
-		if err := s.saveRun(ctx, tx, row, trackers[id].State()); err != nil {
+		if err := s.saveRun(ctx, tx, row); err != nil {
 			return nil, err
 		}
 	}
@@ -262,32 +261,50 @@ func fold(r *pb.Run, env *pb.Envelope) {
 	}
 }
 
-func (s *Store) loadRun(ctx context.Context, tx *sql.Tx, id string) (*runRow, error) {
-	var summary, st []byte
-	err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT summary, state FROM runs WHERE id = ?`), id).Scan(&summary, &st)
-	if errors.Is(err, sql.ErrNoRows) {
-		return &runRow{run: &pb.Run{EventId: id, Status: pb.Status_IN_PROGRESS}, state: &pb.State{EventId: id, Status: pb.Status_IN_PROGRESS}}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading run %s: %w", id, err)
-	}
-	row := &runRow{run: &pb.Run{}, state: &pb.State{}}
-	if err := proto.Unmarshal(summary, row.run); err != nil {
-		return nil, fmt.Errorf("run %s: stored summary: %w", id, err)
-	}
-	if err := proto.Unmarshal(st, row.state); err != nil {
-		return nil, fmt.Errorf("run %s: stored state: %w", id, err)
-	}
-	return row, nil
+// querier is a database or a transaction.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func (s *Store) saveRun(ctx context.Context, tx *sql.Tx, row *runRow, st *pb.State) error {
+// readRun reads a run's summary and state; ErrNotFound when there is none.
+func (s *Store) readRun(ctx context.Context, q querier, id string) (*pb.Run, *pb.State, error) {
+	var summary, st []byte
+	err := q.QueryRowContext(ctx, s.d.rebind(`SELECT summary, state FROM runs WHERE id = ?`), id).Scan(&summary, &st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading run %s: %w", id, err)
+	}
+	r, state := &pb.Run{}, &pb.State{}
+	if err := proto.Unmarshal(summary, r); err != nil {
+		return nil, nil, fmt.Errorf("run %s: stored summary: %w", id, err)
+	}
+	if err := proto.Unmarshal(st, state); err != nil {
+		return nil, nil, fmt.Errorf("run %s: stored state: %w", id, err)
+	}
+	return r, state, nil
+}
+
+// loadRun reads a run for an append to go on from; a new run starts empty.
+func (s *Store) loadRun(ctx context.Context, tx *sql.Tx, id string) (*runRow, error) {
+	r, st, err := s.readRun(ctx, tx, id)
+	if errors.Is(err, ErrNotFound) {
+		return &runRow{run: &pb.Run{EventId: id, Status: pb.Status_IN_PROGRESS}, state: state.New()}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &runRow{run: r, state: state.From(st)}, nil
+}
+
+func (s *Store) saveRun(ctx context.Context, tx *sql.Tx, row *runRow) error {
 	r := row.run
 	summary, err := proto.Marshal(r)
 	if err != nil {
 		return err
 	}
-	stb, err := proto.Marshal(st)
+	stb, err := proto.Marshal(row.state.State())
 	if err != nil {
 		return err
 	}
@@ -321,22 +338,11 @@ func micros(ts *timestamppb.Timestamp) int64 {
 
 // Run returns one run, with its state.
 func (s *Store) Run(ctx context.Context, id string) (*pb.Run, error) {
-	var summary, st []byte
-	err := s.db.QueryRowContext(ctx, s.d.rebind(`SELECT summary, state FROM runs WHERE id = ?`), id).Scan(&summary, &st)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
+	r, st, err := s.readRun(ctx, s.db, id)
 	if err != nil {
 		return nil, err
 	}
-	r, state := &pb.Run{}, &pb.State{}
-	if err := proto.Unmarshal(summary, r); err != nil {
-		return nil, err
-	}
-	if err := proto.Unmarshal(st, state); err != nil {
-		return nil, err
-	}
-	r.State = state
+	r.State = st
 	return r, nil
 }
 
