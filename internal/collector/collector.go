@@ -51,7 +51,7 @@ type Collector struct {
 	writer *writer
 }
 
-// New returns a collector of st. Call Run to start storing.
+// New returns a collector of st; Serve runs it.
 func New(st *store.Store, o Options) *Collector {
 	if o.MaxEventBytes == 0 {
 		o.MaxEventBytes = DefaultMaxEventBytes
@@ -69,8 +69,8 @@ var (
 	_ hoistv1alpha2connect.CollectorServiceHandler = (*Collector)(nil)
 )
 
-// Run stores pushed events and applies retention until ctx is done.
-func (c *Collector) Run(ctx context.Context) {
+// run stores pushed events and applies retention until ctx is done.
+func (c *Collector) run(ctx context.Context) {
 	go c.retain(ctx)
 	c.writer.run(ctx)
 }
@@ -89,7 +89,7 @@ func (c *Collector) Serve(ctx context.Context, ln net.Listener, tlsCfg *tls.Conf
 	srv.BaseContext = func(net.Listener) context.Context { return reqCtx }
 	writeCtx, stopWriting := context.WithCancel(context.WithoutCancel(ctx))
 	written := make(chan struct{})
-	go func() { c.Run(writeCtx); close(written) }()
+	go func() { c.run(writeCtx); close(written) }()
 	defer func() { stopWriting(); <-written }()
 	served := make(chan error, 1)
 	go func() {
