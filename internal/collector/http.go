@@ -194,11 +194,6 @@ func (c *Collector) serveState(w http.ResponseWriter, r *http.Request) {
 	writeProto(w, resp.Msg)
 }
 
-// filtered reports whether a request's filter selects less than all.
-func filtered(f *pb.EventFilter) bool {
-	return len(f.GetTypes())+len(f.GetImages())+len(f.GetStatuses()) > 0 || (f.GetMinLevel() != "" && f.GetMinLevel() != "debug")
-}
-
 // serveEvents answers GET /v1alpha2/events as a running hoist does, with
 // run= selecting one run; without it, every run's events as stored.
 func (c *Collector) serveEvents(w http.ResponseWriter, r *http.Request) {
@@ -212,7 +207,7 @@ func (c *Collector) serveEvents(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
-	c.writeLines(w, r, q, !req.HistoryOnly, filtered(req.Filter), filter, func(buf []byte, e store.Event) []byte {
+	c.writeLines(w, r, q, !req.HistoryOnly, filter, func(buf []byte, e store.Event) []byte {
 		return append(buf, e.JSON...)
 	})
 }
@@ -232,7 +227,7 @@ func (c *Collector) serveFeed(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c.writeLines(w, r, q, !req.HistoryOnly, filtered(req.Filter), filter, func(buf []byte, e store.Event) []byte {
+	c.writeLines(w, r, q, !req.HistoryOnly, filter, func(buf []byte, e store.Event) []byte {
 		// FeedItem as protojson writes it, with the stored envelope.
 		buf = append(buf, `{"cursor":"`...)
 		buf = strconv.AppendUint(buf, e.Cursor, 10)
@@ -250,44 +245,19 @@ func withoutAfter(r *http.Request) *http.Request {
 	return r2
 }
 
-// writeLines streams stored events as JSON lines, flushing when caught
-// up. Unfiltered, the stored bytes go out as they are.
-func (c *Collector) writeLines(w http.ResponseWriter, r *http.Request, q store.EventQuery, follow, isFiltered bool, filter event.Filter, line func([]byte, store.Event) []byte) {
-	w.Header().Set("Content-Type", "application/x-ndjson")
+// writeLines streams stored events as JSON lines, each made by line.
+// Unfiltered, they are not decoded: the stored bytes go out as they are.
+func (c *Collector) writeLines(w http.ResponseWriter, r *http.Request, q store.EventQuery, follow bool, filter event.Filter, line func([]byte, store.Event) []byte) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	rc := http.NewResponseController(w)
-	w.WriteHeader(http.StatusOK)
-	rc.Flush()
 	var buf []byte
-	write := func(e store.Event, more bool) error {
-		buf = append(line(buf[:0], e), '\n')
-		if _, err := w.Write(buf); err != nil {
-			return err
+	rpc.WriteLines(w, func(send func([]byte, bool) error) error {
+		write := func(e store.Event, more bool) error {
+			buf = line(buf[:0], e)
+			return send(buf, more)
 		}
-		if more {
-			return nil
+		if filter.All() {
+			return c.tail(r.Context(), q, follow, write)
 		}
-		return rc.Flush()
-	}
-	ctx := r.Context()
-	if isFiltered {
-		c.envelopes(ctx, q, follow, filter, func(e store.Event, _ *pb.Envelope, more bool) error { return write(e, more) })
-		return
-	}
-	oneRun := q.RunID != "" && !q.ByCursor
-	c.tail(ctx, q, follow, func(e store.Event, more bool) error {
-		if err := write(e, more); err != nil {
-			return err
-		}
-		if oneRun && isTermination(e.JSON) {
-			return errStop
-		}
-		return nil
+		return c.envelopes(r.Context(), q, follow, filter, func(e store.Event, _ *pb.Envelope, more bool) error { return write(e, more) })
 	})
 }
-
-// terminationKey can only occur in an envelope's JSON as the payload's
-// key: inside a string its quotes would be escaped.
-var terminationKey = []byte(`"terminationEvent":`)
-
-func isTermination(js []byte) bool { return bytes.Contains(js, terminationKey) }

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,16 +16,15 @@ import (
 // pageSize is how many stored events a subscriber reads at a time.
 const pageSize = 1000
 
-// errStop ends a tail early without an error.
-var errStop = errors.New("stop")
-
 // tail calls send with every stored event q selects, in order, and with
-// follow waits for more as they are stored. more tells send whether the
-// next event is already at hand, so that it can flush only when caught
-// up. Each subscriber reads the database at its own pace: one that falls
-// behind holds up nobody.
+// follow waits for more as they are stored; a one-run tail ends after the
+// run's terminationEvent. more tells send whether the next event is
+// already at hand, so that it can flush only when caught up. Each
+// subscriber reads the database at its own pace: one that falls behind
+// holds up nobody.
 func (c *Collector) tail(ctx context.Context, q store.EventQuery, follow bool, send func(e store.Event, more bool) error) error {
 	q.Limit = pageSize
+	oneRun := q.RunID != "" && !q.ByCursor
 	for {
 		changed := c.Store.Changed()
 		evs, err := c.Store.Events(ctx, q)
@@ -33,10 +33,10 @@ func (c *Collector) tail(ctx context.Context, q store.EventQuery, follow bool, s
 		}
 		for i, e := range evs {
 			if err := send(e, i < len(evs)-1 || len(evs) == pageSize); err != nil {
-				if errors.Is(err, errStop) {
-					return nil
-				}
 				return err
+			}
+			if oneRun && isTermination(e.JSON) {
+				return nil
 			}
 			q.AfterSeq, q.AfterCursor = e.Sequence, e.Cursor
 		}
@@ -54,26 +54,25 @@ func (c *Collector) tail(ctx context.Context, q store.EventQuery, follow bool, s
 	}
 }
 
-// envelopes tails events as Envelopes that pass filter. A one-run tail
-// that follows ends after the run's terminationEvent.
+// envelopes tails events as Envelopes that pass filter.
 func (c *Collector) envelopes(ctx context.Context, q store.EventQuery, follow bool, filter event.Filter, send func(e store.Event, env *pb.Envelope, more bool) error) error {
-	oneRun := q.RunID != "" && !q.ByCursor
 	return c.tail(ctx, q, follow, func(e store.Event, more bool) error {
 		env, err := event.UnmarshalJSON(e.JSON)
 		if err != nil {
 			return connect.NewError(connect.CodeDataLoss, fmt.Errorf("stored event %d of run %s: %w", e.Sequence, e.RunID, err))
 		}
-		if filter.Match(env.Event) {
-			if err := send(e, env, more); err != nil {
-				return err
-			}
+		if !filter.Match(env.Event) {
+			return nil
 		}
-		if oneRun && env.Event.GetTerminationEvent() != nil {
-			return errStop
-		}
-		return nil
+		return send(e, env, more)
 	})
 }
+
+// terminationKey can only occur in an envelope's JSON as the payload's
+// key: inside a string its quotes would be escaped.
+var terminationKey = []byte(`"terminationEvent":`)
+
+func isTermination(js []byte) bool { return bytes.Contains(js, terminationKey) }
 
 // Events implements the EventService: one run's events after a sequence
 // (run_id), or every run's in the order they were stored.

@@ -48,6 +48,11 @@ func FilterFrom(f *pb.EventFilter) (Filter, error) {
 	return out, nil
 }
 
+// All reports whether the filter selects every event.
+func (f Filter) All() bool {
+	return len(f.Types)+len(f.Images)+len(f.Statuses) == 0 && f.MinLevel <= slog.LevelDebug
+}
+
 // Match reports whether the filter selects ev.
 func (f Filter) Match(ev *pb.Event) bool {
 	if len(f.Types) > 0 && !slices.Contains(f.Types, TypeOf(ev)) {

@@ -55,30 +55,44 @@ func EventsQuery(r *http.Request) (*pb.EventsRequest, error) {
 	return req, nil
 }
 
-// WriteJSONLines streams events to an HTTP response as JSON lines,
-// flushing whenever no further event is at hand. On a slow-consumer error
-// it writes the Hoist-Last-Sequence trailer.
-func WriteJSONLines(w http.ResponseWriter, r *http.Request, run func(send func(env *pb.Envelope, more bool) error) error) {
+// WriteLines streams lines to an HTTP response as JSON lines: run calls
+// send with each line, without its newline, and more set when further
+// lines are at hand, so that the response is flushed only when caught up.
+// It returns run's error.
+func WriteLines(w http.ResponseWriter, run func(send func(line []byte, more bool) error) error) error {
 	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.Header().Set("Trailer", LastSequenceHeader)
 	rc := http.NewResponseController(w)
 	w.WriteHeader(http.StatusOK)
 	rc.Flush()
-	var buf []byte
-	err := run(func(env *pb.Envelope, more bool) error {
-		var err error
-		buf, err = event.AppendJSON(buf[:0], env)
-		if err != nil {
+	newline := []byte{'\n'}
+	return run(func(line []byte, more bool) error {
+		if _, err := w.Write(line); err != nil {
 			return err
 		}
-		buf = append(buf, '\n')
-		if _, err := w.Write(buf); err != nil {
+		if _, err := w.Write(newline); err != nil {
 			return err
 		}
 		if more {
 			return nil
 		}
 		return rc.Flush()
+	})
+}
+
+// WriteJSONLines streams events to an HTTP response as JSON lines,
+// flushing whenever no further event is at hand. On a slow-consumer error
+// it writes the Hoist-Last-Sequence trailer.
+func WriteJSONLines(w http.ResponseWriter, r *http.Request, run func(send func(env *pb.Envelope, more bool) error) error) {
+	w.Header().Set("Trailer", LastSequenceHeader)
+	var buf []byte
+	err := WriteLines(w, func(send func([]byte, bool) error) error {
+		return run(func(env *pb.Envelope, more bool) error {
+			var err error
+			if buf, err = event.AppendJSON(buf[:0], env); err != nil {
+				return err
+			}
+			return send(buf, more)
+		})
 	})
 	var cerr *connect.Error
 	if errors.As(err, &cerr) {
