@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
 	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/wake"
 )
 
 // Backoff bounds between reconnects.
@@ -34,8 +34,7 @@ type Pusher struct {
 	Log    *slog.Logger
 
 	acked     atomic.Uint32
-	mu        sync.Mutex
-	ackedWake chan struct{}
+	ackedWake wake.Signal
 	lastErr   atomic.Value
 }
 
@@ -133,12 +132,7 @@ func (p *Pusher) ack(seq uint32) {
 			break
 		}
 	}
-	p.mu.Lock()
-	if p.ackedWake != nil {
-		close(p.ackedWake)
-		p.ackedWake = nil
-	}
-	p.mu.Unlock()
+	p.ackedWake.Wake()
 }
 
 // Flush waits at most timeout for the sink to acknowledge every event of
@@ -146,19 +140,14 @@ func (p *Pusher) ack(seq uint32) {
 func (p *Pusher) Flush(ctx context.Context, timeout time.Duration) int {
 	deadline := time.After(timeout)
 	for {
+		// Taken before reading acked, so that an ack in between wakes it.
+		woken := p.ackedWake.Wait()
 		last := p.Bus.Last()
-		acked := p.acked.Load()
-		if acked >= last {
+		if p.acked.Load() >= last {
 			return 0
 		}
-		p.mu.Lock()
-		if p.ackedWake == nil {
-			p.ackedWake = make(chan struct{})
-		}
-		wake := p.ackedWake
-		p.mu.Unlock()
 		select {
-		case <-wake:
+		case <-woken:
 		case <-deadline:
 			return int(last - p.acked.Load())
 		case <-ctx.Done():

@@ -82,7 +82,7 @@ func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig) {
 		if err == nil {
 			_, err = conn.Exec(ctx, "LISTEN "+notifyChannel)
 			for err == nil {
-				s.changed.wake()
+				s.changed.Wake()
 				_, err = conn.WaitForNotification(ctx)
 			}
 			conn.Close(context.Background())

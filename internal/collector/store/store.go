@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -24,6 +23,7 @@ import (
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/state"
+	"github.com/hoist-dev/hoist/internal/wake"
 )
 
 // Record is one event to store: the envelope and its JSON exactly as the
@@ -92,7 +92,7 @@ func (e *GapError) Error() string {
 type Store struct {
 	db      *sql.DB
 	d       dialect
-	changed signal
+	changed wake.Signal
 	closers []func() error
 }
 
@@ -137,7 +137,7 @@ func (s *Store) Close() error {
 // this process or, on PostgreSQL, by any collector sharing the database.
 // Take it before reading, so that a change between the read and the wait
 // is not missed.
-func (s *Store) Changed() <-chan struct{} { return s.changed.wait() }
+func (s *Store) Changed() <-chan struct{} { return s.changed.Wait() }
 
 // runRow is a run as an append changes it: its summary and its state.
 type runRow struct {
@@ -212,7 +212,7 @@ func (s *Store) Append(ctx context.Context, recs []Record) ([]Outcome, error) {
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
-	s.changed.wake()
+	s.changed.Wake()
 	return out, nil
 }
 
@@ -538,30 +538,6 @@ func (s *Store) deleteRun(ctx context.Context, id string) error {
 		}
 	}
 	return tx.Commit()
-}
-
-// signal wakes every waiter at once: a channel closed and replaced.
-type signal struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func (s *signal) wait() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ch == nil {
-		s.ch = make(chan struct{})
-	}
-	return s.ch
-}
-
-func (s *signal) wake() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ch != nil {
-		close(s.ch)
-		s.ch = nil
-	}
 }
 
 // Permanent reports whether err is the database refusing the data itself,
