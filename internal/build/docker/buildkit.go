@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/docker/docker/pkg/jsonmessage"
 	controlapi "github.com/moby/buildkit/api/services/control"
 	"github.com/opencontainers/go-digest"
 
@@ -19,17 +18,13 @@ import (
 // (a Dockerfile step) that starts becomes a step line, its logs become
 // lines of that step, and cached and done vertices are reported as such.
 func (s *buildState) readBuildkit(r io.Reader) error {
-	dec := json.NewDecoder(r)
 	steps := map[digest.Digest]*hbuild.Step{}
 	started := map[digest.Digest]bool{}
 	done := map[digest.Digest]bool{}
 	var buildErr error
-	for {
-		var m jsonmessage.JSONMessage
-		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			return fmt.Errorf("reading build output: %w", err)
+	for m, err := range messages(r) {
+		if err != nil {
+			return err
 		}
 		if m.Error != nil {
 			buildErr = errors.New(m.Error.Message)

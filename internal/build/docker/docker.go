@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -143,15 +144,33 @@ func (s *buildState) line(l string, step *hbuild.Step) {
 	s.tail = append(s.tail, l)
 }
 
+// messages yields the engine's JSON messages from r, the classic
+// builder's and BuildKit's alike, until r ends.
+func messages(r io.Reader) iter.Seq2[*jsonmessage.JSONMessage, error] {
+	return func(yield func(*jsonmessage.JSONMessage, error) bool) {
+		dec := json.NewDecoder(r)
+		for {
+			var m jsonmessage.JSONMessage
+			err := dec.Decode(&m)
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				yield(nil, fmt.Errorf("reading build output: %w", err))
+				return
+			}
+			if !yield(&m, nil) {
+				return
+			}
+		}
+	}
+}
+
 // readClassic reads the classic builder's JSON messages.
 func (s *buildState) readClassic(r io.Reader) error {
-	dec := json.NewDecoder(r)
-	for {
-		var m jsonmessage.JSONMessage
-		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			return fmt.Errorf("reading build output: %w", err)
+	for m, err := range messages(r) {
+		if err != nil {
+			return err
 		}
 		if m.Error != nil {
 			s.flush()
