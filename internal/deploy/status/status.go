@@ -196,17 +196,39 @@ func suggestion(code fault.Code) string {
 // follow sends the resource every time it changes, re-watching when the
 // API server ends a watch.
 func (w *watcher) follow(ctx context.Context, out chan<- runtime.Object) error {
-	for {
-		obj, rv, err := w.get(ctx)
-		if err != nil {
-			return err
-		}
+	return relay(ctx, out,
+		func(ctx context.Context) ([]runtime.Object, string, error) {
+			obj, rv, err := w.get(ctx)
+			return []runtime.Object{obj}, rv, err
+		},
+		w.watch,
+		func(ev watch.Event) runtime.Object { return ev.Object })
+}
+
+// relay sends what list returns, then what a watch from its resource
+// version reports, and lists again whenever the API server ends the watch,
+// until ctx is done.
+func relay[T any](ctx context.Context, out chan<- T, list func(context.Context) ([]T, string, error),
+	watchFrom func(ctx context.Context, rv string) (watch.Interface, error), of func(watch.Event) T) error {
+	send := func(v T) error {
 		select {
-		case out <- obj:
+		case out <- v:
+			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		wi, err := w.watch(ctx, rv)
+	}
+	for {
+		items, rv, err := list(ctx)
+		if err != nil {
+			return err
+		}
+		for _, v := range items {
+			if err := send(v); err != nil {
+				return err
+			}
+		}
+		wi, err := watchFrom(ctx, rv)
 		if err != nil {
 			return err
 		}
@@ -214,11 +236,9 @@ func (w *watcher) follow(ctx context.Context, out chan<- runtime.Object) error {
 			if ev.Type == watch.Error {
 				break
 			}
-			select {
-			case out <- ev.Object:
-			case <-ctx.Done():
+			if err := send(of(ev)); err != nil {
 				wi.Stop()
-				return ctx.Err()
+				return err
 			}
 		}
 		wi.Stop()
@@ -267,39 +287,23 @@ func (w *watcher) watch(ctx context.Context, rv string) (watch.Interface, error)
 
 // followPods sends the events of the workload's pods.
 func (w *watcher) followPods(ctx context.Context, out chan<- watch.Event) error {
-	for {
-		list, err := w.client.CoreV1().Pods(w.r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: w.selector.String()})
-		if err != nil {
-			return err
-		}
-		for i := range list.Items {
-			select {
-			case out <- watch.Event{Type: watch.Added, Object: &list.Items[i]}:
-			case <-ctx.Done():
-				return ctx.Err()
+	pods := w.client.CoreV1().Pods(w.r.Namespace)
+	return relay(ctx, out,
+		func(ctx context.Context) ([]watch.Event, string, error) {
+			list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: w.selector.String()})
+			if err != nil {
+				return nil, "", err
 			}
-		}
-		wi, err := w.client.CoreV1().Pods(w.r.Namespace).Watch(ctx, metav1.ListOptions{
-			LabelSelector: w.selector.String(), ResourceVersion: list.ResourceVersion})
-		if err != nil {
-			return err
-		}
-		for ev := range wi.ResultChan() {
-			if ev.Type == watch.Error {
-				break
+			evs := make([]watch.Event, len(list.Items))
+			for i := range list.Items {
+				evs[i] = watch.Event{Type: watch.Added, Object: &list.Items[i]}
 			}
-			select {
-			case out <- ev:
-			case <-ctx.Done():
-				wi.Stop()
-				return ctx.Err()
-			}
-		}
-		wi.Stop()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
+			return evs, list.ResourceVersion, nil
+		},
+		func(ctx context.Context, rv string) (watch.Interface, error) {
+			return pods.Watch(ctx, metav1.ListOptions{LabelSelector: w.selector.String(), ResourceVersion: rv})
+		},
+		func(ev watch.Event) watch.Event { return ev })
 }
 
 func selectorOf(obj runtime.Object) labels.Selector {
