@@ -28,6 +28,7 @@ import (
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
+	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/testutil"
 )
@@ -182,7 +183,7 @@ func TestCollectorTwoConcurrentRuns(t *testing.T) {
 	}
 	for _, lf := range logs {
 		file := readFile(lf)
-		id := canonicalRunID(t, file)
+		id := runIDOf(t, file)
 		if diff := cmp.Diff(canonical(t, file), canonical(t, c.storedLines(t, id))); diff != "" {
 			t.Errorf("run %s: stored events differ from its event log file (-file +stored):\n%s", id, diff)
 		}
@@ -196,15 +197,15 @@ func TestCollectorTwoConcurrentRuns(t *testing.T) {
 	}
 }
 
-func canonicalRunID(t *testing.T, file string) string {
+// runIDOf returns the run id of an event log file.
+func runIDOf(t *testing.T, file string) string {
 	t.Helper()
-	lines := canonical(t, file)
-	if len(lines) == 0 {
-		t.Fatal("empty event log file")
+	first, _, _ := strings.Cut(file, "\n")
+	env, err := event.UnmarshalJSON([]byte(first))
+	if err != nil {
+		t.Fatalf("the event log file's first line: %v", err)
 	}
-	_, rest, _ := strings.Cut(lines[0], `"event_id":"`)
-	id, _, _ := strings.Cut(rest, `"`)
-	return id
+	return env.EventId
 }
 
 // TestCollectorSurvivesSIGKILL kills the collector twice while a run
@@ -234,7 +235,7 @@ func TestCollectorSurvivesSIGKILL(t *testing.T) {
 				t.Fatalf("hoist run: exit %d\n%s", code, out)
 			}
 			file := readFile(lf)
-			id := canonicalRunID(t, file)
+			id := runIDOf(t, file)
 			if diff := cmp.Diff(canonical(t, file), canonical(t, c.storedLines(t, id))); diff != "" {
 				t.Errorf("stored events differ from the event log file (-file +stored):\n%s", diff)
 			}
