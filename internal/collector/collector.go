@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
-	"connectrpc.com/grpcreflect"
 
 	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
 	"github.com/hoist-dev/hoist/internal/collector/store"
@@ -155,9 +153,7 @@ func (c *Collector) Handler() http.Handler {
 	mux.Handle(hoistv1alpha2connect.NewEventServiceHandler(c, auth, connect.WithReadMaxBytes(64<<10)))
 	mux.Handle(hoistv1alpha2connect.NewCollectorServiceHandler(c, auth, connect.WithReadMaxBytes(64<<10)))
 	names := []string{hoistv1alpha2connect.EventSinkServiceName, hoistv1alpha2connect.EventServiceName, hoistv1alpha2connect.CollectorServiceName}
-	mux.Handle(grpcreflect.NewHandlerV1(grpcreflect.NewStaticReflector(names...), auth))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(grpcreflect.NewStaticReflector(names...), auth))
-	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(names...)))
+	rpc.HandleIntrospection(mux, names, auth)
 	c.routeHTTP(mux)
 	return mux
 }

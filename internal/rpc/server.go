@@ -76,12 +76,19 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle(hoistv1alpha2connect.NewControlServiceHandler(s.Control))
 		names = append(names, hoistv1alpha2connect.ControlServiceName)
 	}
-	mux.Handle(grpcreflect.NewHandlerV1(grpcreflect.NewStaticReflector(names...)))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(grpcreflect.NewStaticReflector(names...)))
-	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(names...)))
+	HandleIntrospection(mux, names)
 	mux.HandleFunc("GET "+EventsPath, s.serveEvents)
 	mux.HandleFunc("GET "+StatePath, s.serveState)
 	return mux
+}
+
+// HandleIntrospection serves, on mux, gRPC reflection of the named
+// services (with opts, such as an auth interceptor) and the standard
+// health service, so that grpcurl and load balancers find their way.
+func HandleIntrospection(mux *http.ServeMux, names []string, opts ...connect.HandlerOption) {
+	mux.Handle(grpcreflect.NewHandlerV1(grpcreflect.NewStaticReflector(names...), opts...))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(grpcreflect.NewStaticReflector(names...), opts...))
+	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(names...)))
 }
 
 func (s *Server) markConnected() {
