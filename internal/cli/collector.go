@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -159,11 +160,9 @@ func isLoopback(host string) bool {
 }
 
 // redact hides a password in a store URL.
-func redact(u string) string {
-	if i, j := strings.Index(u, "://"), strings.LastIndex(u, "@"); i >= 0 && j > i {
-		if k := strings.Index(u[i+3:j], ":"); k >= 0 {
-			return u[:i+3+k] + ":****" + u[j:]
-		}
+func redact(store string) string {
+	if u, err := url.Parse(store); err == nil && u.User != nil {
+		return u.Redacted()
 	}
-	return u
+	return store
 }
