@@ -74,14 +74,13 @@ func httpError(w http.ResponseWriter, err error) {
 func runsRequest(r *http.Request) (*pb.ListRunsRequest, error) {
 	q := r.URL.Query()
 	m := &pb.ListRunsRequest{Command: q.Get("command"), Image: q.Get("image"), PageToken: q.Get("page_token")}
+	var statuses []string
 	for _, v := range q["status"] {
-		for _, s := range strings.Split(v, ",") {
-			st, ok := pb.Status_value[strings.ToUpper(strings.TrimSpace(s))]
-			if !ok || st == 0 {
-				return nil, fmt.Errorf("status=%q: use IN_PROGRESS, SUCCEEDED, FAILED, CANCELED or SKIPPED", s)
-			}
-			m.Statuses = append(m.Statuses, pb.Status(st))
-		}
+		statuses = append(statuses, strings.Split(v, ",")...)
+	}
+	var err error
+	if m.Statuses, err = rpc.ParseStatuses(statuses); err != nil {
+		return nil, err
 	}
 	for _, p := range []struct {
 		key string

@@ -45,14 +45,26 @@ func EventsQuery(r *http.Request) (*pb.EventsRequest, error) {
 	}
 	follow, _ := strconv.ParseBool(q.Get("follow"))
 	req.HistoryOnly = !follow
-	for _, s := range list("status") {
-		v, ok := pb.Status_value[strings.ToUpper(s)]
+	statuses, err := ParseStatuses(list("status"))
+	if err != nil {
+		return nil, err
+	}
+	req.Filter.Statuses = statuses
+	return req, nil
+}
+
+// ParseStatuses reads status query values (IN_PROGRESS, succeeded, ...),
+// refusing any other, empty included, with what to give instead.
+func ParseStatuses(values []string) ([]pb.Status, error) {
+	var out []pb.Status
+	for _, s := range values {
+		v, ok := pb.Status_value[strings.ToUpper(strings.TrimSpace(s))]
 		if !ok || v == 0 {
 			return nil, fmt.Errorf("status=%q: use IN_PROGRESS, SUCCEEDED, FAILED, CANCELED or SKIPPED", s)
 		}
-		req.Filter.Statuses = append(req.Filter.Statuses, pb.Status(v))
+		out = append(out, pb.Status(v))
 	}
-	return req, nil
+	return out, nil
 }
 
 // WriteLines streams lines to an HTTP response as JSON lines: run calls
