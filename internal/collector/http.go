@@ -123,11 +123,11 @@ func (c *Collector) serveRuns(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page := func() (*pb.ListRunsResponse, error) {
-		runs, next, err := c.Store.Runs(r.Context(), runQuery(m))
+		resp, err := c.ListRuns(r.Context(), connect.NewRequest(m))
 		if err != nil {
-			return nil, errCode(err)
+			return nil, err
 		}
-		return &pb.ListRunsResponse{Runs: runs, NextPageToken: next}, nil
+		return resp.Msg, nil
 	}
 	if watch, _ := strconv.ParseBool(r.URL.Query().Get("watch")); !watch {
 		resp, err := page()
@@ -140,39 +140,36 @@ func (c *Collector) serveRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	// A watch sends the page as JSON lines: now, then again whenever runs
 	// change, at most every watchInterval, until the client leaves.
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	rc := http.NewResponseController(w)
-	var last []byte
-	for {
-		changed := c.Store.Changed()
-		resp, err := page()
-		if err != nil {
-			return
-		}
-		data, err := protojson.Marshal(resp)
-		if err != nil {
-			return
-		}
-		if !bytes.Equal(data, last) {
-			if _, err := w.Write(append(data, '\n')); err != nil {
-				return
+	rpc.WriteLines(w, func(send func([]byte, bool) error) error {
+		var last []byte
+		for {
+			changed := c.Store.Changed()
+			resp, err := page()
+			if err != nil {
+				return err
 			}
-			if rc.Flush() != nil {
-				return
+			data, err := protojson.Marshal(resp)
+			if err != nil {
+				return err
 			}
-			last = data
+			if !bytes.Equal(data, last) {
+				if err := send(data, false); err != nil {
+					return err
+				}
+				last = data
+			}
+			select {
+			case <-changed:
+			case <-r.Context().Done():
+				return r.Context().Err()
+			}
+			select {
+			case <-time.After(watchInterval):
+			case <-r.Context().Done():
+				return r.Context().Err()
+			}
 		}
-		select {
-		case <-changed:
-		case <-r.Context().Done():
-			return
-		}
-		select {
-		case <-time.After(watchInterval):
-		case <-r.Context().Done():
-			return
-		}
-	}
+	})
 }
 
 func (c *Collector) serveRun(w http.ResponseWriter, r *http.Request) {
