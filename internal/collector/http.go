@@ -173,12 +173,12 @@ func (c *Collector) serveRuns(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Collector) serveRun(w http.ResponseWriter, r *http.Request) {
-	run, err := c.Store.Run(r.Context(), r.PathValue("id"))
+	resp, err := c.GetRun(r.Context(), connect.NewRequest(&pb.GetRunRequest{EventId: r.PathValue("id")}))
 	if err != nil {
-		httpError(w, errCode(fmt.Errorf("run %s: %w", r.PathValue("id"), err)))
+		httpError(w, err)
 		return
 	}
-	writeProto(w, run)
+	writeProto(w, resp.Msg)
 }
 
 func (c *Collector) serveState(w http.ResponseWriter, r *http.Request) {
