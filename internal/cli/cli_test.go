@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -114,6 +115,21 @@ func project(t *testing.T, extra string, images ...string) string {
 	b.WriteString(extra)
 	path := filepath.Join(dir, "skaffold.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// slowProject writes a skaffold.yaml whose one artifact, "slow", is built
+// by a command that prints a line every 100ms, lines times, then pushes;
+// it returns its path. A run of it is in progress for lines/10 seconds.
+func slowProject(t *testing.T, lines int) string {
+	t.Helper()
+	exe, _ := os.Executable()
+	script := fmt.Sprintf("for i in $(seq 1 %d); do echo \"compiling unit $i\"; sleep 0.1; done; HOIST_FAKE_PUSH=1 %s", lines, exe)
+	cfg := fmt.Sprintf("apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  tagPolicy:\n    envTemplate:\n      template: v1\n  artifacts:\n  - image: slow\n    custom:\n      buildCommand: %s\n  local:\n    push: true\n", strconv.Quote(script))
+	path := filepath.Join(t.TempDir(), "skaffold.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path

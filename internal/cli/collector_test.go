@@ -134,16 +134,13 @@ func (c *collectorProc) storedLines(t *testing.T, id string) string {
 	return r.stdout
 }
 
-// hoistRun starts `hoist run` of the example as a process that pushes to
-// addr and writes its event log file; wait returns its exit code.
-func hoistRun(t *testing.T, env *testutil.TestEnv, ns, addr, logFile string, extra ...string) (wait func() (int, string)) {
-	cfg := filepath.Join(testutil.Root(t), "examples", "getting-started", "skaffold.yaml")
-	cmd := exec.Command(hoistBinary(t), append([]string{"run", "-f", cfg, "--default-repo", env.Registry, "-n", ns,
-		"--cache-artifacts=false", "--event-rpc-address", addr, "--event-rpc-flush-timeout", "60s",
-		"--event-log-file", logFile, "--event-format", "text"}, extra...)...)
+// hoistProc starts hoist as a process; wait returns its exit code and
+// output.
+func hoistProc(t *testing.T, env []string, args ...string) (wait func() (int, string)) {
+	cmd := exec.Command(hoistBinary(t), args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.Env = append(os.Environ(), "HOIST_TEST_BASE_IMAGE="+env.BaseImage)
+	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +148,15 @@ func hoistRun(t *testing.T, env *testutil.TestEnv, ns, addr, logFile string, ext
 		cmd.Wait()
 		return cmd.ProcessState.ExitCode(), out.String()
 	}
+}
+
+// hoistRun starts `hoist run` of the example as a process that pushes to
+// addr and writes its event log file.
+func hoistRun(t *testing.T, env *testutil.TestEnv, ns, addr, logFile string, extra ...string) (wait func() (int, string)) {
+	cfg := filepath.Join(testutil.Root(t), "examples", "getting-started", "skaffold.yaml")
+	return hoistProc(t, []string{"HOIST_TEST_BASE_IMAGE=" + env.BaseImage}, append([]string{"run", "-f", cfg,
+		"--default-repo", env.Registry, "-n", ns, "--cache-artifacts=false", "--event-rpc-address", addr,
+		"--event-rpc-flush-timeout", "60s", "--event-log-file", logFile, "--event-format", "text"}, extra...)...)
 }
 
 // TestCollectorTwoConcurrentRuns pushes two runs of the example at once
@@ -208,11 +214,12 @@ func runIDOf(t *testing.T, file string) string {
 	return env.EventId
 }
 
-// TestCollectorSurvivesSIGKILL kills the collector twice while a run
-// pushes to it and restarts it on the same store: the run's pusher resends
-// what was not acknowledged, and the store ends with every event once.
+// TestCollectorSurvivesSIGKILL kills the collector twice while a build
+// pushes to it, each time mid-run, and restarts it on the same store: the
+// run's pusher resends what was not acknowledged, and the store ends with
+// every event once. The build prints a line every 100ms for 6s, so that
+// both kills fall inside it however fast the machine is.
 func TestCollectorSurvivesSIGKILL(t *testing.T) {
-	env := testutil.Env(t)
 	stores := map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "collector.db") },
 		"postgres": func(t *testing.T) string { return testutil.PostgresDB(t) },
@@ -220,19 +227,18 @@ func TestCollectorSurvivesSIGKILL(t *testing.T) {
 	for _, name := range []string{"sqlite", "postgres"} {
 		t.Run(name, func(t *testing.T) {
 			c := startCollector(t, stores[name](t))
-			_, ns := namespace(t, env)
 			lf := filepath.Join(t.TempDir(), "events.jsonl")
-			wait := hoistRun(t, env, ns, c.addr, lf)
-			// The first kill comes mid-run; the second after a few more
-			// events, while the pusher resends or as the run ends.
-			for i, at := range []uint32{3, 8} {
-				waitStored(t, c, at, i == 0)
+			wait := hoistProc(t, nil, "build", "-f", slowProject(t, 60), "--default-repo", startRegistry(t),
+				"--cache-artifacts=false", "--event-rpc-address", c.addr, "--event-rpc-flush-timeout", "60s",
+				"--event-log-file", lf, "--event-format", "text")
+			for _, at := range []uint32{5, 20} {
+				waitStored(t, c, at)
 				c.kill()
 				time.Sleep(300 * time.Millisecond)
 				c.start()
 			}
 			if code, out := wait(); code != 0 {
-				t.Fatalf("hoist run: exit %d\n%s", code, out)
+				t.Fatalf("hoist build: exit %d\n%s", code, out)
 			}
 			file := readFile(lf)
 			id := runIDOf(t, file)
@@ -244,15 +250,15 @@ func TestCollectorSurvivesSIGKILL(t *testing.T) {
 }
 
 // waitStored waits until the collector holds a run with at least n events,
-// which with running must still be in progress.
-func waitStored(t *testing.T, c *collectorProc, n uint32, running bool) {
+// still in progress.
+func waitStored(t *testing.T, c *collectorProc, n uint32) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	for ctx.Err() == nil {
 		runs, err := c.client().ListRuns(ctx, connect.NewRequest(&pb.ListRunsRequest{}))
 		if err == nil && len(runs.Msg.Runs) > 0 && runs.Msg.Runs[0].LastSequence >= n {
-			if running && runs.Msg.Runs[0].Status != pb.Status_IN_PROGRESS {
+			if runs.Msg.Runs[0].Status != pb.Status_IN_PROGRESS {
 				t.Fatalf("the run ended before the collector was killed at event %d", n)
 			}
 			return

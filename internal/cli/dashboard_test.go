@@ -2,10 +2,8 @@ package cli_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -24,13 +22,7 @@ func TestDashboardShowsARunLive(t *testing.T) {
 	ctx := testutil.Browser(t)
 	reg := startRegistry(t)
 	c := startCollector(t, filepath.Join(t.TempDir(), "collector.db"), "--token", "dash")
-	exe, _ := os.Executable()
-	cfg := project(t, "")
-	script := fmt.Sprintf("for i in $(seq 1 40); do echo \"compiling unit $i\"; sleep 0.1; done; HOIST_FAKE_PUSH=1 %s", exe)
-	slow := fmt.Sprintf("apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  tagPolicy:\n    envTemplate:\n      template: v1\n  artifacts:\n  - image: slow\n    custom:\n      buildCommand: %s\n  local:\n    push: true\n", strconv.Quote(script))
-	if err := os.WriteFile(cfg, []byte(slow), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg := slowProject(t, 40)
 	base := "http://" + c.addr
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
