@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates the Go code of the .proto files under proto/ with the pinned
-# buf and protoc-gen-go. With --check it generates into a scratch copy and
-# fails when the committed code differs (CI runs that).
+# Regenerates what is generated: the Go code of the .proto files under proto/
+# (with the pinned buf and protoc-gen-go) and docs/errors.md (from the error
+# catalog in internal/fault). With --check it generates into a scratch copy
+# and fails when the committed files differ (CI and make lint run that).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PATH="$(bash "$root/hack/tools.sh"):$PATH"
@@ -14,8 +15,10 @@ if [[ ${1:-} == --check ]]; then
 		echo "generated code is stale: run hack/generate.sh and commit the result" >&2
 		exit 1
 	fi
+	go run ./internal/fault/gendoc -check -o docs/errors.md
 	echo "generated code is up to date"
 	exit 0
 fi
 buf lint
 buf generate
+go generate ./internal/fault

@@ -26,7 +26,7 @@ import (
 func Dependencies(a *config.Artifact) ([]string, error) {
 	st, err := os.Stat(a.Context)
 	if err != nil || !st.IsDir() {
-		return nil, fault.New(fault.BuildContextMissing, fault.ExitBuild,
+		return nil, fault.New(fault.BuildContextMissing,
 			fmt.Sprintf("build context %s of artifact %q does not exist or is not a folder", a.Context, a.ImageName),
 			"fix build.artifacts[].context in skaffold.yaml; it is relative to the config file")
 	}
@@ -97,7 +97,7 @@ func Dependencies(a *config.Artifact) ([]string, error) {
 	if a.Docker != nil {
 		df := DockerfilePath(a)
 		if _, err := os.Stat(df); err != nil {
-			return nil, fault.New(fault.BuildDockerfileMissing, fault.ExitBuild,
+			return nil, fault.New(fault.BuildDockerfileMissing,
 				fmt.Sprintf("Dockerfile %s of artifact %q not found", df, a.ImageName),
 				"fix build.artifacts[].docker.dockerfile; it is relative to the artifact's context")
 		}

@@ -146,7 +146,7 @@ func writeBuildOutput(path string, results []build.Result) error {
 		}
 	}
 	if err != nil {
-		return fault.Wrap(err, fault.UsageInvalid, fault.ExitConfig, "writing --file-output", "check that the folder is writable")
+		return fault.Wrap(err, fault.UsageInvalid, "writing --file-output", "check that the folder is writable")
 	}
 	return nil
 }

@@ -106,7 +106,7 @@ func runCollector(ctx context.Context, s Streams, o *collectorOptions, log *slog
 	if o.tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
 		if err != nil {
-			return fault.Wrap(err, fault.CollectorListen, fault.ExitConfig, "loading the TLS certificate and key",
+			return fault.Wrap(err, fault.CollectorTLSInvalid, "loading the TLS certificate and key",
 				"check --tls-cert and --tls-key: PEM files of a certificate and its private key")
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
@@ -119,13 +119,13 @@ func runCollector(ctx context.Context, s Streams, o *collectorOptions, log *slog
 	}
 	st, err := store.Open(ctx, where)
 	if err != nil {
-		return fault.Wrap(err, fault.CollectorStoreFailed, fault.ExitEvents, "opening the collector's store",
+		return fault.Wrap(err, fault.CollectorStoreFailed, "opening the collector's store",
 			"check --store: a writable SQLite file path, or a postgres:// URL of a reachable database")
 	}
 	defer st.Close()
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
-		return fault.Wrap(err, fault.CollectorListen, fault.ExitEvents, fmt.Sprintf("listening on %s", o.listen),
+		return fault.Wrap(err, fault.CollectorListen, fmt.Sprintf("listening on %s", o.listen),
 			"choose a free address with --listen")
 	}
 	if host, _, _ := net.SplitHostPort(o.listen); !isLoopback(host) {
@@ -145,7 +145,7 @@ func runCollector(ctx context.Context, s Streams, o *collectorOptions, log *slog
 	fmt.Fprintf(s.Err, "hoist collector: storing events in %s (%s)\n", redact(where), st.Dialect())
 	fmt.Fprintf(s.Err, "hoist collector: serving on %s://%s (dashboard at %s://%s/)\n", scheme, ln.Addr(), scheme, ln.Addr())
 	if err := c.Serve(ctx, ln, tlsCfg); err != nil {
-		return fault.Wrap(err, fault.CollectorListen, fault.ExitEvents, "serving", "")
+		return fault.Wrap(err, fault.CollectorListen, "serving")
 	}
 	fmt.Fprintln(s.Err, "hoist collector: stopped")
 	return nil

@@ -40,7 +40,7 @@ func (o *deployOptions) addFlags(cmd *cobra.Command, withStatus bool) {
 // deploys returns the deploy phase of a config on the session's bus.
 func deploys(ctx context.Context, ss *session, cfg *config.Config, o *deployOptions) (*runner.Deploys, error) {
 	if cfg.Deploy.Kubectl == nil {
-		return nil, fault.New(fault.DeployNoDeployer, fault.ExitConfig,
+		return nil, fault.New(fault.DeployNoDeployer,
 			fmt.Sprintf("%s configures no deployer", cfg.File), "add deploy.kubectl with its manifests")
 	}
 	cluster, err := kubectl.Connect(ctx, kubectl.ClusterOptions{Kubeconfig: o.kubeconfig, Context: o.kubeContext,
@@ -168,12 +168,12 @@ func builtArtifacts(file string, images []string) ([]build.Result, error) {
 	if file != "" {
 		data, err := os.ReadFile(file)
 		if err != nil {
-			return nil, fault.Wrap(err, fault.DeployArtifactsInvalid, fault.ExitConfig, "reading --build-artifacts",
+			return nil, fault.Wrap(err, fault.DeployArtifactsInvalid, "reading --build-artifacts",
 				"write it with hoist build --file-output")
 		}
 		var out buildOutput
 		if err := json.Unmarshal(data, &out); err != nil {
-			return nil, fault.Wrap(err, fault.DeployArtifactsInvalid, fault.ExitConfig,
+			return nil, fault.Wrap(err, fault.DeployArtifactsInvalid,
 				fmt.Sprintf("%s is not a build artifacts file", file), "write it with hoist build --file-output")
 		}
 		refs = out.Builds
@@ -186,10 +186,11 @@ func builtArtifacts(file string, images []string) ([]build.Result, error) {
 		refs = append(refs, builtImage{ImageName: name, Tag: ref})
 	}
 	results := make([]build.Result, 0, len(refs))
-	for _, r := range refs {
+	for i, r := range refs {
 		if r.ImageName == "" || r.Tag == "" {
-			return nil, fault.New(fault.DeployArtifactsInvalid, fault.ExitConfig,
-				fmt.Sprintf("built artifact %+v needs an imageName and a tag", r), "")
+			return nil, fault.New(fault.DeployArtifactsInvalid,
+				fmt.Sprintf("built artifact %d (imageName %q, tag %q) needs an imageName and a tag", i+1, r.ImageName, r.Tag),
+				"write the file with hoist build --file-output, or give --images name=reference")
 		}
 		tag, digest, _ := strings.Cut(r.Tag, "@")
 		results = append(results, build.Result{ImageName: r.ImageName, Tag: tag, Digest: digest, Pushed: digest != ""})

@@ -125,26 +125,26 @@ func (o *eventsOptions) fromAPI(ctx context.Context, out *sink.Stream) error {
 func eventsUnreachable(address string, err error) error {
 	switch connect.CodeOf(err) {
 	case connect.CodeUnavailable, connect.CodeUnknown, connect.CodeDeadlineExceeded:
-		return fault.Wrap(err, fault.EventsUnreachable, fault.ExitEvents,
+		return fault.Wrap(err, fault.EventsUnreachable,
 			fmt.Sprintf("cannot read events from %s", address),
 			"check that hoist runs with --rpc-port (or the collector runs) at that address")
 	case connect.CodeCanceled:
-		return fault.Wrap(err, fault.Canceled, fault.ExitCanceled, "canceled")
+		return fault.Wrap(err, fault.Canceled, "canceled")
 	case connect.CodeNotFound:
-		return fault.Wrap(err, fault.EventsRunNotFound, fault.ExitEvents, fmt.Sprintf("%s holds no such run", address),
+		return fault.Wrap(err, fault.EventsRunNotFound, fmt.Sprintf("%s holds no such run", address),
 			fmt.Sprintf("list the runs it holds: curl %s/v1alpha2/runs, or open its dashboard", rpc.BaseURL(address)))
 	case connect.CodeUnauthenticated:
-		return fault.Wrap(err, fault.EventsUnauthorized, fault.ExitEvents, fmt.Sprintf("%s refused the request", address),
+		return fault.Wrap(err, fault.EventsUnauthorized, fmt.Sprintf("%s refused the request", address),
 			"pass the collector's token with --token (or $HOIST_TOKEN)")
 	}
-	return fault.Wrap(err, fault.EventsUnreachable, fault.ExitEvents, fmt.Sprintf("reading events from %s", address))
+	return fault.Wrap(err, fault.EventsUnreachable, fmt.Sprintf("reading events from %s", address))
 }
 
 // fromFile prints the events of an event log file.
 func (o *eventsOptions) fromFile(s Streams, out *sink.Stream, filter event.Filter) error {
 	f, err := os.Open(o.file)
 	if err != nil {
-		return fault.Wrap(err, fault.EventLogFileFailed, fault.ExitEvents, "reading the event log file",
+		return fault.Wrap(err, fault.EventLogFileFailed, "reading the event log file",
 			"check the path given to --file")
 	}
 	defer f.Close()
@@ -160,14 +160,14 @@ func (o *eventsOptions) fromFile(s Streams, out *sink.Stream, filter event.Filte
 			break
 		}
 		if err != nil {
-			return fault.Wrap(err, fault.EventLogFileFailed, fault.ExitEvents, "reading the event log file")
+			return fault.Wrap(err, fault.EventLogFileFailed, "reading the event log file")
 		}
 		if strings.TrimSpace(string(line)) == "" {
 			continue
 		}
 		env, err := event.UnmarshalJSON(line)
 		if err != nil {
-			return fault.New(fault.EventLogFileParse, fault.ExitEvents,
+			return fault.New(fault.EventLogFileParse,
 				fmt.Sprintf("%s:%d: not a hoist event: %v", o.file, n, err),
 				"pass a file written by --event-log-file")
 		}

@@ -65,5 +65,5 @@ func (o *eventOptions) addServerFlags(cmd *cobra.Command) {
 }
 
 func usageError(format string, args ...any) error {
-	return fault.New(fault.UsageInvalid, fault.ExitConfig, fmt.Sprintf(format, args...), "see hoist --help")
+	return fault.New(fault.UsageInvalid, fmt.Sprintf(format, args...), "see hoist --help")
 }

@@ -17,7 +17,7 @@ func (ss *session) startServer(ctx context.Context, o serverOptions) error {
 	}
 	ln, err := rpc.Listen(o.bind, o.port)
 	if err != nil {
-		return fault.Wrap(err, fault.EventRPCListen, fault.ExitEvents,
+		return fault.Wrap(err, fault.EventRPCListen,
 			fmt.Sprintf("serving the Event API on %s:%d", o.bind, o.port), "choose a free port with --rpc-port")
 	}
 	api := &rpc.Server{Bus: ss.bus, State: ss.state, Control: ss.control}

@@ -78,7 +78,7 @@ func startSession(ctx context.Context, s Streams, log *slog.Logger, command stri
 		f, err := sink.OpenFile(file)
 		if err != nil {
 			bus.Close()
-			return nil, fault.Wrap(err, fault.EventLogFileFailed, fault.ExitEvents,
+			return nil, fault.Wrap(err, fault.EventLogFileFailed,
 				"opening the event log file", "check that its folder is writable, or change --event-log-file")
 		}
 		ss.files = append(ss.files, f)
@@ -131,11 +131,11 @@ func (ss *session) ready(cfgErr error) error {
 func (ss *session) startPush(ctx context.Context, o rpc.ClientOptions) error {
 	p, err := rpc.NewPusher(ss.bus, o, ss.log)
 	if err != nil {
-		return fault.Wrap(err, fault.EventRPCUnreachable, fault.ExitEvents, "configuring the event push", "check --event-rpc-ca")
+		return fault.Wrap(err, fault.EventRPCUnreachable, "configuring the event push", "check --event-rpc-ca")
 	}
 	if ss.pushRequired {
 		if err := p.Check(ctx, 10*time.Second); err != nil {
-			return fault.Wrap(err, fault.EventRPCUnreachable, fault.ExitEvents,
+			return fault.Wrap(err, fault.EventRPCUnreachable,
 				fmt.Sprintf("the event collector at %s cannot be reached, and event.rpc.required is true", o.Address),
 				"start the collector (hoist collector), or fix event.rpc.address")
 		}
@@ -193,7 +193,7 @@ func (ss *session) finish(err error) error {
 			fmt.Fprintf(ss.s.Err, "hoist: %d of %d events were not delivered to %s within %s%s\n",
 				undelivered, ss.bus.Last(), ss.pushAddress, ss.flushTimeout, reason)
 			if ss.pushRequired && err == nil {
-				err = fault.New(fault.EventRPCUndelivered, fault.ExitEvents,
+				err = fault.New(fault.EventRPCUndelivered,
 					fmt.Sprintf("%d events were not delivered to %s", undelivered, ss.pushAddress),
 					"check the collector; raise --event-rpc-flush-timeout for slow links")
 			}
@@ -209,7 +209,7 @@ func (ss *session) finish(err error) error {
 	if sinkErr := errors.Join(ss.errs...); sinkErr != nil {
 		fmt.Fprintf(ss.s.Err, "warning: writing events: %v\n", sinkErr)
 		if err == nil {
-			err = fault.Wrap(sinkErr, fault.EventLogFileFailed, fault.ExitEvents, "writing events")
+			err = fault.Wrap(sinkErr, fault.EventLogFileFailed, "writing events")
 		}
 	}
 	return err

@@ -133,7 +133,7 @@ func TestErrors(t *testing.T) {
 				t.Fatal("no error")
 			}
 			f := fault.As(err)
-			if f == nil || f.Code != tt.code || f.Exit != fault.ExitConfig {
+			if f == nil || f.Code != tt.code || f.Exit() != fault.ExitConfig {
 				t.Fatalf("error %v: want code %s, exit %d", err, tt.code, fault.ExitConfig)
 			}
 			if !strings.HasPrefix(err.Error(), tt.want) {

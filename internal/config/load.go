@@ -30,16 +30,16 @@ var (
 func Load(path string) (*Config, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, fault.Wrap(err, fault.ConfigNotFound, fault.ExitConfig, "resolving config path")
+		return nil, fault.Wrap(err, fault.ConfigNotFound, "resolving config path")
 	}
 	data, err := os.ReadFile(abs)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fault.New(fault.ConfigNotFound, fault.ExitConfig,
+		return nil, fault.New(fault.ConfigNotFound,
 			fmt.Sprintf("config file %s not found", path),
 			"run hoist in the folder that holds skaffold.yaml, or pass -f path/to/skaffold.yaml")
 	}
 	if err != nil {
-		return nil, fault.Wrap(err, fault.ConfigNotFound, fault.ExitConfig, "reading config")
+		return nil, fault.Wrap(err, fault.ConfigNotFound, "reading config")
 	}
 	cfg, err := Parse(path, data)
 	if err != nil {
@@ -276,9 +276,9 @@ func invalid(err error) error {
 		if ce.Hint != "" {
 			hints = []string{ce.Hint}
 		}
-		return &fault.Error{Code: code, Exit: fault.ExitConfig, Message: ce.located(), Suggestions: hints}
+		return &fault.Error{Code: code, Message: ce.located(), Suggestions: hints}
 	}
-	return fault.Wrap(err, fault.ConfigInvalid, fault.ExitConfig, "invalid config")
+	return fault.Wrap(err, fault.ConfigInvalid, "invalid config")
 }
 
 // syntaxError turns a YAML parser error into a positioned Error. The parser

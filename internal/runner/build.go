@@ -68,7 +68,7 @@ func (b *Builds) Run(ctx context.Context, artifacts []*config.Artifact) ([]build
 			defer func() { <-sem }()
 			results[i], errs[i] = b.one(ctx, a)
 			if errs[i] != nil && ctx.Err() == nil {
-				cancel(fault.Wrap(errs[i], fault.Canceled, fault.ExitBuild,
+				cancel(fault.Wrap(errs[i], fault.Canceled,
 					fmt.Sprintf("canceled because the build of %q failed", a.ImageName)))
 			}
 		})
@@ -101,7 +101,7 @@ func (b *Builds) one(ctx context.Context, a *config.Artifact) (build.Result, err
 	case ctx.Err() != nil:
 		err = context.Cause(ctx)
 		if fault.As(err) == nil {
-			err = fault.Wrap(err, fault.Canceled, fault.ExitCanceled, fmt.Sprintf("build of %q canceled", a.ImageName))
+			err = fault.Wrap(err, fault.Canceled, fmt.Sprintf("build of %q canceled", a.ImageName))
 		}
 		b.publish(a.ImageName, &pb.BuildEvent{Status: pb.Status_CANCELED, Error: ErrorOf(err)})
 		return build.Result{}, err

@@ -44,7 +44,7 @@ func (d *Deploys) ended(ctx context.Context, files []string, err error) error {
 	case err == nil:
 		d.publish(&pb.DeployEvent{Status: pb.Status_SUCCEEDED, Manifests: files})
 	case ctx.Err() != nil:
-		err = fault.Wrap(context.Cause(ctx), fault.Canceled, fault.ExitCanceled, "deploy canceled")
+		err = fault.Wrap(context.Cause(ctx), fault.Canceled, "deploy canceled")
 		d.publish(&pb.DeployEvent{Status: pb.Status_CANCELED, Manifests: files, Error: ErrorOf(err)})
 	default:
 		d.publish(&pb.DeployEvent{Status: pb.Status_FAILED, Manifests: files, Error: ErrorOf(err)})
@@ -108,7 +108,7 @@ func (d *Deploys) check(ctx context.Context, resources []deploy.Resource) error 
 	case err == nil:
 		d.statusEvent(&pb.StatusCheckEvent{Status: pb.Status_SUCCEEDED, Message: fmt.Sprintf("%d resources ready", n)})
 	case ctx.Err() != nil:
-		err = fault.Wrap(context.Cause(ctx), fault.Canceled, fault.ExitCanceled, "status check canceled")
+		err = fault.Wrap(context.Cause(ctx), fault.Canceled, "status check canceled")
 		d.statusEvent(&pb.StatusCheckEvent{Status: pb.Status_CANCELED, Error: ErrorOf(err)})
 	default:
 		d.statusEvent(&pb.StatusCheckEvent{Status: pb.Status_FAILED, Message: "status check failed", Error: ErrorOf(err)})

@@ -144,7 +144,7 @@ func (d *Dev) Run(ctx context.Context) error {
 		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		if err := st.deployer.Delete(cleanup); err != nil {
-			return fault.Wrap(err, fault.DeployDeleteFailed, fault.ExitDeploy, "cleaning up what hoist dev deployed",
+			return fault.Wrap(err, fault.DeployDeleteFailed, "cleaning up what hoist dev deployed",
 				"delete it with hoist delete")
 		}
 	}

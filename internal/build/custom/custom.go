@@ -45,7 +45,7 @@ var _ build.Builder = (*Builder)(nil)
 // Build implements build.Builder.
 func (b *Builder) Build(ctx context.Context, out build.Output, a *config.Artifact, tag string) (build.Result, error) {
 	if st, err := os.Stat(a.Context); err != nil || !st.IsDir() {
-		return build.Result{}, fault.New(fault.BuildContextMissing, fault.ExitBuild,
+		return build.Result{}, fault.New(fault.BuildContextMissing,
 			fmt.Sprintf("build context %s of artifact %q does not exist or is not a folder", a.Context, a.ImageName),
 			"fix build.artifacts[].context in skaffold.yaml; it is relative to the config file")
 	}
@@ -70,7 +70,7 @@ func (b *Builder) Build(ctx context.Context, out build.Output, a *config.Artifac
 	if err := cmd.Start(); err != nil {
 		pr.Close()
 		pw.Close()
-		return build.Result{}, fault.Wrap(err, fault.BuildCustomCommandStart, fault.ExitBuild,
+		return build.Result{}, fault.Wrap(err, fault.BuildCustomCommandStart,
 			fmt.Sprintf("starting the build command of %q", a.ImageName), "check that /bin/sh exists")
 	}
 	pw.Close()
@@ -89,7 +89,7 @@ func (b *Builder) Build(ctx context.Context, out build.Output, a *config.Artifac
 		if len(tail) > 0 {
 			msg += "; last output:\n" + strings.Join(tail, "\n")
 		}
-		return build.Result{}, &fault.Error{Code: fault.BuildCustomCommandFail, Exit: fault.ExitBuild, Message: msg,
+		return build.Result{}, &fault.Error{Code: fault.BuildCustomCommandFail, Message: msg,
 			Suggestions: []string{"run the command by hand in " + a.Context + " with IMAGE=" + tag + " to see the failure"}}
 	}
 	res := build.Result{ImageName: a.ImageName, Tag: tag, Pushed: b.Push}

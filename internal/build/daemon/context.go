@@ -66,7 +66,7 @@ func resolve() (endpoint, error) {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return endpoint{}, fault.Wrap(err, fault.BuildDockerUnreachable, fault.ExitBuild,
+		return endpoint{}, fault.Wrap(err, fault.BuildDockerUnreachable,
 			fmt.Sprintf("docker context %q not found", name), "list contexts with docker context ls, or unset DOCKER_CONTEXT")
 	}
 	if err := json.Unmarshal(data, &meta); err != nil {

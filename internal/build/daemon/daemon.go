@@ -24,7 +24,7 @@ func Connect() (*client.Client, error) {
 	}
 	c, err := client.NewClientWithOpts(ep.options()...)
 	if err != nil {
-		return nil, fault.Wrap(err, fault.BuildDockerUnreachable, fault.ExitBuild,
+		return nil, fault.Wrap(err, fault.BuildDockerUnreachable,
 			"configuring the Docker client", "check DOCKER_HOST and DOCKER_CERT_PATH")
 	}
 	return c, nil
@@ -32,7 +32,7 @@ func Connect() (*client.Client, error) {
 
 // Unreachable returns the fault for a daemon that does not answer.
 func Unreachable(c *client.Client, err error) error {
-	return fault.Wrap(err, fault.BuildDockerUnreachable, fault.ExitBuild,
+	return fault.Wrap(err, fault.BuildDockerUnreachable,
 		fmt.Sprintf("cannot reach the Docker daemon at %s", c.DaemonHost()),
 		"start dockerd, or point DOCKER_HOST at a running one (make testenv starts one and writes its address to the env file)")
 }
@@ -45,7 +45,7 @@ func ImageID(ctx context.Context, c *client.Client, ref string) (string, error) 
 	img, err := c.ImageInspect(ctx, ref)
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
-			return "", fault.Wrap(err, fault.BuildImageNotFound, fault.ExitBuild,
+			return "", fault.Wrap(err, fault.BuildImageNotFound,
 				fmt.Sprintf("image %s is not in the local Docker engine", ref),
 				"the build command must build $IMAGE into the local engine, or set build.local.push: true to push it")
 		}

@@ -66,7 +66,7 @@ func (b *Builder) Build(ctx context.Context, out hbuild.Output, a *config.Artifa
 	}
 	dockerfile, err := filepath.Rel(a.Context, hbuild.DockerfilePath(a))
 	if err != nil || !filepath.IsLocal(dockerfile) {
-		return hbuild.Result{}, fault.New(fault.BuildDockerfileMissing, fault.ExitBuild,
+		return hbuild.Result{}, fault.New(fault.BuildDockerfileMissing,
 			fmt.Sprintf("Dockerfile %s of %q is outside its context %s", hbuild.DockerfilePath(a), a.ImageName, a.Context),
 			"move the Dockerfile into the context folder")
 	}
@@ -249,21 +249,21 @@ func (s *buildState) failure(a *config.Artifact, err error) error {
 	fromStep := s.step == nil || strings.HasPrefix(strings.ToUpper(s.step.Instruction), "FROM")
 	switch {
 	case syntaxRE.MatchString(msg):
-		return fault.New(fault.BuildDockerfileSyntax, fault.ExitBuild,
+		return fault.New(fault.BuildDockerfileSyntax,
 			fmt.Sprintf("the Dockerfile of %q has a syntax error: %s", a.ImageName, msg),
 			"fix "+hbuild.DockerfilePath(a))
 	case exitRE.MatchString(msg):
 		m := exitRE.FindStringSubmatch(msg)
 		code := m[1] + m[2]
-		return fault.New(fault.BuildRunFailed, fault.ExitBuild,
+		return fault.New(fault.BuildRunFailed,
 			fmt.Sprintf("the build of %q failed%s with exit status %s: %s%s", a.ImageName, where, code, msg, tail),
 			"fix the failing command, or run it in the image to see why it fails")
 	case fromStep && pullRE.MatchString(msg):
-		return fault.New(fault.BuildBaseImageNotFound, fault.ExitBuild,
+		return fault.New(fault.BuildBaseImageNotFound,
 			fmt.Sprintf("the base image of %q could not be pulled%s: %s", a.ImageName, where, msg),
 			"check the FROM line's image name and that its registry is reachable")
 	}
-	return fault.New(fault.BuildDockerFailed, fault.ExitBuild,
+	return fault.New(fault.BuildDockerFailed,
 		fmt.Sprintf("the build of %q failed%s: %s%s", a.ImageName, where, msg, tail),
 		"check the output above and the Docker engine's log")
 }
@@ -326,11 +326,11 @@ func (b *Builder) push(ctx context.Context, out hbuild.Output, ref string) (stri
 func pushFailure(ref string, err error) error {
 	msg := err.Error()
 	if regexp.MustCompile(`(?i)connection refused|no such host|i/o timeout|dial tcp|network is unreachable|EOF`).MatchString(msg) {
-		return fault.Wrap(err, fault.BuildRegistryUnreachable, fault.ExitBuild,
+		return fault.Wrap(err, fault.BuildRegistryUnreachable,
 			fmt.Sprintf("pushing %s: the registry is unreachable", ref),
 			"check that the registry runs and that --default-repo or the image name points at it")
 	}
-	return fault.Wrap(err, fault.BuildRegistryRefused, fault.ExitBuild,
+	return fault.Wrap(err, fault.BuildRegistryRefused,
 		fmt.Sprintf("pushing %s: the registry refused the push", ref),
 		"log in with docker login, or check the repository's permissions")
 }

@@ -45,11 +45,11 @@ func classify(err error, ref string) error {
 	if errors.As(err, &terr) {
 		switch terr.StatusCode {
 		case http.StatusNotFound:
-			return fault.Wrap(err, fault.BuildImageNotFound, fault.ExitBuild,
+			return fault.Wrap(err, fault.BuildImageNotFound,
 				fmt.Sprintf("image %s is not in the registry", ref),
 				"check that the build pushed $IMAGE, the exact reference hoist passed to it")
 		case http.StatusUnauthorized, http.StatusForbidden:
-			return fault.Wrap(err, fault.BuildRegistryRefused, fault.ExitBuild,
+			return fault.Wrap(err, fault.BuildRegistryRefused,
 				fmt.Sprintf("the registry refused access to %s", ref),
 				"log in with docker login, or check the registry's permissions")
 		}
@@ -57,11 +57,11 @@ func classify(err error, ref string) error {
 	var nerr net.Error
 	var oerr *net.OpError
 	if errors.As(err, &oerr) || errors.As(err, &nerr) {
-		return fault.Wrap(err, fault.BuildRegistryUnreachable, fault.ExitBuild,
+		return fault.Wrap(err, fault.BuildRegistryUnreachable,
 			fmt.Sprintf("cannot reach the registry of %s", ref),
 			"check that the registry runs and the address in the image name is right")
 	}
-	return fault.Wrap(err, fault.BuildRegistryRefused, fault.ExitBuild, fmt.Sprintf("reading %s from its registry", ref))
+	return fault.Wrap(err, fault.BuildRegistryRefused, fmt.Sprintf("reading %s from its registry", ref))
 }
 
 // Copy makes the image at src (a reference by digest) available as dst,

@@ -65,11 +65,11 @@ func (t *Tagger) Tag(ctx context.Context, a *config.Artifact) (string, error) {
 		if fault.As(err) != nil {
 			return "", err
 		}
-		return "", fault.Wrap(err, fault.TagFailed, fault.ExitBuild,
+		return "", fault.Wrap(err, fault.TagFailed,
 			fmt.Sprintf("computing the tag of %q", a.ImageName), "check build.tagPolicy in skaffold.yaml")
 	}
 	if !validTag(tag) {
-		return "", fault.New(fault.TagFailed, fault.ExitBuild,
+		return "", fault.New(fault.TagFailed,
 			fmt.Sprintf("tag %q of %q is not a valid image tag", tag, a.ImageName),
 			"a tag is up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'")
 	}
@@ -137,7 +137,7 @@ func BuildArgs(args map[string]*string, env map[string]string) (map[string]*stri
 		}
 		s, err := Template(*v, env)
 		if err != nil {
-			return nil, fault.Wrap(err, fault.ConfigInvalid, fault.ExitConfig,
+			return nil, fault.Wrap(err, fault.ConfigInvalid,
 				fmt.Sprintf("build argument %s", k), "set the environment variable it uses, or change buildArgs")
 		}
 		out[k] = &s
@@ -162,7 +162,7 @@ func gitCommit(ctx context.Context, g *config.GitCommitTagger, dir string) (stri
 		return strings.TrimSpace(string(out)), nil
 	}
 	if _, err := git("rev-parse", "--is-inside-work-tree"); err != nil {
-		return "", fault.Wrap(err, fault.TagFailed, fault.ExitBuild,
+		return "", fault.Wrap(err, fault.TagFailed,
 			fmt.Sprintf("the gitCommit tag policy needs a git repository, and %s is not in one", dir),
 			"run hoist inside a git repository, or choose another build.tagPolicy such as sha256 or inputDigest")
 	}

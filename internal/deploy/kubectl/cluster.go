@@ -52,7 +52,7 @@ func Connect(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.Context})
 	raw, err := cc.RawConfig()
 	if err != nil {
-		return nil, fault.Wrap(err, fault.DeployKubeconfigInvalid, fault.ExitDeploy, "reading the kubeconfig",
+		return nil, fault.Wrap(err, fault.DeployKubeconfigInvalid, "reading the kubeconfig",
 			"check --kubeconfig or $KUBECONFIG")
 	}
 	name := o.Context
@@ -61,7 +61,7 @@ func Connect(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 	}
 	cfg, err := cc.ClientConfig()
 	if err != nil {
-		return nil, fault.Wrap(err, fault.DeployKubeconfigInvalid, fault.ExitDeploy,
+		return nil, fault.Wrap(err, fault.DeployKubeconfigInvalid,
 			fmt.Sprintf("using kubeconfig context %q", name),
 			"list contexts with kubectl config get-contexts, and choose one with --kube-context")
 	}
@@ -104,6 +104,6 @@ func (c *Cluster) unreachable(err error) error {
 	if !errors.As(err, &uerr) && !errors.As(err, &nerr) {
 		msg = fmt.Sprintf("the cluster of kubeconfig context %q at %s did not answer as a Kubernetes API server", c.Context, c.Server)
 	}
-	return fault.Wrap(err, fault.DeployClusterUnreachable, fault.ExitDeploy, msg,
+	return fault.Wrap(err, fault.DeployClusterUnreachable, msg,
 		"check that the cluster runs and that --kube-context or the current context points at it (make testenv starts one)")
 }

@@ -92,7 +92,7 @@ func (d *Deployer) resource(ctx context.Context, m manifest, nsChecked map[strin
 	gvk := m.obj.GroupVersionKind()
 	mapping, err := d.Cluster.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if meta.IsNoMatchError(err) {
-		return nil, nil, fault.Wrap(err, fault.DeployUnknownKind, fault.ExitDeploy,
+		return nil, nil, fault.Wrap(err, fault.DeployUnknownKind,
 			fmt.Sprintf("%s:%d: the cluster does not know kind %q of apiVersion %q", m.file, m.line, gvk.Kind, gvk.GroupVersion()),
 			"check the kind and apiVersion, or install the CustomResourceDefinition that defines it")
 	}
@@ -111,7 +111,7 @@ func (d *Deployer) resource(ctx context.Context, m manifest, nsChecked map[strin
 	if nsChecked != nil && !nsChecked[ns] {
 		_, err := d.Cluster.Typed.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			return nil, nil, fault.New(fault.DeployNamespaceMissing, fault.ExitDeploy,
+			return nil, nil, fault.New(fault.DeployNamespaceMissing,
 				fmt.Sprintf("%s:%d: namespace %q of %s %q does not exist", m.file, m.line, ns, gvk.Kind, m.obj.GetName()),
 				fmt.Sprintf("create it (kubectl create namespace %s), add it to the manifests, or choose another with -n", ns))
 		}
@@ -159,7 +159,7 @@ func (d *Deployer) applyFailure(ctx context.Context, m manifest, err error) erro
 	if !errors.As(err, &status) {
 		return d.Cluster.unreachable(err)
 	}
-	return fault.Wrap(err, fault.DeployApplyFailed, fault.ExitDeploy,
+	return fault.Wrap(err, fault.DeployApplyFailed,
 		fmt.Sprintf("%s:%d: applying %s %q", m.file, m.line, m.obj.GetKind(), m.obj.GetName()),
 		"fix the object in the manifest; the API server's message says what it refused")
 }
@@ -193,7 +193,7 @@ func (d *Deployer) Delete(ctx context.Context, r deploy.Reporter) ([]string, err
 			if ctx.Err() != nil {
 				return files, ctx.Err()
 			}
-			return files, fault.Wrap(err, fault.DeployDeleteFailed, fault.ExitDeploy,
+			return files, fault.Wrap(err, fault.DeployDeleteFailed,
 				fmt.Sprintf("%s:%d: deleting %s %q", m.file, m.line, m.obj.GetKind(), m.obj.GetName()))
 		}
 		res := describe(m.obj, mapping.Resource)

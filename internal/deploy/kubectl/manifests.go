@@ -39,7 +39,7 @@ func expand(dir string, globs []string) ([]string, error) {
 		}
 		matches, err := filepath.Glob(pattern)
 		if err != nil {
-			return nil, fault.Wrap(err, fault.DeployManifestNotFound, fault.ExitDeploy,
+			return nil, fault.Wrap(err, fault.DeployManifestNotFound,
 				fmt.Sprintf("manifest pattern %q is malformed", g))
 		}
 		var found bool
@@ -61,7 +61,7 @@ func expand(dir string, globs []string) ([]string, error) {
 			}
 		}
 		if !found {
-			return nil, fault.New(fault.DeployManifestNotFound, fault.ExitDeploy,
+			return nil, fault.New(fault.DeployManifestNotFound,
 				fmt.Sprintf("manifest pattern %q matches no YAML file in %s", g, dir),
 				"fix deploy.kubectl.manifests (or manifests.rawYaml); patterns are relative to skaffold.yaml")
 		}
@@ -79,7 +79,7 @@ func read(dir string, files []string) ([]manifest, error) {
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fault.Wrap(err, fault.DeployManifestNotFound, fault.ExitDeploy, "reading manifest "+f)
+			return nil, fault.Wrap(err, fault.DeployManifestNotFound, "reading manifest "+f)
 		}
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		for {
@@ -89,7 +89,7 @@ func read(dir string, files []string) ([]manifest, error) {
 				break
 			}
 			if err != nil {
-				return nil, fault.New(fault.DeployManifestInvalid, fault.ExitDeploy,
+				return nil, fault.New(fault.DeployManifestInvalid,
 					fmt.Sprintf("%s: %s", f, strings.TrimPrefix(err.Error(), "yaml: ")),
 					"fix the YAML of this manifest")
 			}
@@ -106,12 +106,12 @@ func read(dir string, files []string) ([]manifest, error) {
 				err = obj.UnmarshalJSON(raw)
 			}
 			if err != nil {
-				return nil, fault.New(fault.DeployManifestInvalid, fault.ExitDeploy,
+				return nil, fault.New(fault.DeployManifestInvalid,
 					fmt.Sprintf("%s:%d: not a Kubernetes object: %v", f, line, err),
 					"each document needs apiVersion, kind and metadata.name")
 			}
 			if obj.GetName() == "" && obj.GetGenerateName() == "" {
-				return nil, fault.New(fault.DeployManifestInvalid, fault.ExitDeploy,
+				return nil, fault.New(fault.DeployManifestInvalid,
 					fmt.Sprintf("%s:%d: %s has no metadata.name", f, line, obj.GetKind()), "give the object a name")
 			}
 			out = append(out, manifest{file: f, line: line, obj: obj})

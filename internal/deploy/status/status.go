@@ -121,7 +121,7 @@ func (w *watcher) run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return w.timeout(ctx)
 			}
-			return w.fail(fault.Wrap(err, fault.StatusCheckFailed, fault.ExitStatus,
+			return w.fail(fault.Wrap(err, fault.StatusCheckFailed,
 				fmt.Sprintf("watching %s", w.id()), "check that the cluster still answers"))
 		case obj := <-objCh:
 			w.obj = obj
@@ -174,7 +174,7 @@ func (w *watcher) timeout(ctx context.Context) error {
 	if code == "" {
 		code, reason = fault.StatusCheckDeadline, w.last
 	}
-	return w.fail(fault.New(code, fault.ExitStatus,
+	return w.fail(fault.New(code,
 		fmt.Sprintf("%s was not ready within %s: %s", w.id(), w.deadline, reason),
 		suggestion(code)))
 }
@@ -358,7 +358,7 @@ func (w *watcher) deployment(d *appsv1.Deployment) (bool, string, error) {
 	}
 	for _, c := range d.Status.Conditions {
 		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
-			return false, "", fault.New(fault.StatusCheckProgressDeadline, fault.ExitStatus,
+			return false, "", fault.New(fault.StatusCheckProgressDeadline,
 				fmt.Sprintf("%s: ProgressDeadlineExceeded: %s", w.id(), c.Message), suggestion(fault.StatusCheckProgressDeadline))
 		}
 	}
@@ -415,7 +415,7 @@ func (w *watcher) pod(p *corev1.Pod) (bool, string, error) {
 	case corev1.PodSucceeded:
 		return true, "completed", nil
 	case corev1.PodFailed:
-		return false, "", fault.New(fault.StatusCheckFailed, fault.ExitStatus,
+		return false, "", fault.New(fault.StatusCheckFailed,
 			fmt.Sprintf("%s failed: %s %s", w.id(), p.Status.Reason, p.Status.Message), "read its logs with kubectl logs")
 	}
 	for _, c := range p.Status.Conditions {

@@ -1,0 +1,171 @@
+package fault
+
+//go:generate go run ./gendoc -o ../../docs/errors.md
+
+// Code is a stable, machine-readable error code. Codes appear in events and
+// in documentation; once published, a code keeps its meaning.
+type Code string
+
+// Exit codes. They are part of hoist's interface: scripts branch on them.
+const (
+	ExitOK       = 0
+	ExitInternal = 1
+	ExitConfig   = 2 // the config file or the command line is wrong
+	ExitBuild    = 3 // a build failed
+	ExitDeploy   = 4 // a deploy failed
+	ExitStatus   = 5 // a status check failed
+	ExitEvents   = 6 // events could not be read, written, served or stored
+	ExitCanceled = 130
+)
+
+// The codes hoist reports, each described in Catalog.
+const (
+	Unknown         Code = "UNKNOWN"
+	Canceled        Code = "CANCELED"
+	ConfigNotFound  Code = "CONFIG_NOT_FOUND"
+	ConfigInvalid   Code = "CONFIG_INVALID"
+	ConfigUnsupport Code = "CONFIG_UNSUPPORTED"
+	UsageInvalid    Code = "USAGE_INVALID"
+
+	TagFailed Code = "BUILD_TAG_FAILED"
+
+	BuildDockerfileMissing   Code = "BUILD_DOCKERFILE_MISSING"
+	BuildDockerfileSyntax    Code = "BUILD_DOCKERFILE_SYNTAX"
+	BuildRunFailed           Code = "BUILD_RUN_FAILED"
+	BuildBaseImageNotFound   Code = "BUILD_BASE_IMAGE_NOT_FOUND"
+	BuildDockerFailed        Code = "BUILD_DOCKER_FAILED"
+	BuildContextMissing      Code = "BUILD_CONTEXT_MISSING"
+	BuildCustomCommandFail   Code = "BUILD_CUSTOM_COMMAND_FAILED"
+	BuildCustomCommandStart  Code = "BUILD_CUSTOM_COMMAND_START_FAILED"
+	BuildImageNotFound       Code = "BUILD_IMAGE_NOT_FOUND"
+	BuildRegistryRefused     Code = "BUILD_REGISTRY_REFUSED"
+	BuildRegistryUnreachable Code = "BUILD_REGISTRY_UNREACHABLE"
+	BuildDockerUnreachable   Code = "BUILD_DOCKER_DAEMON_UNREACHABLE"
+
+	DeployManifestNotFound   Code = "DEPLOY_MANIFEST_NOT_FOUND"
+	DeployManifestInvalid    Code = "DEPLOY_MANIFEST_INVALID"
+	DeployClusterUnreachable Code = "DEPLOY_CLUSTER_UNREACHABLE"
+	DeployUnknownKind        Code = "DEPLOY_UNKNOWN_KIND"
+	DeployNamespaceMissing   Code = "DEPLOY_NAMESPACE_MISSING"
+	DeployApplyFailed        Code = "DEPLOY_APPLY_FAILED"
+	DeployDeleteFailed       Code = "DEPLOY_DELETE_FAILED"
+	DeployKubeconfigInvalid  Code = "DEPLOY_KUBECONFIG_INVALID"
+	DeployNoDeployer         Code = "DEPLOY_NO_DEPLOYER"
+	DeployArtifactsInvalid   Code = "DEPLOY_BUILD_ARTIFACTS_INVALID"
+
+	StatusCheckFailed           Code = "STATUS_CHECK_FAILED"
+	StatusCheckDeadline         Code = "STATUS_CHECK_DEADLINE_EXCEEDED"
+	StatusCheckImagePull        Code = "STATUS_CHECK_IMAGE_PULL_ERR"
+	StatusCheckCrashLoop        Code = "STATUS_CHECK_CRASH_LOOP"
+	StatusCheckUnschedulable    Code = "STATUS_CHECK_UNSCHEDULABLE"
+	StatusCheckProgressDeadline Code = "STATUS_CHECK_PROGRESS_DEADLINE_EXCEEDED"
+
+	DevWatchFailed Code = "DEV_WATCH_FAILED"
+
+	EventRPCListen      Code = "EVENT_RPC_LISTEN_FAILED"
+	EventRPCUnreachable Code = "EVENT_RPC_UNREACHABLE"
+	EventRPCUndelivered Code = "EVENT_RPC_UNDELIVERED"
+	EventsUnreachable   Code = "EVENTS_UNREACHABLE"
+	EventsRunNotFound   Code = "EVENTS_RUN_NOT_FOUND"
+	EventsUnauthorized  Code = "EVENTS_UNAUTHENTICATED"
+
+	CollectorStoreFailed Code = "COLLECTOR_STORE_FAILED"
+	CollectorListen      Code = "COLLECTOR_LISTEN_FAILED"
+	CollectorTLSInvalid  Code = "COLLECTOR_TLS_INVALID"
+
+	EventLogFileFailed Code = "EVENT_LOG_FILE_FAILED"
+	EventLogFileParse  Code = "EVENT_LOG_FILE_INVALID"
+)
+
+// Entry is what the catalog says of one code.
+type Entry struct {
+	Code Code
+	// Exit is the exit code of a command that this error ends.
+	Exit int
+	// Meaning says in one line what went wrong.
+	Meaning string
+	// Action says in one line what the user can do about it.
+	Action string
+}
+
+// Catalog is every code hoist reports, in the order docs/errors.md lists
+// them. It is the one place that gives a code its exit code.
+var Catalog = []Entry{
+	{Unknown, ExitInternal, "an error hoist did not classify", "run again with -v debug and report the output as a bug"},
+	{Canceled, ExitCanceled, "the run was interrupted (Ctrl-C, SIGTERM) or stopped because another part of it failed", "nothing to fix when you stopped it; otherwise look at the error that stopped the rest"},
+	{UsageInvalid, ExitConfig, "a flag or argument is missing, malformed or contradicts another", "see the command's --help"},
+	{ConfigNotFound, ExitConfig, "the skaffold.yaml (or a file it names) cannot be read", "pass the config with -f, or run hoist in the project's folder"},
+	{ConfigInvalid, ExitConfig, "the config is not valid: a wrong field, value or YAML syntax, at the position given", "fix the field the message names; the hint names the field that was likely meant"},
+	{ConfigUnsupport, ExitConfig, "the config asks for something hoist does not support yet", "use a builder or deployer hoist supports (docker, custom; kubectl)"},
+
+	{TagFailed, ExitBuild, "the image tag could not be computed from the tag policy", "check build.tagPolicy and what it reads (git repository, environment variables)"},
+	{BuildDockerfileMissing, ExitBuild, "the artifact's Dockerfile does not exist", "fix docker.dockerfile, which is relative to the artifact's context"},
+	{BuildDockerfileSyntax, ExitBuild, "the Dockerfile does not parse", "fix the Dockerfile line the message names"},
+	{BuildRunFailed, ExitBuild, "a RUN instruction of the Dockerfile exited non-zero", "read the build log of the failing step above the error"},
+	{BuildBaseImageNotFound, ExitBuild, "a FROM image cannot be pulled", "check the image name, and that its registry is reachable and logged in"},
+	{BuildDockerFailed, ExitBuild, "the Docker engine refused or failed the build", "read the engine's message; check its disk space and logs"},
+	{BuildContextMissing, ExitBuild, "the artifact's build context folder does not exist", "fix the artifact's context, which is relative to skaffold.yaml"},
+	{BuildCustomCommandFail, ExitBuild, "a custom build command exited non-zero", "run the buildCommand by hand with $IMAGE set, and read its output"},
+	{BuildCustomCommandStart, ExitBuild, "a custom build command could not be started", "check that buildCommand exists and is executable"},
+	{BuildImageNotFound, ExitBuild, "the image a build should have made is not there afterwards", "make the custom build command build (and push, if asked) $IMAGE"},
+	{BuildRegistryRefused, ExitBuild, "the registry refused a push or a lookup", "log in to the registry, or check the repository name and --default-repo"},
+	{BuildRegistryUnreachable, ExitBuild, "the registry does not answer", "check the registry's address and that it is up"},
+	{BuildDockerUnreachable, ExitBuild, "the Docker engine does not answer", "start Docker, or point DOCKER_HOST at a running engine"},
+
+	{DeployNoDeployer, ExitConfig, "the config names no deployer", "add deploy.kubectl with its manifests"},
+	{DeployArtifactsInvalid, ExitConfig, "the built artifacts given to hoist deploy are unreadable or incomplete", "write them with hoist build --file-output, or give --images name=reference"},
+	{DeployManifestNotFound, ExitDeploy, "a manifest file or glob matches nothing", "fix the manifest globs, which are relative to skaffold.yaml"},
+	{DeployManifestInvalid, ExitDeploy, "a manifest is not valid Kubernetes YAML", "fix the manifest the message names"},
+	{DeployClusterUnreachable, ExitDeploy, "the Kubernetes API server does not answer", "check the kubeconfig context (--kube-context) and that the cluster is up"},
+	{DeployUnknownKind, ExitDeploy, "the cluster does not know a manifest's kind", "install the CRD first, or fix apiVersion and kind"},
+	{DeployNamespaceMissing, ExitDeploy, "a manifest's namespace does not exist", "create the namespace, or deploy with -n to one that exists"},
+	{DeployApplyFailed, ExitDeploy, "the API server refused to apply an object", "read the API server's message; check RBAC and the object's fields"},
+	{DeployDeleteFailed, ExitDeploy, "an object could not be deleted", "delete it with kubectl, or run hoist delete again"},
+	{DeployKubeconfigInvalid, ExitDeploy, "the kubeconfig cannot be read or has no such context", "check --kubeconfig, $KUBECONFIG and --kube-context"},
+
+	{StatusCheckFailed, ExitStatus, "a deployed workload did not become ready", "read the resource's status events; kubectl describe it"},
+	{StatusCheckDeadline, ExitStatus, "the workloads were not ready within deploy.statusCheckDeadlineSeconds", "raise the deadline, or find why the pods are slow to start"},
+	{StatusCheckImagePull, ExitStatus, "a pod cannot pull its image", "check the image reference, and that the cluster can reach and log in to its registry"},
+	{StatusCheckCrashLoop, ExitStatus, "a container keeps crashing", "read the container's logs (kubectl logs --previous)"},
+	{StatusCheckUnschedulable, ExitStatus, "a pod cannot be scheduled on any node", "check the pod's resource requests, node selectors and taints"},
+	{StatusCheckProgressDeadline, ExitStatus, "a Deployment exceeded its progressDeadlineSeconds", "describe the Deployment and its newest ReplicaSet"},
+
+	{DevWatchFailed, ExitEvents, "hoist dev could not watch the project's files", "raise fs.inotify.max_user_watches, or watch fewer folders"},
+
+	{EventRPCListen, ExitEvents, "the Event API cannot listen on the port asked for", "choose a free port with --rpc-port"},
+	{EventRPCUnreachable, ExitEvents, "the event collector cannot be reached", "start the collector (hoist collector), or fix event.rpc.address"},
+	{EventRPCUndelivered, ExitEvents, "some events were not acknowledged by the collector before hoist exited", "check the collector; raise --event-rpc-flush-timeout for slow links"},
+	{EventsUnreachable, ExitEvents, "the Event API at --address cannot be read", "check that hoist runs with --rpc-port (or the collector runs) at that address"},
+	{EventsRunNotFound, ExitEvents, "the server holds no run with that id", "list the runs it holds, or open the collector's dashboard"},
+	{EventsUnauthorized, ExitEvents, "the server refused the request's token", "pass the collector's token with --token (or $HOIST_TOKEN)"},
+
+	{CollectorStoreFailed, ExitEvents, "the collector's store cannot be opened or written", "check --store: a writable SQLite path, or a reachable postgres:// URL"},
+	{CollectorListen, ExitEvents, "the collector cannot listen or serve on its address", "choose a free address with --listen"},
+	{CollectorTLSInvalid, ExitConfig, "the collector's TLS certificate or key cannot be loaded", "give --tls-cert and --tls-key as PEM files of a certificate and its key"},
+
+	{EventLogFileFailed, ExitEvents, "the event log file cannot be opened, read or written", "check the path and that its folder is writable"},
+	{EventLogFileParse, ExitEvents, "a line of the event log file is not a hoist event", "pass a file written by --event-log-file"},
+}
+
+var byCode = func() map[Code]Entry {
+	m := make(map[Code]Entry, len(Catalog))
+	for _, e := range Catalog {
+		m[e.Code] = e
+	}
+	return m
+}()
+
+// Lookup returns the catalog's entry for code.
+func Lookup(code Code) (Entry, bool) {
+	e, ok := byCode[code]
+	return e, ok
+}
+
+// ExitOf is the exit code of code: the catalog's, or ExitInternal for a
+// code the catalog does not hold.
+func ExitOf(code Code) int {
+	if e, ok := byCode[code]; ok {
+		return e.Exit
+	}
+	return ExitInternal
+}
