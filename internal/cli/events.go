@@ -54,9 +54,9 @@ func newEvents(s Streams) *cobra.Command {
 	f.StringVar(&o.file, "file", "", "event log file to read (written by --event-log-file)")
 	f.StringVarP(&o.output, "output", "o", "json", "json (one event per line) or text (a readable timeline)")
 	f.Uint32Var(&o.after, "after", 0, "only events after this sequence")
-	f.StringSliceVar(&o.types, "type", nil, "only these payload types: metaEvent, buildEvent, deployEvent, statusCheckEvent, devLoopEvent, terminationEvent")
+	f.StringSliceVar(&o.types, "type", nil, "only these payload types: "+strings.Join(event.PayloadTypes, ", "))
 	f.StringSliceVar(&o.images, "image", nil, "only build events of these images")
-	f.StringSliceVar(&o.statuses, "status", nil, "only events with these statuses: IN_PROGRESS, SUCCEEDED, FAILED, CANCELED, SKIPPED")
+	f.StringSliceVar(&o.statuses, "status", nil, "only events with these statuses: "+strings.Join(event.Statuses, ", "))
 	return cmd
 }
 
@@ -92,8 +92,9 @@ func (o *eventsOptions) fromAPI(ctx context.Context, out *sink.Stream) error {
 	client := hoistv1alpha2connect.NewEventServiceClient(hc, rpc.BaseURL(o.address), rpc.ClientOpts(copts)...)
 	req := &pb.EventsRequest{AfterSequence: o.after, HistoryOnly: !o.follow, RunId: o.run,
 		Filter: &pb.EventFilter{Types: o.types, Images: o.images}}
-	for _, st := range o.statuses {
-		req.Filter.Statuses = append(req.Filter.Statuses, pb.Status(pb.Status_value[strings.ToUpper(st)]))
+	req.Filter.Statuses, err = event.ParseStatuses(o.statuses)
+	if err != nil {
+		return usageError("--status: %v", err)
 	}
 	for {
 		stream, err := client.Events(ctx, connect.NewRequest(req))
@@ -186,14 +187,11 @@ func (o *eventsOptions) fromFile(s Streams, out *sink.Stream, filter event.Filte
 
 // filter builds the event filter of the flags.
 func (o *eventsOptions) filter() (event.Filter, error) {
-	f := &pb.EventFilter{Types: o.types, Images: o.images}
-	for _, st := range o.statuses {
-		v, ok := pb.Status_value[strings.ToUpper(st)]
-		if !ok || v == 0 {
-			return event.Filter{}, usageError("--status %q: use IN_PROGRESS, SUCCEEDED, FAILED, CANCELED or SKIPPED", st)
-		}
-		f.Statuses = append(f.Statuses, pb.Status(v))
+	statuses, err := event.ParseStatuses(o.statuses)
+	if err != nil {
+		return event.Filter{}, usageError("--status: %v", err)
 	}
+	f := &pb.EventFilter{Types: o.types, Images: o.images, Statuses: statuses}
 	ef, err := event.FilterFrom(f)
 	if err != nil {
 		return event.Filter{}, usageError("%v", err)

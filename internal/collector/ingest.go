@@ -208,7 +208,7 @@ func Validate(env *pb.Envelope) error {
 		return fmt.Errorf("run %s, event %d: timestamp: %v", env.EventId, ev.Sequence, err)
 	}
 	if ev.Payload == nil {
-		return fmt.Errorf("run %s, event %d: no payload; set one of metaEvent, buildEvent, deployEvent, statusCheckEvent, devLoopEvent or terminationEvent", env.EventId, ev.Sequence)
+		return fmt.Errorf("run %s, event %d: no payload; set one of %s", env.EventId, ev.Sequence, strings.Join(event.PayloadTypes, ", "))
 	}
 	// The command and images are columns of their own, and PostgreSQL
 	// refuses a NUL in text: refuse it here, rather than fail the batch.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 )
@@ -18,9 +19,6 @@ type Filter struct {
 	MinLevel slog.Level
 }
 
-// payloadTypes are the JSON names of the payloads.
-var payloadTypes = []string{"metaEvent", "buildEvent", "deployEvent", "statusCheckEvent", "devLoopEvent", "terminationEvent"}
-
 // FilterFrom checks and converts the Event API's filter.
 func FilterFrom(f *pb.EventFilter) (Filter, error) {
 	out := Filter{MinLevel: slog.LevelDebug}
@@ -28,13 +26,13 @@ func FilterFrom(f *pb.EventFilter) (Filter, error) {
 		return out, nil
 	}
 	for _, t := range f.Types {
-		if !slices.Contains(payloadTypes, t) {
-			return out, fmt.Errorf("unknown event type %q: use one of %v", t, payloadTypes)
+		if !validType(t) {
+			return out, fmt.Errorf("unknown event type %q: use one of %s", t, strings.Join(PayloadTypes, ", "))
 		}
 	}
 	for _, s := range f.Statuses {
 		if s == pb.Status_STATUS_UNSPECIFIED || pb.Status_name[int32(s)] == "" {
-			return out, fmt.Errorf("unknown status %v", s)
+			return out, fmt.Errorf("unknown status %v: use one of %s", s, strings.Join(Statuses, ", "))
 		}
 	}
 	out.Types, out.Images, out.Statuses = f.Types, f.Images, f.Statuses

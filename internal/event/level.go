@@ -62,22 +62,3 @@ func StatusOf(ev *pb.Event) pb.Status {
 	s, _ := statusOf(ev)
 	return s
 }
-
-// TypeOf returns the JSON name of the event's payload, such as "buildEvent".
-func TypeOf(ev *pb.Event) string {
-	switch ev.GetPayload().(type) {
-	case *pb.Event_MetaEvent:
-		return "metaEvent"
-	case *pb.Event_BuildEvent:
-		return "buildEvent"
-	case *pb.Event_DeployEvent:
-		return "deployEvent"
-	case *pb.Event_StatusCheckEvent:
-		return "statusCheckEvent"
-	case *pb.Event_DevLoopEvent:
-		return "devLoopEvent"
-	case *pb.Event_TerminationEvent:
-		return "terminationEvent"
-	}
-	return ""
-}

@@ -56,13 +56,9 @@ func EventsQuery(r *http.Request) (*pb.EventsRequest, error) {
 // ParseStatuses reads status query values (IN_PROGRESS, succeeded, ...),
 // refusing any other, empty included, with what to give instead.
 func ParseStatuses(values []string) ([]pb.Status, error) {
-	var out []pb.Status
-	for _, s := range values {
-		v, ok := pb.Status_value[strings.ToUpper(strings.TrimSpace(s))]
-		if !ok || v == 0 {
-			return nil, fmt.Errorf("status=%q: use IN_PROGRESS, SUCCEEDED, FAILED, CANCELED or SKIPPED", s)
-		}
-		out = append(out, pb.Status(v))
+	out, err := event.ParseStatuses(values)
+	if err != nil {
+		return nil, fmt.Errorf("status=%w", err)
 	}
 	return out, nil
 }
