@@ -64,7 +64,8 @@ func runDev(ctx context.Context, s Streams, log *slog.Logger, o *devOptions) err
 	if err != nil {
 		return ss.finish(err)
 	}
-	dev := &runner.Dev{
+	manual := o.trigger == "manual"
+	dev := runner.NewDev(runner.DevOptions{
 		Bus:      ss.bus,
 		Cfg:      cfg,
 		Load:     func() (*config.Config, error) { return config.Load(file) },
@@ -77,9 +78,9 @@ func runDev(ctx context.Context, s Streams, log *slog.Logger, o *devOptions) err
 		Deployer: func(ctx context.Context, cfg *config.Config) (*runner.Deploys, error) {
 			return deploys(ctx, ss, cfg, &o.run.deploy)
 		},
-	}
-	manual := o.trigger == "manual"
-	dev.SetAuto(o.autoBuild && !manual, o.autoDeploy && !manual)
+		AutoBuild:  o.autoBuild && !manual,
+		AutoDeploy: o.autoDeploy && !manual,
+	})
 	if ss.control != nil {
 		ss.control.Set(dev)
 	}

@@ -20,8 +20,21 @@ import (
 // Dev is the dev loop: a first iteration like hoist run, then one iteration
 // per burst of changes to the artifacts' inputs, the manifests or the
 // config, rebuilding only what changed and redeploying when a manifest or
-// an image did. A failed iteration does not end the loop.
+// an image did. A failed iteration does not end the loop. Build one with
+// NewDev: its control methods (Execute, AutoBuild, AutoDeploy) may be
+// called before Run starts.
 type Dev struct {
+	opts DevOptions
+
+	autoBuild, autoDeploy atomic.Bool
+	mu                    sync.Mutex
+	intent                intent
+	poke                  chan struct{}
+	iteration             atomic.Uint32
+}
+
+// DevOptions are what a dev loop needs.
+type DevOptions struct {
 	Bus *event.Bus
 	Cfg *config.Config
 	// Load reads the config again after it changed.
@@ -34,21 +47,23 @@ type Dev struct {
 	Debounce time.Duration
 	// Cleanup deletes what was deployed when the loop ends.
 	Cleanup bool
-	Log     *slog.Logger
-
-	autoBuild, autoDeploy atomic.Bool
-	mu                    sync.Mutex
-	intent                intent
-	poke                  chan struct{}
-	iteration             atomic.Uint32
+	// AutoBuild builds when inputs change; AutoDeploy deploys after each
+	// build. When off, only Execute does.
+	AutoBuild, AutoDeploy bool
+	Log                   *slog.Logger
 }
 
 type intent struct{ build, deploy bool }
 
-// SetAuto sets auto-build and auto-deploy.
-func (d *Dev) SetAuto(build, deploy bool) {
-	d.autoBuild.Store(build)
-	d.autoDeploy.Store(deploy)
+// NewDev returns a dev loop; Run runs it.
+func NewDev(o DevOptions) *Dev {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	d := &Dev{opts: o, poke: make(chan struct{}, 1)}
+	d.autoBuild.Store(o.AutoBuild)
+	d.autoDeploy.Store(o.AutoDeploy)
+	return d
 }
 
 // AutoBuild turns building on changes on or off and returns the new value.
@@ -105,10 +120,7 @@ type devState struct {
 // Run runs the loop until ctx is done, then cleans up. Stopping by the user
 // is not an error.
 func (d *Dev) Run(ctx context.Context) error {
-	if d.poke == nil {
-		d.poke = make(chan struct{}, 1)
-	}
-	st := &devState{cfg: d.Cfg, results: map[string]build.Result{}, dirty: map[string]bool{}, deployDue: true}
+	st := &devState{cfg: d.opts.Cfg, results: map[string]build.Result{}, dirty: map[string]bool{}, deployDue: true}
 	for _, a := range st.cfg.Build.Artifacts {
 		st.dirty[a.ImageName] = true
 	}
@@ -132,7 +144,7 @@ func (d *Dev) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		files, err := w.Next(ctx, d.Debounce, d.poke)
+		files, err := w.Next(ctx, d.opts.Debounce, d.poke)
 		if err != nil {
 			break
 		}
@@ -140,7 +152,7 @@ func (d *Dev) Run(ctx context.Context) error {
 			d.reload(st, w)
 		}
 	}
-	if d.Cleanup && st.deployer != nil {
+	if d.opts.Cleanup && st.deployer != nil {
 		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		if err := st.deployer.Delete(cleanup); err != nil {
@@ -172,7 +184,7 @@ func (d *Dev) iterate(ctx context.Context, st *devState, doBuild, doDeploy bool)
 }
 
 func (d *Dev) devEvent(e *pb.DevLoopEvent) {
-	d.Bus.Publish(&pb.Event{Payload: &pb.Event_DevLoopEvent{DevLoopEvent: e}})
+	d.opts.Bus.Publish(&pb.Event{Payload: &pb.Event_DevLoopEvent{DevLoopEvent: e}})
 }
 
 func (d *Dev) work(ctx context.Context, st *devState, doBuild, doDeploy bool) error {
@@ -183,7 +195,7 @@ func (d *Dev) work(ctx context.Context, st *devState, doBuild, doDeploy bool) er
 				todo = append(todo, a)
 			}
 		}
-		results, err := d.Build(ctx, st.cfg, todo)
+		results, err := d.opts.Build(ctx, st.cfg, todo)
 		if err != nil {
 			return err
 		}
@@ -200,7 +212,7 @@ func (d *Dev) work(ctx context.Context, st *devState, doBuild, doDeploy bool) er
 		return nil
 	}
 	if st.deployer == nil {
-		dep, err := d.Deployer(ctx, st.cfg)
+		dep, err := d.opts.Deployer(ctx, st.cfg)
 		if err != nil {
 			return err
 		}
@@ -282,14 +294,14 @@ func dependencies(cfg *config.Config) map[string]map[string]bool {
 
 // reload reads the changed config; on error it reports and keeps the old.
 func (d *Dev) reload(st *devState, w *watch.Watcher) {
-	cfg, err := d.Load()
+	cfg, err := d.opts.Load()
 	if err != nil {
 		n := d.iteration.Add(1)
 		changed := st.changed
 		st.changed = nil
 		d.devEvent(&pb.DevLoopEvent{Iteration: n, Status: pb.Status_IN_PROGRESS, ChangedFiles: changed})
 		d.devEvent(&pb.DevLoopEvent{Iteration: n, Status: pb.Status_FAILED, ChangedFiles: changed, Error: ErrorOf(err)})
-		d.Log.Warn("the changed config is invalid; keeping the previous one", "err", err)
+		d.opts.Log.Warn("the changed config is invalid; keeping the previous one", "err", err)
 		return
 	}
 	st.cfg = cfg
@@ -300,7 +312,7 @@ func (d *Dev) reload(st *devState, w *watch.Watcher) {
 	}
 	for _, r := range roots(cfg) {
 		if err := w.Add(r); err != nil {
-			d.Log.Warn("watching", "path", r, "err", err)
+			d.opts.Log.Warn("watching", "path", r, "err", err)
 		}
 	}
 }
