@@ -14,9 +14,9 @@ import (
 // Chromium off the network: no background requests, no updates, no sync.
 func Browser(t testing.TB) context.Context {
 	t.Helper()
-	env := Env(t)
+	chromium := Chromium(t)
 	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(env.Chromium),
+		chromedp.ExecPath(chromium),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -34,7 +34,7 @@ func Browser(t testing.TB) context.Context {
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
 	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting Chromium (%s): %v", env.Chromium, err)
+		t.Fatalf("starting Chromium (%s): %v", chromium, err)
 	}
 	return ctx
 }

@@ -15,24 +15,24 @@ import (
 // PostgreSQL server, drops it when the test ends, and returns its URL.
 func PostgresDB(t testing.TB) string {
 	t.Helper()
-	env := Env(t)
+	admin := Postgres(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	admin, err := pgx.Connect(ctx, env.Postgres)
+	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
 		t.Fatalf("connecting to the test PostgreSQL: %v", err)
 	}
-	defer admin.Close(context.Background())
+	defer conn.Close(context.Background())
 	b := make([]byte, 6)
 	rand.Read(b)
 	name := "hoist_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("creating database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		c, err := pgx.Connect(ctx, env.Postgres)
+		c, err := pgx.Connect(ctx, admin)
 		if err != nil {
 			t.Logf("dropping database %s: %v", name, err)
 			return
@@ -42,7 +42,7 @@ func PostgresDB(t testing.TB) string {
 			t.Logf("dropping database %s: %v", name, err)
 		}
 	})
-	u, err := url.Parse(env.Postgres)
+	u, err := url.Parse(admin)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,35 +8,20 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// TestEnv is the test environment that hack/testenv/up.sh (make testenv)
-// starts: a Docker engine, a registry with a busybox base image and a
-// Kubernetes cluster, all on loopback.
-type TestEnv struct {
-	Dir        string
-	DockerHost string
-	Kubeconfig string
-	// Registry is the registry's host:port.
-	Registry string
-	// BaseImage is the busybox base image's full reference.
-	BaseImage string
-	// Path is a PATH that includes kubectl.
-	Path string
-	// Postgres is the URL of the PostgreSQL server's hoist database.
-	Postgres string
-	// Chromium is the path of Debian's chromium, for browser tests.
-	Chromium string
-}
+// The test environment is what hack/testenv/up.sh (make testenv) starts, on
+// loopback: a Docker engine, a registry with a busybox base image, a
+// Kubernetes cluster, a PostgreSQL server and Debian's Chromium. Each
+// function below checks the one part a test needs, so that a test of the
+// collector's PostgreSQL store does not depend on Chromium. Without that
+// part the test fails when CI=true and is skipped, loudly, when run by hand.
 
-// Env returns the test environment, and sets DOCKER_HOST, KUBECONFIG, PATH,
-// HOIST_TEST_REGISTRY and HOIST_TEST_BASE_IMAGE for the test. It reads the variables of the env file when they are
-// not set. Without a running environment the test fails when CI=true and is
-// skipped, loudly, when run by hand.
-func Env(t testing.TB) *TestEnv {
-	t.Helper()
+// envFile reads the variables of the environment's env file once.
+var envFile = sync.OnceValues(func() (map[string]string, string) {
 	vars := map[string]string{}
 	dir := os.Getenv("HOIST_TESTENV_DIR")
 	if dir == "" {
@@ -44,77 +29,173 @@ func Env(t testing.TB) *TestEnv {
 			dir = filepath.Join(home, ".cache", "hoist", "testenv")
 		}
 	}
-	if f, err := os.Open(filepath.Join(dir, "env")); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			line, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "export ")
-			if k, v, found := strings.Cut(line, "="); ok && found {
-				vars[k] = os.Expand(strings.Trim(v, `"`), func(name string) string { return os.Getenv(name) })
-			}
+	f, err := os.Open(filepath.Join(dir, "env"))
+	if err != nil {
+		return vars, dir
+	}
+	defer f.Close() //nolint:errcheck // read-only
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "export ")
+		if k, v, found := strings.Cut(line, "="); ok && found {
+			vars[k] = os.Expand(strings.Trim(v, `"`), os.Getenv)
 		}
-		f.Close()
 	}
-	get := func(k string) string {
-		if v := os.Getenv(k); v != "" && k != "PATH" {
-			return v
-		}
-		return vars[k]
+	return vars, dir
+})
+
+// envVar is k from the process's environment, or else from the env file.
+func envVar(k string) string {
+	if v := os.Getenv(k); v != "" && k != "PATH" {
+		return v
 	}
-	env := &TestEnv{Dir: dir, DockerHost: get("DOCKER_HOST"), Kubeconfig: get("KUBECONFIG"),
-		Registry: get("HOIST_TEST_REGISTRY"), BaseImage: get("HOIST_TEST_BASE_IMAGE"), Path: get("PATH"),
-		Postgres: get("HOIST_TEST_POSTGRES"), Chromium: get("HOIST_TEST_CHROMIUM")}
-	if problem := env.check(); problem != "" {
-		msg := "the test environment is not running (" + problem + "): start it with `make testenv` (hack/testenv/up.sh)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("\n\n*** SKIPPED: " + msg + " ***\n")
-	}
-	t.Setenv("DOCKER_HOST", env.DockerHost)
-	t.Setenv("KUBECONFIG", env.Kubeconfig)
-	t.Setenv("HOIST_TEST_REGISTRY", env.Registry)
-	t.Setenv("HOIST_TEST_BASE_IMAGE", env.BaseImage)
-	if env.Path != "" {
-		t.Setenv("PATH", env.Path)
-	}
-	return env
+	vars, _ := envFile()
+	return vars[k]
 }
 
-func (e *TestEnv) check() string {
-	if e.DockerHost == "" || e.Registry == "" || e.Kubeconfig == "" {
-		return "no env file in " + e.Dir
+// missing fails or skips t because part of the environment is absent.
+func missing(t testing.TB, part, problem string) {
+	t.Helper()
+	_, dir := envFile()
+	msg := "the test environment's " + part + " is not available (" + problem + "): start it with `make testenv` (hack/testenv/up.sh; env file in " + dir + ")"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
 	}
-	sock := strings.TrimPrefix(e.DockerHost, "unix://")
-	if c, err := net.DialTimeout("unix", sock, time.Second); err != nil {
-		return "dockerd: " + err.Error()
-	} else {
-		c.Close()
+	t.Skip("\n\n*** SKIPPED: " + msg + " ***\n")
+}
+
+// DockerEnv is the test environment's Docker engine and registry.
+type DockerEnv struct {
+	// Host is the engine's DOCKER_HOST.
+	Host string
+	// Registry is the registry's host:port.
+	Registry string
+	// BaseImage is the busybox base image's full reference.
+	BaseImage string
+}
+
+// Docker checks the Docker engine and the registry with its base image,
+// and sets DOCKER_HOST, HOIST_TEST_REGISTRY and HOIST_TEST_BASE_IMAGE for
+// the test.
+func Docker(t testing.TB) *DockerEnv {
+	t.Helper()
+	d := &DockerEnv{Host: envVar("DOCKER_HOST"), Registry: envVar("HOIST_TEST_REGISTRY"), BaseImage: envVar("HOIST_TEST_BASE_IMAGE")}
+	switch {
+	case d.Host == "" || d.Registry == "" || d.BaseImage == "":
+		missing(t, "Docker engine", "the env file names no DOCKER_HOST, registry or base image")
+	case !dials("unix", strings.TrimPrefix(d.Host, "unix://")):
+		missing(t, "Docker engine", "nothing answers on "+d.Host)
+	case !registryAnswers(d.Registry):
+		missing(t, "registry", "nothing answers on "+d.Registry)
 	}
-	resp, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + e.Registry + "/v2/")
+	t.Setenv("DOCKER_HOST", d.Host)
+	t.Setenv("HOIST_TEST_REGISTRY", d.Registry)
+	t.Setenv("HOIST_TEST_BASE_IMAGE", d.BaseImage)
+	return d
+}
+
+// KubernetesEnv is the test environment's cluster.
+type KubernetesEnv struct {
+	Kubeconfig string
+	// Path is a PATH that includes kubectl.
+	Path string
+}
+
+// Kubernetes checks the cluster's kubeconfig and API server, and sets
+// KUBECONFIG and a PATH with kubectl for the test.
+func Kubernetes(t testing.TB) *KubernetesEnv {
+	t.Helper()
+	k := &KubernetesEnv{Kubeconfig: envVar("KUBECONFIG"), Path: envVar("PATH")}
+	if k.Kubeconfig == "" {
+		missing(t, "Kubernetes cluster", "the env file names no KUBECONFIG")
+	}
+	if _, err := os.Stat(k.Kubeconfig); err != nil {
+		missing(t, "Kubernetes cluster", "kubeconfig: "+err.Error())
+	}
+	if server := apiServer(k.Kubeconfig); server != "" && !dials("tcp", server) {
+		missing(t, "Kubernetes cluster", "no API server answers on "+server)
+	}
+	t.Setenv("KUBECONFIG", k.Kubeconfig)
+	if k.Path != "" {
+		t.Setenv("PATH", k.Path)
+	}
+	return k
+}
+
+// Postgres checks the PostgreSQL server and returns the URL of its hoist
+// database. Tests that write use PostgresDB, which gives each a database.
+func Postgres(t testing.TB) string {
+	t.Helper()
+	raw := envVar("HOIST_TEST_POSTGRES")
+	if raw == "" {
+		missing(t, "PostgreSQL server", "the env file names none; it predates it, so run make testenv again")
+	}
+	u, err := url.Parse(raw)
 	if err != nil {
-		return "registry: " + err.Error()
+		missing(t, "PostgreSQL server", "its URL: "+err.Error())
 	}
-	resp.Body.Close()
-	if _, err := os.Stat(e.Kubeconfig); err != nil {
-		return "kubeconfig: " + err.Error()
+	if !dials("tcp", u.Host) {
+		missing(t, "PostgreSQL server", "nothing answers on "+u.Host)
 	}
-	if e.Postgres == "" {
-		return "the env file names no PostgreSQL; it predates it, so run make testenv again"
+	return raw
+}
+
+// Chromium returns the path of the environment's headless Chromium.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	p := envVar("HOIST_TEST_CHROMIUM")
+	if p == "" {
+		missing(t, "Chromium", "none was found when the env file was written; make testenv installs Debian's chromium as root")
 	}
-	if e.Chromium == "" {
-		return "no chromium was found when the env file was written; make testenv installs Debian's chromium as root"
+	if _, err := os.Stat(p); err != nil {
+		missing(t, "Chromium", err.Error())
 	}
-	u, err := url.Parse(e.Postgres)
+	return p
+}
+
+func dials(network, addr string) bool {
+	c, err := net.DialTimeout(network, addr, time.Second)
 	if err != nil {
-		return "postgres URL: " + err.Error()
+		return false
 	}
-	if c, err := net.DialTimeout("tcp", u.Host, time.Second); err != nil {
-		return "postgres: " + err.Error()
-	} else {
-		c.Close()
+	return c.Close() == nil
+}
+
+func registryAnswers(hostport string) bool {
+	resp, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + hostport + "/v2/")
+	if err != nil {
+		return false
 	}
-	if _, err := os.Stat(e.Chromium); err != nil {
-		return "chromium: " + err.Error()
+	return resp.Body.Close() == nil
+}
+
+// apiServer reads the host:port of the first cluster's server in a
+// kubeconfig, or "" when it names none it can read.
+func apiServer(kubeconfig string) string {
+	data, err := os.ReadFile(kubeconfig)
+	if err != nil {
+		return ""
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "server:"); ok {
+			if u, err := url.Parse(strings.TrimSpace(v)); err == nil && u.Host != "" {
+				return u.Host
+			}
+		}
 	}
 	return ""
+}
+
+// TestEnv is the Docker engine, registry and cluster together, for the
+// end-to-end tests of commands that build and deploy.
+type TestEnv struct {
+	DockerEnv
+	KubernetesEnv
+}
+
+// Env checks the Docker engine, the registry and the cluster, as Docker and
+// Kubernetes do.
+func Env(t testing.TB) *TestEnv {
+	t.Helper()
+	return &TestEnv{DockerEnv: *Docker(t), KubernetesEnv: *Kubernetes(t)}
 }
