@@ -17,6 +17,7 @@ import (
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/collector/store"
 	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/jsonl"
 	"github.com/hoist-dev/hoist/internal/rpc"
 )
 
@@ -79,7 +80,7 @@ func runsRequest(r *http.Request) (*pb.ListRunsRequest, error) {
 		statuses = append(statuses, strings.Split(v, ",")...)
 	}
 	var err error
-	if m.Statuses, err = rpc.ParseStatuses(statuses); err != nil {
+	if m.Statuses, err = jsonl.ParseStatuses(statuses); err != nil {
 		return nil, err
 	}
 	for _, p := range []struct {
@@ -140,7 +141,7 @@ func (c *Collector) serveRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	// A watch sends the page as JSON lines: now, then again whenever runs
 	// change, at most every watchInterval, until the client leaves.
-	rpc.WriteLines(w, func(send func([]byte, bool) error) error {
+	jsonl.Write(w, func(send func([]byte, bool) error) error {
 		var last []byte
 		for {
 			changed := c.Store.Changed()
@@ -193,7 +194,7 @@ func (c *Collector) serveState(w http.ResponseWriter, r *http.Request) {
 // serveEvents answers GET /v1alpha2/events as a running hoist does, with
 // run= selecting one run; without it, every run's events as stored.
 func (c *Collector) serveEvents(w http.ResponseWriter, r *http.Request) {
-	req, err := rpc.EventsQuery(r)
+	req, err := jsonl.EventsRequest(r.URL.Query())
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -211,18 +212,17 @@ func (c *Collector) serveEvents(w http.ResponseWriter, r *http.Request) {
 // serveFeed answers GET /v1alpha2/feed: FeedItems as JSON lines, after=
 // a cursor, run= for one run, follow=true to go on live.
 func (c *Collector) serveFeed(w http.ResponseWriter, r *http.Request) {
-	req, filter, err := rpc.EventsQueryFilter(withoutAfter(r))
+	req, err := jsonl.FeedRequest(r.URL.Query())
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	q := store.EventQuery{ByCursor: true, RunID: req.RunId}
-	if v := r.URL.Query().Get("after"); v != "" {
-		if q.AfterCursor, err = strconv.ParseUint(v, 10, 64); err != nil {
-			http.Error(w, fmt.Sprintf("after=%q is not a cursor", v), http.StatusBadRequest)
-			return
-		}
+	filter, err := event.FilterFrom(req.Filter)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
 	}
+	q := store.EventQuery{ByCursor: true, RunID: req.RunId, AfterCursor: req.AfterCursor}
 	c.writeLines(w, r, q, !req.HistoryOnly, filter, func(buf []byte, e store.Event) []byte {
 		// FeedItem as protojson writes it, with the stored envelope.
 		buf = append(buf, `{"cursor":"`...)
@@ -233,20 +233,12 @@ func (c *Collector) serveFeed(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func withoutAfter(r *http.Request) *http.Request {
-	r2 := r.Clone(r.Context())
-	q := r2.URL.Query()
-	q.Del("after")
-	r2.URL.RawQuery = q.Encode()
-	return r2
-}
-
 // writeLines streams stored events as JSON lines, each made by line.
 // Unfiltered, they are not decoded: the stored bytes go out as they are.
 func (c *Collector) writeLines(w http.ResponseWriter, r *http.Request, q store.EventQuery, follow bool, filter event.Filter, line func([]byte, store.Event) []byte) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	var buf []byte
-	rpc.WriteLines(w, func(send func([]byte, bool) error) error {
+	jsonl.Write(w, func(send func([]byte, bool) error) error {
 		write := func(e store.Event, more bool) error {
 			buf = line(buf[:0], e)
 			return send(buf, more)

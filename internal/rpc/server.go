@@ -27,6 +27,7 @@ import (
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
 	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/jsonl"
 	"github.com/hoist-dev/hoist/internal/state"
 )
 
@@ -35,10 +36,6 @@ var jsonMarshal = protojson.MarshalOptions{}
 // DefaultQueue is how far a subscriber may fall behind before it is ended
 // with RESOURCE_EXHAUSTED.
 const DefaultQueue = 8192
-
-// LastSequenceHeader carries, on a RESOURCE_EXHAUSTED error, the last
-// sequence the subscriber was given.
-const LastSequenceHeader = "Hoist-Last-Sequence"
 
 // Server serves one run's EventService.
 type Server struct {
@@ -166,7 +163,7 @@ func SlowConsumerError(runID string, last uint32) error {
 	if d, err := connect.NewErrorDetail(&pb.SlowConsumer{LastSequence: last, EventId: runID}); err == nil {
 		cerr.AddDetail(d)
 	}
-	cerr.Meta().Set(LastSequenceHeader, strconv.FormatUint(uint64(last), 10))
+	cerr.Meta().Set(jsonl.LastSequenceHeader, strconv.FormatUint(uint64(last), 10))
 	return cerr
 }
 

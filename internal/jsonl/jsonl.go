@@ -1,0 +1,68 @@
+// Package jsonl is the plain HTTP face of the Event API, for curl and
+// scripts: events as JSON lines (one envelope a line, as on stdout and in
+// the event log file), and the query parameters that select them. A
+// running hoist (package rpc) and hoist collector serve it alike.
+package jsonl
+
+import (
+	"errors"
+	"net/http"
+
+	"connectrpc.com/connect"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/event"
+)
+
+// LastSequenceHeader carries, on a RESOURCE_EXHAUSTED error, the last
+// sequence the subscriber was given: a header of the RPC, a trailer of a
+// JSON lines response.
+const LastSequenceHeader = "Hoist-Last-Sequence"
+
+// Write streams lines to an HTTP response as JSON lines: run calls send
+// with each line, without its newline, and more set when further lines are
+// at hand, so that the response is flushed only when caught up. It returns
+// run's error.
+func Write(w http.ResponseWriter, run func(send func(line []byte, more bool) error) error) error {
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	rc := http.NewResponseController(w)
+	w.WriteHeader(http.StatusOK)
+	rc.Flush()
+	newline := []byte{'\n'}
+	return run(func(line []byte, more bool) error {
+		if _, err := w.Write(line); err != nil {
+			return err
+		}
+		if _, err := w.Write(newline); err != nil {
+			return err
+		}
+		if more {
+			return nil
+		}
+		return rc.Flush()
+	})
+}
+
+// WriteEnvelopes streams events to an HTTP response as JSON lines, as
+// Write does. When run ends with an error that carries LastSequenceHeader
+// (a subscriber that fell behind), it is sent as a trailer, so that the
+// client can resume after it.
+func WriteEnvelopes(w http.ResponseWriter, run func(send func(env *pb.Envelope, more bool) error) error) {
+	w.Header().Set("Trailer", LastSequenceHeader)
+	var buf []byte
+	err := Write(w, func(send func([]byte, bool) error) error {
+		return run(func(env *pb.Envelope, more bool) error {
+			var err error
+			if buf, err = event.AppendJSON(buf[:0], env); err != nil {
+				return err
+			}
+			return send(buf, more)
+		})
+	})
+	var cerr *connect.Error
+	if errors.As(err, &cerr) {
+		if v := cerr.Meta().Get(LastSequenceHeader); v != "" {
+			w.Header().Set(LastSequenceHeader, v)
+		}
+	}
+}
