@@ -20,6 +20,7 @@ import (
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
 	"github.com/hoist-dev/hoist/internal/collector"
+	"github.com/hoist-dev/hoist/internal/collector/query"
 	"github.com/hoist-dev/hoist/internal/collector/store"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/rpc"
@@ -177,7 +178,7 @@ func TestPushStoreAndServe(t *testing.T) {
 		if feed.Err() != nil || len(cursors) != 500 {
 			t.Fatalf("feed: %d items, %v", len(cursors), feed.Err())
 		}
-		tail := httpLines(t, fmt.Sprintf("%s%s?after=%d", base, collector.FeedPath, cursors[497]), "")
+		tail := httpLines(t, fmt.Sprintf("%s%s?after=%d", base, query.FeedPath, cursors[497]), "")
 		if len(tail) != 2 || !strings.Contains(tail[1], `"terminationEvent"`) || !strings.HasPrefix(tail[0], fmt.Sprintf(`{"cursor":"%d"`, cursors[498])) {
 			t.Fatalf("feed after the 498th cursor: %v", tail)
 		}
@@ -220,7 +221,7 @@ func TestLiveAcrossCollectors(t *testing.T) {
 func TestTokenIsRequired(t *testing.T) {
 	addr := serve(t, filepath.Join(t.TempDir(), "c.db"), collector.Options{Token: "s3cret"})
 	base := "http://" + addr
-	for _, path := range []string{collector.RunsPath, rpc.EventsPath, collector.FeedPath, collector.RunsPath + "/x"} {
+	for _, path := range []string{query.RunsPath, rpc.EventsPath, query.FeedPath, query.RunsPath + "/x"} {
 		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
@@ -249,7 +250,7 @@ func TestTokenIsRequired(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || len(cookies) != 1 || !cookies[0].HttpOnly {
 		t.Fatalf("signing in: %s, cookies %v", resp.Status, cookies)
 	}
-	req, _ := http.NewRequest("GET", base+collector.RunsPath, nil)
+	req, _ := http.NewRequest("GET", base+query.RunsPath, nil)
 	req.AddCookie(cookies[0])
 	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("runs with the dashboard's cookie: %v %v", resp.Status, err)
@@ -318,7 +319,7 @@ func TestBadInputIsRefused(t *testing.T) {
 			}
 		})
 	}
-	resp, err := http.Get("http://" + addr + collector.RunsPath)
+	resp, err := http.Get("http://" + addr + query.RunsPath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,52 +1,61 @@
-package collector
+// Package web is hoist collector's dashboard, plain HTML, CSS and
+// JavaScript served from the binary (no build step, no framework, nothing
+// fetched from elsewhere) that reads the collector's plain HTTP API, and
+// Auth, the token check of every request to the collector, which takes the
+// dashboard's sign-in cookie as well as a bearer token.
+package web
 
 import (
 	"embed"
 	"html/template"
-	"io/fs"
 	"net/http"
 	"strings"
 )
 
-// The dashboard is plain HTML, CSS and JavaScript served from the binary:
-// no build step, no framework, nothing fetched from elsewhere.
-//
-//go:embed web
-var web embed.FS
+//go:embed *.html *.css *.js
+var files embed.FS
 
-var loginPage = template.Must(template.ParseFS(web, "web/login.html"))
+var loginPage = template.Must(template.ParseFS(files, "login.html"))
 
-func (c *Collector) routeDashboard(mux *http.ServeMux) {
-	static, _ := fs.Sub(web, "web")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", noCache(http.FileServerFS(static))))
+// Dashboard serves the dashboard at / and /runs/{id}, its files under
+// /static/, and the sign-in page at /login.
+type Dashboard struct {
+	Auth Auth
+	// Secure marks the sign-in cookie Secure, when serving TLS.
+	Secure bool
+}
+
+// Route serves the dashboard on mux.
+func (d Dashboard) Route(mux *http.ServeMux) {
+	mux.Handle("GET /static/", http.StripPrefix("/static/", noCache(http.FileServerFS(files))))
 	index := func(w http.ResponseWriter, r *http.Request) {
-		if !authorized(c.opts.Token, r.Header) {
+		if !d.Auth.allows(r.Header) {
 			http.Redirect(w, r, "/login?next="+r.URL.EscapedPath(), http.StatusSeeOther)
 			return
 		}
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'")
 		w.Header().Set("X-Frame-Options", "DENY")
-		http.ServeFileFS(w, r, web, "web/index.html")
+		http.ServeFileFS(w, r, files, "index.html")
 	}
 	mux.HandleFunc("GET /{$}", index)
 	mux.HandleFunc("GET /runs/{id}", index)
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
-		c.login(w, r, false)
+		login(w, r, false)
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 4096)
 		tok := r.PostFormValue("token")
-		if c.opts.Token == "" || !equal(tok, c.opts.Token) {
-			c.login(w, r, true)
+		if d.Auth.Token == "" || !equal(tok, d.Auth.Token) {
+			login(w, r, true)
 			return
 		}
 		http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: tok, Path: "/", HttpOnly: true,
-			Secure: c.opts.Secure, SameSite: http.SameSiteStrictMode})
+			Secure: d.Secure, SameSite: http.SameSiteStrictMode})
 		http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 	})
 }
 
-func (c *Collector) login(w http.ResponseWriter, r *http.Request, failed bool) {
+func login(w http.ResponseWriter, r *http.Request, failed bool) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if failed {
 		w.WriteHeader(http.StatusUnauthorized)

@@ -1,4 +1,4 @@
-package collector
+package query
 
 import (
 	"bytes"
@@ -30,14 +30,14 @@ const (
 // watchInterval spaces the pages a runs watch sends.
 const watchInterval = 250 * time.Millisecond
 
-func (c *Collector) routeHTTP(mux *http.ServeMux) {
-	a := c.requireToken
-	mux.Handle("GET "+RunsPath, a(http.HandlerFunc(c.serveRuns)))
-	mux.Handle("GET "+RunsPath+"/{id}", a(http.HandlerFunc(c.serveRun)))
-	mux.Handle("GET "+rpc.StatePath, a(http.HandlerFunc(c.serveState)))
-	mux.Handle("GET "+rpc.EventsPath, a(http.HandlerFunc(c.serveEvents)))
-	mux.Handle("GET "+FeedPath, a(http.HandlerFunc(c.serveFeed)))
-	c.routeDashboard(mux)
+// Route serves the plain HTTP API on mux, each endpoint wrapped in guard
+// (which checks the token).
+func (s *Service) Route(mux *http.ServeMux, guard func(http.Handler) http.Handler) {
+	mux.Handle("GET "+RunsPath, guard(http.HandlerFunc(s.serveRuns)))
+	mux.Handle("GET "+RunsPath+"/{id}", guard(http.HandlerFunc(s.serveRun)))
+	mux.Handle("GET "+rpc.StatePath, guard(http.HandlerFunc(s.serveState)))
+	mux.Handle("GET "+rpc.EventsPath, guard(http.HandlerFunc(s.serveEvents)))
+	mux.Handle("GET "+FeedPath, guard(http.HandlerFunc(s.serveFeed)))
 }
 
 func writeProto(w http.ResponseWriter, m proto.Message) {
@@ -117,14 +117,14 @@ func parseTime(v string) (time.Time, error) {
 	return time.Parse(time.RFC3339Nano, v)
 }
 
-func (c *Collector) serveRuns(w http.ResponseWriter, r *http.Request) {
+func (s *Service) serveRuns(w http.ResponseWriter, r *http.Request) {
 	m, err := runsRequest(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	page := func() (*pb.ListRunsResponse, error) {
-		resp, err := c.ListRuns(r.Context(), connect.NewRequest(m))
+		resp, err := s.ListRuns(r.Context(), connect.NewRequest(m))
 		if err != nil {
 			return nil, err
 		}
@@ -144,7 +144,7 @@ func (c *Collector) serveRuns(w http.ResponseWriter, r *http.Request) {
 	jsonl.Write(w, func(send func([]byte, bool) error) error {
 		var last []byte
 		for {
-			changed := c.Store.Changed()
+			changed := s.st.Changed()
 			resp, err := page()
 			if err != nil {
 				return err
@@ -173,8 +173,8 @@ func (c *Collector) serveRuns(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (c *Collector) serveRun(w http.ResponseWriter, r *http.Request) {
-	resp, err := c.GetRun(r.Context(), connect.NewRequest(&pb.GetRunRequest{EventId: r.PathValue("id")}))
+func (s *Service) serveRun(w http.ResponseWriter, r *http.Request) {
+	resp, err := s.GetRun(r.Context(), connect.NewRequest(&pb.GetRunRequest{EventId: r.PathValue("id")}))
 	if err != nil {
 		httpError(w, err)
 		return
@@ -182,8 +182,8 @@ func (c *Collector) serveRun(w http.ResponseWriter, r *http.Request) {
 	writeProto(w, resp.Msg)
 }
 
-func (c *Collector) serveState(w http.ResponseWriter, r *http.Request) {
-	resp, err := c.GetState(r.Context(), connect.NewRequest(&pb.GetStateRequest{RunId: r.URL.Query().Get("run")}))
+func (s *Service) serveState(w http.ResponseWriter, r *http.Request) {
+	resp, err := s.GetState(r.Context(), connect.NewRequest(&pb.GetStateRequest{RunId: r.URL.Query().Get("run")}))
 	if err != nil {
 		httpError(w, err)
 		return
@@ -193,37 +193,36 @@ func (c *Collector) serveState(w http.ResponseWriter, r *http.Request) {
 
 // serveEvents answers GET /v1alpha2/events as a running hoist does, with
 // run= selecting one run; without it, every run's events as stored.
-func (c *Collector) serveEvents(w http.ResponseWriter, r *http.Request) {
+func (s *Service) serveEvents(w http.ResponseWriter, r *http.Request) {
 	req, err := jsonl.EventsRequest(r.URL.Query())
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	q, filter, err := c.eventsQuery(r.Context(), req)
+	q, filter, err := s.eventsQuery(r.Context(), req)
 	if err != nil {
 		httpError(w, err)
 		return
 	}
-	c.writeLines(w, r, q, !req.HistoryOnly, filter, func(buf []byte, e store.Event) []byte {
+	s.writeLines(w, r, q, !req.HistoryOnly, filter, func(buf []byte, e store.Event) []byte {
 		return append(buf, e.JSON...)
 	})
 }
 
 // serveFeed answers GET /v1alpha2/feed: FeedItems as JSON lines, after=
 // a cursor, run= for one run, follow=true to go on live.
-func (c *Collector) serveFeed(w http.ResponseWriter, r *http.Request) {
+func (s *Service) serveFeed(w http.ResponseWriter, r *http.Request) {
 	req, err := jsonl.FeedRequest(r.URL.Query())
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	filter, err := event.FilterFrom(req.Filter)
+	q, filter, err := feedQuery(req)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		httpError(w, err)
 		return
 	}
-	q := store.EventQuery{ByCursor: true, RunID: req.RunId, AfterCursor: req.AfterCursor}
-	c.writeLines(w, r, q, !req.HistoryOnly, filter, func(buf []byte, e store.Event) []byte {
+	s.writeLines(w, r, q, !req.HistoryOnly, filter, func(buf []byte, e store.Event) []byte {
 		// FeedItem as protojson writes it, with the stored envelope.
 		buf = append(buf, `{"cursor":"`...)
 		buf = strconv.AppendUint(buf, e.Cursor, 10)
@@ -235,7 +234,7 @@ func (c *Collector) serveFeed(w http.ResponseWriter, r *http.Request) {
 
 // writeLines streams stored events as JSON lines, each made by line.
 // Unfiltered, they are not decoded: the stored bytes go out as they are.
-func (c *Collector) writeLines(w http.ResponseWriter, r *http.Request, q store.EventQuery, follow bool, filter event.Filter, line func([]byte, store.Event) []byte) {
+func (s *Service) writeLines(w http.ResponseWriter, r *http.Request, q store.EventQuery, follow bool, filter event.Filter, line func([]byte, store.Event) []byte) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	var buf []byte
 	jsonl.Write(w, func(send func([]byte, bool) error) error {
@@ -244,8 +243,8 @@ func (c *Collector) writeLines(w http.ResponseWriter, r *http.Request, q store.E
 			return send(buf, more)
 		}
 		if filter.All() {
-			return c.tail(r.Context(), q, follow, write)
+			return s.tail(r.Context(), q, follow, write)
 		}
-		return c.envelopes(r.Context(), q, follow, filter, func(e store.Event, _ *pb.Envelope, more bool) error { return write(e, more) })
+		return s.envelopes(r.Context(), q, follow, filter, func(e store.Event, _ *pb.Envelope, more bool) error { return write(e, more) })
 	})
 }

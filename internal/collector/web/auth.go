@@ -1,4 +1,4 @@
-package collector
+package web
 
 import (
 	"context"
@@ -15,17 +15,25 @@ import (
 // so that scripts and other sites cannot use it.
 const tokenCookie = "hoist_token"
 
-// authorized reports whether a request carries the token, as a bearer
-// token or the dashboard's cookie.
-func authorized(token string, h http.Header) bool {
-	if token == "" {
+// Auth requires a collector's token, when it has one, on every request:
+// as a bearer token, or as the dashboard's cookie. It is the connect
+// interceptor of the collector's services; Require guards plain HTTP.
+type Auth struct {
+	Token string
+}
+
+var _ connect.Interceptor = Auth{}
+
+// allows reports whether a request carries the token.
+func (a Auth) allows(h http.Header) bool {
+	if a.Token == "" {
 		return true
 	}
-	if v, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer "); ok && equal(v, token) {
+	if v, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer "); ok && equal(v, a.Token) {
 		return true
 	}
 	r := http.Request{Header: h}
-	if c, err := r.Cookie(tokenCookie); err == nil && equal(c.Value, token) {
+	if c, err := r.Cookie(tokenCookie); err == nil && equal(c.Value, a.Token) {
 		return true
 	}
 	return false
@@ -35,35 +43,35 @@ func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []by
 
 var errUnauthenticated = errors.New("this collector requires a bearer token: pass --token (or set HOIST_TOKEN) with the collector's token")
 
-// authInterceptor refuses RPCs without the token.
-type authInterceptor struct{ token string }
-
-func (a *authInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+// WrapUnary refuses unary RPCs without the token.
+func (a Auth) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		if !authorized(a.token, req.Header()) {
+		if !a.allows(req.Header()) {
 			return nil, connect.NewError(connect.CodeUnauthenticated, errUnauthenticated)
 		}
 		return next(ctx, req)
 	}
 }
 
-func (a *authInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+// WrapStreamingClient leaves clients alone.
+func (a Auth) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
 	return next
 }
 
-func (a *authInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+// WrapStreamingHandler refuses streams without the token.
+func (a Auth) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		if !authorized(a.token, conn.RequestHeader()) {
+		if !a.allows(conn.RequestHeader()) {
 			return connect.NewError(connect.CodeUnauthenticated, errUnauthenticated)
 		}
 		return next(ctx, conn)
 	}
 }
 
-// requireToken guards plain HTTP endpoints: 401 without the token.
-func (c *Collector) requireToken(h http.Handler) http.Handler {
+// Require guards plain HTTP endpoints: 401 without the token.
+func (a Auth) Require(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !authorized(c.opts.Token, r.Header) {
+		if !a.allows(r.Header) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hoist collector"`)
 			http.Error(w, errUnauthenticated.Error(), http.StatusUnauthorized)
 			return
