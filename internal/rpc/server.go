@@ -123,7 +123,8 @@ func (s *Server) Events(ctx context.Context, req *connect.Request[pb.EventsReque
 // the terminationEvent, or with historyOnly after the events published so
 // far. more tells send whether further events are at hand, so that it can
 // flush only then. A subscriber that falls behind is ended with
-// SlowConsumerError.
+// SlowConsumerError; one whose history cannot be read back from disk,
+// with DATA_LOSS.
 func Stream(ctx context.Context, bus *event.Bus, after uint32, historyOnly bool, filter event.Filter, queue int, send func(env *pb.Envelope, more bool) error) error {
 	limit := uint32(0)
 	if historyOnly {
@@ -135,14 +136,11 @@ func Stream(ctx context.Context, bus *event.Bus, after uint32, historyOnly bool,
 	defer sub.Close()
 	for {
 		env, err := sub.Next(ctx)
-		var dropped *event.DroppedError
-		switch {
-		case errors.Is(err, io.EOF):
+		if errors.Is(err, io.EOF) {
 			return nil
-		case errors.As(err, &dropped):
-			return SlowConsumerError(bus.RunID(), dropped.Last)
-		case err != nil:
-			return connect.NewError(connect.CodeCanceled, err)
+		}
+		if err != nil {
+			return subscriptionError(ctx, bus.RunID(), err)
 		}
 		if filter.Match(env.Event) {
 			if err := send(env, sub.Buffered() > 0); err != nil {
@@ -153,6 +151,25 @@ func Stream(ctx context.Context, bus *event.Bus, after uint32, historyOnly bool,
 			return nil
 		}
 	}
+}
+
+// subscriptionError is the status that ends a stream whose subscription
+// failed with err: RESOURCE_EXHAUSTED for a subscriber that fell behind,
+// CANCELED or DEADLINE_EXCEEDED when ctx ended it, and otherwise
+// DATA_LOSS, the history the subscriber asked for being unreadable (the
+// spill file failed to be read, decoded or written).
+func subscriptionError(ctx context.Context, runID string, err error) error {
+	var dropped *event.DroppedError
+	if errors.As(err, &dropped) {
+		return SlowConsumerError(runID, dropped.Last)
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		if errors.Is(ctxErr, context.DeadlineExceeded) {
+			return connect.NewError(connect.CodeDeadlineExceeded, err)
+		}
+		return connect.NewError(connect.CodeCanceled, err)
+	}
+	return connect.NewError(connect.CodeDataLoss, err)
 }
 
 // SlowConsumerError ends a subscriber that fell behind: RESOURCE_EXHAUSTED
