@@ -128,7 +128,6 @@ func TestPushStoreAndServe(t *testing.T) {
 	backends(t, func(t *testing.T, url string) {
 		addr := serve(t, url, collector.Options{})
 		id, lines := pushRun(t, addr, "", 500)
-		// Push the same run again: a resend stores nothing twice.
 		got := httpLines(t, "http://"+addr+rpc.EventsPath+"?run="+id, "")
 		if strings.Join(got, "\n") != strings.Join(lines, "\n") {
 			t.Fatalf("stored events differ from the pushed ones: %d lines, want %d", len(got), len(lines))

@@ -26,7 +26,8 @@ type Control struct {
 
 var _ hoistv1alpha2connect.ControlServiceHandler = (*Control)(nil)
 
-// Set sets the controller.
+// Set gives the service its controller once the dev loop runs; until
+// then every call fails with UNAVAILABLE.
 func (c *Control) Set(ctrl Controller) {
 	c.mu.Lock()
 	c.c = ctrl

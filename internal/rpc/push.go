@@ -70,7 +70,9 @@ func (p *Pusher) Run(ctx context.Context) {
 		if time.Since(start) > 10*time.Second {
 			backoff = minBackoff
 		}
-		// Exponential backoff with full jitter.
+		// Exponential backoff, each wait drawn at random from half to one
+		// and a half times it, so that pushers cut off together do not
+		// all reconnect together.
 		wait := time.Duration(rand.Int64N(int64(backoff))) + backoff/2
 		backoff = min(backoff*2, maxBackoff)
 		select {

@@ -30,8 +30,8 @@ const (
 // watchInterval spaces the pages a runs watch sends.
 const watchInterval = 250 * time.Millisecond
 
-// Route serves the plain HTTP API on mux, each endpoint wrapped in guard
-// (which checks the token).
+// Route serves the plain HTTP API on mux, each endpoint wrapped in guard,
+// the collector's token check.
 func (s *Service) Route(mux *http.ServeMux, guard func(http.Handler) http.Handler) {
 	mux.Handle("GET "+RunsPath, guard(http.HandlerFunc(s.serveRuns)))
 	mux.Handle("GET "+RunsPath+"/{id}", guard(http.HandlerFunc(s.serveRun)))
