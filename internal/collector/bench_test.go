@@ -50,7 +50,7 @@ func BenchmarkIngest(b *testing.B) {
 					bus.End()
 					buses[i] = bus
 				}
-				ctx, cancel := context.WithCancel(context.Background())
+				ctx, cancel := context.WithCancel(b.Context())
 				defer cancel()
 				b.ResetTimer()
 				start := time.Now()
@@ -119,14 +119,14 @@ func BenchmarkDashboardFirstRender(b *testing.B) {
 // steps, ending FAILED, and returns its id.
 func storeBigRun(tb testing.TB, url string, events int) string {
 	tb.Helper()
-	st, err := store.Open(context.Background(), url)
+	st, err := store.Open(tb.Context(), url)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	id := "bench-100k"
 	var recs []store.Record
 	flush := func() {
-		if _, err := st.Append(context.Background(), recs); err != nil {
+		if _, err := st.Append(tb.Context(), recs); err != nil {
 			tb.Fatal(err)
 		}
 		recs = recs[:0]

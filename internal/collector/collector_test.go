@@ -31,7 +31,7 @@ import (
 // returns its address.
 func serve(t testing.TB, url string, o collector.Options) string {
 	t.Helper()
-	st, err := store.Open(context.Background(), url)
+	st, err := store.Open(t.Context(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func serve(t testing.TB, url string, o collector.Options) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- collector.New(st, o).Serve(ctx, ln, nil) }()
 	t.Cleanup(func() {
@@ -82,7 +82,7 @@ func pushEvents(t testing.TB, addr, token string, evs []*pb.Event) (string, []st
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go p.Run(ctx)
 	var lines []string

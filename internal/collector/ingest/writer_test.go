@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"testing"
@@ -18,7 +17,7 @@ import (
 // PostgreSQL refuses one event for good (a NUL in text, which Validate
 // would have caught before): that event is refused, the others are stored.
 func TestWriterRefusesOnlyWhatTheStoreRefuses(t *testing.T) {
-	st, err := store.Open(context.Background(), testutil.PostgresDB(t))
+	st, err := store.Open(t.Context(), testutil.PostgresDB(t))
 	if err != nil {
 		t.Fatal(err)
 	}
