@@ -37,11 +37,7 @@ func BenchmarkIngest(b *testing.B) {
 				per := max(b.N/runs, 1)
 				buses := make([]*event.Bus, runs)
 				for i := range buses {
-					bus, err := event.New(event.WithSpillDir(b.TempDir()))
-					if err != nil {
-						b.Fatal(err)
-					}
-					defer bus.Close()
+					bus := testutil.NewBus(b)
 					bus.Publish(&pb.Event{Payload: &pb.Event_MetaEvent{MetaEvent: &pb.MetaEvent{Command: "build", Artifacts: []string{"app"}}}})
 					for j := range per {
 						bus.Publish(&pb.Event{Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: "app", Status: pb.Status_IN_PROGRESS,

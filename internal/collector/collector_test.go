@@ -52,11 +52,6 @@ func serve(t testing.TB, url string, o collector.Options) string {
 	return ln.Addr().String()
 }
 
-func backends(t *testing.T, test func(t *testing.T, url string)) {
-	t.Run("sqlite", func(t *testing.T) { test(t, filepath.Join(t.TempDir(), "c.db")) })
-	t.Run("postgres", func(t *testing.T) { test(t, testutil.PostgresDB(t)) })
-}
-
 // pushRun publishes n events of a build run on a bus and pushes them to
 // addr, returning the run's JSON lines as its event log file has them.
 func pushRun(t testing.TB, addr, token string, n int) (string, []string) {
@@ -73,11 +68,7 @@ func pushRun(t testing.TB, addr, token string, n int) (string, []string) {
 // hoist's pusher, returning the run id and the events' JSON lines.
 func pushEvents(t testing.TB, addr, token string, evs []*pb.Event) (string, []string) {
 	t.Helper()
-	bus, err := event.New(event.WithSpillDir(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bus.Close() })
+	bus := testutil.NewBus(t)
 	p, err := rpc.NewPusher(bus, rpc.ClientOptions{Address: addr, Token: token}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +116,7 @@ func httpLines(t testing.TB, url, token string) []string {
 }
 
 func TestPushStoreAndServe(t *testing.T) {
-	backends(t, func(t *testing.T, url string) {
+	testutil.Backends(t, func(t *testing.T, url string) {
 		addr := serve(t, url, collector.Options{})
 		id, lines := pushRun(t, addr, "", 500)
 		got := httpLines(t, "http://"+addr+rpc.EventsPath+"?run="+id, "")
@@ -260,9 +251,7 @@ func TestTokenIsRequired(t *testing.T) {
 	if _, err := cc.ListRuns(t.Context(), connect.NewRequest(&pb.ListRunsRequest{})); connect.CodeOf(err) != connect.CodeUnauthenticated {
 		t.Errorf("ListRuns without the token: %v", err)
 	}
-	bus, _ := event.New(event.WithSpillDir(t.TempDir()))
-	defer bus.Close()
-	p, err := rpc.NewPusher(bus, rpc.ClientOptions{Address: addr, Token: "wrong"}, slog.New(slog.DiscardHandler))
+	p, err := rpc.NewPusher(testutil.NewBus(t), rpc.ClientOptions{Address: addr, Token: "wrong"}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,10 @@ import (
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
+	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/state"
+	"github.com/hoist-dev/hoist/internal/testutil"
 )
 
 // BenchmarkEvents measures events per second from publish to gRPC
@@ -23,8 +25,8 @@ import (
 func BenchmarkEvents(b *testing.B) {
 	for _, subs := range []int{1, 50} {
 		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
-			bus := newBus(b)
-			url, _ := serve(b, (&rpc.Server{Bus: bus, State: state.New(), Queue: 1 << 30}).Handler())
+			bus := testutil.NewBus(b, event.WithMemory(1024))
+			url := testutil.Serve(b, rpc.NewHTTPServer((&rpc.Server{Bus: bus, State: state.New(), Queue: 1 << 30}).Handler()))
 			client := eventsClient(b, url)
 			var ready, wg sync.WaitGroup
 			for range subs {
@@ -48,9 +50,9 @@ func BenchmarkEvents(b *testing.B) {
 			ready.Wait()
 			b.ResetTimer()
 			for i := range b.N {
-				bus.Publish(logEvent(i))
+				bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output", i)))
 			}
-			terminate(bus)
+			testutil.Terminate(bus)
 			wg.Wait()
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
@@ -71,7 +73,7 @@ func BenchmarkPush(b *testing.B) {
 	srv := rpc.NewHTTPServer(mux)
 	go srv.Serve(ln)
 	defer srv.Close()
-	bus := newBus(b)
+	bus := testutil.NewBus(b, event.WithMemory(1024))
 	p, err := rpc.NewPusher(bus, rpc.ClientOptions{Address: ln.Addr().String()}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
@@ -79,9 +81,9 @@ func BenchmarkPush(b *testing.B) {
 	go p.Run(b.Context())
 	b.ResetTimer()
 	for i := range b.N {
-		bus.Publish(logEvent(i))
+		bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output", i)))
 	}
-	terminate(bus)
+	testutil.Terminate(bus)
 	if left := p.Flush(b.Context(), 5*time.Minute); left != 0 {
 		b.Fatalf("%d not acknowledged", left)
 	}
@@ -94,8 +96,8 @@ func BenchmarkPush(b *testing.B) {
 func BenchmarkEventsHTTP(b *testing.B) {
 	for _, subs := range []int{1, 50} {
 		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
-			bus := newBus(b)
-			url, _ := serve(b, (&rpc.Server{Bus: bus, State: state.New(), Queue: 1 << 30}).Handler())
+			bus := testutil.NewBus(b, event.WithMemory(1024))
+			url := testutil.Serve(b, rpc.NewHTTPServer((&rpc.Server{Bus: bus, State: state.New(), Queue: 1 << 30}).Handler()))
 			var ready, wg sync.WaitGroup
 			for range subs {
 				ready.Add(1)
@@ -120,9 +122,9 @@ func BenchmarkEventsHTTP(b *testing.B) {
 			ready.Wait()
 			b.ResetTimer()
 			for i := range b.N {
-				bus.Publish(logEvent(i))
+				bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output", i)))
 			}
-			terminate(bus)
+			testutil.Terminate(bus)
 			wg.Wait()
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")

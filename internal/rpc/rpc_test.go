@@ -20,40 +20,8 @@ import (
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/state"
+	"github.com/hoist-dev/hoist/internal/testutil"
 )
-
-func newBus(t testing.TB) *event.Bus {
-	t.Helper()
-	b, err := event.New(event.WithSpillDir(t.TempDir()), event.WithMemory(1024))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
-func logEvent(i int) *pb.Event {
-	return &pb.Event{Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{
-		Image: "app", Status: pb.Status_IN_PROGRESS, Log: fmt.Sprintf("line %d of the build output", i)}}}
-}
-
-func terminate(b *event.Bus) {
-	b.Publish(&pb.Event{Payload: &pb.Event_TerminationEvent{TerminationEvent: &pb.TerminationEvent{Status: pb.Status_SUCCEEDED}}})
-	b.End()
-}
-
-// serve serves h on a loopback port and returns its base URL.
-func serve(t testing.TB, h http.Handler) (string, *http.Server) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := rpc.NewHTTPServer(h)
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return "http://" + ln.Addr().String(), srv
-}
 
 func eventsClient(t testing.TB, url string) hoistv1alpha2connect.EventServiceClient {
 	hc, err := rpc.NewHTTPClient(rpc.ClientOptions{Address: url})
@@ -73,10 +41,10 @@ func collect(stream *connect.ServerStreamForClient[pb.Envelope]) ([]uint32, erro
 }
 
 func TestEventsMidRunFromZero(t *testing.T) {
-	bus := newBus(t)
-	url, _ := serve(t, (&rpc.Server{Bus: bus, State: state.New()}).Handler())
+	bus := testutil.NewBus(t, event.WithMemory(1024))
+	url := testutil.Serve(t, rpc.NewHTTPServer((&rpc.Server{Bus: bus, State: state.New()}).Handler()))
 	for i := range 500 {
-		bus.Publish(logEvent(i))
+		bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output", i)))
 	}
 	client := eventsClient(t, url)
 	stream, err := client.Events(t.Context(), connect.NewRequest(&pb.EventsRequest{}))
@@ -85,9 +53,9 @@ func TestEventsMidRunFromZero(t *testing.T) {
 	}
 	go func() {
 		for i := range 500 {
-			bus.Publish(logEvent(500 + i))
+			bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output", 500+i)))
 		}
-		terminate(bus)
+		testutil.Terminate(bus)
 	}()
 	seqs, err := collect(stream)
 	if err != nil {
@@ -104,11 +72,11 @@ func TestEventsMidRunFromZero(t *testing.T) {
 }
 
 func TestEventsFiltersAndHistoryOnly(t *testing.T) {
-	bus := newBus(t)
-	url, _ := serve(t, (&rpc.Server{Bus: bus, State: state.New()}).Handler())
+	bus := testutil.NewBus(t, event.WithMemory(1024))
+	url := testutil.Serve(t, rpc.NewHTTPServer((&rpc.Server{Bus: bus, State: state.New()}).Handler()))
 	bus.Publish(&pb.Event{Payload: &pb.Event_MetaEvent{MetaEvent: &pb.MetaEvent{Command: "build"}}})
 	for i := range 10 {
-		bus.Publish(logEvent(i))
+		bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output", i)))
 	}
 	bus.Publish(&pb.Event{Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: "app", Status: pb.Status_FAILED}}})
 	client := eventsClient(t, url)
@@ -139,21 +107,21 @@ func must[T any](v T, err error) T {
 // resuming has every event exactly once.
 func TestStalledSubscriber(t *testing.T) {
 	const total = 20_000
-	baseline := newBus(t)
+	baseline := testutil.NewBus(t, event.WithMemory(1024))
 	start := time.Now()
 	for i := range total {
-		baseline.Publish(logEvent(i))
+		baseline.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output", i)))
 	}
 	alone := time.Since(start)
-	bus := newBus(t)
-	url, _ := serve(t, (&rpc.Server{Bus: bus, State: state.New(), Queue: 512}).Handler())
+	bus := testutil.NewBus(t, event.WithMemory(1024))
+	url := testutil.Serve(t, rpc.NewHTTPServer((&rpc.Server{Bus: bus, State: state.New(), Queue: 512}).Handler()))
 	client := eventsClient(t, url)
 	ctx := t.Context()
 	stream, err := client.Events(ctx, connect.NewRequest(&pb.EventsRequest{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	bus.Publish(logEvent(0))
+	bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output", 0)))
 	if !stream.Receive() {
 		t.Fatal(stream.Err())
 	}
@@ -163,9 +131,9 @@ func TestStalledSubscriber(t *testing.T) {
 	go func() {
 		start := time.Now()
 		for i := range total - 2 {
-			bus.Publish(logEvent(i + 1))
+			bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output", i+1)))
 		}
-		terminate(bus)
+		testutil.Terminate(bus)
 		done <- time.Since(start)
 	}()
 	select {
@@ -252,7 +220,7 @@ func TestPushSurvivesSinkRestarts(t *testing.T) {
 		return srv
 	}
 	srv := start(ln)
-	bus := newBus(t)
+	bus := testutil.NewBus(t, event.WithMemory(1024))
 	p, err := rpc.NewPusher(bus, rpc.ClientOptions{Address: addr}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -266,7 +234,7 @@ func TestPushSurvivesSinkRestarts(t *testing.T) {
 		kills[r.IntN(total)] = true
 	}
 	for i := range total {
-		bus.Publish(logEvent(i))
+		bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output", i)))
 		if kills[i] {
 			srv.Close()
 			time.Sleep(time.Duration(r.IntN(300)) * time.Millisecond)
@@ -277,7 +245,7 @@ func TestPushSurvivesSinkRestarts(t *testing.T) {
 			srv = start(ln)
 		}
 	}
-	terminate(bus)
+	testutil.Terminate(bus)
 	if left := p.Flush(t.Context(), 30*time.Second); left != 0 {
 		t.Fatalf("%d events not acknowledged", left)
 	}
@@ -292,7 +260,7 @@ func TestPushSurvivesSinkRestarts(t *testing.T) {
 }
 
 func TestPushNeverBlocksTheRun(t *testing.T) {
-	bus := newBus(t)
+	bus := testutil.NewBus(t, event.WithMemory(1024))
 	// Nothing listens here.
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
@@ -303,9 +271,9 @@ func TestPushNeverBlocksTheRun(t *testing.T) {
 	}
 	go p.Run(t.Context())
 	for i := range 10_000 {
-		bus.Publish(logEvent(i))
+		bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output", i)))
 	}
-	terminate(bus)
+	testutil.Terminate(bus)
 	if left := p.Flush(t.Context(), 200*time.Millisecond); left != 10_001 {
 		t.Errorf("undelivered = %d, want 10001", left)
 	}

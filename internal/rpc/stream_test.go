@@ -2,6 +2,7 @@ package rpc_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/rpc"
+	"github.com/hoist-dev/hoist/internal/testutil"
 )
 
 // TestStreamErrorCodes checks the status that ends a stream: CANCELED or
@@ -25,19 +27,23 @@ func TestStreamErrorCodes(t *testing.T) {
 		{"canceled", func(t *testing.T) (*event.Bus, context.Context) {
 			ctx, cancel := context.WithCancel(t.Context())
 			cancel()
-			return newBus(t), ctx
+			return testutil.NewBus(t, event.WithMemory(1024)), ctx
 		}, connect.CodeCanceled},
 		{"deadline", func(t *testing.T) (*event.Bus, context.Context) {
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
 			t.Cleanup(cancel)
-			return newBus(t), ctx
+			return testutil.NewBus(t, event.WithMemory(1024)), ctx
 		}, connect.CodeDeadlineExceeded},
 		{"spill file unreadable", func(t *testing.T) (*event.Bus, context.Context) {
-			bus := newBus(t)
+			// Not testutil.NewBus, whose cleanup closes the bus again.
+			bus, err := event.New(event.WithSpillDir(t.TempDir()), event.WithMemory(1024))
+			if err != nil {
+				t.Fatal(err)
+			}
 			// Far more than the bus keeps in memory, so that the oldest
 			// are only in the spill file, which Close closes.
 			for i := range 5000 {
-				bus.Publish(logEvent(i))
+				bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output", i)))
 			}
 			bus.Close()
 			return bus, t.Context()

@@ -2,6 +2,7 @@ package rpc_test
 
 import (
 	"encoding/pem"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +12,9 @@ import (
 	"time"
 
 	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
+	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/rpc"
+	"github.com/hoist-dev/hoist/internal/testutil"
 )
 
 // TestPushOverTLSWithToken pushes to a sink that serves TLS and requires a
@@ -37,19 +40,19 @@ func TestPushOverTLSWithToken(t *testing.T) {
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
 
-	bad, err := rpc.NewPusher(newBus(t), rpc.ClientOptions{Address: srv.URL, CAFile: ca, Token: "wrong"}, slog.New(slog.DiscardHandler))
+	bad, err := rpc.NewPusher(testutil.NewBus(t, event.WithMemory(1024)), rpc.ClientOptions{Address: srv.URL, CAFile: ca, Token: "wrong"}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := bad.Check(t.Context(), 5*time.Second); err == nil {
 		t.Error("a wrong token was accepted")
 	}
-	noCA, _ := rpc.NewPusher(newBus(t), rpc.ClientOptions{Address: srv.URL, Token: "s3cret"}, slog.New(slog.DiscardHandler))
+	noCA, _ := rpc.NewPusher(testutil.NewBus(t, event.WithMemory(1024)), rpc.ClientOptions{Address: srv.URL, Token: "s3cret"}, slog.New(slog.DiscardHandler))
 	if err := noCA.Check(t.Context(), 5*time.Second); err == nil {
 		t.Error("a certificate from an unknown CA was accepted")
 	}
 
-	bus := newBus(t)
+	bus := testutil.NewBus(t, event.WithMemory(1024))
 	p, err := rpc.NewPusher(bus, rpc.ClientOptions{Address: srv.URL, CAFile: ca, Token: "s3cret"}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -59,9 +62,9 @@ func TestPushOverTLSWithToken(t *testing.T) {
 	}
 	go p.Run(t.Context())
 	for i := range 100 {
-		bus.Publish(logEvent(i))
+		bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output", i)))
 	}
-	terminate(bus)
+	testutil.Terminate(bus)
 	if left := p.Flush(t.Context(), 10*time.Second); left != 0 {
 		t.Fatalf("%d events not acknowledged over TLS", left)
 	}
