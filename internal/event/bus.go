@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/wake"
 )
 
 // The envelope's fixed fields.
@@ -80,14 +81,15 @@ type Bus struct {
 	spillDir string
 	log      *slog.Logger
 
-	mu      sync.Mutex
-	ring    []*pb.Envelope
-	mask    uint32
-	last    uint32 // the last sequence published
-	ended   bool
-	notify  chan struct{}
-	waiters bool
-	live    map[*Subscription]struct{}
+	mu    sync.Mutex
+	ring  []*pb.Envelope
+	mask  uint32
+	last  uint32 // the last sequence published
+	ended bool
+	live  map[*Subscription]struct{}
+	// changed wakes waiting subscribers when an event is published or the
+	// run ends. It is woken and waited on under mu.
+	changed wake.Signal
 
 	// The spiller writes events to disk before the ring overwrites them.
 	spill        *spillFile
@@ -117,7 +119,6 @@ func New(opts ...Option) (*Bus, error) {
 	}
 	b.ring = make([]*pb.Envelope, size)
 	b.mask = size - 1
-	b.notify = make(chan struct{})
 	b.live = map[*Subscription]struct{}{}
 	b.spillWake = make(chan struct{}, 1)
 	b.spillDone = make(chan struct{})
@@ -169,11 +170,7 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 			delete(b.live, s)
 		}
 	}
-	if b.waiters {
-		close(b.notify)
-		b.notify = make(chan struct{})
-		b.waiters = false
-	}
+	b.changed.Wake()
 	return env
 }
 
@@ -186,8 +183,7 @@ func (b *Bus) End() {
 		return
 	}
 	b.ended = true
-	close(b.notify)
-	b.notify = make(chan struct{})
+	b.changed.Wake()
 }
 
 // Ended reports whether End was called.
@@ -429,8 +425,7 @@ func (s *Subscription) fill(ctx context.Context) error {
 			b.mu.Unlock()
 			return io.EOF
 		}
-		b.waiters = true
-		wait := b.notify
+		wait := b.changed.Wait()
 		b.mu.Unlock()
 		select {
 		case <-wait:

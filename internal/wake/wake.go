@@ -1,7 +1,7 @@
 // Package wake is a broadcast without values: goroutines wait for the next
 // change of something they read elsewhere, and whoever changes it wakes
-// them all at once. The pusher waits so for acknowledgements, the
-// collector's readers for stored events.
+// them all at once. The event bus's subscribers wait so for new events, the
+// pusher for acknowledgements, the collector's readers for stored events.
 package wake
 
 import "sync"
