@@ -1,13 +1,3 @@
-// Package event is hoist's event bus: it stamps each event of a run with the
-// run id, a contiguous sequence and a UTC timestamp, keeps the run's whole
-// history in bounded memory (a ring that spills to disk), and lets any number
-// of subscribers read it at their own pace.
-//
-// A Bus is a value passed to whoever publishes or subscribes; there is no
-// global one. Publishers never wait on subscribers: a live subscriber that
-// falls further behind than its queue allows is dropped with a *DroppedError
-// that names the last sequence it received, and it can resume from there with
-// Subscribe, getting every later event exactly once and in order.
 package event
 
 import (
@@ -43,7 +33,6 @@ type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
 
-// Defaults.
 const (
 	// DefaultMemory is how many recent events a bus keeps in memory.
 	DefaultMemory = 8192
@@ -203,7 +192,7 @@ func (b *Bus) Close() error {
 	b.wakeSpiller()
 	<-b.spillDone
 	if b.spill != nil {
-		return b.spill.remove()
+		return b.spill.close()
 	}
 	return nil
 }
@@ -244,9 +233,9 @@ func (b *Bus) Subscribe(after uint32, opts ...SubscribeOption) *Subscription {
 // Follow calls fn with every event after sequence after, in order, until the
 // run ends (returning nil), fn fails or ctx is done. more tells fn whether
 // further events are already at hand, so a writer can flush only when it
-// has caught up. It never loses an
-// event: it has no queue bound, and when it falls behind the memory ring
-// it reads history from disk. In-process sinks use it.
+// has caught up. It never loses an event: it has no queue bound, and when
+// it falls behind the memory ring it reads history from disk. In-process
+// sinks use it.
 func (b *Bus) Follow(ctx context.Context, after uint32, fn func(env *pb.Envelope, more bool) error) error {
 	sub := b.Subscribe(after)
 	sub.queue = math.MaxUint32
@@ -341,7 +330,8 @@ func (s *Subscription) Last() uint32 { return s.delivered }
 // Buffered returns how many events Next can return without waiting.
 func (s *Subscription) Buffered() int { return len(s.buf) }
 
-// Close releases the subscription. Next returns io.ErrClosedPipe after it.
+// Close releases the subscription. After it, Next returns the events it
+// had already taken from the bus (Buffered), then io.ErrClosedPipe.
 func (s *Subscription) Close() {
 	if s.closed {
 		return

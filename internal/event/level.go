@@ -10,9 +10,9 @@ import (
 
 // LevelOf returns an event's level: failures are error, cancellations warn,
 // everything else info. Levels filter what is written to stdout, never
-// what is recorded or sent. Debug is kept for polling detail; hoist reports
-// a watched resource only when its state changes, so at info level stdout
-// carries every event of a successful run, contiguously.
+// what is recorded or sent. No event is below info, since hoist reports a
+// watched resource only when its state changes: at info level (and at
+// debug, which selects the same) stdout carries every event, contiguously.
 func LevelOf(ev *pb.Event) slog.Level {
 	status, err := statusOf(ev)
 	switch {

@@ -78,7 +78,9 @@ func (s *spillFile) flushed() (uint32, int64) {
 	return s.last.Load(), s.size
 }
 
-func (s *spillFile) remove() error { return s.f.Close() }
+// close closes the file. Its name was removed when it was created, so
+// closing it frees its space on disk.
+func (s *spillFile) close() error { return s.f.Close() }
 
 // reader returns a reader positioned at sequence next.
 func (s *spillFile) reader(next uint32) (*spillReader, error) {

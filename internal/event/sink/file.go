@@ -82,7 +82,8 @@ func (f *File) Flush() error {
 	return nil
 }
 
-// Close closes the file.
+// Close closes the file without flushing it; Run flushes whenever it has
+// caught up.
 func (f *File) Close() error { return f.f.Close() }
 
 // locked runs fn with the file's size while holding an exclusive flock.

@@ -1,10 +1,8 @@
 // Package sink writes a run's events where the user asked: JSON lines or
-// human text on stdout, filtered by level, and every event as JSON lines to
-// the event log file, written as it happens.
-//
-// Each sink follows the bus on its own goroutine, so a slow terminal or disk
-// never holds up the pipeline, and writes a batch of events with one write
-// when it has fallen behind.
+// human text on stdout, filtered by level, and every event as a JSON line to
+// the event log file, written as it happens. Each sink follows the bus on
+// its own goroutine, so a slow terminal or disk never holds up the pipeline,
+// and when it has fallen behind it writes the events at hand with one write.
 package sink
 
 import (

@@ -12,7 +12,8 @@ import (
 // Format is how a stream sink renders events.
 type Format string
 
-// Formats.
+// The formats of a Stream: JSON lines, as in the event contract, or one
+// human line per event.
 const (
 	JSON Format = "json"
 	Text Format = "text"
