@@ -1,30 +1,29 @@
-// Package config reads skaffold.yaml into one validated Config.
-//
-// It accepts `kind: Config` with apiVersion skaffold/v2beta* through
-// skaffold/v4beta* and the seed's skaffold.dev/... spelling, reads the v2beta
-// layout (deploy.kubectl.manifests) and the v3+ layout (manifests.rawYaml)
-// into the same shape, and decodes strictly: an unknown field, a wrong type or
-// a missing required field is an error that names the file, line and column.
+// Package config reads skaffold.yaml into one validated Config. Each YAML
+// document is decoded strictly into its versioned shape (an unknown field, a
+// wrong type or a missing required field stops it), converted into the one
+// internal Config (`kind: Config` with apiVersion skaffold/v2beta* through
+// skaffold/v4beta*, or the seed's skaffold.dev/... spelling; the v2beta
+// layout deploy.kubectl.manifests and the v3+ layout manifests.rawYaml end up
+// in the same place), given its defaults and validated; every problem found
+// is reported at once, each with the file, line and column it is at.
 package config
 
 import (
 	"path/filepath"
 )
 
-// Config is the validated, merged configuration of one skaffold.yaml.
+// Config is the validated, merged configuration of one skaffold.yaml, the
+// same whatever apiVersion it was written in.
 type Config struct {
-	// File is the absolute path of the config file.
-	File string `yaml:"-"`
+	// File is the absolute path of the config file; Parse leaves it empty.
+	File string
 	// Dir is the folder of File: relative paths in the config are relative to it.
-	Dir string `yaml:"-"`
+	Dir string
 
-	APIVersion string    `yaml:"apiVersion" hoist:"required"`
-	Kind       string    `yaml:"kind" hoist:"required"`
-	Metadata   Metadata  `yaml:"metadata"`
-	Build      Build     `yaml:"build"`
-	Manifests  Manifests `yaml:"manifests"`
-	Deploy     Deploy    `yaml:"deploy"`
-	Event      Event     `yaml:"event"`
+	Metadata Metadata
+	Build    Build
+	Deploy   Deploy
+	Event    Event
 }
 
 // Metadata names a config.
@@ -72,7 +71,7 @@ type CustomDependencies struct {
 	Ignore []string `yaml:"ignore"`
 }
 
-// TagPolicy chooses how built images are tagged. At most one is set; Load
+// TagPolicy chooses how built images are tagged. At most one is set; Parse
 // sets GitCommit when none is.
 type TagPolicy struct {
 	GitCommit   *GitCommitTagger   `yaml:"gitCommit"`
@@ -115,11 +114,6 @@ type Local struct {
 	Concurrency *int  `yaml:"concurrency"`
 }
 
-// Manifests is the v3+ home of the Kubernetes manifests.
-type Manifests struct {
-	RawYAML []string `yaml:"rawYaml"`
-}
-
 // Deploy says where and how to deploy.
 type Deploy struct {
 	Kubectl                    *KubectlDeploy `yaml:"kubectl"`
@@ -130,7 +124,7 @@ type Deploy struct {
 // KubectlDeploy deploys manifests with kubectl semantics.
 type KubectlDeploy struct {
 	// Manifests are globs relative to the config file. In v3+ configs they
-	// come from manifests.rawYaml.
+	// are written under manifests.rawYaml.
 	Manifests        []string `yaml:"manifests"`
 	DefaultNamespace string   `yaml:"defaultNamespace"`
 }
@@ -156,13 +150,6 @@ type EventRPC struct {
 	Address  string `yaml:"address"`
 	Required bool   `yaml:"required"`
 }
-
-// Defaults.
-const (
-	DefaultStatusCheckDeadlineSeconds = 600
-	DefaultLogLevel                   = "info"
-	DefaultLogFormat                  = "json"
-)
 
 // Push reports whether built images are pushed (build.local.push).
 func (c *Config) Push() bool { return c.Build.Local.Push != nil && *c.Build.Local.Push }

@@ -146,6 +146,42 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+func TestEveryProblemIsReported(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []string
+		hints      []string
+	}{
+		{"two in one document", "apiVersion: skaffold/v2beta28\nkind: Config\nbuild:\n  artifacts:\n  - image: a\n  - image: a\nevent:\n  log:\n    level: infoo\n",
+			[]string{
+				`skaffold.yaml:6:12: build.artifacts[1].image: image "a" is configured twice`,
+				`skaffold.yaml:9:12: event.log.level: "infoo" is not one of debug, info, warn, error`,
+			},
+			[]string{`skaffold.yaml:9:12: did you mean "info"?`}},
+		{"one in each document", "apiVersion: skaffold/v2beta28\nkind: Config\nevent:\n  log:\n    format: jsn\n---\napiVersion: skaffold/v4beta14\nkind: Config\nbiuld: {}\n",
+			[]string{
+				`skaffold.yaml:5:13: event.log.format: "jsn" is not one of json, text`,
+				`skaffold.yaml:9:1: unknown field "biuld" in the top level`,
+			},
+			[]string{`skaffold.yaml:5:13: did you mean "json"?`, `skaffold.yaml:9:1: did you mean "build"?`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Parse("skaffold.yaml", []byte(tt.yaml))
+			f := fault.As(err)
+			if f == nil || f.Code != fault.ConfigInvalid || f.Exit() != fault.ExitConfig {
+				t.Fatalf("error %v: want code %s, exit %d", err, fault.ConfigInvalid, fault.ExitConfig)
+			}
+			if diff := cmp.Diff(tt.want, strings.Split(err.Error(), "\n")); diff != "" {
+				t.Errorf("problems, one a line (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.hints, f.Suggestions); diff != "" {
+				t.Errorf("suggestions (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestLoadResolvesPaths(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "skaffold.yaml")

@@ -10,46 +10,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Error is a problem at one place of a config file.
-type Error struct {
-	File   string
-	Line   int
-	Column int
-	// Path is where in the document the problem is, such as
-	// build.artifacts[0].context.
-	Path    string
-	Message string
-	// Hint is a suggestion, such as the field that was probably meant.
-	Hint string
-	// Unsupported is set when the field is Skaffold's but not hoist's yet.
-	Unsupported bool
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.located())
-	if e.Hint != "" {
-		b.WriteString("; ")
-		b.WriteString(e.Hint)
-	}
-	return b.String()
-}
-
-// located is the error without its hint: file:line:column: path: message.
-func (e *Error) located() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s:%d:%d: ", e.File, e.Line, e.Column)
-	if e.Path != "" {
-		fmt.Fprintf(&b, "%s: ", e.Path)
-	}
-	b.WriteString(e.Message)
-	return b.String()
-}
-
 // unsupported lists, per struct, the fields Skaffold has that hoist does not
 // support yet. They get a "not supported yet" error instead of "unknown".
 var unsupported = map[reflect.Type][]string{
-	reflect.TypeFor[Config](): {"profiles", "requires", "portForward", "test", "verify",
+	reflect.TypeFor[document](): {"profiles", "requires", "portForward", "test", "verify",
 		"customActions", "resourceSelector"},
 	reflect.TypeFor[Build](): {"googleCloudBuild", "cluster", "insecureRegistries",
 		"platforms"},
@@ -58,7 +22,7 @@ var unsupported = map[reflect.Type][]string{
 	reflect.TypeFor[DockerArtifact](): {"cacheFrom", "cliFlags", "addHost", "pullParent",
 		"squash", "secrets", "ssh", "noCacheFilter"},
 	reflect.TypeFor[Local](): {"useDockerCLI", "tryImportMissing"},
-	reflect.TypeFor[Manifests](): {"kustomize", "helm", "kpt", "hooks", "transform",
+	reflect.TypeFor[manifests](): {"kustomize", "helm", "kpt", "hooks", "transform",
 		"validate"},
 	reflect.TypeFor[Deploy](): {"helm", "kustomize", "kpt", "docker", "cloudrun",
 		"logs", "tolerateFailuresUntilDeadline", "kubeContext"},
@@ -67,7 +31,7 @@ var unsupported = map[reflect.Type][]string{
 }
 
 // decoder turns a yaml.Node tree into Go values, strictly, and remembers the
-// position of every field it set so that later validation can point at it.
+// position of every field it set so that later checks can point at it.
 type decoder struct {
 	file string
 	pos  map[string]*yaml.Node
@@ -76,6 +40,21 @@ type decoder struct {
 func (d *decoder) errAt(n *yaml.Node, path, format string, args ...any) *Error {
 	return &Error{File: d.file, Line: n.Line, Column: n.Column, Path: path,
 		Message: fmt.Sprintf(format, args...)}
+}
+
+// at is the decoder's locator: the Error is at path's node or, when the
+// document does not set path, at the nearest enclosing node it sets, whose
+// path it then names.
+func (d *decoder) at(path, format string, args ...any) *Error {
+	n := d.pos[path]
+	for n == nil && path != "" {
+		path = path[:max(strings.LastIndexAny(path, ".["), 0)]
+		n = d.pos[path]
+	}
+	if n == nil {
+		return &Error{File: d.file, Line: 1, Column: 1, Message: fmt.Sprintf(format, args...)}
+	}
+	return d.errAt(n, path, format, args...)
 }
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) error {

@@ -18,15 +18,11 @@ import (
 	"github.com/hoist-dev/hoist/internal/fault"
 )
 
-var (
-	apiVersionRE = regexp.MustCompile(`^skaffold(\.dev)?/v(2beta\d+|3alpha\d+|3|4beta\d+)$`)
-	v2RE         = regexp.MustCompile(`^skaffold(\.dev)?/v2beta\d+$`)
-	yamlLineRE   = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-)
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// Load reads, decodes and validates the config file at path. Every problem
-// is a *fault.Error with code CONFIG_INVALID, CONFIG_UNSUPPORTED or
-// CONFIG_NOT_FOUND wrapping a *config.Error that carries the position.
+// Load reads the config file at path with Parse and makes its relative
+// paths absolute. A file that cannot be read is a *fault.Error with code
+// CONFIG_NOT_FOUND; the problems of one that can are those of Parse.
 func Load(path string) (*Config, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -51,11 +47,20 @@ func Load(path string) (*Config, error) {
 	return cfg, nil
 }
 
-// Parse decodes config data; name is used in error positions. Relative paths
-// are left as written (Load resolves them).
+// Parse reads config data; name is the file name in error positions.
+// Relative paths are left as written (Load resolves them). Each document is
+// decoded, converted, given its defaults and validated, then the documents
+// are merged. A YAML syntax error stops Parse, and a document that does not
+// decode is not checked further; every other problem of every document is
+// reported, all in one *fault.Error with code CONFIG_INVALID (or
+// CONFIG_UNSUPPORTED when each is a Skaffold field hoist does not support
+// yet) whose message holds one file:line:column: path: message a line.
 func Parse(name string, data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var docs []*Config
+	var (
+		cfgs []*Config
+		errs []*Error
+	)
 	for {
 		var root yaml.Node
 		err := dec.Decode(&root)
@@ -63,166 +68,53 @@ func Parse(name string, data []byte) (*Config, error) {
 			break
 		}
 		if err != nil {
-			return nil, invalid(syntaxError(name, data, err))
+			return nil, invalid(append(errs, syntaxError(name, data, err))...)
 		}
 		if len(root.Content) == 0 {
 			continue
 		}
-		cfg, err := parseDoc(name, root.Content[0])
-		if err != nil {
-			return nil, err
+		d := &decoder{file: name, pos: map[string]*yaml.Node{}}
+		var doc document
+		if err := d.decode(root.Content[0], reflect.ValueOf(&doc).Elem(), ""); err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				return nil, fault.Wrap(err, fault.ConfigInvalid, "invalid config")
+			}
+			errs = append(errs, e)
+			continue
 		}
-		docs = append(docs, cfg)
+		cfg, cerrs := convert(&doc, d.at)
+		errs = append(errs, cerrs...)
+		if cfg == nil {
+			continue
+		}
+		setDefaults(cfg)
+		errs = append(errs, validate(cfg, d.at)...)
+		cfgs = append(cfgs, cfg)
 	}
-	if len(docs) == 0 {
+	if len(cfgs) == 0 && len(errs) == 0 {
 		return nil, invalid(&Error{File: name, Line: 1, Column: 1,
 			Message: "the file holds no config", Hint: "start it with apiVersion: skaffold/v4beta14 and kind: Config"})
 	}
-	return merge(name, docs)
-}
-
-func parseDoc(name string, n *yaml.Node) (*Config, error) {
-	d := &decoder{file: name, pos: map[string]*yaml.Node{}}
-	cfg := &Config{}
-	if err := d.decode(n, reflect.ValueOf(cfg).Elem(), ""); err != nil {
-		return nil, invalid(err)
+	var cfg *Config
+	if len(cfgs) > 0 {
+		var merrs []*Error
+		cfg, merrs = merge(name, cfgs)
+		errs = append(errs, merrs...)
 	}
-	if err := cfg.validate(d); err != nil {
-		return nil, invalid(err)
+	if len(errs) > 0 {
+		return nil, invalid(errs...)
 	}
 	return cfg, nil
 }
 
-func (c *Config) validate(d *decoder) error {
-	at := func(path, format string, args ...any) *Error {
-		n := d.pos[path]
-		for n == nil && path != "" {
-			path = path[:max(strings.LastIndexAny(path, ".["), 0)]
-			n = d.pos[path]
-		}
-		if n == nil {
-			return &Error{File: d.file, Line: 1, Column: 1, Message: fmt.Sprintf(format, args...)}
-		}
-		return d.errAt(n, path, format, args...)
-	}
-	if !apiVersionRE.MatchString(c.APIVersion) {
-		e := at("apiVersion", "unsupported apiVersion %q", c.APIVersion)
-		e.Hint = "use skaffold/v2beta1 through skaffold/v4beta14, for example skaffold/v4beta14"
-		return e
-	}
-	if c.Kind != "Config" {
-		e := at("kind", "unsupported kind %q", c.Kind)
-		e.Hint = `use kind: Config`
-		return e
-	}
-	v2 := v2RE.MatchString(c.APIVersion)
-	if v2 && len(c.Manifests.RawYAML) > 0 {
-		e := at("manifests", "manifests.rawYaml needs apiVersion skaffold/v3 or later")
-		e.Hint = "with " + c.APIVersion + ", list manifests under deploy.kubectl.manifests"
-		return e
-	}
-	if !v2 && c.Deploy.Kubectl != nil && len(c.Deploy.Kubectl.Manifests) > 0 {
-		e := at("deploy.kubectl.manifests", "deploy.kubectl.manifests is the v2beta layout")
-		e.Hint = "with " + c.APIVersion + ", list manifests under manifests.rawYaml"
-		return e
-	}
-	if !v2 && len(c.Manifests.RawYAML) > 0 {
-		if c.Deploy.Kubectl == nil {
-			c.Deploy.Kubectl = &KubectlDeploy{}
-		}
-		c.Deploy.Kubectl.Manifests = c.Manifests.RawYAML
-	}
-	seen := map[string]bool{}
-	for i, a := range c.Build.Artifacts {
-		p := fmt.Sprintf("build.artifacts[%d]", i)
-		if a.ImageName == "" {
-			return at(p+".image", "image must not be empty")
-		}
-		if strings.ContainsAny(a.ImageName, "@ ") || strings.HasSuffix(a.ImageName, ":") {
-			e := at(p+".image", "image %q is not a valid image name", a.ImageName)
-			e.Hint = "give a name without tag or digest, such as my-app or registry.example.com/team/my-app"
-			return e
-		}
-		if seen[a.ImageName] {
-			return at(p+".image", "image %q is configured twice", a.ImageName)
-		}
-		seen[a.ImageName] = true
-		if a.Docker != nil && a.Custom != nil {
-			e := at(p, "artifact %q names two builders, docker and custom", a.ImageName)
-			e.Hint = "keep one of them"
-			return e
-		}
-		if a.Docker == nil && a.Custom == nil {
-			a.Docker = &DockerArtifact{}
-		}
-		if a.Docker != nil && a.Docker.Dockerfile == "" {
-			a.Docker.Dockerfile = "Dockerfile"
-		}
-		if a.Context == "" {
-			a.Context = "."
-		}
-	}
-	set := 0
-	tp := c.Build.TagPolicy
-	for _, p := range []bool{tp.GitCommit != nil, tp.Sha256 != nil, tp.DateTime != nil, tp.EnvTemplate != nil, tp.InputDigest != nil} {
-		if p {
-			set++
-		}
-	}
-	if set > 1 {
-		e := at("build.tagPolicy", "tagPolicy sets %d policies", set)
-		e.Hint = "choose one of gitCommit, sha256, dateTime, envTemplate, inputDigest"
-		return e
-	}
-	if set == 0 {
-		c.Build.TagPolicy.GitCommit = &GitCommitTagger{}
-	}
-	if g := c.Build.TagPolicy.GitCommit; g != nil {
-		switch g.Variant {
-		case "":
-			g.Variant = "Tags"
-		case "Tags", "CommitSha", "AbbrevCommitSha", "TreeSha", "AbbrevTreeSha":
-		default:
-			e := at("build.tagPolicy.gitCommit.variant", "unknown gitCommit variant %q", g.Variant)
-			e.Hint = "use Tags, CommitSha, AbbrevCommitSha, TreeSha or AbbrevTreeSha"
-			return e
-		}
-	}
-	if n := c.Build.Local.Concurrency; n != nil && *n < 0 {
-		return at("build.local.concurrency", "concurrency must be 0 (all at once) or more, got %d", *n)
-	}
-	if c.Deploy.StatusCheckDeadlineSeconds < 0 {
-		return at("deploy.statusCheckDeadlineSeconds", "the deadline must be positive")
-	}
-	if c.Deploy.StatusCheckDeadlineSeconds == 0 {
-		c.Deploy.StatusCheckDeadlineSeconds = DefaultStatusCheckDeadlineSeconds
-	}
-	if err := checkEnum(at, "event.log.level", &c.Event.Log.Level, DefaultLogLevel, "debug", "info", "warn", "error"); err != nil {
-		return err
-	}
-	return checkEnum(at, "event.log.format", &c.Event.Log.Format, DefaultLogFormat, "json", "text")
-}
-
-func checkEnum(at func(string, string, ...any) *Error, path string, v *string, def string, allowed ...string) error {
-	if *v == "" {
-		*v = def
-		return nil
-	}
-	for _, a := range allowed {
-		if *v == a {
-			return nil
-		}
-	}
-	e := at(path, "%q is not one of %s", *v, strings.Join(allowed, ", "))
-	if m := closest(*v, allowed); m != "" {
-		e.Hint = fmt.Sprintf("did you mean %q?", m)
-	}
-	return e
-}
-
 // merge reads several configs of one file as one: artifacts and manifests
-// add up; the other settings come from the first document that sets them.
-func merge(name string, docs []*Config) (*Config, error) {
+// add up; the event log file and the RPC address come from the first
+// document that sets them, every other setting from the first document. An
+// image configured in more than one document is an error, reported for
+// each document after the first that configures it.
+func merge(name string, docs []*Config) (*Config, []*Error) {
+	var errs []*Error
 	out := docs[0]
 	seen := map[string]bool{}
 	for _, a := range out.Build.Artifacts {
@@ -231,8 +123,9 @@ func merge(name string, docs []*Config) (*Config, error) {
 	for i, d := range docs[1:] {
 		for _, a := range d.Build.Artifacts {
 			if seen[a.ImageName] {
-				return nil, invalid(&Error{File: name, Line: 1, Column: 1,
+				errs = append(errs, &Error{File: name, Line: 1, Column: 1,
 					Message: fmt.Sprintf("image %q is configured in more than one document (document %d)", a.ImageName, i+2)})
+				continue
 			}
 			seen[a.ImageName] = true
 			out.Build.Artifacts = append(out.Build.Artifacts, a)
@@ -251,7 +144,7 @@ func merge(name string, docs []*Config) (*Config, error) {
 			out.Event.Log.File = d.Event.Log.File
 		}
 	}
-	return out, nil
+	return out, errs
 }
 
 func (c *Config) resolvePaths() {
@@ -265,25 +158,9 @@ func (c *Config) resolvePaths() {
 	}
 }
 
-func invalid(err error) error {
-	var ce *Error
-	if errors.As(err, &ce) {
-		code := fault.ConfigInvalid
-		if ce.Unsupported {
-			code = fault.ConfigUnsupport
-		}
-		var hints []string
-		if ce.Hint != "" {
-			hints = []string{ce.Hint}
-		}
-		return &fault.Error{Code: code, Message: ce.located(), Suggestions: hints}
-	}
-	return fault.Wrap(err, fault.ConfigInvalid, "invalid config")
-}
-
 // syntaxError turns a YAML parser error into a positioned Error. The parser
 // reports only a line; the column is that line's first non-blank character.
-func syntaxError(name string, data []byte, err error) error {
+func syntaxError(name string, data []byte, err error) *Error {
 	msg := err.Error()
 	line := 1
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {

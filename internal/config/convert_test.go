@@ -1,0 +1,74 @@
+package config
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestConvert(t *testing.T) {
+	tests := []struct {
+		name     string
+		doc      document
+		want     *Config
+		wantErrs []*Error
+	}{
+		{"v2beta lists manifests under deploy.kubectl",
+			document{APIVersion: "skaffold/v2beta28", Kind: "Config",
+				Deploy: Deploy{Kubectl: &KubectlDeploy{Manifests: []string{"k8s/*"}}}},
+			&Config{Deploy: Deploy{Kubectl: &KubectlDeploy{Manifests: []string{"k8s/*"}}}}, nil},
+		{"the seed's skaffold.dev spelling",
+			document{APIVersion: "skaffold.dev/v2beta28", Kind: "Config"},
+			&Config{}, nil},
+		{"v4beta's manifests.rawYaml become the kubectl deployer's",
+			document{APIVersion: "skaffold/v4beta14", Kind: "Config",
+				Manifests: manifests{RawYAML: []string{"k8s/deployment.yaml"}}},
+			&Config{Deploy: Deploy{Kubectl: &KubectlDeploy{Manifests: []string{"k8s/deployment.yaml"}}}}, nil},
+		{"v3 manifests join the kubectl settings",
+			document{APIVersion: "skaffold/v3", Kind: "Config",
+				Manifests: manifests{RawYAML: []string{"a.yaml"}},
+				Deploy:    Deploy{Kubectl: &KubectlDeploy{DefaultNamespace: "team"}}},
+			&Config{Deploy: Deploy{Kubectl: &KubectlDeploy{Manifests: []string{"a.yaml"}, DefaultNamespace: "team"}}}, nil},
+		{"every other section carries over",
+			document{APIVersion: "skaffold/v3alpha1", Kind: "Config",
+				Metadata: Metadata{Name: "shop"},
+				Build:    Build{Artifacts: []*Artifact{{ImageName: "app"}}},
+				Event:    Event{Log: EventLog{Level: "warn"}, RPC: EventRPC{Address: "localhost:50051"}}},
+			&Config{Metadata: Metadata{Name: "shop"},
+				Build: Build{Artifacts: []*Artifact{{ImageName: "app"}}},
+				Event: Event{Log: EventLog{Level: "warn"}, RPC: EventRPC{Address: "localhost:50051"}}}, nil},
+		{"unsupported apiVersion",
+			document{APIVersion: "skaffold/v1", Kind: "Config"},
+			nil, []*Error{{Path: "apiVersion", Message: `unsupported apiVersion "skaffold/v1"`,
+				Hint: "use skaffold/v2beta1 through skaffold/v4beta14, for example skaffold/v4beta14"}}},
+		{"neither apiVersion nor kind is a config's: both reported",
+			document{APIVersion: "apps/v1", Kind: "Deployment"},
+			nil, []*Error{
+				{Path: "apiVersion", Message: `unsupported apiVersion "apps/v1"`,
+					Hint: "use skaffold/v2beta1 through skaffold/v4beta14, for example skaffold/v4beta14"},
+				{Path: "kind", Message: `unsupported kind "Deployment"`, Hint: "use kind: Config"},
+			}},
+		{"manifests.rawYaml in v2beta",
+			document{APIVersion: "skaffold/v2beta28", Kind: "Config",
+				Manifests: manifests{RawYAML: []string{"a.yaml"}}},
+			&Config{}, []*Error{{Path: "manifests", Message: "manifests.rawYaml needs apiVersion skaffold/v3 or later",
+				Hint: "with skaffold/v2beta28, list manifests under deploy.kubectl.manifests"}}},
+		{"deploy.kubectl.manifests in v4beta",
+			document{APIVersion: "skaffold/v4beta14", Kind: "Config",
+				Deploy: Deploy{Kubectl: &KubectlDeploy{Manifests: []string{"k8s/*"}}}},
+			&Config{Deploy: Deploy{Kubectl: &KubectlDeploy{Manifests: []string{"k8s/*"}}}},
+			[]*Error{{Path: "deploy.kubectl.manifests", Message: "deploy.kubectl.manifests is the v2beta layout",
+				Hint: "with skaffold/v4beta14, list manifests under manifests.rawYaml"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, errs := convert(&tt.doc, atPath)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantErrs, errs); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -1,0 +1,74 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+var gitCommitVariants = []string{"Tags", "CommitSha", "AbbrevCommitSha", "TreeSha", "AbbrevTreeSha"}
+
+// validate returns every problem of c, a converted and defaulted config, in
+// the order of its sections, each located with at.
+func validate(c *Config, at locator) []*Error {
+	var errs []*Error
+	seen := map[string]bool{}
+	for i, a := range c.Build.Artifacts {
+		p := fmt.Sprintf("build.artifacts[%d]", i)
+		switch {
+		case a.ImageName == "":
+			errs = append(errs, at(p+".image", "image must not be empty"))
+		case strings.ContainsAny(a.ImageName, "@ ") || strings.HasSuffix(a.ImageName, ":"):
+			errs = append(errs, at(p+".image", "image %q is not a valid image name", a.ImageName).
+				withHint("give a name without tag or digest, such as my-app or registry.example.com/team/my-app"))
+		case seen[a.ImageName]:
+			errs = append(errs, at(p+".image", "image %q is configured twice", a.ImageName))
+		}
+		seen[a.ImageName] = true
+		if a.Docker != nil && a.Custom != nil {
+			errs = append(errs, at(p, "artifact %q names two builders, docker and custom", a.ImageName).
+				withHint("keep one of them"))
+		}
+	}
+	tp := c.Build.TagPolicy
+	set := 0
+	for _, p := range []bool{tp.GitCommit != nil, tp.Sha256 != nil, tp.DateTime != nil, tp.EnvTemplate != nil, tp.InputDigest != nil} {
+		if p {
+			set++
+		}
+	}
+	if set > 1 {
+		errs = append(errs, at("build.tagPolicy", "tagPolicy sets %d policies", set).
+			withHint("choose one of gitCommit, sha256, dateTime, envTemplate, inputDigest"))
+	}
+	if g := tp.GitCommit; g != nil && !slices.Contains(gitCommitVariants, g.Variant) {
+		errs = append(errs, at("build.tagPolicy.gitCommit.variant", "unknown gitCommit variant %q", g.Variant).
+			withHint("use Tags, CommitSha, AbbrevCommitSha, TreeSha or AbbrevTreeSha"))
+	}
+	if n := c.Build.Local.Concurrency; n != nil && *n < 0 {
+		errs = append(errs, at("build.local.concurrency", "concurrency must be 0 (all at once) or more, got %d", *n))
+	}
+	if c.Deploy.StatusCheckDeadlineSeconds < 0 {
+		errs = append(errs, at("deploy.statusCheckDeadlineSeconds", "the deadline must be positive"))
+	}
+	if e := oneOf(at, "event.log.level", c.Event.Log.Level, "debug", "info", "warn", "error"); e != nil {
+		errs = append(errs, e)
+	}
+	if e := oneOf(at, "event.log.format", c.Event.Log.Format, "json", "text"); e != nil {
+		errs = append(errs, e)
+	}
+	return errs
+}
+
+// oneOf returns an error at path when v is not one of allowed, suggesting
+// the nearest when one is near enough.
+func oneOf(at locator, path, v string, allowed ...string) *Error {
+	if slices.Contains(allowed, v) {
+		return nil
+	}
+	e := at(path, "%q is not one of %s", v, strings.Join(allowed, ", "))
+	if m := closest(v, allowed); m != "" {
+		e.Hint = fmt.Sprintf("did you mean %q?", m)
+	}
+	return e
+}

@@ -1,0 +1,69 @@
+package config
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// atPath is a locator without positions: its errors name the path asked for.
+func atPath(path, format string, args ...any) *Error {
+	return &Error{Path: path, Message: fmt.Sprintf(format, args...)}
+}
+
+// valid returns a converted and defaulted config that validate accepts.
+func valid() *Config {
+	c := &Config{Build: Build{Artifacts: []*Artifact{{ImageName: "app"}, {ImageName: "worker", Custom: &CustomArtifact{BuildCommand: "./build.sh"}}}}}
+	setDefaults(c)
+	return c
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(c *Config)
+		want []*Error
+	}{
+		{"valid", func(*Config) {}, nil},
+		{"empty image", func(c *Config) { c.Build.Artifacts[0].ImageName = "" },
+			[]*Error{{Path: "build.artifacts[0].image", Message: "image must not be empty"}}},
+		{"image with a tag", func(c *Config) { c.Build.Artifacts[0].ImageName = "app:v1:" },
+			[]*Error{{Path: "build.artifacts[0].image", Message: `image "app:v1:" is not a valid image name`,
+				Hint: "give a name without tag or digest, such as my-app or registry.example.com/team/my-app"}}},
+		{"image twice", func(c *Config) { c.Build.Artifacts[1].ImageName = "app" },
+			[]*Error{{Path: "build.artifacts[1].image", Message: `image "app" is configured twice`}}},
+		{"two builders", func(c *Config) { c.Build.Artifacts[1].Docker = &DockerArtifact{} },
+			[]*Error{{Path: "build.artifacts[1]", Message: `artifact "worker" names two builders, docker and custom`, Hint: "keep one of them"}}},
+		{"two tag policies", func(c *Config) { c.Build.TagPolicy.Sha256 = &Sha256Tagger{} },
+			[]*Error{{Path: "build.tagPolicy", Message: "tagPolicy sets 2 policies",
+				Hint: "choose one of gitCommit, sha256, dateTime, envTemplate, inputDigest"}}},
+		{"unknown gitCommit variant", func(c *Config) { c.Build.TagPolicy.GitCommit.Variant = "Commit" },
+			[]*Error{{Path: "build.tagPolicy.gitCommit.variant", Message: `unknown gitCommit variant "Commit"`,
+				Hint: "use Tags, CommitSha, AbbrevCommitSha, TreeSha or AbbrevTreeSha"}}},
+		{"negative concurrency", func(c *Config) { n := -1; c.Build.Local.Concurrency = &n },
+			[]*Error{{Path: "build.local.concurrency", Message: "concurrency must be 0 (all at once) or more, got -1"}}},
+		{"negative deadline", func(c *Config) { c.Deploy.StatusCheckDeadlineSeconds = -5 },
+			[]*Error{{Path: "deploy.statusCheckDeadlineSeconds", Message: "the deadline must be positive"}}},
+		{"unknown level", func(c *Config) { c.Event.Log.Level = "eror" },
+			[]*Error{{Path: "event.log.level", Message: `"eror" is not one of debug, info, warn, error`, Hint: `did you mean "error"?`}}},
+		{"unknown format, nothing near", func(c *Config) { c.Event.Log.Format = "protobuf" },
+			[]*Error{{Path: "event.log.format", Message: `"protobuf" is not one of json, text`}}},
+		{"two problems, both reported", func(c *Config) {
+			c.Build.Artifacts[1].ImageName = "app"
+			c.Event.Log.Format = "txt"
+		}, []*Error{
+			{Path: "build.artifacts[1].image", Message: `image "app" is configured twice`},
+			{Path: "event.log.format", Message: `"txt" is not one of json, text`, Hint: `did you mean "text"?`},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := valid()
+			tt.edit(c)
+			if diff := cmp.Diff(tt.want, validate(c, atPath)); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
