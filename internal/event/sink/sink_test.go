@@ -3,6 +3,7 @@ package sink_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -118,7 +119,7 @@ func TestFileGetsEveryEventAndRepairsTornLine(t *testing.T) {
 // and checks that the file holds only whole lines.
 func TestFileSurvivesKill(t *testing.T) {
 	if os.Getenv("HOIST_SINK_WRITER") != "" {
-		writeForever(os.Getenv("HOIST_SINK_WRITER"))
+		writeForever(t.Context(), os.Getenv("HOIST_SINK_WRITER"))
 		return
 	}
 	path := filepath.Join(t.TempDir(), "events.jsonl")
@@ -166,7 +167,9 @@ func TestFileSurvivesKill(t *testing.T) {
 	}
 }
 
-func writeForever(path string) {
+// writeForever runs in the process TestFileSurvivesKill starts, until it
+// is killed.
+func writeForever(ctx context.Context, path string) {
 	f, err := sink.OpenFile(path)
 	if err != nil {
 		panic(err)
@@ -180,7 +183,7 @@ func writeForever(path string) {
 			b.Publish(build(pb.Status_IN_PROGRESS, fmt.Sprintf("line %d %s", i, strings.Repeat("x", i%300))))
 		}
 	}()
-	if err := sink.Run(t0(), b, f); err != nil {
+	if err := sink.Run(ctx, b, f); err != nil {
 		panic(err)
 	}
 }
