@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/testutil"
 )
 
 // BenchmarkPublish measures events per second through the bus to in-memory
@@ -13,7 +14,7 @@ import (
 func BenchmarkPublish(b *testing.B) {
 	for _, subs := range []int{0, 1, 16} {
 		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
-			bus := newBus(b)
+			bus := testutil.NewBus(b)
 			var wg sync.WaitGroup
 			for range subs {
 				wg.Go(func() {
@@ -22,7 +23,7 @@ func BenchmarkPublish(b *testing.B) {
 					}
 				})
 			}
-			ev := func() *pb.Event { return logEvent("my-app", "Step 1/5 : FROM busybox") }
+			ev := func() *pb.Event { return testutil.LogEvent("my-app", "Step 1/5 : FROM busybox") }
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {

@@ -13,26 +13,12 @@ import (
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/testutil"
 )
 
 type fakeClock struct{ t time.Time }
 
 func (c *fakeClock) Now() time.Time { return c.t }
-
-func logEvent(image, line string) *pb.Event {
-	return &pb.Event{Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{
-		Image: image, Status: pb.Status_IN_PROGRESS, Log: line}}}
-}
-
-func newBus(t testing.TB, opts ...event.Option) *event.Bus {
-	t.Helper()
-	b, err := event.New(append([]event.Option{event.WithSpillDir(t.TempDir())}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
 
 // collect reads sub until EOF and checks that sequences run from first,
 // contiguous, each once.
@@ -61,8 +47,8 @@ func collect(t *testing.T, sub *event.Subscription, first uint32) []*pb.Envelope
 func TestEnvelopeStamps(t *testing.T) {
 	loc := time.FixedZone("CEST", 2*3600)
 	clock := &fakeClock{t: time.Date(2023, 10, 27, 12, 0, 0, 500_000_000, loc)}
-	b := newBus(t, event.WithClock(clock))
-	env := b.Publish(logEvent("my-app", "hello"))
+	b := testutil.NewBus(t, event.WithClock(clock))
+	env := b.Publish(testutil.LogEvent("my-app", "hello"))
 	id, err := uuid.Parse(env.EventId)
 	if err != nil || id.Version() != 7 {
 		t.Fatalf("event_id %q is not a UUIDv7 (err %v)", env.EventId, err)
@@ -88,7 +74,7 @@ func TestEnvelopeStamps(t *testing.T) {
 
 func TestConcurrentPublishersContiguous(t *testing.T) {
 	const publishers, each = 16, 5000
-	b := newBus(t, event.WithMemory(1024))
+	b := testutil.NewBus(t, event.WithMemory(1024))
 	subs := make([]*event.Subscription, 4)
 	for i := range subs {
 		subs[i] = b.Subscribe(0, event.WithQueue(publishers*each))
@@ -102,7 +88,7 @@ func TestConcurrentPublishersContiguous(t *testing.T) {
 	for p := range publishers {
 		wg.Go(func() {
 			for i := range each {
-				b.Publish(logEvent(fmt.Sprintf("img-%d", p), fmt.Sprint(i)))
+				b.Publish(testutil.LogEvent(fmt.Sprintf("img-%d", p), fmt.Sprint(i)))
 			}
 		})
 	}
@@ -127,10 +113,10 @@ func TestConcurrentPublishersContiguous(t *testing.T) {
 
 func TestStalledSubscriberIsDroppedAndResumes(t *testing.T) {
 	const total = 50_000
-	b := newBus(t, event.WithMemory(1024))
+	b := testutil.NewBus(t, event.WithMemory(1024))
 	stalled := b.Subscribe(0, event.WithQueue(300))
 	// The stalled subscriber reads the first event, then stops reading.
-	b.Publish(logEvent("app", "first"))
+	b.Publish(testutil.LogEvent("app", "first"))
 	if env, err := stalled.Next(t.Context()); err != nil || env.Event.Sequence != 1 {
 		t.Fatalf("first read: %v %v", env, err)
 	}
@@ -138,7 +124,7 @@ func TestStalledSubscriberIsDroppedAndResumes(t *testing.T) {
 	go func() {
 		defer close(done)
 		for i := range total - 1 {
-			b.Publish(logEvent("app", fmt.Sprint(i)))
+			b.Publish(testutil.LogEvent("app", fmt.Sprint(i)))
 		}
 		b.End()
 	}()
@@ -177,9 +163,9 @@ func TestStalledSubscriberIsDroppedAndResumes(t *testing.T) {
 
 func TestLateSubscribersReadHistoryFromDisk(t *testing.T) {
 	const total = 20_000
-	b := newBus(t, event.WithMemory(512))
+	b := testutil.NewBus(t, event.WithMemory(512))
 	for i := range total {
-		b.Publish(logEvent("app", fmt.Sprint(i)))
+		b.Publish(testutil.LogEvent("app", fmt.Sprint(i)))
 	}
 	b.End()
 	for _, after := range []uint32{0, 1, 255, 256, 257, 9_999, total - 600, total - 1, total} {
@@ -199,7 +185,7 @@ func TestLateSubscribersReadHistoryFromDisk(t *testing.T) {
 
 func TestFollowNeverLoses(t *testing.T) {
 	const total = 30_000
-	b := newBus(t, event.WithMemory(512))
+	b := testutil.NewBus(t, event.WithMemory(512))
 	var got []uint32
 	done := make(chan error, 1)
 	go func() {
@@ -212,7 +198,7 @@ func TestFollowNeverLoses(t *testing.T) {
 		})
 	}()
 	for i := range total {
-		b.Publish(logEvent("app", fmt.Sprint(i)))
+		b.Publish(testutil.LogEvent("app", fmt.Sprint(i)))
 	}
 	b.End()
 	if err := <-done; err != nil {
@@ -229,7 +215,7 @@ func TestFollowNeverLoses(t *testing.T) {
 }
 
 func TestNextHonoursContext(t *testing.T) {
-	b := newBus(t)
+	b := testutil.NewBus(t)
 	sub := b.Subscribe(0)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
@@ -239,10 +225,10 @@ func TestNextHonoursContext(t *testing.T) {
 }
 
 func TestPublishAfterEndIsDropped(t *testing.T) {
-	b := newBus(t)
-	b.Publish(logEvent("app", "a"))
+	b := testutil.NewBus(t)
+	b.Publish(testutil.LogEvent("app", "a"))
 	b.End()
-	if env := b.Publish(logEvent("app", "b")); env != nil {
+	if env := b.Publish(testutil.LogEvent("app", "b")); env != nil {
 		t.Fatalf("publish after End returned %v", env)
 	}
 	if got := collect(t, b.Subscribe(0), 1); len(got) != 1 {

@@ -84,7 +84,7 @@ func TestGolden(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2023, 10, 27, 10, 0, 0, 123_000_000, time.UTC)}
 	for name, ev := range goldenEvents() {
 		t.Run(name, func(t *testing.T) {
-			b := newBus(t, event.WithClock(clock), event.WithRunID("0192f6a4-7c1e-7d2a-9b3c-4d5e6f708192"))
+			b := testutil.NewBus(t, event.WithClock(clock), event.WithRunID("0192f6a4-7c1e-7d2a-9b3c-4d5e6f708192"))
 			env := b.Publish(ev)
 			got, err := event.MarshalJSON(env)
 			if err != nil {

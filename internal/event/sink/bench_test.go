@@ -7,12 +7,13 @@ import (
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/event/sink"
+	"github.com/hoist-dev/hoist/internal/testutil"
 )
 
 // BenchmarkFile measures events per second from publish to the event log
 // file, written and flushed as they happen.
 func BenchmarkFile(b *testing.B) {
-	bus := newBus(b)
+	bus := testutil.NewBus(b)
 	f, err := sink.OpenFile(filepath.Join(b.TempDir(), "events.jsonl"))
 	if err != nil {
 		b.Fatal(err)

@@ -19,17 +19,8 @@ import (
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/event/sink"
+	"github.com/hoist-dev/hoist/internal/testutil"
 )
-
-func newBus(t testing.TB) *event.Bus {
-	t.Helper()
-	b, err := event.New(event.WithSpillDir(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
 
 func build(status pb.Status, log string) *pb.Event {
 	return &pb.Event{Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: "app", Status: status, Log: log}}}
@@ -51,7 +42,7 @@ func TestStreamLevels(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.level, func(t *testing.T) {
-			b := newBus(t)
+			b := testutil.NewBus(t)
 			lvl, err := event.ParseLevel(tt.level)
 			if err != nil {
 				t.Fatal(err)
@@ -95,7 +86,7 @@ func TestFileGetsEveryEventAndRepairsTornLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newBus(t)
+	b := testutil.NewBus(t)
 	b.Publish(statusCheck("Deployment/default/app", pb.Status_IN_PROGRESS))
 	b.Publish(build(pb.Status_SUCCEEDED, ""))
 	b.End()
@@ -189,7 +180,7 @@ func writeForever(ctx context.Context, path string) {
 }
 
 func TestTextFormat(t *testing.T) {
-	b := newBus(t)
+	b := testutil.NewBus(t)
 	b.Publish(build(pb.Status_IN_PROGRESS, "Step 1/2 : FROM x"))
 	b.End()
 	var out bytes.Buffer
