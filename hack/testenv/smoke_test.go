@@ -6,6 +6,7 @@ package testenv_test
 import (
 	"archive/tar"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os/exec"
@@ -27,21 +28,33 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer docker.Close()
+	t.Cleanup(func() {
+		if err := docker.Close(); err != nil {
+			t.Errorf("closing the docker client: %v", err)
+		}
+	})
 
 	tag := fmt.Sprintf("%s/testenv-smoke:%d", env.Registry, time.Now().UnixNano())
 	dockerfile := fmt.Sprintf("FROM %s\nRUN echo ok > /ok.txt\nCMD [\"sleep\", \"3600\"]\n", env.BaseImage)
 	var ctxTar bytes.Buffer
 	tw := tar.NewWriter(&ctxTar)
-	tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile))})
-	tw.Write([]byte(dockerfile))
-	tw.Close()
+	if err := tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write([]byte(dockerfile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	resp, err := docker.ImageBuild(ctx, &ctxTar, build.ImageBuildOptions{Tags: []string{tag}, NetworkMode: "host", Remove: true})
 	if err != nil {
 		t.Fatalf("docker build: %v", err)
 	}
-	out, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err = errors.Join(err, resp.Body.Close()); err != nil {
+		t.Fatalf("docker build: reading its output: %v", err)
+	}
 	if !strings.Contains(string(out), "Successfully tagged") {
 		t.Fatalf("docker build did not tag the image:\n%s", out)
 	}
@@ -49,8 +62,10 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("docker push: %v", err)
 	}
-	out, _ = io.ReadAll(push)
-	push.Close()
+	out, err = io.ReadAll(push)
+	if err = errors.Join(err, push.Close()); err != nil {
+		t.Fatalf("docker push: reading its output: %v", err)
+	}
 	if !strings.Contains(string(out), "digest: sha256:") {
 		t.Fatalf("docker push did not report a digest:\n%s", out)
 	}

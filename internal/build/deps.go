@@ -3,6 +3,7 @@ package build
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -132,9 +133,8 @@ func dockerignore(context, dockerfile string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		defer f.Close()
 		patterns, err := ignorefile.ReadAll(f)
-		if err != nil {
+		if err = errors.Join(err, f.Close()); err != nil {
 			return nil, fmt.Errorf("reading %s: %w", p, err)
 		}
 		return patterns, nil
@@ -150,22 +150,23 @@ func InputDigest(a *config.Artifact, buildArgs map[string]*string) (string, erro
 	if err != nil {
 		return "", err
 	}
+	// The fields are formatted with fmt.Appendf and written with h.Write,
+	// which by hash.Hash's contract never returns an error.
 	h := sha256.New()
 	for _, rel := range files {
-		fmt.Fprintf(h, "file %s\x00", rel)
+		h.Write(fmt.Appendf(nil, "file %s\x00", rel))
 		f, err := os.Open(filepath.Join(a.Context, filepath.FromSlash(rel)))
 		if err != nil {
 			return "", fmt.Errorf("hashing inputs of %q: %w", a.ImageName, err)
 		}
 		_, err = io.Copy(h, f)
-		f.Close()
-		if err != nil {
+		if err = errors.Join(err, f.Close()); err != nil {
 			return "", fmt.Errorf("hashing inputs of %q: %w", a.ImageName, err)
 		}
 		h.Write([]byte{0})
 	}
 	if d := a.Docker; d != nil {
-		fmt.Fprintf(h, "dockerfile %s\x00target %s\x00", d.Dockerfile, d.Target)
+		h.Write(fmt.Appendf(nil, "dockerfile %s\x00target %s\x00", d.Dockerfile, d.Target))
 		keys := make([]string, 0, len(buildArgs))
 		for k := range buildArgs {
 			keys = append(keys, k)
@@ -176,11 +177,11 @@ func InputDigest(a *config.Artifact, buildArgs map[string]*string) (string, erro
 			if buildArgs[k] != nil {
 				v = *buildArgs[k]
 			}
-			fmt.Fprintf(h, "arg %s=%s\x00", k, v)
+			h.Write(fmt.Appendf(nil, "arg %s=%s\x00", k, v))
 		}
 	}
 	if c := a.Custom; c != nil {
-		fmt.Fprintf(h, "command %s\x00", strings.TrimSpace(c.BuildCommand))
+		h.Write(fmt.Appendf(nil, "command %s\x00", strings.TrimSpace(c.BuildCommand)))
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -102,7 +102,7 @@ func (t *Tracker) artifact(image string) *pb.ArtifactState {
 func (t *Tracker) State() *pb.State {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return proto.Clone(t.st).(*pb.State)
+	return proto.CloneOf(t.st)
 }
 
 // From returns a tracker that goes on from a state, as a collector stores
@@ -112,7 +112,7 @@ func From(st *pb.State) *Tracker {
 	if st == nil {
 		return t
 	}
-	t.st = proto.Clone(st).(*pb.State)
+	t.st = proto.CloneOf(st)
 	for _, a := range t.st.Artifacts {
 		t.artifacts[a.Image] = a
 	}

@@ -58,7 +58,10 @@ func main() {
 	if err := remote.Write(r, img); err != nil {
 		log.Fatalf("baseimage: pushing %s: %v", r, err)
 	}
-	d, _ := img.Digest()
+	d, err := img.Digest()
+	if err != nil {
+		log.Fatalf("baseimage: the digest of %s: %v", r, err)
+	}
 	fmt.Printf("%s@%s\n", r, d)
 }
 
@@ -87,7 +90,9 @@ func rootfs(busybox string) (v1.Layer, error) {
 	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "bin/busybox", Mode: 0o755, Size: int64(len(bin))}); err != nil {
 		return nil, err
 	}
-	tw.Write(bin)
+	if _, err := tw.Write(bin); err != nil {
+		return nil, err
+	}
 	for _, applet := range strings.Fields(string(out)) {
 		if applet == "busybox" {
 			continue
@@ -97,8 +102,12 @@ func rootfs(busybox string) (v1.Layer, error) {
 		}
 	}
 	passwd := []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")
-	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "etc/passwd", Mode: 0o644, Size: int64(len(passwd))})
-	tw.Write(passwd)
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "etc/passwd", Mode: 0o644, Size: int64(len(passwd))}); err != nil {
+		return nil, err
+	}
+	if _, err := tw.Write(passwd); err != nil {
+		return nil, err
+	}
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}

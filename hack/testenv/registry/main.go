@@ -52,7 +52,10 @@ func main() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		srv.Shutdown(shutdown)
+		// Connections still open when the grace period ends are cut; say so.
+		if err := srv.Shutdown(shutdown); err != nil {
+			log.Printf("registry: shutting down: %v", err)
+		}
 	}()
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)

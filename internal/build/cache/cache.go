@@ -95,7 +95,11 @@ func (c *Cache) Put(key string, r build.Result) error {
 		err = os.Rename(tmp.Name(), c.path)
 	}
 	if err != nil {
-		os.Remove(tmp.Name())
+		// A temporary file left behind would sit in the cache folder for
+		// good; say so with the error that stopped the write.
+		if rerr := os.Remove(tmp.Name()); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
 		return fmt.Errorf("writing artifact cache: %w", err)
 	}
 	return nil

@@ -68,14 +68,19 @@ func (b *Builder) Build(ctx context.Context, out build.Output, a *config.Artifac
 	}
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
-		pr.Close()
-		pw.Close()
+		// Nothing went through the pipe; closing it only frees the
+		// descriptors, and the start error is the one to report.
+		_ = pr.Close()
+		_ = pw.Close()
 		return build.Result{}, fault.Wrap(err, fault.BuildCustomCommandStart,
 			fmt.Sprintf("starting the build command of %q", a.ImageName), "check that /bin/sh exists")
 	}
-	pw.Close()
+	// The command has its own copy of the write end. Closing ours, which
+	// wrote nothing, lets scanLines see EOF when the command's copy closes;
+	// the read end is closed once read. Neither close can lose output.
+	_ = pw.Close()
 	tail := scanLines(pr, out)
-	pr.Close()
+	_ = pr.Close()
 	err = cmd.Wait()
 	if ctx.Err() != nil {
 		return build.Result{}, ctx.Err()
@@ -118,9 +123,11 @@ func scanLines(r io.Reader, out build.Output) []string {
 		tail = append(tail, line)
 	}
 	// A line over the scanner's limit ends scanning; drain the rest so the
-	// command does not block on a full pipe.
+	// command does not block on a full pipe. Should the drain itself fail,
+	// the caller closes the read end, and the command's writes then fail
+	// instead of blocking, so its error has nothing to add.
 	if sc.Err() != nil {
-		io.Copy(io.Discard, r)
+		_, _ = io.Copy(io.Discard, r)
 	}
 	return tail
 }

@@ -85,7 +85,9 @@ func (b *Builder) Build(ctx context.Context, out hbuild.Output, a *config.Artifa
 		opts.Version = build.BuilderBuildKit
 	}
 	body := tarContext(a.Context, files)
-	defer body.Close()
+	// Closing the context stream stops its writer should the engine stop
+	// reading early; the reading end of an io.Pipe always closes cleanly.
+	defer func() { _ = body.Close() }()
 	st := &buildState{out: out}
 	resp, err := b.Client.ImageBuild(ctx, body, opts)
 	if err != nil {
@@ -96,7 +98,10 @@ func (b *Builder) Build(ctx context.Context, out hbuild.Output, a *config.Artifa
 		// Dockerfile it cannot parse.
 		return hbuild.Result{}, st.failure(a, err)
 	}
-	defer resp.Body.Close()
+	// The build's output is read to its end or to the error reported
+	// below; closing the body then only releases the connection, and
+	// cannot change the build's outcome.
+	defer func() { _ = resp.Body.Close() }()
 	if b.UseBuildkit {
 		err = st.readBuildkit(resp.Body)
 	} else {
@@ -281,7 +286,9 @@ func (b *Builder) push(ctx context.Context, out hbuild.Output, ref string) (stri
 		}
 		return "", pushFailure(ref, err)
 	}
-	defer rc.Close()
+	// As with the build's output: once read, closing the push's stream
+	// only releases the connection.
+	defer func() { _ = rc.Close() }()
 	dec := json.NewDecoder(rc)
 	digest := ""
 	for {

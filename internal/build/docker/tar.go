@@ -2,6 +2,7 @@ package docker
 
 import (
 	"archive/tar"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -55,7 +56,6 @@ func addFile(tw *tar.Writer, dir, rel string) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
 	_, err = io.Copy(tw, f)
-	return err
+	return errors.Join(err, f.Close())
 }

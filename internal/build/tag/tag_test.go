@@ -12,6 +12,14 @@ import (
 	"github.com/hoist-dev/hoist/internal/config"
 )
 
+// writeFile writes a file of a test's tree, failing the test if it cannot.
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func gitRepo(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -20,7 +28,7 @@ func gitRepo(t *testing.T) string {
 		{"add", "."}, {"commit", "-q", "-m", "first"}, {"tag", "v1.2.0"},
 	} {
 		if args[0] == "add" {
-			os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n"), 0o644)
+			writeFile(t, filepath.Join(dir, "main.go"), "package main\n")
 		}
 		cmd := exec.Command("git", args...)
 		cmd.Dir = dir
@@ -66,7 +74,7 @@ func TestPolicies(t *testing.T) {
 
 func TestGitCommitDirty(t *testing.T) {
 	repo := gitRepo(t)
-	os.WriteFile(filepath.Join(repo, "main.go"), []byte("package main // changed\n"), 0o644)
+	writeFile(t, filepath.Join(repo, "main.go"), "package main // changed\n")
 	a := &config.Artifact{ImageName: "app", Context: repo}
 	got, err := (&tag.Tagger{Policy: config.TagPolicy{GitCommit: &config.GitCommitTagger{Variant: "Tags"}}}).Tag(t.Context(), a)
 	if err != nil || got != "v1.2.0-dirty" {
@@ -76,21 +84,21 @@ func TestGitCommitDirty(t *testing.T) {
 
 func TestInputDigestFollowsInputs(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM x\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644)
-	os.WriteFile(filepath.Join(dir, "ignored.log"), []byte("1"), 0o644)
-	os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("*.log\n"), 0o644)
+	writeFile(t, filepath.Join(dir, "Dockerfile"), "FROM x\n")
+	writeFile(t, filepath.Join(dir, "a.txt"), "a")
+	writeFile(t, filepath.Join(dir, "ignored.log"), "1")
+	writeFile(t, filepath.Join(dir, ".dockerignore"), "*.log\n")
 	a := &config.Artifact{ImageName: "app", Context: dir, Docker: &config.DockerArtifact{Dockerfile: "Dockerfile"}}
 	tg := &tag.Tagger{Policy: config.TagPolicy{InputDigest: &config.InputDigestTagger{}}}
 	first, err := tg.Tag(t.Context(), a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "ignored.log"), []byte("2"), 0o644)
+	writeFile(t, filepath.Join(dir, "ignored.log"), "2")
 	if again, _ := tg.Tag(t.Context(), a); again != first {
 		t.Error("a change to an ignored file changed the digest")
 	}
-	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("b"), 0o644)
+	writeFile(t, filepath.Join(dir, "a.txt"), "b")
 	if changed, _ := tg.Tag(t.Context(), a); changed == first {
 		t.Error("a change to an input did not change the digest")
 	}

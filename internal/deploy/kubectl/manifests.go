@@ -147,8 +147,11 @@ func substitute(obj *unstructured.Unstructured, builds []build.Result) {
 		refs[b.ImageName] = ref
 		refs[build.Repository(b.Tag)] = ref
 	}
-	spec, found, _ := unstructured.NestedMap(obj.Object, path...)
-	if !found {
+	// The images are replaced in place. A pod spec that is not a map is
+	// left as it is: applying it fails with the API server's own message.
+	v, _, _ := unstructured.NestedFieldNoCopy(obj.Object, path...)
+	spec, ok := v.(map[string]any)
+	if !ok {
 		return
 	}
 	for _, field := range []string{"initContainers", "containers"} {
@@ -164,7 +167,6 @@ func substitute(obj *unstructured.Unstructured, builds []build.Result) {
 			}
 		}
 	}
-	unstructured.SetNestedMap(obj.Object, spec, path...)
 }
 
 // label sets the run id label on an object.

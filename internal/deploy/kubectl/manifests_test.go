@@ -28,13 +28,30 @@ func TestSubstituteEveryWorkloadKind(t *testing.T) {
 	for kind, path := range podSpecPaths {
 		t.Run(kind, func(t *testing.T) {
 			obj := &unstructured.Unstructured{Object: map[string]any{"kind": kind}}
-			unstructured.SetNestedField(obj.Object, runtimeCopy(podSpec), path...)
+			if err := unstructured.SetNestedField(obj.Object, runtimeCopy(podSpec), path...); err != nil {
+				t.Fatal(err)
+			}
 			substitute(obj, builds)
-			spec, _, _ := unstructured.NestedMap(obj.Object, path...)
+			spec, _, err := unstructured.NestedMap(obj.Object, path...)
+			if err != nil {
+				t.Fatal(err)
+			}
 			var got []string
 			for _, f := range []string{"initContainers", "containers"} {
-				for _, c := range spec[f].([]any) {
-					got = append(got, c.(map[string]any)["image"].(string))
+				containers, _, err := unstructured.NestedSlice(spec, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range containers {
+					cm, ok := c.(map[string]any)
+					if !ok {
+						t.Fatalf("%s holds a %T", f, c)
+					}
+					img, _, err := unstructured.NestedString(cm, "image")
+					if err != nil {
+						t.Fatal(err)
+					}
+					got = append(got, img)
 				}
 			}
 			want := []string{"sidecar:v2", "127.0.0.1:5000/app:v1@sha256:aaa", "busybox"}
@@ -51,8 +68,12 @@ func runtimeCopy(m map[string]any) map[string]any {
 
 func TestReadMultiDocumentAndLines(t *testing.T) {
 	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "k8s"), 0o755)
-	os.WriteFile(filepath.Join(dir, "k8s", "all.yaml"), []byte("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n# nothing\n---\napiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {ports: [{port: 80}]}\n"), 0o644)
+	if err := os.MkdirAll(filepath.Join(dir, "k8s"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "k8s", "all.yaml"), []byte("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n# nothing\n---\napiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec: {ports: [{port: 80}]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	files, err := expand(dir, []string{"k8s/*"})
 	if err != nil {
 		t.Fatal(err)
@@ -68,8 +89,12 @@ func TestReadMultiDocumentAndLines(t *testing.T) {
 	if diff := cmp.Diff([]string{"ConfigMap/a@k8s/all.yaml:2", "Service/b@k8s/all.yaml:8"}, got); diff != "" {
 		t.Error(diff)
 	}
-	port, _, _ := unstructured.NestedSlice(objs[1].obj.Object, "spec", "ports")
-	if p := port[0].(map[string]any)["port"]; p != int64(80) {
+	ports, _, _ := unstructured.NestedSlice(objs[1].obj.Object, "spec", "ports")
+	port, ok := ports[0].(map[string]any)
+	if !ok {
+		t.Fatalf("ports holds a %T", ports[0])
+	}
+	if p := port["port"]; p != int64(80) {
 		t.Errorf("port decoded as %T %v", p, p)
 	}
 	if _, err := expand(dir, []string{"nothing/*.yaml"}); err == nil || !strings.Contains(err.Error(), "matches no YAML file") {
