@@ -19,10 +19,12 @@ build:
 generate:
 	bash hack/generate.sh
 
-## lint: go vet and staticcheck
+## lint: go vet, staticcheck, golangci-lint, and the check that generated code and docs/errors.md are fresh
 lint:
 	go vet ./...
 	PATH="$$(bash hack/tools.sh):$$PATH" staticcheck ./...
+	PATH="$$(bash hack/tools.sh):$$PATH" golangci-lint run ./...
+	bash hack/generate.sh --check
 
 ## testenv: start the test environment (dockerd, registry, Kubernetes on loopback)
 testenv:

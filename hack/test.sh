@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The README's test command (make test), and what CI runs: checks that the
-# generated code is fresh, gofmt, go vet and staticcheck, brings up the test
-# environment (installing what it needs), runs every Go test with -race
-# against it, and runs the demo. An environment this script started is
-# stopped again at the end; one that was already up stays up.
+# generated code is fresh, gofmt, go vet, staticcheck and golangci-lint
+# (.golangci.yml), brings up the test environment (installing what it needs),
+# runs every Go test with -race against it, and runs the demo. An environment
+# this script started is stopped again at the end; one that was already up
+# stays up.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -28,6 +29,9 @@ go vet ./...
 
 step "staticcheck"
 staticcheck ./...
+
+step "golangci-lint"
+golangci-lint run ./...
 
 step "test environment"
 # shellcheck source=hack/testenv/lib.sh
