@@ -185,7 +185,9 @@ func TestEveryProblemIsReported(t *testing.T) {
 func TestLoadResolvesPaths(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "skaffold.yaml")
-	os.WriteFile(path, []byte("apiVersion: skaffold/v2beta28\nkind: Config\nbuild:\n  artifacts:\n  - image: a\n    context: sub\nevent:\n  log:\n    file: out/events.jsonl\n"), 0o644)
+	if err := os.WriteFile(path, []byte("apiVersion: skaffold/v2beta28\nkind: Config\nbuild:\n  artifacts:\n  - image: a\n    context: sub\nevent:\n  log:\n    file: out/events.jsonl\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)

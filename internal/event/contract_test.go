@@ -43,8 +43,12 @@ func TestSeedExamples(t *testing.T) {
 				t.Fatal(err)
 			}
 			var want, got any
-			json.Unmarshal(data, &want)
-			json.Unmarshal(out, &got)
+			if err := json.Unmarshal(data, &want); err != nil {
+				t.Fatalf("seed event: %v", err)
+			}
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatalf("re-encoded event: %v", err)
+			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("re-encoded seed event differs (-seed +hoist):\n%s", diff)
 			}
@@ -97,7 +101,9 @@ func TestGolden(t *testing.T) {
 			compact.WriteByte('\n')
 			path := filepath.Join("testdata", "golden", name+".json")
 			if *update {
-				os.MkdirAll(filepath.Dir(path), 0o755)
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
 				if err := os.WriteFile(path, compact.Bytes(), 0o644); err != nil {
 					t.Fatal(err)
 				}

@@ -3,6 +3,7 @@ package event
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -39,8 +40,7 @@ func createSpill(dir, runID string) (*spillFile, error) {
 		return nil, fmt.Errorf("creating event history spill file: %w", err)
 	}
 	if err := os.Remove(f.Name()); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("unlinking event history spill file: %w", err)
+		return nil, errors.Join(fmt.Errorf("unlinking event history spill file: %w", err), f.Close())
 	}
 	return &spillFile{f: f}, nil
 }

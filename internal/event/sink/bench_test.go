@@ -18,7 +18,11 @@ func BenchmarkFile(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
+	b.Cleanup(func() {
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
+	})
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		if err := sink.Run(b.Context(), bus, f); err != nil {

@@ -2,6 +2,7 @@ package sink
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -47,8 +48,7 @@ func OpenFile(path string) (*File, error) {
 	}
 	fl := &File{f: f}
 	if err := fl.locked(func(size int64) error { return cutTornLine(f, size) }); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("repairing event log file %s: %w", path, err)
+		return nil, errors.Join(fmt.Errorf("repairing event log file %s: %w", path, err), f.Close())
 	}
 	return fl, nil
 }
@@ -87,12 +87,16 @@ func (f *File) Flush() error {
 func (f *File) Close() error { return f.f.Close() }
 
 // locked runs fn with the file's size while holding an exclusive flock.
-func (f *File) locked(fn func(size int64) error) error {
+func (f *File) locked(fn func(size int64) error) (err error) {
 	fd := int(f.f.Fd())
 	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
 		return fmt.Errorf("locking: %w", err)
 	}
-	defer unix.Flock(fd, unix.LOCK_UN)
+	defer func() {
+		if uerr := unix.Flock(fd, unix.LOCK_UN); uerr != nil {
+			err = errors.Join(err, fmt.Errorf("unlocking: %w", uerr))
+		}
+	}()
 	st, err := f.f.Stat()
 	if err != nil {
 		return err

@@ -93,7 +93,9 @@ func TestFileGetsEveryEventAndRepairsTornLine(t *testing.T) {
 	if err := sink.Run(t.Context(), b, f); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	data, _ := os.ReadFile(path)
 	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 	if len(lines) != 3 {
@@ -127,15 +129,17 @@ func TestFileSurvivesKill(t *testing.T) {
 				break
 			}
 			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatal("writer wrote nothing")
+				t.Fatalf("writer wrote nothing (killing it: %v)", cmd.Process.Kill())
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		cmd.Wait()
+		// The writer was killed: Wait reports that, and only that.
+		if err := cmd.Wait(); err == nil {
+			t.Fatalf("round %d: the killed writer exited cleanly", round)
+		}
 		f, err := os.Open(path)
 		if err != nil {
 			t.Fatal(err)
@@ -153,7 +157,9 @@ func TestFileSurvivesKill(t *testing.T) {
 			}
 			n++
 		}
-		f.Close()
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
 		t.Logf("round %d: %d whole lines", round, n)
 	}
 }
