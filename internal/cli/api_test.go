@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -14,62 +13,67 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
-
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
-	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/testutil"
+	"github.com/hoist-dev/hoist/pkg/client"
 )
 
 func freePort(t testing.TB) int {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	defer func() { _ = ln.Close() }()
+	addr, ok := ln.Addr().(*net.TCPAddr)
+	if !ok {
+		t.Fatalf("%v is not a TCP address", ln.Addr())
+	}
+	return addr.Port
 }
 
 // TestEventAPIDuringRun runs hoist with --rpc-port and reads its events
 // with a Go client that connects mid-run, with grpcurl and over plain HTTP.
 func TestEventAPIDuringRun(t *testing.T) {
-	env := testutil.Env(t)
-	_, ns := namespace(t, env)
+	docker := testutil.Docker(t)
+	_, ns := namespace(t, testutil.Kubernetes(t))
 	grpcurl := testutil.Tool(t, "grpcurl")
 	port := freePort(t)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	cfg := filepath.Join(testutil.Root(t), "examples", "getting-started", "skaffold.yaml")
 	done := make(chan result, 1)
 	go func() {
-		done <- run(t, t.Context(), "run", "-f", cfg, "--default-repo", env.Registry, "-n", ns,
+		done <- run(t, t.Context(), "run", "-f", cfg, "--default-repo", docker.Registry, "-n", ns,
 			"--cache-artifacts=false", "--rpc-port", strconv.Itoa(port), "--wait-for-connection", "--rpc-linger", "8s")
 	}()
-	hc, _ := rpc.NewHTTPClient(rpc.ClientOptions{Address: addr})
-	client := hoistv1alpha2connect.NewEventServiceClient(hc, rpc.BaseURL(addr), connect.WithGRPC())
+	c, err := client.New(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The run waits for this first subscriber, which connects as soon as
 	// the server listens.
-	var stream *connect.ServerStreamForClient[pb.Envelope]
 	var got []*pb.Envelope
-	var err error
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		stream, err = client.Events(t.Context(), connect.NewRequest(&pb.EventsRequest{AfterSequence: 0}))
-		if err == nil && stream.Receive() {
-			got = append(got, stream.Msg())
+		err = c.Events(t.Context(), &pb.EventsRequest{AfterSequence: 0}, func(env *pb.Envelope) error {
+			got = append(got, env)
+			return nil
+		})
+		if err == nil || len(got) > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("connecting to the Event API: %v %v", err, stream.Err())
+			t.Fatalf("connecting to the Event API: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	for stream.Receive() {
-		got = append(got, stream.Msg())
-	}
-	if err := stream.Err(); err != nil {
+	if err != nil {
 		t.Fatal(err)
+	}
+	if len(got) == 0 {
+		t.Fatal("the Event API streamed no events")
 	}
 	for i, e := range got {
 		if e.Event.Sequence != uint32(i+1) {
@@ -97,7 +101,7 @@ func TestEventAPIDuringRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(nil, 1<<20)
 	n := 0
@@ -111,13 +115,13 @@ func TestEventAPIDuringRun(t *testing.T) {
 	if n != len(got) || resp.Header.Get("Content-Type") != "application/x-ndjson" {
 		t.Errorf("HTTP: %d events (%s), want %d", n, resp.Header.Get("Content-Type"), len(got))
 	}
-	st, err := client.GetState(t.Context(), connect.NewRequest(&pb.GetStateRequest{}))
+	st, err := c.State(t.Context(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Msg.Status != pb.Status_SUCCEEDED || len(st.Msg.Artifacts) != 1 || st.Msg.Deploy.GetStatus() != pb.Status_SUCCEEDED ||
-		len(st.Msg.Resources) != 1 || st.Msg.Resources[0].Status != pb.Status_SUCCEEDED {
-		t.Errorf("state = %v", st.Msg)
+	if st.Status != pb.Status_SUCCEEDED || len(st.Artifacts) != 1 || st.Deploy.GetStatus() != pb.Status_SUCCEEDED ||
+		len(st.Resources) != 1 || st.Resources[0].Status != pb.Status_SUCCEEDED {
+		t.Errorf("state = %v", st)
 	}
 	// hoist events reads the same run.
 	ev := run(t, t.Context(), "events", "--address", addr)
@@ -151,7 +155,7 @@ func TestPushToUnreachableCollector(t *testing.T) {
 	for _, required := range []bool{false, true} {
 		t.Run(fmt.Sprintf("required=%v", required), func(t *testing.T) {
 			cfg := filepath.Join(t.TempDir(), "skaffold.yaml")
-			os.WriteFile(cfg, fmt.Appendf(nil, "apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  tagPolicy: {sha256: {}}\n  artifacts:\n  - image: a\n    custom: {buildCommand: 'echo built'}\nevent:\n  rpc:\n    address: %s\n    required: %v\n", dead, required), 0o644)
+			writeFile(t, cfg, fmt.Appendf(nil, "apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  tagPolicy: {sha256: {}}\n  artifacts:\n  - image: a\n    custom: {buildCommand: 'echo built'}\nevent:\n  rpc:\n    address: %s\n    required: %v\n", dead, required))
 			r := run(t, t.Context(), "build", "-f", cfg, "--event-rpc-flush-timeout", "300ms", "--cache-artifacts=false")
 			if !required {
 				// The collector being down changes nothing but a warning;

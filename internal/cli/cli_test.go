@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net/http/httptest"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,33 +42,47 @@ func TestMain(m *testing.M) {
 	// keep Go's build cache where it is, for the builds of hoist.
 	if os.Getenv("GOCACHE") == "" {
 		if out, err := exec.Command("go", "env", "GOCACHE").Output(); err == nil {
-			os.Setenv("GOCACHE", strings.TrimSpace(string(out)))
+			setenv("GOCACHE", strings.TrimSpace(string(out)))
 		}
 	}
 	dir, err := os.MkdirTemp("", "hoist-cli-test-cache-")
 	if err != nil {
 		panic(err)
 	}
-	os.Setenv("XDG_CACHE_HOME", dir)
+	setenv("XDG_CACHE_HOME", dir)
 	code := m.Run()
-	os.RemoveAll(dir)
+	if err := os.RemoveAll(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "removing the tests' artifact cache:", err)
+	}
 	os.Exit(code)
+}
+
+func setenv(k, v string) {
+	if err := os.Setenv(k, v); err != nil {
+		panic(err)
+	}
 }
 
 func fakePush() {
 	image := os.Getenv("IMAGE")
+	// It is the build tool: its stdout is the build's output.
+	say := func(format string, args ...any) {
+		if _, err := fmt.Fprintf(os.Stdout, format, args...); err != nil {
+			os.Exit(2)
+		}
+	}
 	for i := 1; i <= 3; i++ {
-		fmt.Printf("%s line %d\n", filepath.Base(image), i)
+		say("%s line %d\n", filepath.Base(image), i)
 	}
 	fmt.Fprintln(os.Stderr, "a line on stderr")
 	ref, err := name.ParseReference(image)
 	if err != nil {
-		fmt.Println(err)
+		say("%v\n", err)
 		os.Exit(1)
 	}
 	img, _ := random.Image(256, 1)
 	if err := remote.Write(ref, img); err != nil {
-		fmt.Println(err)
+		say("%v\n", err)
 		os.Exit(1)
 	}
 }
@@ -135,11 +149,12 @@ func slowProject(t *testing.T, lines int) string {
 	return path
 }
 
+// startRegistry serves an in-memory registry until the test ends and
+// returns its host:port.
 func startRegistry(t *testing.T) string {
 	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
+	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0))), ReadHeaderTimeout: 10 * time.Second}
+	return strings.TrimPrefix(testutil.Serve(t, srv), "http://")
 }
 
 // checkRun checks what every run promises: one event_id, a contiguous
@@ -218,7 +233,7 @@ func TestBuildPushesAndReportsDigest(t *testing.T) {
 func TestBuildFailureCarriesExitStatusAndOutput(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "skaffold.yaml")
-	os.WriteFile(cfg, []byte(`apiVersion: skaffold/v4beta14
+	writeFile(t, cfg, []byte(`apiVersion: skaffold/v4beta14
 kind: Config
 build:
   tagPolicy: {sha256: {}}
@@ -226,7 +241,7 @@ build:
   - image: broken
     custom:
       buildCommand: 'echo compiling; echo "error: undefined: foo" >&2; exit 7'
-`), 0o644)
+`))
 	r := run(t, t.Context(), "build", "-f", cfg)
 	if r.code != fault.ExitBuild {
 		t.Fatalf("exit %d, want %d\n%s", r.code, fault.ExitBuild, r.stderr)
@@ -258,7 +273,7 @@ func TestBrokenConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := filepath.Join(t.TempDir(), "skaffold.yaml")
-			os.WriteFile(cfg, []byte(tt.yaml), 0o644)
+			writeFile(t, cfg, []byte(tt.yaml))
 			r := run(t, t.Context(), "build", "-f", cfg)
 			if r.code != fault.ExitConfig {
 				t.Fatalf("exit %d, want %d", r.code, fault.ExitConfig)
@@ -306,7 +321,7 @@ func TestConcurrentBuildsKeepEachArtifactInOrder(t *testing.T) {
 
 func TestMissingContext(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "skaffold.yaml")
-	os.WriteFile(cfg, []byte("apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  tagPolicy: {sha256: {}}\n  artifacts:\n  - image: a\n    context: nowhere\n    custom: {buildCommand: 'true'}\n"), 0o644)
+	writeFile(t, cfg, []byte("apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  tagPolicy: {sha256: {}}\n  artifacts:\n  - image: a\n    context: nowhere\n    custom: {buildCommand: 'true'}\n"))
 	r := run(t, t.Context(), "build", "-f", cfg)
 	if r.code != fault.ExitBuild {
 		t.Fatalf("exit %d", r.code)
@@ -321,7 +336,7 @@ func TestMissingContext(t *testing.T) {
 func TestInterruptCancelsBuilds(t *testing.T) {
 	bin := hoistBinary(t)
 	cfg := filepath.Join(t.TempDir(), "skaffold.yaml")
-	os.WriteFile(cfg, []byte("apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  tagPolicy: {sha256: {}}\n  local: {concurrency: 2}\n  artifacts:\n  - image: slow1\n    custom: {buildCommand: 'echo started; sleep 60'}\n  - image: slow2\n    custom: {buildCommand: 'echo started; sleep 60'}\n"), 0o644)
+	writeFile(t, cfg, []byte("apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  tagPolicy: {sha256: {}}\n  local: {concurrency: 2}\n  artifacts:\n  - image: slow1\n    custom: {buildCommand: 'echo started; sleep 60'}\n  - image: slow2\n    custom: {buildCommand: 'echo started; sleep 60'}\n"))
 	logFile := filepath.Join(t.TempDir(), "events.jsonl")
 	cmd := exec.Command(bin, "build", "-f", cfg, "--event-log-file", logFile)
 	var stdout, stderr bytes.Buffer
@@ -332,13 +347,15 @@ func TestInterruptCancelsBuilds(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for strings.Count(readFile(logFile), "started") < 2 {
 		if time.Now().After(deadline) {
-			cmd.Process.Kill()
+			_ = cmd.Process.Kill() // the test fails anyway
 			t.Fatalf("builds did not start:\n%s", stderr.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	start := time.Now()
-	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
 	err := cmd.Wait()
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("hoist took %v to stop", took)
@@ -372,7 +389,7 @@ func TestInterruptCancelsBuilds(t *testing.T) {
 func TestEventsCommandReadsFile(t *testing.T) {
 	logFile := filepath.Join(t.TempDir(), "events.jsonl")
 	cfg := filepath.Join(t.TempDir(), "skaffold.yaml")
-	os.WriteFile(cfg, []byte("apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  tagPolicy: {sha256: {}}\n  artifacts:\n  - image: a\n    custom: {buildCommand: 'echo one; exit 1'}\n"), 0o644)
+	writeFile(t, cfg, []byte("apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  tagPolicy: {sha256: {}}\n  artifacts:\n  - image: a\n    custom: {buildCommand: 'echo one; exit 1'}\n"))
 	first := run(t, t.Context(), "build", "-f", cfg, "--event-log-file", logFile)
 	r := run(t, t.Context(), "events", "--file", logFile)
 	if diff := cmp.Diff(canonical(t, first.stdout), canonical(t, r.stdout)); diff != "" {
@@ -391,7 +408,7 @@ func TestEventsCommandReadsFile(t *testing.T) {
 	if !strings.Contains(out.String(), "build   a FAILED [BUILD_CUSTOM_COMMAND_FAILED]") {
 		t.Errorf("text output:\n%s", out.String())
 	}
-	os.WriteFile(logFile, []byte("not json\n"), 0o644)
+	writeFile(t, logFile, []byte("not json\n"))
 	r = run(t, t.Context(), "events", "--file", logFile)
 	if r.code != fault.ExitEvents || !strings.Contains(r.stderr, logFile+":1: not a hoist event") {
 		t.Errorf("bad file: exit %d, stderr %q", r.code, r.stderr)
@@ -422,6 +439,14 @@ func hoistBinary(t testing.TB) string {
 		t.Fatal(binErr)
 	}
 	return binPath
+}
+
+// writeFile writes a test's file, failing the test when it cannot.
+func writeFile(t testing.TB, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func readFile(path string) string {

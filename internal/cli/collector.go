@@ -91,7 +91,9 @@ func defaultStore() (string, error) {
 	return filepath.Join(dir, "hoist", "collector.db"), nil
 }
 
-func runCollector(ctx context.Context, s Streams, o *collectorOptions, log *slog.Logger) error {
+func runCollector(ctx context.Context, s Streams, o *collectorOptions, log *slog.Logger) (err error) {
+	// A message that cannot be written is not worth stopping the collector.
+	tell := func(format string, args ...any) { _, _ = fmt.Fprintf(s.Err, format, args...) }
 	retain, err := parseRetention(o.retain)
 	if err != nil {
 		return err
@@ -122,7 +124,11 @@ func runCollector(ctx context.Context, s Streams, o *collectorOptions, log *slog
 		return fault.Wrap(err, fault.CollectorStoreFailed, "opening the collector's store",
 			"check --store: a writable SQLite file path, or a postgres:// URL of a reachable database")
 	}
-	defer st.Close()
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = fault.Wrap(cerr, fault.CollectorStoreFailed, "closing the collector's store")
+		}
+	}()
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fault.Wrap(err, fault.CollectorListen, fmt.Sprintf("listening on %s", o.listen),
@@ -130,10 +136,10 @@ func runCollector(ctx context.Context, s Streams, o *collectorOptions, log *slog
 	}
 	if host, _, _ := net.SplitHostPort(o.listen); !isLoopback(host) {
 		if o.token == "" {
-			fmt.Fprintf(s.Err, "hoist collector: warning: serving %s beyond this machine without --token: anyone who reaches it can push and read events\n", ln.Addr())
+			tell("hoist collector: warning: serving %s beyond this machine without --token: anyone who reaches it can push and read events\n", ln.Addr())
 		}
 		if tlsCfg == nil {
-			fmt.Fprintf(s.Err, "hoist collector: warning: serving %s beyond this machine without TLS: tokens and events cross the network in clear\n", ln.Addr())
+			tell("hoist collector: warning: serving %s beyond this machine without TLS: tokens and events cross the network in clear\n", ln.Addr())
 		}
 	}
 	c := collector.New(st, collector.Options{Token: o.token, Retain: retain, MaxRuns: o.maxRuns,
@@ -142,12 +148,12 @@ func runCollector(ctx context.Context, s Streams, o *collectorOptions, log *slog
 	if tlsCfg != nil {
 		scheme = "https"
 	}
-	fmt.Fprintf(s.Err, "hoist collector: storing events in %s (%s)\n", redact(where), st.Dialect())
-	fmt.Fprintf(s.Err, "hoist collector: serving on %s://%s (dashboard at %s://%s/)\n", scheme, ln.Addr(), scheme, ln.Addr())
+	tell("hoist collector: storing events in %s (%s)\n", redact(where), st.Dialect())
+	tell("hoist collector: serving on %s://%s (dashboard at %s://%s/)\n", scheme, ln.Addr(), scheme, ln.Addr())
 	if err := c.Serve(ctx, ln, tlsCfg); err != nil {
 		return fault.Wrap(err, fault.CollectorListen, "serving")
 	}
-	fmt.Fprintln(s.Err, "hoist collector: stopped")
+	tell("hoist collector: stopped\n")
 	return nil
 }
 

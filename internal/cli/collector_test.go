@@ -83,7 +83,7 @@ func (c *collectorProc) start() {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 		resp, err := hc.Do(req)
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close() // only the status matters
 			if resp.StatusCode == 200 {
 				return
 			}
@@ -97,8 +97,8 @@ func (c *collectorProc) start() {
 
 // kill ends the collector with SIGKILL: no shutdown, no last commit.
 func (c *collectorProc) kill() {
-	c.cmd.Process.Signal(syscall.SIGKILL)
-	c.cmd.Wait()
+	_ = c.cmd.Process.Signal(syscall.SIGKILL) // if it died already, Wait reaps it all the same
+	_ = c.cmd.Wait()                          // killed: its exit status says only that
 }
 
 // stop ends the collector with SIGTERM, as a service manager would; one
@@ -107,13 +107,16 @@ func (c *collectorProc) stop() {
 	if c.cmd.ProcessState != nil {
 		return
 	}
-	c.cmd.Process.Signal(syscall.SIGTERM)
+	_ = c.cmd.Process.Signal(syscall.SIGTERM) // if it died already, Wait reaps it all the same
 	exited := make(chan struct{})
-	go func() { c.cmd.Wait(); close(exited) }()
+	go func() {
+		_ = c.cmd.Wait() // how it stopped is not what these tests check
+		close(exited)
+	}()
 	select {
 	case <-exited:
 	case <-time.After(15 * time.Second):
-		c.cmd.Process.Signal(syscall.SIGQUIT)
+		_ = c.cmd.Process.Signal(syscall.SIGQUIT) // a dump for the log; it may have just exited
 		<-exited
 		c.t.Errorf("the collector did not stop within 15s of SIGTERM:\n%s", c.log)
 	}
@@ -145,17 +148,17 @@ func hoistProc(t *testing.T, env []string, args ...string) (wait func() (int, st
 		t.Fatal(err)
 	}
 	return func() (int, string) {
-		cmd.Wait()
+		_ = cmd.Wait() // the exit code tells
 		return cmd.ProcessState.ExitCode(), out.String()
 	}
 }
 
 // hoistRun starts `hoist run` of the example as a process that pushes to
 // addr and writes its event log file.
-func hoistRun(t *testing.T, env *testutil.TestEnv, ns, addr, logFile string, extra ...string) (wait func() (int, string)) {
+func hoistRun(t *testing.T, docker *testutil.DockerEnv, ns, addr, logFile string, extra ...string) (wait func() (int, string)) {
 	cfg := filepath.Join(testutil.Root(t), "examples", "getting-started", "skaffold.yaml")
-	return hoistProc(t, []string{"HOIST_TEST_BASE_IMAGE=" + env.BaseImage}, append([]string{"run", "-f", cfg,
-		"--default-repo", env.Registry, "-n", ns, "--cache-artifacts=false", "--event-rpc-address", addr,
+	return hoistProc(t, []string{"HOIST_TEST_BASE_IMAGE=" + docker.BaseImage}, append([]string{"run", "-f", cfg,
+		"--default-repo", docker.Registry, "-n", ns, "--cache-artifacts=false", "--event-rpc-address", addr,
 		"--event-rpc-flush-timeout", "60s", "--event-log-file", logFile, "--event-format", "text"}, extra...)...)
 }
 
@@ -163,13 +166,13 @@ func hoistRun(t *testing.T, env *testutil.TestEnv, ns, addr, logFile string, ext
 // to one collector, which lists both and stores each exactly as its event
 // log file has it.
 func TestCollectorTwoConcurrentRuns(t *testing.T) {
-	env := testutil.Env(t)
+	docker, kube := testutil.Docker(t), testutil.Kubernetes(t)
 	c := startCollector(t, filepath.Join(t.TempDir(), "collector.db"), "--token", "t0ken")
 	logs := []string{filepath.Join(t.TempDir(), "a.jsonl"), filepath.Join(t.TempDir(), "b.jsonl")}
 	var wg sync.WaitGroup
 	for _, lf := range logs {
-		_, ns := namespace(t, env)
-		wait := hoistRun(t, env, ns, c.addr, lf, "--event-rpc-token", "t0ken")
+		_, ns := namespace(t, kube)
+		wait := hoistRun(t, docker, ns, c.addr, lf, "--event-rpc-token", "t0ken")
 		wg.Go(func() {
 			if code, out := wait(); code != 0 {
 				t.Errorf("hoist run: exit %d\n%s", code, out)
@@ -334,6 +337,8 @@ func writeSelfSigned(t *testing.T, certPath, keyPath string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600)
+	writeFile(t, certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -38,7 +38,7 @@ func TestDashboardShowsARunLive(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		done <- run(t, context.Background(), "build", "-f", cfg, "--default-repo", reg,
+		done <- run(t, t.Context(), "build", "-f", cfg, "--default-repo", reg,
 			"--event-rpc-address", c.addr, "--event-rpc-token", "dash", "--cache-artifacts=false")
 	}()
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(css(`#runs tr.run`))); err != nil {

@@ -33,7 +33,7 @@ type devSession struct {
 	addr    string
 }
 
-func startDev(t testing.TB, env *testutil.TestEnv, ns string, args ...string) *devSession {
+func startDev(t testing.TB, docker *testutil.DockerEnv, ns string, args ...string) *devSession {
 	t.Helper()
 	dir := t.TempDir()
 	if out, err := exec.Command("cp", "-r", filepath.Join(testutil.Root(t), "examples", "getting-started")+"/.", dir).CombinedOutput(); err != nil {
@@ -42,11 +42,11 @@ func startDev(t testing.TB, env *testutil.TestEnv, ns string, args ...string) *d
 	cfg := filepath.Join(dir, "skaffold.yaml")
 	data, _ := os.ReadFile(cfg)
 	// The copy is not in a git repository: tag by inputs instead.
-	os.WriteFile(cfg, bytes.Replace(data, []byte("build:\n"), []byte("build:\n  tagPolicy:\n    inputDigest: {}\n"), 1), 0o644)
+	writeFile(t, cfg, bytes.Replace(data, []byte("build:\n"), []byte("build:\n  tagPolicy:\n    inputDigest: {}\n"), 1))
 	d := &devSession{t: t, dir: dir, logFile: filepath.Join(t.TempDir(), "events.jsonl"), stderr: &bytes.Buffer{}}
 	port := freePort(t)
 	d.addr = "127.0.0.1:" + strconv.Itoa(port)
-	d.cmd = exec.Command(hoistBinary(t), append([]string{"dev", "-f", cfg, "--default-repo", env.Registry, "-n", ns,
+	d.cmd = exec.Command(hoistBinary(t), append([]string{"dev", "-f", cfg, "--default-repo", docker.Registry, "-n", ns,
 		"--event-log-file", d.logFile, "--cache-file", filepath.Join(t.TempDir(), "cache.json"),
 		"--rpc-port", strconv.Itoa(port), "--debounce", "300ms"}, args...)...)
 	d.cmd.Stderr = d.stderr
@@ -55,8 +55,8 @@ func startDev(t testing.TB, env *testutil.TestEnv, ns string, args ...string) *d
 	}
 	t.Cleanup(func() {
 		if d.cmd.ProcessState == nil {
-			d.cmd.Process.Kill()
-			d.cmd.Wait()
+			_ = d.cmd.Process.Kill() // left running by a failed test
+			_ = d.cmd.Wait()
 		}
 	})
 	return d
@@ -123,23 +123,28 @@ func builtArtifact(evs []*pb.Envelope) *pb.Artifact {
 
 func (d *devSession) interrupt() int {
 	d.t.Helper()
-	d.cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- d.cmd.Wait() }()
+	if err := d.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		d.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = d.cmd.Wait() // the exit code tells
+		close(done)
+	}()
 	select {
 	case <-done:
 	case <-time.After(60 * time.Second):
-		d.cmd.Process.Kill()
+		_ = d.cmd.Process.Kill() // the test fails anyway
 		d.t.Fatalf("hoist dev did not stop\n%s", d.stderr)
 	}
 	return d.cmd.ProcessState.ExitCode()
 }
 
 func TestDevLoopEndToEnd(t *testing.T) {
-	env := testutil.Env(t)
-	client, ns := namespace(t, env)
+	docker := testutil.Docker(t)
+	client, ns := namespace(t, testutil.Kubernetes(t))
 	start := time.Now()
-	d := startDev(t, env, ns)
+	d := startDev(t, docker, ns)
 	defer func() { t.Logf("the session took %v", time.Since(start)) }()
 	if st, _ := d.iteration(1, 90*time.Second); st != pb.Status_SUCCEEDED {
 		t.Fatalf("first iteration %s\n%s", st, d.stderr)
@@ -213,9 +218,9 @@ func TestDevLoopEndToEnd(t *testing.T) {
 }
 
 func TestDevAutoBuildOffWaitsForExecute(t *testing.T) {
-	env := testutil.Env(t)
-	_, ns := namespace(t, env)
-	d := startDev(t, env, ns, "--auto-build=false")
+	docker := testutil.Docker(t)
+	_, ns := namespace(t, testutil.Kubernetes(t))
+	d := startDev(t, docker, ns, "--auto-build=false")
 	if st, _ := d.iteration(1, 90*time.Second); st != pb.Status_SUCCEEDED {
 		t.Fatalf("first iteration %s\n%s", st, d.stderr)
 	}
@@ -249,9 +254,9 @@ func TestDevAutoBuildOffWaitsForExecute(t *testing.T) {
 // event and to the new pods being ready (the Deployment's statusCheckEvent
 // SUCCEEDED), and reports the medians.
 func BenchmarkDevLoop(b *testing.B) {
-	env := testutil.Env(b)
-	_, ns := namespace(b, env)
-	d := startDev(b, env, ns)
+	docker := testutil.Docker(b)
+	_, ns := namespace(b, testutil.Kubernetes(b))
+	d := startDev(b, docker, ns)
 	if st, _ := d.iteration(1, 90*time.Second); st != pb.Status_SUCCEEDED {
 		b.Fatalf("first iteration %s", st)
 	}

@@ -22,13 +22,13 @@ import (
 )
 
 // dockerProject writes a docker artifact's context and config.
-func dockerProject(t *testing.T, env *testutil.TestEnv, dockerfile string, extra string) string {
+func dockerProject(t *testing.T, dockerfile string, extra string) string {
 	t.Helper()
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644)
-	os.WriteFile(filepath.Join(dir, "hello.txt"), fmt.Appendf(nil, "hello %s %d\n", t.Name(), time.Now().UnixNano()), 0o644)
-	os.WriteFile(filepath.Join(dir, "ignored.log"), []byte("not in the context\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("*.log\n"), 0o644)
+	writeFile(t, filepath.Join(dir, "Dockerfile"), []byte(dockerfile))
+	writeFile(t, filepath.Join(dir, "hello.txt"), fmt.Appendf(nil, "hello %s %d\n", t.Name(), time.Now().UnixNano()))
+	writeFile(t, filepath.Join(dir, "ignored.log"), []byte("not in the context\n"))
+	writeFile(t, filepath.Join(dir, ".dockerignore"), []byte("*.log\n"))
 	cfg := fmt.Sprintf(`apiVersion: skaffold/v4beta14
 kind: Config
 build:
@@ -39,18 +39,18 @@ build:
       buildArgs: {BASE: "{{.HOIST_TEST_BASE_IMAGE}}"}
 %s`, strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")), extra)
 	path := filepath.Join(dir, "skaffold.yaml")
-	os.WriteFile(path, []byte(cfg), 0o644)
+	writeFile(t, path, []byte(cfg))
 	return path
 }
 
 const goodDockerfile = "ARG BASE\nFROM ${BASE}\nCOPY hello.txt /hello.txt\nRUN test ! -e /ignored.log && cat /hello.txt\nCMD [\"cat\", \"/hello.txt\"]\n"
 
 func TestDockerBuildPushAndCache(t *testing.T) {
-	env := testutil.Env(t)
-	cfg := dockerProject(t, env, goodDockerfile, "  local: {push: true}\n")
+	docker := testutil.Docker(t)
+	cfg := dockerProject(t, goodDockerfile, "  local: {push: true}\n")
 	cacheFile := filepath.Join(t.TempDir(), "cache.json")
 	start := time.Now()
-	r := run(t, t.Context(), "build", "-f", cfg, "--default-repo", env.Registry, "--cache-file", cacheFile)
+	r := run(t, t.Context(), "build", "-f", cfg, "--default-repo", docker.Registry, "--cache-file", cacheFile)
 	first := time.Since(start)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
@@ -87,7 +87,7 @@ func TestDockerBuildPushAndCache(t *testing.T) {
 	}
 
 	start = time.Now()
-	again := run(t, t.Context(), "build", "-f", cfg, "--default-repo", env.Registry, "--cache-file", cacheFile)
+	again := run(t, t.Context(), "build", "-f", cfg, "--default-repo", docker.Registry, "--cache-file", cacheFile)
 	second := time.Since(start)
 	checkRun(t, again.events, pb.Status_SUCCEEDED)
 	skipped := again.events[len(again.events)-2].Event.GetBuildEvent()
@@ -101,8 +101,8 @@ func TestDockerBuildPushAndCache(t *testing.T) {
 }
 
 func TestDockerBuildLocalDigestIsImageID(t *testing.T) {
-	env := testutil.Env(t)
-	cfg := dockerProject(t, env, goodDockerfile, "")
+	testutil.Docker(t)
+	cfg := dockerProject(t, goodDockerfile, "")
 	r := run(t, t.Context(), "build", "-f", cfg, "--cache-artifacts=false")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
@@ -114,7 +114,7 @@ func TestDockerBuildLocalDigestIsImageID(t *testing.T) {
 }
 
 func TestDockerBuildErrors(t *testing.T) {
-	env := testutil.Env(t)
+	docker := testutil.Docker(t)
 	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"errors":[{"code":"DENIED","message":"pushes are not allowed"}]}`, http.StatusForbidden)
 	}))
@@ -130,19 +130,23 @@ func TestDockerBuildErrors(t *testing.T) {
 			setup: func(t *testing.T, _ string) { t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock") },
 			code:  fault.BuildDockerUnreachable, message: []string{"unix:///nonexistent/docker.sock"}},
 		{name: "dockerfile missing", dockerfile: goodDockerfile,
-			setup: func(t *testing.T, cfg string) { os.Remove(filepath.Join(filepath.Dir(cfg), "Dockerfile")) },
-			code:  fault.BuildDockerfileMissing, message: []string{"Dockerfile", "not found"}},
+			setup: func(t *testing.T, cfg string) {
+				if err := os.Remove(filepath.Join(filepath.Dir(cfg), "Dockerfile")); err != nil {
+					t.Fatal(err)
+				}
+			},
+			code: fault.BuildDockerfileMissing, message: []string{"Dockerfile", "not found"}},
 		{name: "context missing", dockerfile: goodDockerfile,
 			setup: func(t *testing.T, cfg string) {
 				data, _ := os.ReadFile(cfg)
-				os.WriteFile(cfg, []byte(strings.Replace(string(data), "    docker:", "    context: gone\n    docker:", 1)), 0o644)
+				writeFile(t, cfg, []byte(strings.Replace(string(data), "    docker:", "    context: gone\n    docker:", 1)))
 			},
 			code: fault.BuildContextMissing, message: []string{"gone"}},
 		{name: "syntax error", dockerfile: "ARG BASE\nFROM ${BASE}\nFORM scratch\n",
 			code: fault.BuildDockerfileSyntax, message: []string{"FORM"}},
 		{name: "failing run", dockerfile: "ARG BASE\nFROM ${BASE}\nRUN echo about to fail && exit 3\n",
 			code: fault.BuildRunFailed, message: []string{"step 3/3", "exit status 3", "about to fail"}},
-		{name: "base image not found", dockerfile: "FROM " + env.Registry + "/no-such-base:1\n",
+		{name: "base image not found", dockerfile: "FROM " + docker.Registry + "/no-such-base:1\n",
 			code: fault.BuildBaseImageNotFound, message: []string{"no-such-base"}},
 		{name: "registry unreachable", dockerfile: goodDockerfile, args: []string{"--push", "--default-repo", "127.0.0.1:1"},
 			code: fault.BuildRegistryUnreachable, message: []string{"127.0.0.1:1"}},
@@ -152,7 +156,7 @@ func TestDockerBuildErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := dockerProject(t, env, tt.dockerfile, tt.extra)
+			cfg := dockerProject(t, tt.dockerfile, tt.extra)
 			if tt.setup != nil {
 				tt.setup(t, cfg)
 			}
@@ -167,11 +171,11 @@ func TestDockerBuildErrors(t *testing.T) {
 }
 
 func TestDockerBuildkitSteps(t *testing.T) {
-	env := testutil.Env(t)
+	testutil.Docker(t)
 	extra := "  local: {useBuildkit: true}\n"
-	cfg := dockerProject(t, env, goodDockerfile, extra)
+	cfg := dockerProject(t, goodDockerfile, extra)
 	data, _ := os.ReadFile(cfg)
-	os.WriteFile(cfg, []byte(strings.Replace(string(data), "    docker:\n", "    docker:\n      network: host\n", 1)), 0o644)
+	writeFile(t, cfg, []byte(strings.Replace(string(data), "    docker:\n", "    docker:\n      network: host\n", 1)))
 	r := run(t, t.Context(), "build", "-f", cfg, "--cache-artifacts=false")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
@@ -193,9 +197,9 @@ func TestDockerBuildkitSteps(t *testing.T) {
 		t.Errorf("the RUN step's output is missing:\n%s", strings.Join(logs, "\n"))
 	}
 
-	failing := dockerProject(t, env, "ARG BASE\nFROM ${BASE}\nRUN echo about to fail && exit 4\n", extra)
+	failing := dockerProject(t, "ARG BASE\nFROM ${BASE}\nRUN echo about to fail && exit 4\n", extra)
 	data, _ = os.ReadFile(failing)
-	os.WriteFile(failing, []byte(strings.Replace(string(data), "    docker:\n", "    docker:\n      network: host\n", 1)), 0o644)
+	writeFile(t, failing, []byte(strings.Replace(string(data), "    docker:\n", "    docker:\n      network: host\n", 1)))
 	r = run(t, t.Context(), "build", "-f", failing, "--cache-artifacts=false")
 	failed := r.events[len(r.events)-2].Event.GetBuildEvent()
 	if failed.GetError().GetCode() != string(fault.BuildRunFailed) || !strings.Contains(failed.Error.Message, "exit status 4") ||
@@ -205,8 +209,8 @@ func TestDockerBuildkitSteps(t *testing.T) {
 }
 
 func TestDockerBuildCanceled(t *testing.T) {
-	env := testutil.Env(t)
-	cfg := dockerProject(t, env, "ARG BASE\nFROM ${BASE}\nRUN echo sleeping && sleep 60\n", "")
+	testutil.Docker(t)
+	cfg := dockerProject(t, "ARG BASE\nFROM ${BASE}\nRUN echo sleeping && sleep 60\n", "")
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	time.AfterFunc(4*time.Second, cancel)

@@ -2,66 +2,100 @@ package cli
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hoist-dev/hoist/internal/build/cache"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/session"
 )
 
-// configOptions are the flags that locate skaffold.yaml.
-type configOptions struct {
-	filename string
-}
-
-func (o *configOptions) addFlags(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&o.filename, "filename", "f", "skaffold.yaml", "path to the skaffold.yaml to use")
-}
-
-// eventOptions are the flags that override the config's event section.
-type eventOptions struct {
-	format       string
-	level        string
-	logFile      string
-	pushAddress  string
-	pushToken    string
-	pushCA       string
-	flushTimeout time.Duration
-	server       serverOptions
-}
-
-// serverOptions start the Event API server of a run.
-type serverOptions struct {
-	port        int
-	bind        string
-	linger      time.Duration
-	waitConnect bool
-	waitTimeout time.Duration
-	// control serves the ControlService too (hoist dev).
-	control bool
-}
-
-func (o *eventOptions) addFlags(cmd *cobra.Command) {
+// addRunFlags adds the flags of every run: the config file and where the
+// events go.
+func addRunFlags(cmd *cobra.Command, o *session.Options) {
 	f := cmd.Flags()
-	f.StringVar(&o.format, "event-format", "", "events on stdout: json (event lines only; logs go to stderr) or text (default from event.log.format, else json)")
-	f.StringVar(&o.level, "event-level", "", "lowest event level on stdout: debug, info, warn, error (default from event.log.level, else info)")
-	f.StringVar(&o.logFile, "event-log-file", "", "append every event to this file as JSON lines, as it happens (default from event.log.file)")
-	f.StringVar(&o.pushAddress, "event-rpc-address", "", "push every event to this EventSinkService, such as hoist collector: host:port, or an http(s):// URL (default from event.rpc.address)")
-	f.StringVar(&o.pushToken, "event-rpc-token", os.Getenv("HOIST_EVENT_RPC_TOKEN"), "bearer token for --event-rpc-address (default $HOIST_EVENT_RPC_TOKEN)")
-	f.StringVar(&o.pushCA, "event-rpc-ca", "", "CA bundle that verifies an https:// --event-rpc-address")
-	f.DurationVar(&o.flushTimeout, "event-rpc-flush-timeout", 10*time.Second, "at exit, how long to wait for the pushed events to be acknowledged")
+	f.StringVarP(&o.ConfigFile, "filename", "f", "skaffold.yaml", "path to the skaffold.yaml to use")
+	f.StringVar(&o.Format, "event-format", "", "events on stdout: json (event lines only; logs go to stderr) or text (default from event.log.format, else json)")
+	f.StringVar(&o.Level, "event-level", "", "lowest event level on stdout: debug, info, warn, error (default from event.log.level, else info)")
+	f.StringVar(&o.LogFile, "event-log-file", "", "append every event to this file as JSON lines, as it happens (default from event.log.file)")
+	f.StringVar(&o.Push.Address, "event-rpc-address", "", "push every event to this EventSinkService, such as hoist collector: host:port, or an http(s):// URL (default from event.rpc.address)")
+	f.StringVar(&o.Push.Token, "event-rpc-token", os.Getenv("HOIST_EVENT_RPC_TOKEN"), "bearer token for --event-rpc-address (default $HOIST_EVENT_RPC_TOKEN)")
+	f.StringVar(&o.Push.CAFile, "event-rpc-ca", "", "CA bundle that verifies an https:// --event-rpc-address")
+	f.DurationVar(&o.Push.FlushTimeout, "event-rpc-flush-timeout", 10*time.Second, "at exit, how long to wait for the pushed events to be acknowledged")
 }
 
 // addServerFlags adds the flags of the Event API server.
-func (o *eventOptions) addServerFlags(cmd *cobra.Command) {
+func addServerFlags(cmd *cobra.Command, o *session.ServerOptions) {
 	f := cmd.Flags()
-	s := &o.server
-	f.IntVar(&s.port, "rpc-port", 0, "serve the Event API (gRPC, and JSON over HTTP) on this port; 0 serves none")
-	f.StringVar(&s.bind, "rpc-bind", "127.0.0.1", "address the Event API listens on")
-	f.DurationVar(&s.linger, "rpc-linger", 3*time.Second, "after the run ends, keep serving the Event API this long for late clients")
-	f.BoolVar(&s.waitConnect, "wait-for-connection", false, "before starting, wait for a first Event API subscriber (see --wait-for-connection-timeout)")
-	f.DurationVar(&s.waitTimeout, "wait-for-connection-timeout", time.Minute, "how long --wait-for-connection waits")
+	f.IntVar(&o.Port, "rpc-port", 0, "serve the Event API (gRPC, and JSON over HTTP) on this port; 0 serves none")
+	f.StringVar(&o.Bind, "rpc-bind", "127.0.0.1", "address the Event API listens on")
+	f.DurationVar(&o.Linger, "rpc-linger", 3*time.Second, "after the run ends, keep serving the Event API this long for late clients")
+	f.BoolVar(&o.WaitForConnection, "wait-for-connection", false, "before starting, wait for a first Event API subscriber (see --wait-for-connection-timeout)")
+	f.DurationVar(&o.WaitTimeout, "wait-for-connection-timeout", time.Minute, "how long --wait-for-connection waits")
+}
+
+// buildFlags are the flags that choose how artifacts are built; push is
+// kept apart to tell an explicit --push=false from none.
+type buildFlags struct {
+	session.BuildOptions
+	push bool
+}
+
+func (o *buildFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&o.DefaultRepo, "default-repo", "d", os.Getenv("SKAFFOLD_DEFAULT_REPO"), "prefix image names with this registry/repository")
+	f.BoolVar(&o.push, "push", false, "push the built images (default from build.local.push)")
+	f.StringVarP(&o.Tag, "tag", "t", "", "tag every image with this tag instead of the tag policy's")
+	f.StringVar(&o.ArtifactsFile, "file-output", "", "write the built artifacts to this file as JSON, for hoist deploy --build-artifacts")
+	f.BoolVar(&o.UseCache, "cache-artifacts", true, "skip building artifacts whose inputs are unchanged and whose image still exists")
+	f.StringVar(&o.CacheFile, "cache-file", cache.DefaultPath(), "where the artifact cache is kept")
+}
+
+// options returns the build options of the parsed flags.
+func (o *buildFlags) options(cmd *cobra.Command) session.BuildOptions {
+	b := o.BuildOptions
+	b.Push = changed(cmd, "push", o.push)
+	return b
+}
+
+// deployFlags are the flags that choose the cluster and the checks.
+type deployFlags struct {
+	session.DeployOptions
+	statusCheck bool
+}
+
+func (o *deployFlags) add(cmd *cobra.Command, withStatus bool) {
+	f := cmd.Flags()
+	f.StringVar(&o.KubeContext, "kube-context", "", "kubeconfig context to deploy to (default: the current context)")
+	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+	f.StringVarP(&o.Namespace, "namespace", "n", "", "namespace for objects that name none (default: deploy.kubectl.defaultNamespace, then the context's)")
+	if withStatus {
+		f.BoolVar(&o.statusCheck, "status-check", true, "wait for deployed workloads to be ready (default from deploy.statusCheck)")
+	}
+}
+
+// options returns the deploy options of the parsed flags.
+func (o *deployFlags) options(cmd *cobra.Command) session.DeployOptions {
+	d := o.DeployOptions
+	d.StatusCheck = changed(cmd, "status-check", o.statusCheck)
+	return d
+}
+
+// changed is &v when the flag name was given, else nil: the config decides.
+func changed(cmd *cobra.Command, name string, v bool) *bool {
+	if f := cmd.Flags().Lookup(name); f == nil || !f.Changed {
+		return nil
+	}
+	return &v
+}
+
+// runOptions are o with the streams and the logger of the command.
+func runOptions(o session.Options, s Streams, log *slog.Logger) session.Options {
+	o.Out, o.Err, o.Log = s.Out, s.Err, log
+	return o
 }
 
 func usageError(format string, args ...any) error {

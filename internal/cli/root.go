@@ -1,5 +1,8 @@
-// Package cli holds hoist's commands: each parses its flags into an options
-// struct and calls the library packages; none holds logic of its own.
+// Package cli holds hoist's commands, one file each. A command parses its
+// flags into the options of one library function and calls it: the
+// functions of internal/session run builds, deploys and the dev loop, and
+// print a run's events. The collector command still opens its store and
+// listener here, until internal/collector takes that over.
 package cli
 
 import (

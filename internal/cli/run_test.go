@@ -23,9 +23,9 @@ import (
 )
 
 // namespace creates a namespace for one test and deletes it afterwards.
-func namespace(t testing.TB, env *testutil.TestEnv) (kubernetes.Interface, string) {
+func namespace(t testing.TB, kube *testutil.KubernetesEnv) (kubernetes.Interface, string) {
 	t.Helper()
-	cfg, err := clientcmd.BuildConfigFromFlags("", env.Kubeconfig)
+	cfg, err := clientcmd.BuildConfigFromFlags("", kube.Kubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,11 +90,11 @@ func shape(events []*pb.Envelope) []string {
 }
 
 func TestRunExampleEndToEnd(t *testing.T) {
-	env := testutil.Env(t)
-	client, ns := namespace(t, env)
+	docker := testutil.Docker(t)
+	client, ns := namespace(t, testutil.Kubernetes(t))
 	cfg := filepath.Join(testutil.Root(t), "examples", "getting-started", "skaffold.yaml")
 	logFile := filepath.Join(t.TempDir(), "events.jsonl")
-	r := run(t, t.Context(), "run", "-f", cfg, "--default-repo", env.Registry, "-n", ns,
+	r := run(t, t.Context(), "run", "-f", cfg, "--default-repo", docker.Registry, "-n", ns,
 		"--cache-file", filepath.Join(t.TempDir(), "cache.json"), "--event-log-file", logFile)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
@@ -154,7 +154,7 @@ func TestRunExampleEndToEnd(t *testing.T) {
 	}
 
 	// A second run changes nothing: the build is skipped, the objects unchanged.
-	again := run(t, t.Context(), "run", "-f", cfg, "--default-repo", env.Registry, "-n", ns,
+	again := run(t, t.Context(), "run", "-f", cfg, "--default-repo", docker.Registry, "-n", ns,
 		"--cache-file", filepath.Join(filepath.Dir(logFile), "..", "cache.json"))
 	if again.code != 0 {
 		t.Fatalf("second run: exit %d\n%s", again.code, again.stderr)
@@ -179,13 +179,15 @@ func TestRunExampleEndToEnd(t *testing.T) {
 func manifestProject(t *testing.T, deadline int, manifests map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "k8s"), 0o755)
+	if err := os.MkdirAll(filepath.Join(dir, "k8s"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for name, body := range manifests {
-		os.WriteFile(filepath.Join(dir, "k8s", name), []byte(body), 0o644)
+		writeFile(t, filepath.Join(dir, "k8s", name), []byte(body))
 	}
 	cfg := fmt.Sprintf("apiVersion: skaffold/v2beta28\nkind: Config\nbuild:\n  artifacts:\n  - image: app\ndeploy:\n  statusCheckDeadlineSeconds: %d\n  kubectl:\n    manifests: [k8s/*.yaml]\n", deadline)
 	path := filepath.Join(dir, "skaffold.yaml")
-	os.WriteFile(path, []byte(cfg), 0o644)
+	writeFile(t, path, []byte(cfg))
 	return path
 }
 
@@ -202,11 +204,11 @@ spec:
 `
 
 func TestDeployBuiltArtifactsFile(t *testing.T) {
-	env := testutil.Env(t)
-	client, ns := namespace(t, env)
+	docker := testutil.Docker(t)
+	client, ns := namespace(t, testutil.Kubernetes(t))
 	cfg := manifestProject(t, 60, map[string]string{"deployment.yaml": fmt.Sprintf(deploymentYAML, "")})
 	artifacts := filepath.Join(t.TempDir(), "artifacts.json")
-	os.WriteFile(artifacts, fmt.Appendf(nil, `{"builds":[{"imageName":"app","tag":"%s"}]}`, env.BaseImage), 0o644)
+	writeFile(t, artifacts, fmt.Appendf(nil, `{"builds":[{"imageName":"app","tag":"%s"}]}`, docker.BaseImage))
 	r := run(t, t.Context(), "deploy", "-f", cfg, "-n", ns, "--build-artifacts", artifacts)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
@@ -216,18 +218,18 @@ func TestDeployBuiltArtifactsFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := dep.Spec.Template.Spec.Containers[0].Image; got != env.BaseImage {
-		t.Errorf("image = %s, want %s", got, env.BaseImage)
+	if got := dep.Spec.Template.Spec.Containers[0].Image; got != docker.BaseImage {
+		t.Errorf("image = %s, want %s", got, docker.BaseImage)
 	}
 }
 
 func TestFailingRolloutEndsWithinDeadline(t *testing.T) {
-	env := testutil.Env(t)
-	_, ns := namespace(t, env)
+	docker := testutil.Docker(t)
+	_, ns := namespace(t, testutil.Kubernetes(t))
 	unschedulable := "      nodeSelector: {hoist.dev/no-such-node: \"true\"}\n"
 	cfg := manifestProject(t, 4, map[string]string{"deployment.yaml": fmt.Sprintf(deploymentYAML, unschedulable)})
 	start := time.Now()
-	r := run(t, t.Context(), "deploy", "-f", cfg, "-n", ns, "--images", "app="+env.BaseImage)
+	r := run(t, t.Context(), "deploy", "-f", cfg, "-n", ns, "--images", "app="+docker.BaseImage)
 	took := time.Since(start)
 	if r.code != fault.ExitStatus {
 		t.Fatalf("exit %d, want %d\n%s", r.code, fault.ExitStatus, r.stderr)
@@ -252,10 +254,10 @@ func TestFailingRolloutEndsWithinDeadline(t *testing.T) {
 }
 
 func TestDeployErrors(t *testing.T) {
-	env := testutil.Env(t)
-	_, ns := namespace(t, env)
+	docker := testutil.Docker(t)
+	_, ns := namespace(t, testutil.Kubernetes(t))
 	deadKubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	os.WriteFile(deadKubeconfig, []byte("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\"}\ncontexts:\n- name: dead\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {token: x}\ncurrent-context: dead\n"), 0o644)
+	writeFile(t, deadKubeconfig, []byte("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\"}\ncontexts:\n- name: dead\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {token: x}\ncurrent-context: dead\n"))
 	tests := []struct {
 		name      string
 		manifests map[string]string
@@ -277,7 +279,7 @@ func TestDeployErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := manifestProject(t, 30, tt.manifests)
-			args := append([]string{"deploy", "-f", cfg, "-n", ns, "--images", "app=" + env.BaseImage}, tt.args...)
+			args := append([]string{"deploy", "-f", cfg, "-n", ns, "--images", "app=" + docker.BaseImage}, tt.args...)
 			r := run(t, t.Context(), args...)
 			if failed := checkFailure(t, r, fault.ExitDeploy, tt.code, tt.message); failed.GetDeployEvent() == nil {
 				t.Errorf("the failing event is %v, want a FAILED deployEvent", failed)

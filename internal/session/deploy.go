@@ -1,0 +1,96 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/deploy/kubectl"
+	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/runner"
+)
+
+// DeployOptions choose the cluster and the checks.
+type DeployOptions struct {
+	KubeContext string
+	Kubeconfig  string
+	// Namespace is the namespace of objects that name none.
+	Namespace string
+	// StatusCheck, when set, overrides deploy.statusCheck.
+	StatusCheck *bool
+}
+
+// Artifacts are built images to deploy: a build artifacts file (see
+// build.ReadArtifacts) and references given one by one.
+type Artifacts struct {
+	File   string
+	Images []string
+}
+
+// Run builds every artifact, deploys them and waits until they are
+// healthy.
+func Run(ctx context.Context, o Options, b BuildOptions, d DeployOptions) error {
+	return run(ctx, o, "run", false, func(ctx context.Context, s *session) error {
+		results, err := s.buildAll(ctx, b)
+		if err != nil {
+			return err
+		}
+		return s.deploy(ctx, d, func(ctx context.Context, p *runner.Deploys) error { return p.Run(ctx, results) })
+	})
+}
+
+// Deploy deploys artifacts built earlier and waits until they are healthy.
+func Deploy(ctx context.Context, o Options, d DeployOptions, a Artifacts) error {
+	return run(ctx, o, "deploy", false, func(ctx context.Context, s *session) error {
+		results, err := build.ReadArtifacts(a.File, a.Images)
+		if err != nil {
+			return err
+		}
+		return s.deploy(ctx, d, func(ctx context.Context, p *runner.Deploys) error { return p.Run(ctx, results) })
+	})
+}
+
+// Delete deletes what the manifests describe.
+func Delete(ctx context.Context, o Options, d DeployOptions) error {
+	return run(ctx, o, "delete", false, func(ctx context.Context, s *session) error {
+		return s.deploy(ctx, d, func(ctx context.Context, p *runner.Deploys) error { return p.Delete(ctx) })
+	})
+}
+
+// deploy runs phase with the deploy phase of the run's config. A deploy
+// that cannot start, such as one whose cluster does not answer, is
+// reported as a failed deploy.
+func (s *session) deploy(ctx context.Context, d DeployOptions, phase func(context.Context, *runner.Deploys) error) error {
+	p, err := s.deploys(ctx, s.cfg, d)
+	if err != nil {
+		return (&runner.Deploys{Bus: s.bus, Name: "kubectl"}).Fail(err)
+	}
+	return phase(ctx, p)
+}
+
+// deploys returns the deploy phase of cfg on the run's bus.
+func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptions) (*runner.Deploys, error) {
+	if cfg.Deploy.Kubectl == nil {
+		return nil, fault.New(fault.DeployNoDeployer,
+			fmt.Sprintf("%s configures no deployer", cfg.File), "add deploy.kubectl with its manifests")
+	}
+	cluster, err := kubectl.Connect(ctx, kubectl.ClusterOptions{Kubeconfig: d.Kubeconfig, Context: d.KubeContext,
+		Namespace: d.Namespace, DefaultNamespace: cfg.Deploy.Kubectl.DefaultNamespace})
+	if err != nil {
+		return nil, err
+	}
+	check := cfg.Deploy.StatusCheck == nil || *cfg.Deploy.StatusCheck
+	if d.StatusCheck != nil {
+		check = *d.StatusCheck
+	}
+	return &runner.Deploys{
+		Bus:         s.bus,
+		Name:        "kubectl",
+		Deployer:    &kubectl.Deployer{Cluster: cluster, Dir: cfg.Dir, Manifests: cfg.Deploy.Kubectl.Manifests, RunID: s.bus.RunID()},
+		StatusCheck: check,
+		Deadline:    time.Duration(cfg.Deploy.StatusCheckDeadlineSeconds) * time.Second,
+		Client:      cluster.Typed,
+	}, nil
+}

@@ -1,0 +1,54 @@
+package session
+
+import (
+	"context"
+	"time"
+
+	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/runner"
+)
+
+// DevOptions drive the dev loop.
+type DevOptions struct {
+	// Cleanup deletes what was deployed when the loop ends.
+	Cleanup bool
+	// AutoBuild builds when inputs change; AutoDeploy deploys after each
+	// build. When off, only the ControlService's Execute does.
+	AutoBuild, AutoDeploy bool
+	// Trigger is notify (iterate on file changes) or manual (only on
+	// Execute).
+	Trigger string
+	// Debounce is how long changes must be quiet before an iteration.
+	Debounce time.Duration
+}
+
+// Dev runs a first iteration like Run, then rebuilds and redeploys what
+// changes until ctx is done. With o.Server.Port, the Event API serves the
+// ControlService too.
+func Dev(ctx context.Context, o Options, b BuildOptions, d DeployOptions, dev DevOptions) error {
+	if dev.Trigger != "notify" && dev.Trigger != "manual" {
+		return usageError("--trigger must be notify or manual, got %q", dev.Trigger)
+	}
+	manual := dev.Trigger == "manual"
+	return run(ctx, o, "dev", true, func(ctx context.Context, s *session) error {
+		loop := runner.NewDev(runner.DevOptions{
+			Bus:      s.bus,
+			Cfg:      s.cfg,
+			Load:     func() (*config.Config, error) { return config.Load(o.ConfigFile) },
+			Debounce: dev.Debounce,
+			Cleanup:  dev.Cleanup,
+			Log:      s.log,
+			Build: func(ctx context.Context, cfg *config.Config, artifacts []*config.Artifact) ([]build.Result, error) {
+				return s.build(ctx, cfg, b, artifacts)
+			},
+			Deployer: func(ctx context.Context, cfg *config.Config) (*runner.Deploys, error) {
+				return s.deploys(ctx, cfg, d)
+			},
+			AutoBuild:  dev.AutoBuild && !manual,
+			AutoDeploy: dev.AutoDeploy && !manual,
+		})
+		s.control.Set(loop)
+		return loop.Run(ctx)
+	})
+}

@@ -1,0 +1,256 @@
+// Package session runs each hoist command as one run: it loads the config,
+// starts the event bus, the sinks, the Event API server and the push to a
+// collector, publishes the metaEvent first and the terminationEvent last,
+// and between them runs the command's phases (Build, Run, Deploy, Delete,
+// Dev), wiring the concrete builders and deployers into the runner. The
+// caller's context is passed to every function and kept by none.
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/event/sink"
+	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/rpc"
+	"github.com/hoist-dev/hoist/internal/runner"
+	"github.com/hoist-dev/hoist/internal/state"
+)
+
+// Options are what every command's run shares: the config it reads, where
+// its events go, and how they are served and pushed. Each event setting
+// left empty is taken from the config's event section, then from the
+// defaults.
+type Options struct {
+	// ConfigFile is the skaffold.yaml to read.
+	ConfigFile string
+	// Format of the events on Out: json (event lines only) or text.
+	Format string
+	// Level is the lowest level of the events on Out: debug, info, warn or
+	// error.
+	Level string
+	// LogFile, when set, receives every event as a JSON line.
+	LogFile string
+	Push    PushOptions
+	Server  ServerOptions
+
+	// Out receives the events; Err the messages for the user.
+	Out, Err io.Writer
+	// Log receives hoist's own logs; nil discards them.
+	Log *slog.Logger
+}
+
+// PushOptions push every event to an EventSinkService, such as hoist
+// collector.
+type PushOptions struct {
+	// Address is host:port or an http(s):// URL.
+	Address string
+	Token   string
+	// CAFile verifies an https:// Address.
+	CAFile string
+	// FlushTimeout is how long the end of the run waits for the pushed
+	// events to be acknowledged.
+	FlushTimeout time.Duration
+}
+
+// ServerOptions serve the run's Event API.
+type ServerOptions struct {
+	// Port is the port to serve on; 0 serves nothing.
+	Port int
+	Bind string
+	// Linger is how long the server keeps serving late clients after the
+	// run ends.
+	Linger time.Duration
+	// WaitForConnection waits, at most WaitTimeout, for a first subscriber
+	// before the run starts.
+	WaitForConnection bool
+	WaitTimeout       time.Duration
+}
+
+// session is one run of a command: its bus, its sinks, its server and its
+// pusher.
+type session struct {
+	bus    *event.Bus
+	cfg    *config.Config
+	state  *state.Tracker
+	log    *slog.Logger
+	errOut io.Writer
+
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	errs  []error
+	files []*sink.File
+
+	server  *http.Server
+	linger  time.Duration
+	control *rpc.Control
+	push    *push
+}
+
+// run runs fn as the run of command and returns its outcome. It publishes
+// the metaEvent first and the terminationEvent last, whatever happens in
+// between: a run whose config is broken, or whose required collector cannot
+// be reached, still reports itself, with the event settings of o, and does
+// not call fn. Only settings that keep events from being reported at all
+// (a wrong --event-format) end it without events. control serves the
+// ControlService of hoist dev.
+func run(ctx context.Context, o Options, command string, control bool, fn func(ctx context.Context, s *session) error) error {
+	cfg, cfgErr := config.Load(o.ConfigFile)
+	s, err := start(ctx, o, command, cfg, control)
+	if err != nil {
+		return err
+	}
+	pushErr := s.startPush(ctx, o.Push, cfg)
+	runner.Start(s.bus, command, cfg)
+	err = cfgErr
+	if err == nil {
+		err = pushErr
+	}
+	if err == nil {
+		err = fn(ctx, s)
+	}
+	return s.finish(ctx, err)
+}
+
+// start creates the bus and starts the sinks and the server.
+func start(ctx context.Context, o Options, command string, cfg *config.Config, control bool) (*session, error) {
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Err == nil {
+		o.Err = io.Discard
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	bus, err := event.New(event.WithLogger(o.Log))
+	if err != nil {
+		return nil, err
+	}
+	s := &session{bus: bus, cfg: cfg, log: o.Log, errOut: o.Err, state: state.New()}
+	if control {
+		s.control = &rpc.Control{}
+	}
+	if err := s.startSinks(ctx, o, cfg); err != nil {
+		_ = bus.Close() // nothing was published; err is what matters
+		return nil, err
+	}
+	if err := s.startServer(ctx, o.Server); err != nil {
+		_ = bus.Close() // nothing was published; err is what matters
+		return nil, err
+	}
+	return s, nil
+}
+
+// startSinks starts the stdout stream, the event log file and the state,
+// with the settings of o, else of the config, else the defaults.
+func (s *session) startSinks(ctx context.Context, o Options, cfg *config.Config) error {
+	format, level, file := o.Format, o.Level, o.LogFile
+	if cfg != nil {
+		format = firstSet(format, cfg.Event.Log.Format)
+		level = firstSet(level, cfg.Event.Log.Level)
+		file = firstSet(file, cfg.Event.Log.File)
+	}
+	format = firstSet(format, config.DefaultLogFormat)
+	lvl, err := event.ParseLevel(level)
+	if err != nil {
+		return usageError("--event-level: %v", err)
+	}
+	stream, err := sink.NewStream(o.Out, sink.Format(format), lvl, isTerminal(o.Out))
+	if err != nil {
+		return usageError("--event-format: %v", err)
+	}
+	if file != "" {
+		f, err := sink.OpenFile(file)
+		if err != nil {
+			return fault.Wrap(err, fault.EventLogFileFailed,
+				"opening the event log file", "check that its folder is writable, or change --event-log-file")
+		}
+		s.files = append(s.files, f)
+		s.follow(ctx, f)
+	}
+	s.follow(ctx, stream)
+	s.follow(ctx, stateSink{s.state})
+	return nil
+}
+
+// stateSink folds events into the run's state for GetState.
+type stateSink struct{ t *state.Tracker }
+
+func (s stateSink) Write(env *pb.Envelope) error { s.t.Apply(env); return nil }
+func (s stateSink) Flush() error                 { return nil }
+
+func firstSet(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == ""
+}
+
+// follow runs a sink until the run ends. Sinks outlive a canceled context:
+// they stop only after the terminationEvent.
+func (s *session) follow(ctx context.Context, snk sink.Sink) {
+	ctx = context.WithoutCancel(ctx)
+	s.wg.Go(func() {
+		if err := sink.Run(ctx, s.bus, snk); err != nil {
+			s.mu.Lock()
+			s.errs = append(s.errs, err)
+			s.mu.Unlock()
+		}
+	})
+}
+
+// finish publishes the terminationEvent for err, waits for the sinks to
+// write everything and for the collector to acknowledge it, stops the
+// server and returns the run's outcome: err, or else what kept the events
+// from where they had to go.
+func (s *session) finish(ctx context.Context, err error) error {
+	runner.Finish(s.bus, err)
+	s.wg.Wait()
+	if perr := s.flushPush(ctx); err == nil {
+		err = perr
+	}
+	s.stopServer(ctx)
+	for _, f := range s.files {
+		if cerr := f.Close(); cerr != nil {
+			s.errs = append(s.errs, cerr)
+		}
+	}
+	if cerr := s.bus.Close(); cerr != nil {
+		s.log.Debug("closing the event bus", "err", cerr)
+	}
+	if sinkErr := errors.Join(s.errs...); sinkErr != nil {
+		s.tell("warning: writing events: %v\n", sinkErr)
+		if err == nil {
+			err = fault.Wrap(sinkErr, fault.EventLogFileFailed, "writing events")
+		}
+	}
+	return err
+}
+
+// tell writes a message for the user. One that cannot be written is not
+// worth failing the run for.
+func (s *session) tell(format string, args ...any) {
+	_, _ = fmt.Fprintf(s.errOut, format, args...)
+}
+
+func usageError(format string, args ...any) error {
+	return fault.New(fault.UsageInvalid, fmt.Sprintf(format, args...), "see hoist --help")
+}
