@@ -155,6 +155,8 @@ func storeBigRun(tb testing.TB, url string, events int) string {
 		}
 	}
 	flush()
-	st.Close()
+	if err := st.Close(); err != nil {
+		tb.Fatalf("closing the store: %v", err)
+	}
 	return id
 }

@@ -65,7 +65,7 @@ func New(st *store.Store, o Options) *Collector {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Collector{Store: st, opts: o, log: o.Log, ingest: ingest.New(st, o.Log), query: query.New(st)}
+	return &Collector{Store: st, opts: o, log: o.Log, ingest: ingest.New(st, o.Log), query: query.New(st, o.Log)}
 }
 
 // Handler returns the collector's HTTP handler: gRPC, gRPC-Web and

@@ -47,7 +47,9 @@ func serve(t testing.TB, url string, o collector.Options) string {
 		if err := <-done; err != nil {
 			t.Errorf("serving: %v", err)
 		}
-		st.Close()
+		if err := st.Close(); err != nil {
+			t.Errorf("closing the store: %v", err)
+		}
 	})
 	return ln.Addr().String()
 }
@@ -101,7 +103,11 @@ func httpLines(t testing.TB, url, token string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() {
+		if err := resp.Body.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	if resp.StatusCode != 200 {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("GET %s: %s: %s", url, resp.Status, b)
@@ -111,6 +117,9 @@ func httpLines(t testing.TB, url, token string) []string {
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		out = append(out, sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("GET %s: reading the lines: %v", url, err)
 	}
 	return out
 }
@@ -216,7 +225,9 @@ func TestTokenIsRequired(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		if err := resp.Body.Close(); err != nil {
+			t.Error(err)
+		}
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("GET %s without the token: %s, want 401", path, resp.Status)
 		}
@@ -227,7 +238,9 @@ func TestTokenIsRequired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		t.Error(err)
+	}
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
 		t.Errorf("the dashboard without the token: %s to %q", resp.Status, resp.Header.Get("Location"))
 	}
@@ -235,7 +248,9 @@ func TestTokenIsRequired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		t.Error(err)
+	}
 	cookies := resp.Cookies()
 	if resp.StatusCode != http.StatusSeeOther || len(cookies) != 1 || !cookies[0].HttpOnly {
 		t.Fatalf("signing in: %s, cookies %v", resp.Status, cookies)
@@ -245,7 +260,9 @@ func TestTokenIsRequired(t *testing.T) {
 	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("runs with the dashboard's cookie: %v %v", resp.Status, err)
 	}
-	resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		t.Error(err)
+	}
 	// RPCs, pushes included.
 	cc := hoistv1alpha2connect.NewCollectorServiceClient(http.DefaultClient, base, connect.WithGRPC())
 	if _, err := cc.ListRuns(t.Context(), connect.NewRequest(&pb.ListRunsRequest{})); connect.CodeOf(err) != connect.CodeUnauthenticated {
@@ -297,7 +314,9 @@ func TestBadInputIsRefused(t *testing.T) {
 			if err := stream.Send(&pb.PushRequest{Envelope: tc.env}); err != nil && !errors.Is(err, io.EOF) {
 				t.Fatal(err)
 			}
-			stream.CloseRequest()
+			if err := stream.CloseRequest(); err != nil {
+				t.Fatal(err)
+			}
 			var err error
 			for err == nil {
 				_, err = stream.Receive()
@@ -311,8 +330,10 @@ func TestBadInputIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
+	if err = errors.Join(err, resp.Body.Close()); err != nil {
+		t.Fatalf("reading the runs: %v", err)
+	}
 	if strings.Contains(string(body), "run-1") {
 		t.Fatalf("refused events were stored: %s", body)
 	}
@@ -350,7 +371,9 @@ func TestRetentionKeepsTheNewestRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		t.Error(err)
+	}
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("the events of a deleted run: %s, want 404", resp.Status)
 	}

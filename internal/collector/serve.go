@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"time"
 
@@ -49,7 +50,8 @@ func (c *Collector) Serve(ctx context.Context, ln net.Listener, tlsCfg *tls.Conf
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdown); err != nil {
-		srv.Close()
+		// Requests still running when the grace period ends are cut.
+		c.log.Warn("closing the connections that outlived shutdown", "err", errors.Join(err, srv.Close()))
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ package jsonl
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"connectrpc.com/connect"
@@ -22,12 +23,16 @@ const LastSequenceHeader = "Hoist-Last-Sequence"
 // Write streams lines to an HTTP response as JSON lines: run calls send
 // with each line, without its newline, and more set when further lines are
 // at hand, so that the response is flushed only when caught up. It returns
-// run's error.
+// run's error, or the error that kept the response from starting.
 func Write(w http.ResponseWriter, run func(send func(line []byte, more bool) error) error) error {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	rc := http.NewResponseController(w)
 	w.WriteHeader(http.StatusOK)
-	rc.Flush()
+	// The header goes out at once, so that a client waiting for the first
+	// line knows the request was accepted.
+	if err := rc.Flush(); err != nil {
+		return fmt.Errorf("sending the response header: %w", err)
+	}
 	newline := []byte{'\n'}
 	return run(func(line []byte, more bool) error {
 		if _, err := w.Write(line); err != nil {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"testing"
@@ -66,15 +65,9 @@ func BenchmarkPush(b *testing.B) {
 	sink := &memSink{stored: map[uint32]int{}}
 	mux := http.NewServeMux()
 	mux.Handle(hoistv1alpha2connect.NewEventSinkServiceHandler(sink))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := rpc.NewHTTPServer(mux)
-	go srv.Serve(ln)
-	defer srv.Close()
+	url := testutil.Serve(b, rpc.NewHTTPServer(mux))
 	bus := testutil.NewBus(b, event.WithMemory(1024))
-	p, err := rpc.NewPusher(bus, rpc.ClientOptions{Address: ln.Addr().String()}, slog.New(slog.DiscardHandler))
+	p, err := rpc.NewPusher(bus, rpc.ClientOptions{Address: url}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -108,7 +101,11 @@ func BenchmarkEventsHTTP(b *testing.B) {
 						b.Error(err)
 						return
 					}
-					defer resp.Body.Close()
+					defer func() {
+						if err := resp.Body.Close(); err != nil {
+							b.Error(err)
+						}
+					}()
 					sc := bufio.NewScanner(resp.Body)
 					n := 0
 					for sc.Scan() {

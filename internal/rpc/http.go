@@ -47,5 +47,7 @@ func (s *Server) serveState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(append(data, '\n'))
+	// The status is sent with the first write; should the client have
+	// gone, there is no one left to tell.
+	_, _ = w.Write(append(data, '\n'))
 }

@@ -117,7 +117,11 @@ func (p *Pusher) session(ctx context.Context) error {
 		sendErr = stream.CloseRequest()
 	}
 	recvErr := <-recvDone
-	stream.CloseResponse()
+	// Receiving has ended, with an error or after the last
+	// acknowledgement, and decided the session's outcome; closing the
+	// response only releases the connection, and its error (most often
+	// the cancel above) has nothing to add.
+	_ = stream.CloseResponse()
 	switch {
 	case p.Bus.Ended() && p.acked.Load() >= p.Bus.Last():
 		return nil
@@ -172,7 +176,9 @@ func (p *Pusher) Check(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	stream := p.Client.Push(ctx)
-	defer stream.CloseResponse()
+	// The answer is the status Receive reads below; closing the response
+	// afterwards only releases the connection.
+	defer func() { _ = stream.CloseResponse() }()
 	// Send(nil) sends the headers alone.
 	if err := stream.Send(nil); err != nil && !errors.Is(err, io.EOF) {
 		return err

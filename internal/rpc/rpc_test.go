@@ -214,9 +214,12 @@ func TestPushSurvivesSinkRestarts(t *testing.T) {
 	addr := ln.Addr().String()
 	mux := http.NewServeMux()
 	mux.Handle(hoistv1alpha2connect.NewEventSinkServiceHandler(sink))
+	// Each server's Serve ends when it is killed: the first, and one
+	// started after each kill.
+	served := make(chan error, 6)
 	start := func(ln net.Listener) *http.Server {
 		srv := rpc.NewHTTPServer(mux)
-		go srv.Serve(ln)
+		go func() { served <- srv.Serve(ln) }()
 		return srv
 	}
 	srv := start(ln)
@@ -236,7 +239,9 @@ func TestPushSurvivesSinkRestarts(t *testing.T) {
 	for i := range total {
 		bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output", i)))
 		if kills[i] {
-			srv.Close()
+			if err := srv.Close(); err != nil {
+				t.Fatalf("killing the sink: %v", err)
+			}
 			time.Sleep(time.Duration(r.IntN(300)) * time.Millisecond)
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -249,7 +254,14 @@ func TestPushSurvivesSinkRestarts(t *testing.T) {
 	if left := p.Flush(t.Context(), 30*time.Second); left != 0 {
 		t.Fatalf("%d events not acknowledged", left)
 	}
-	srv.Close()
+	if err := srv.Close(); err != nil {
+		t.Errorf("closing the sink: %v", err)
+	}
+	for range cap(served) {
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serving the sink: %v", err)
+		}
+	}
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
 	// Every event, and the terminationEvent.
@@ -262,9 +274,14 @@ func TestPushSurvivesSinkRestarts(t *testing.T) {
 func TestPushNeverBlocksTheRun(t *testing.T) {
 	bus := testutil.NewBus(t, event.WithMemory(1024))
 	// Nothing listens here.
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	addr := ln.Addr().String()
-	ln.Close()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
 	p, err := rpc.NewPusher(bus, rpc.ClientOptions{Address: addr}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -45,7 +45,9 @@ func TestStreamErrorCodes(t *testing.T) {
 			for i := range 5000 {
 				bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output", i)))
 			}
-			bus.Close()
+			if err := bus.Close(); err != nil {
+				t.Fatal(err)
+			}
 			return bus, t.Context()
 		}, connect.CodeDataLoss},
 	} {

@@ -38,7 +38,9 @@ func TestPushOverTLSWithToken(t *testing.T) {
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	ca := filepath.Join(t.TempDir(), "ca.pem")
-	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	bad, err := rpc.NewPusher(testutil.NewBus(t, event.WithMemory(1024)), rpc.ClientOptions{Address: srv.URL, CAFile: ca, Token: "wrong"}, slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -60,7 +60,12 @@ func (s *Sink) Push(ctx context.Context, stream *connect.BidiStream[pb.PushReque
 	go func() { ackDone <- a.loop(actx, stream.Send) }()
 	stop := func(err error) error {
 		cancel()
-		<-ackDone
+		// The stream ends with err. The acknowledgements stop at the
+		// cancel, or stopped before it on the same broken stream or
+		// refused event that err reports, so theirs is only for the log.
+		if aerr := <-ackDone; aerr != nil && !errors.Is(aerr, context.Canceled) {
+			s.log.Debug("push stream: acknowledgements stopped", "peer", stream.Peer().Addr, "err", aerr)
+		}
 		return err
 	}
 	for {

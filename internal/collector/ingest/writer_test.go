@@ -21,7 +21,11 @@ func TestWriterRefusesOnlyWhatTheStoreRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("closing the store: %v", err)
+		}
+	}()
 	rec := func(run string, seq uint32, p any) store.Record {
 		ev := &pb.Event{Sequence: seq, Timestamp: timestamppb.Now()}
 		switch p := p.(type) {

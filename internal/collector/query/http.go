@@ -47,7 +47,9 @@ func writeProto(w http.ResponseWriter, m proto.Message) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(append(data, '\n'))
+	// The status is sent with the first write; should the client have
+	// gone, there is no one left to tell.
+	_, _ = w.Write(append(data, '\n'))
 }
 
 // httpError answers with the HTTP status of a connect error's code.
@@ -58,6 +60,8 @@ func httpError(w http.ResponseWriter, err error) {
 		status = http.StatusNotFound
 	case connect.CodeInvalidArgument:
 		status = http.StatusBadRequest
+	case connect.CodeDeadlineExceeded:
+		status = http.StatusGatewayTimeout
 	case connect.CodeCanceled:
 		return
 	}
@@ -141,7 +145,7 @@ func (s *Service) serveRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	// A watch sends the page as JSON lines: now, then again whenever runs
 	// change, at most every watchInterval, until the client leaves.
-	jsonl.Write(w, func(send func([]byte, bool) error) error {
+	err = jsonl.Write(w, func(send func([]byte, bool) error) error {
 		var last []byte
 		for {
 			changed := s.st.Changed()
@@ -171,6 +175,7 @@ func (s *Service) serveRuns(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	})
+	s.linesEnded(r, err)
 }
 
 func (s *Service) serveRun(w http.ResponseWriter, r *http.Request) {
@@ -237,7 +242,7 @@ func (s *Service) serveFeed(w http.ResponseWriter, r *http.Request) {
 func (s *Service) writeLines(w http.ResponseWriter, r *http.Request, q store.EventQuery, follow bool, filter event.Filter, line func([]byte, store.Event) []byte) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	var buf []byte
-	jsonl.Write(w, func(send func([]byte, bool) error) error {
+	err := jsonl.Write(w, func(send func([]byte, bool) error) error {
 		write := func(e store.Event, more bool) error {
 			buf = line(buf[:0], e)
 			return send(buf, more)
@@ -247,4 +252,19 @@ func (s *Service) writeLines(w http.ResponseWriter, r *http.Request, q store.Eve
 		}
 		return s.envelopes(r.Context(), q, follow, filter, func(e store.Event, _ *pb.Envelope, more bool) error { return write(e, more) })
 	})
+	s.linesEnded(r, err)
+}
+
+// linesEnded logs why a JSON lines response to r ended with err. Its 200
+// is sent, so the client learns no more than that the lines stopped. A
+// client that left is routine; anything else (a store failure, an event
+// that no longer decodes) is the operator's to know.
+func (s *Service) linesEnded(r *http.Request, err error) {
+	switch {
+	case err == nil:
+	case r.Context().Err() != nil:
+		s.log.Debug("JSON lines client left", "path", r.URL.Path, "err", err)
+	default:
+		s.log.Error("JSON lines response cut short", "path", r.URL.Path, "query", r.URL.RawQuery, "err", err)
+	}
 }

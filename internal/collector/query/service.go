@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"connectrpc.com/connect"
 
@@ -28,7 +29,8 @@ type Store interface {
 // Service serves the EventService and the CollectorService of the runs in
 // a store; Route adds the plain HTTP API.
 type Service struct {
-	st Store
+	st  Store
+	log *slog.Logger
 }
 
 var (
@@ -36,8 +38,14 @@ var (
 	_ hoistv1alpha2connect.CollectorServiceHandler = (*Service)(nil)
 )
 
-// New returns the service of the runs in st.
-func New(st Store) *Service { return &Service{st: st} }
+// New returns the service of the runs in st, which logs to log (nil for
+// none) the JSON lines responses that a failure cut short.
+func New(st Store, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{st: st, log: log}
+}
 
 // Events implements the EventService: one run's events after a sequence
 // (run_id), or every run's in the order they were stored.
@@ -67,7 +75,7 @@ func (s *Service) eventsQuery(ctx context.Context, m *pb.EventsRequest) (store.E
 		return store.EventQuery{ByCursor: true}, filter, nil
 	}
 	if _, err := s.st.Run(ctx, m.RunId); err != nil {
-		return store.EventQuery{}, filter, errCode(fmt.Errorf("run %s: %w", m.RunId, err))
+		return store.EventQuery{}, filter, errCode(ctx, fmt.Errorf("run %s: %w", m.RunId, err))
 	}
 	return store.EventQuery{RunID: m.RunId, AfterSeq: m.AfterSequence}, filter, nil
 }
@@ -79,7 +87,7 @@ func (s *Service) GetState(ctx context.Context, req *connect.Request[pb.GetState
 	}
 	r, err := s.st.Run(ctx, req.Msg.RunId)
 	if err != nil {
-		return nil, errCode(fmt.Errorf("run %s: %w", req.Msg.RunId, err))
+		return nil, errCode(ctx, fmt.Errorf("run %s: %w", req.Msg.RunId, err))
 	}
 	return connect.NewResponse(r.State), nil
 }
@@ -88,7 +96,7 @@ func (s *Service) GetState(ctx context.Context, req *connect.Request[pb.GetState
 func (s *Service) ListRuns(ctx context.Context, req *connect.Request[pb.ListRunsRequest]) (*connect.Response[pb.ListRunsResponse], error) {
 	runs, next, err := s.st.Runs(ctx, runQuery(req.Msg))
 	if err != nil {
-		return nil, errCode(err)
+		return nil, errCode(ctx, err)
 	}
 	return connect.NewResponse(&pb.ListRunsResponse{Runs: runs, NextPageToken: next}), nil
 }
@@ -109,7 +117,7 @@ func runQuery(m *pb.ListRunsRequest) store.RunQuery {
 func (s *Service) GetRun(ctx context.Context, req *connect.Request[pb.GetRunRequest]) (*connect.Response[pb.Run], error) {
 	r, err := s.st.Run(ctx, req.Msg.EventId)
 	if err != nil {
-		return nil, errCode(fmt.Errorf("run %s: %w", req.Msg.EventId, err))
+		return nil, errCode(ctx, fmt.Errorf("run %s: %w", req.Msg.EventId, err))
 	}
 	return connect.NewResponse(r), nil
 }
@@ -136,15 +144,33 @@ func feedQuery(m *pb.FeedRequest) (store.EventQuery, event.Filter, error) {
 	return store.EventQuery{ByCursor: true, RunID: m.RunId, AfterCursor: m.AfterCursor}, filter, nil
 }
 
-// errCode maps a store error to the status a client sees.
-func errCode(err error) error {
+// errCode maps an error of a store read under ctx to the status a client
+// sees: CANCELED or DEADLINE_EXCEEDED only when ctx ended the read,
+// NOT_FOUND and INVALID_ARGUMENT for a run or page token the store does
+// not know, and INTERNAL for any other failure of the store.
+func errCode(ctx context.Context, err error) error {
+	if cerr := ctxError(ctx, err); cerr != nil {
+		return cerr
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return connect.NewError(connect.CodeNotFound, err)
 	case errors.Is(err, store.ErrBadPageToken):
 		return connect.NewError(connect.CodeInvalidArgument, err)
-	case errors.Is(err, context.Canceled):
-		return connect.NewError(connect.CodeCanceled, err)
 	}
 	return connect.NewError(connect.CodeInternal, err)
+}
+
+// ctxError is the status of err when the caller's ctx ended what returned
+// it, as rpc.Stream reports it: DEADLINE_EXCEEDED for a deadline that
+// passed, CANCELED for a cancel. It is nil when err is not ctx's error.
+func ctxError(ctx context.Context, err error) error {
+	ctxErr := ctx.Err()
+	switch {
+	case ctxErr == nil || !errors.Is(err, ctxErr):
+		return nil
+	case errors.Is(ctxErr, context.DeadlineExceeded):
+		return connect.NewError(connect.CodeDeadlineExceeded, err)
+	}
+	return connect.NewError(connect.CodeCanceled, err)
 }

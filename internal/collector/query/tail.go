@@ -20,7 +20,9 @@ const pageSize = 1000
 // run's terminationEvent. more tells send whether the next event is
 // already at hand, so that it can flush only when caught up. Each
 // subscriber reads the database at its own pace: one that falls behind
-// holds up nobody.
+// holds up nobody. It ends with CANCELED or DEADLINE_EXCEEDED when ctx
+// ends it, with errCode's status when the store fails, and with send's
+// error as it is.
 func (s *Service) tail(ctx context.Context, q store.EventQuery, follow bool, send func(e store.Event, more bool) error) error {
 	q.Limit = pageSize
 	oneRun := q.RunID != "" && !q.ByCursor
@@ -28,7 +30,7 @@ func (s *Service) tail(ctx context.Context, q store.EventQuery, follow bool, sen
 		changed := s.st.Changed()
 		evs, err := s.st.Events(ctx, q)
 		if err != nil {
-			return errCode(err)
+			return errCode(ctx, err)
 		}
 		for i, e := range evs {
 			if err := send(e, i < len(evs)-1 || len(evs) == pageSize); err != nil {
@@ -48,7 +50,7 @@ func (s *Service) tail(ctx context.Context, q store.EventQuery, follow bool, sen
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return connect.NewError(connect.CodeCanceled, ctx.Err())
+			return ctxError(ctx, ctx.Err())
 		}
 	}
 }

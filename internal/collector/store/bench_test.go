@@ -26,7 +26,11 @@ func BenchmarkRuns(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer st.Close()
+			defer func() {
+				if err := st.Close(); err != nil {
+					b.Errorf("closing the store: %v", err)
+				}
+			}()
 			var recs []store.Record
 			for i := range 5000 {
 				status := pb.Status_SUCCEEDED

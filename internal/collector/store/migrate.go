@@ -77,7 +77,10 @@ func apply(ctx context.Context, db *sql.DB, d dialect, lock string, m migration)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	// Rolled back unless committed: after a failure (its error is
+	// returned) or for a migration already applied, there is nothing in
+	// it to keep, and a rollback that fails cannot commit it.
+	defer func() { _ = tx.Rollback() }()
 	if lock != "" {
 		if _, err := tx.ExecContext(ctx, lock); err != nil {
 			return err

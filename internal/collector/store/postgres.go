@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -56,12 +57,10 @@ func openPostgres(ctx context.Context, u string) (*Store, error) {
 	db.SetMaxOpenConns(16)
 	s := &Store{db: db, d: postgresDialect{}}
 	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: cannot reach PostgreSQL at %s:%d: %w", cfg.Host, cfg.Port, err)
+		return nil, errors.Join(fmt.Errorf("store: cannot reach PostgreSQL at %s:%d: %w", cfg.Host, cfg.Port, err), db.Close())
 	}
 	if err := migrate(ctx, db, s.d, fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", ingestLock+1)); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, errors.Join(fmt.Errorf("store: %w", err), db.Close())
 	}
 	lctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -85,7 +84,10 @@ func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig) {
 				s.changed.Wake()
 				_, err = conn.WaitForNotification(ctx)
 			}
-			conn.Close(context.Background())
+			// The connection has failed, or ctx has ended it; closing
+			// it only tells the server goodbye, and the loop reconnects
+			// either way.
+			_ = conn.Close(context.Background())
 		}
 		select {
 		case <-ctx.Done():

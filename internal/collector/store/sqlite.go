@@ -53,8 +53,9 @@ func openSQLite(ctx context.Context, u string) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
-		return nil, fmt.Errorf("store %s is in use by another collector; give this one its own --store, or share a PostgreSQL database between collectors", path)
+		return nil, errors.Join(
+			fmt.Errorf("store %s is in use by another collector; give this one its own --store, or share a PostgreSQL database between collectors", path),
+			lock.Close())
 	}
 	// WAL lets the dashboard read while events are written; synchronous
 	// FULL makes a commit durable before the events in it are
@@ -67,17 +68,14 @@ func openSQLite(ctx context.Context, u string) (*Store, error) {
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
-		lock.Close()
-		return nil, err
+		return nil, errors.Join(fmt.Errorf("store %s: %w", path, err), lock.Close())
 	}
 	s := &Store{db: db, d: sqliteDialect{}, closers: []func() error{lock.Close}}
 	if err := db.PingContext(ctx); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("store %s: %w", path, err)
+		return nil, errors.Join(fmt.Errorf("store %s: %w", path, err), s.Close())
 	}
 	if err := migrate(ctx, db, s.d, ""); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("store %s: %w", path, err)
+		return nil, errors.Join(fmt.Errorf("store %s: %w", path, err), s.Close())
 	}
 	return s, nil
 }

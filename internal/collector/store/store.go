@@ -158,7 +158,10 @@ func (s *Store) Append(ctx context.Context, recs []Record) ([]Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	// Rolled back unless committed: after a failure (its error is
+	// returned) or an append that stored nothing, there is nothing in it
+	// to keep, and a rollback that fails cannot commit it.
+	defer func() { _ = tx.Rollback() }()
 	if err := s.d.beginIngest(ctx, tx); err != nil {
 		return nil, err
 	}
@@ -401,7 +404,10 @@ func (s *Store) Runs(ctx context.Context, q RunQuery) ([]*pb.Run, string, error)
 	if err != nil {
 		return nil, "", err
 	}
-	defer rows.Close()
+	// A read: Next closes the rows when they run out, and rows.Err says
+	// how the read went. An early return (an error of its own, or a full
+	// page) leaves Close only the connection to release.
+	defer func() { _ = rows.Close() }()
 	var runs []*pb.Run
 	var next string
 	for rows.Next() {
@@ -467,7 +473,8 @@ func (s *Store) Events(ctx context.Context, q EventQuery) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	// As in Runs: Close only releases the connection.
+	defer func() { _ = rows.Close() }()
 	var out []Event
 	for rows.Next() {
 		var e Event
@@ -491,7 +498,8 @@ func (s *Store) Prune(ctx context.Context, before time.Time, keep int) (int, err
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
+		// As in Runs: Close only releases the connection.
+		defer func() { _ = rows.Close() }()
 		for rows.Next() {
 			var id string
 			if err := rows.Scan(&id); err != nil {
@@ -531,7 +539,10 @@ func (s *Store) deleteRun(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	// Rolled back unless committed: after a failure, whose error is
+	// returned, there is nothing in it to keep, and a rollback that fails
+	// cannot commit it.
+	defer func() { _ = tx.Rollback() }()
 	for _, q := range []string{`DELETE FROM events WHERE run_id = ?`, `DELETE FROM run_images WHERE run_id = ?`, `DELETE FROM runs WHERE id = ?`} {
 		if _, err := tx.ExecContext(ctx, s.d.rebind(q), id); err != nil {
 			return fmt.Errorf("deleting run %s: %w", id, err)

@@ -30,7 +30,11 @@ func open(t *testing.T, url string) *store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("closing the store: %v", err)
+		}
+	})
 	return st
 }
 
@@ -263,7 +267,7 @@ func TestCollectorsMigrateTogether(t *testing.T) {
 		go func() {
 			st, err := store.Open(context.Background(), url)
 			if err == nil {
-				st.Close()
+				err = st.Close()
 			}
 			errs <- err
 		}()

@@ -6,6 +6,7 @@
 package web
 
 import (
+	"bytes"
 	"embed"
 	"html/template"
 	"net/http"
@@ -56,14 +57,22 @@ func (d Dashboard) Route(mux *http.ServeMux) {
 }
 
 func login(w http.ResponseWriter, r *http.Request, failed bool) {
+	// Rendered before the status is sent, so that a page that fails to
+	// render is answered as the server error it is.
+	var page bytes.Buffer
+	if err := loginPage.Execute(&page, struct {
+		Next   string
+		Failed bool
+	}{safeNext(r.FormValue("next")), failed}); err != nil {
+		http.Error(w, "rendering the sign-in page: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if failed {
 		w.WriteHeader(http.StatusUnauthorized)
 	}
-	loginPage.Execute(w, struct {
-		Next   string
-		Failed bool
-	}{safeNext(r.FormValue("next")), failed})
+	// Should the browser have gone, there is no one left to tell.
+	_, _ = page.WriteTo(w)
 }
 
 // safeNext keeps a post-login redirect on this collector.
