@@ -108,7 +108,7 @@ type session struct {
 // ControlService of hoist dev.
 func run(ctx context.Context, o Options, command string, control bool, fn func(ctx context.Context, s *session) error) error {
 	cfg, cfgErr := config.Load(o.ConfigFile)
-	s, err := start(ctx, o, command, cfg, control)
+	s, err := start(ctx, o, cfg, control)
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func run(ctx context.Context, o Options, command string, control bool, fn func(c
 }
 
 // start creates the bus and starts the sinks and the server.
-func start(ctx context.Context, o Options, command string, cfg *config.Config, control bool) (*session, error) {
+func start(ctx context.Context, o Options, cfg *config.Config, control bool) (*session, error) {
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
@@ -144,14 +144,25 @@ func start(ctx context.Context, o Options, command string, cfg *config.Config, c
 		s.control = &rpc.Control{}
 	}
 	if err := s.startSinks(ctx, o, cfg); err != nil {
-		_ = bus.Close() // nothing was published; err is what matters
+		s.abort()
 		return nil, err
 	}
 	if err := s.startServer(ctx, o.Server); err != nil {
-		_ = bus.Close() // nothing was published; err is what matters
+		s.abort()
 		return nil, err
 	}
 	return s, nil
+}
+
+// abort stops a run that could not start, before its first event: what
+// closing fails on then is of no interest beside what kept it from
+// starting.
+func (s *session) abort() {
+	_ = s.bus.Close()
+	s.wg.Wait()
+	for _, f := range s.files {
+		_ = f.Close()
+	}
 }
 
 // startSinks starts the stdout stream, the event log file and the state,
