@@ -223,33 +223,27 @@ func runIDOf(t *testing.T, file string) string {
 // every event once. The build prints a line every 100ms for 6s, so that
 // both kills fall inside it however fast the machine is.
 func TestCollectorSurvivesSIGKILL(t *testing.T) {
-	stores := map[string]func(t *testing.T) string{
-		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "collector.db") },
-		"postgres": func(t *testing.T) string { return testutil.PostgresDB(t) },
-	}
-	for _, name := range []string{"sqlite", "postgres"} {
-		t.Run(name, func(t *testing.T) {
-			c := startCollector(t, stores[name](t))
-			lf := filepath.Join(t.TempDir(), "events.jsonl")
-			wait := hoistProc(t, nil, "build", "-f", slowProject(t, 60), "--default-repo", startRegistry(t),
-				"--cache-artifacts=false", "--event-rpc-address", c.addr, "--event-rpc-flush-timeout", "60s",
-				"--event-log-file", lf, "--event-format", "text")
-			for _, at := range []uint32{5, 20} {
-				waitStored(t, c, at)
-				c.kill()
-				time.Sleep(300 * time.Millisecond)
-				c.start()
-			}
-			if code, out := wait(); code != 0 {
-				t.Fatalf("hoist build: exit %d\n%s", code, out)
-			}
-			file := readFile(lf)
-			id := runIDOf(t, file)
-			if diff := cmp.Diff(canonical(t, file), canonical(t, c.storedLines(t, id))); diff != "" {
-				t.Errorf("stored events differ from the event log file (-file +stored):\n%s", diff)
-			}
-		})
-	}
+	testutil.Backends(t, func(t *testing.T, store string) {
+		c := startCollector(t, store)
+		lf := filepath.Join(t.TempDir(), "events.jsonl")
+		wait := hoistProc(t, nil, "build", "-f", slowProject(t, 60), "--default-repo", startRegistry(t),
+			"--cache-artifacts=false", "--event-rpc-address", c.addr, "--event-rpc-flush-timeout", "60s",
+			"--event-log-file", lf, "--event-format", "text")
+		for _, at := range []uint32{5, 20} {
+			waitStored(t, c, at)
+			c.kill()
+			time.Sleep(300 * time.Millisecond)
+			c.start()
+		}
+		if code, out := wait(); code != 0 {
+			t.Fatalf("hoist build: exit %d\n%s", code, out)
+		}
+		file := readFile(lf)
+		id := runIDOf(t, file)
+		if diff := cmp.Diff(canonical(t, file), canonical(t, c.storedLines(t, id))); diff != "" {
+			t.Errorf("stored events differ from the event log file (-file +stored):\n%s", diff)
+		}
+	})
 }
 
 // waitStored waits until the collector holds a run with at least n events,
