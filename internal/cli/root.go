@@ -1,8 +1,7 @@
 // Package cli holds hoist's commands, one file each. A command parses its
 // flags into the options of one library function and calls it: the
 // functions of internal/session run builds, deploys and the dev loop, and
-// print a run's events. The collector command still opens its store and
-// listener here, until internal/collector takes that over.
+// print a run's events; collector.Run serves hoist collector.
 package cli
 
 import (
