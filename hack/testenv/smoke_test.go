@@ -22,7 +22,8 @@ import (
 )
 
 func TestSmoke(t *testing.T) {
-	env := testutil.Env(t)
+	env := testutil.Docker(t)
+	testutil.Kubernetes(t)
 	ctx := t.Context()
 	docker, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {

@@ -185,17 +185,3 @@ func apiServer(kubeconfig string) string {
 	}
 	return ""
 }
-
-// TestEnv is the Docker engine, registry and cluster together, for the
-// end-to-end tests of commands that build and deploy.
-type TestEnv struct {
-	DockerEnv
-	KubernetesEnv
-}
-
-// Env checks the Docker engine, the registry and the cluster, as Docker and
-// Kubernetes do.
-func Env(t testing.TB) *TestEnv {
-	t.Helper()
-	return &TestEnv{DockerEnv: *Docker(t), KubernetesEnv: *Kubernetes(t)}
-}
