@@ -1,7 +1,8 @@
 // Package fault defines the errors a user sees: each carries a stable code,
-// a message, suggestions for what to do, and the exit code of the command it
-// ends, looked up in the Catalog. Code deep in the pipeline wraps what it knows; the CLI finds the
-// fault with errors.As and never matches error strings.
+// a message and suggestions for what to do. The Catalog gives each code the
+// exit code of the command it ends, its meaning and what to do, and
+// docs/errors.md is generated from it. Code deep in the pipeline wraps what
+// it knows; main finds the fault with errors.As and never matches strings.
 package fault
 
 import (

@@ -1,4 +1,6 @@
-// Package testutil holds helpers shared by hoist's tests.
+// Package testutil holds what hoist's tests share: checks of the test
+// environment's parts (Docker, Kubernetes, Postgres, Chromium), helpers
+// for buses, servers and stores, and the event schema check.
 package testutil
 
 import (
