@@ -34,7 +34,8 @@ type Builds struct {
 	Reuser Reuser
 	// Push is whether built images are pushed; part of the cache key.
 	Push bool
-	Log  *slog.Logger
+	// Log receives warnings about the cache; nil discards them.
+	Log *slog.Logger
 }
 
 // Reuser makes an earlier build's image available as a new reference, when
@@ -60,12 +61,15 @@ func (b *Builds) Run(ctx context.Context, artifacts []*config.Artifact) ([]build
 		wg.Go(func() {
 			select {
 			case sem <- struct{}{}:
+				defer func() { <-sem }()
 			case <-ctx.Done():
+			}
+			if ctx.Err() != nil {
+				// Canceled while waiting for its turn: it does not start.
 				b.publish(a.ImageName, &pb.BuildEvent{Status: pb.Status_CANCELED, Error: ErrorOf(context.Cause(ctx))})
 				errs[i] = context.Cause(ctx)
 				return
 			}
-			defer func() { <-sem }()
 			results[i], errs[i] = b.one(ctx, a)
 			if errs[i] != nil && ctx.Err() == nil {
 				cancel(fault.Wrap(errs[i], fault.Canceled,
@@ -86,6 +90,13 @@ func (b *Builds) Run(ctx context.Context, artifacts []*config.Artifact) ([]build
 		}
 	}
 	return results, nil
+}
+
+func (b *Builds) log() *slog.Logger {
+	if b.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return b.Log
 }
 
 func (b *Builds) publish(image string, e *pb.BuildEvent) {
@@ -146,7 +157,7 @@ func (b *Builds) build(ctx context.Context, a *config.Artifact) (build.Result, b
 		if prev, ok := b.Cache.Get(key); ok {
 			res, ok, err := b.Reuser.Reuse(ctx, prev, ref)
 			if err != nil {
-				b.Log.Warn("the cached image could not be reused; building", "image", a.ImageName, "err", err)
+				b.log().Warn("the cached image could not be reused; building", "image", a.ImageName, "err", err)
 			}
 			if ok {
 				res.ImageName = a.ImageName
@@ -158,7 +169,7 @@ func (b *Builds) build(ctx context.Context, a *config.Artifact) (build.Result, b
 	res.ImageName = a.ImageName
 	if err == nil && key != "" {
 		if perr := b.Cache.Put(key, res); perr != nil {
-			b.Log.Warn("could not record the build in the artifact cache", "err", perr)
+			b.log().Warn("could not record the build in the artifact cache", "err", perr)
 		}
 	}
 	return res, false, err

@@ -20,7 +20,8 @@ import (
 // Dev is the dev loop: a first iteration like hoist run, then one iteration
 // per burst of changes to the artifacts' inputs, the manifests or the
 // config, rebuilding only what changed and redeploying when a manifest or
-// an image did. A failed iteration does not end the loop. Build one with
+// an image did. A failed iteration does not end the loop, nor does an error
+// while watching, which is reported as a failed iteration of its own. Build one with
 // NewDev: its control methods (Execute, AutoBuild, AutoDeploy) may be
 // called before Run starts.
 type Dev struct {
@@ -50,8 +51,23 @@ type DevOptions struct {
 	// AutoBuild builds when inputs change; AutoDeploy deploys after each
 	// build. When off, only Execute does.
 	AutoBuild, AutoDeploy bool
-	Log                   *slog.Logger
+	// Watch starts watching folder trees; nil is watch.New.
+	Watch func(roots []string) (Watcher, error)
+	Log   *slog.Logger
 }
+
+// Watcher reports changed files; *watch.Watcher is the one hoist uses.
+type Watcher interface {
+	// Next returns the files changed once they have been quiet for quiet,
+	// or early when poke is signalled. An error that is not ctx's tells
+	// what went wrong while watching; watching goes on.
+	Next(ctx context.Context, quiet time.Duration, poke <-chan struct{}) ([]string, error)
+	// Add watches another folder tree.
+	Add(root string) error
+	Close() error
+}
+
+var _ Watcher = (*watch.Watcher)(nil)
 
 type intent struct{ build, deploy bool }
 
@@ -59,6 +75,9 @@ type intent struct{ build, deploy bool }
 func NewDev(o DevOptions) *Dev {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Watch == nil {
+		o.Watch = func(roots []string) (Watcher, error) { return watch.New(roots) }
 	}
 	d := &Dev{opts: o, poke: make(chan struct{}, 1)}
 	d.autoBuild.Store(o.AutoBuild)
@@ -112,7 +131,7 @@ type devState struct {
 	results   map[string]build.Result
 	dirty     map[string]bool // artifacts to build
 	deployDue bool
-	deps      map[string]map[string]bool // artifact -> absolute input paths
+	deps      map[string]map[string]bool // artifact -> absolute input paths the last build saw
 	changed   []string                   // files seen since the last build
 	deployer  *Deploys
 }
@@ -124,11 +143,15 @@ func (d *Dev) Run(ctx context.Context) error {
 	for _, a := range st.cfg.Build.Artifacts {
 		st.dirty[a.ImageName] = true
 	}
-	w, err := watch.New(roots(st.cfg))
+	w, err := d.opts.Watch(roots(st.cfg))
 	if err != nil {
-		return err
+		return fault.Wrap(err, fault.DevWatchFailed, "watching the project's files", watchSuggestion)
 	}
-	defer w.Close()
+	defer func() {
+		if err := w.Close(); err != nil {
+			d.opts.Log.Warn("closing the file watcher", "err", err)
+		}
+	}()
 	first := true
 	for {
 		in := d.takeIntent()
@@ -145,8 +168,12 @@ func (d *Dev) Run(ctx context.Context) error {
 			break
 		}
 		files, err := w.Next(ctx, d.opts.Debounce, d.poke)
-		if err != nil {
+		if ctx.Err() != nil {
 			break
+		}
+		if err != nil {
+			d.watchFailed(err)
+			continue
 		}
 		if reload := d.classify(st, files); reload {
 			d.reload(st, w)
@@ -195,6 +222,9 @@ func (d *Dev) work(ctx context.Context, st *devState, doBuild, doDeploy bool) er
 				todo = append(todo, a)
 			}
 		}
+		// Listed before the build, so that removing a file that made it
+		// fail is a change too.
+		st.deps = dependencies(st.cfg)
 		results, err := d.opts.Build(ctx, st.cfg, todo)
 		if err != nil {
 			return err
@@ -206,7 +236,6 @@ func (d *Dev) work(ctx context.Context, st *devState, doBuild, doDeploy bool) er
 			st.results[r.ImageName] = r
 			delete(st.dirty, r.ImageName)
 		}
-		st.deps = dependencies(st.cfg)
 	}
 	if !doDeploy || !st.deployDue || st.cfg.Deployer() == "" || len(st.dirty) > 0 {
 		return nil
@@ -293,14 +322,12 @@ func dependencies(cfg *config.Config) map[string]map[string]bool {
 }
 
 // reload reads the changed config; on error it reports and keeps the old.
-func (d *Dev) reload(st *devState, w *watch.Watcher) {
+func (d *Dev) reload(st *devState, w Watcher) {
 	cfg, err := d.opts.Load()
 	if err != nil {
-		n := d.iteration.Add(1)
 		changed := st.changed
 		st.changed = nil
-		d.devEvent(&pb.DevLoopEvent{Iteration: n, Status: pb.Status_IN_PROGRESS, ChangedFiles: changed})
-		d.devEvent(&pb.DevLoopEvent{Iteration: n, Status: pb.Status_FAILED, ChangedFiles: changed, Error: ErrorOf(err)})
+		d.failedIteration(changed, err)
 		d.opts.Log.Warn("the changed config is invalid; keeping the previous one", "err", err)
 		return
 	}
@@ -312,9 +339,27 @@ func (d *Dev) reload(st *devState, w *watch.Watcher) {
 	}
 	for _, r := range roots(cfg) {
 		if err := w.Add(r); err != nil {
-			d.opts.Log.Warn("watching", "path", r, "err", err)
+			d.watchFailed(err)
 		}
 	}
+}
+
+const watchSuggestion = "raise fs.inotify.max_user_watches (sysctl) when there are too many folders to watch"
+
+// watchFailed reports what went wrong while watching as a failed
+// iteration of its own; the loop goes on watching.
+func (d *Dev) watchFailed(err error) {
+	d.failedIteration(nil, fault.Wrap(err, fault.DevWatchFailed, "watching the project's files",
+		"a change made then may have been missed: save the file again", watchSuggestion))
+	d.opts.Log.Warn("watching the project's files", "err", err)
+}
+
+// failedIteration reports an iteration that failed before it could build
+// or deploy; changed are the files that started it.
+func (d *Dev) failedIteration(changed []string, err error) {
+	n := d.iteration.Add(1)
+	d.devEvent(&pb.DevLoopEvent{Iteration: n, Status: pb.Status_IN_PROGRESS, ChangedFiles: changed})
+	d.devEvent(&pb.DevLoopEvent{Iteration: n, Status: pb.Status_FAILED, ChangedFiles: changed, Error: ErrorOf(err)})
 }
 
 // roots are the folders a config's inputs live in.

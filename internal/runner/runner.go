@@ -1,7 +1,8 @@
-// Package runner runs hoist's pipeline (build, and later deploy and the dev
-// loop) in terms of the Builder and Deployer interfaces, and reports every
-// step on the event bus: a metaEvent first, a terminationEvent last, and the
-// phase events in between.
+// Package runner runs hoist's pipeline in terms of the build.Builder and
+// deploy.Deployer interfaces: the builds (Builds), the deploy and its status
+// check (Deploys), and the dev loop that repeats them as files change (Dev).
+// It reports every step on the event bus: a metaEvent first (Start), a
+// terminationEvent last (Finish), and the phase events in between.
 package runner
 
 import (

@@ -2,7 +2,7 @@
 // operating system's file notifications (fsnotify), not polling, and
 // debounced: a burst of changes is reported once, after it has been quiet
 // for a while. Changes that arrive while the caller is busy are kept for
-// the next report.
+// the next report, and so is anything that went wrong while watching.
 package watch
 
 import (
@@ -19,14 +19,38 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
+// maxErrs is how many watch errors are kept between two calls of Next;
+// later ones are counted, and reported as one.
+const maxErrs = 64
+
+// Clock tells the time and waits. Tests inject a fake one.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time                         { return time.Now() }
+func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// notifier is what the watcher needs of an fsnotify.Watcher, besides its
+// channels.
+type notifier interface {
+	Add(path string) error
+	Close() error
+}
+
 // Watcher watches folders recursively.
 type Watcher struct {
-	fs *fsnotify.Watcher
+	fs    notifier
+	clock Clock
 
 	mu      sync.Mutex
 	pending map[string]struct{}
-	last    time.Time
-	errs    []error
+	last    time.Time // when the last change came
+	errs    []error   // what went wrong since Next last returned an error
+	dropped int       // errors left out of errs
 	wake    chan struct{}
 	done    chan struct{}
 }
@@ -38,14 +62,20 @@ func New(roots []string) (*Watcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting file notifications: %w", err)
 	}
-	w := &Watcher{fs: fw, pending: map[string]struct{}{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	return start(fw, fw.Events, fw.Errors, systemClock{}, roots)
+}
+
+// start watches roots with n, whose notifications come on events and
+// errs. It closes n when a root cannot be watched.
+func start(n notifier, events <-chan fsnotify.Event, errs <-chan error, c Clock, roots []string) (*Watcher, error) {
+	w := &Watcher{fs: n, clock: c, pending: map[string]struct{}{},
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	for _, r := range dedupe(roots) {
 		if err := w.addTree(r); err != nil {
-			fw.Close()
-			return nil, err
+			return nil, errors.Join(err, n.Close())
 		}
 	}
-	go w.loop()
+	go w.loop(events, errs)
 	return w, nil
 }
 
@@ -85,17 +115,20 @@ func (w *Watcher) addTree(root string) error {
 	})
 }
 
-func (w *Watcher) loop() {
+// loop records the notifications until the notifier is closed.
+func (w *Watcher) loop(events <-chan fsnotify.Event, errs <-chan error) {
 	defer close(w.done)
 	for {
 		select {
-		case ev, ok := <-w.fs.Events:
+		case ev, ok := <-events:
 			if !ok {
 				return
 			}
 			if ev.Has(fsnotify.Create) {
 				if st, err := os.Stat(ev.Name); err == nil && st.IsDir() {
-					w.addTree(ev.Name)
+					if err := w.addTree(ev.Name); err != nil {
+						w.failed(err)
+					}
 				}
 			}
 			if ev.Op == fsnotify.Chmod {
@@ -103,35 +136,60 @@ func (w *Watcher) loop() {
 			}
 			w.mu.Lock()
 			w.pending[ev.Name] = struct{}{}
-			w.last = time.Now()
+			w.last = w.clock.Now()
 			w.mu.Unlock()
-			select {
-			case w.wake <- struct{}{}:
-			default:
-			}
-		case err, ok := <-w.fs.Errors:
+			w.signal()
+		case err, ok := <-errs:
 			if !ok {
 				return
 			}
-			w.mu.Lock()
-			w.errs = append(w.errs, err)
-			w.mu.Unlock()
+			w.failed(fmt.Errorf("file notifications: %w", err))
 		}
 	}
 }
 
+// failed keeps err for Next.
+func (w *Watcher) failed(err error) {
+	w.mu.Lock()
+	if len(w.errs) < maxErrs {
+		w.errs = append(w.errs, err)
+	} else {
+		w.dropped++
+	}
+	w.mu.Unlock()
+	w.signal()
+}
+
+func (w *Watcher) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
 // Next waits for changes and returns them, sorted, once no new change has
-// come for quiet. It returns early with ctx's error, or with what is
-// pending when poke is signalled.
+// come for quiet. It returns early with what is pending when poke is
+// signalled, and with ctx's error when ctx is done.
+//
+// When watching went wrong since the last call (the system dropped
+// notifications, a new folder could not be watched), Next returns at once
+// with no files and the first of those errors; each later call returns the
+// next one, and the changes stay pending until they have all been returned.
 func (w *Watcher) Next(ctx context.Context, quiet time.Duration, poke <-chan struct{}) ([]string, error) {
 	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := w.takeErr(); err != nil {
+			return nil, err
+		}
 		w.mu.Lock()
 		n, last := len(w.pending), w.last
 		w.mu.Unlock()
 		var timer <-chan time.Time
 		if n > 0 {
-			if wait := quiet - time.Since(last); wait > 0 {
-				timer = time.After(wait)
+			if wait := quiet - w.clock.Now().Sub(last); wait > 0 {
+				timer = w.clock.After(wait)
 			} else {
 				return w.take(), nil
 			}
@@ -145,6 +203,24 @@ func (w *Watcher) Next(ctx context.Context, quiet time.Duration, poke <-chan str
 			return w.take(), nil
 		}
 	}
+}
+
+// takeErr returns and forgets the oldest error kept, or nil.
+func (w *Watcher) takeErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case len(w.errs) > 0:
+		err := w.errs[0]
+		w.errs[0] = nil
+		w.errs = w.errs[1:]
+		return err
+	case w.dropped > 0:
+		n := w.dropped
+		w.dropped = 0
+		return fmt.Errorf("%d more errors while watching files were not kept", n)
+	}
+	return nil
 }
 
 // take returns and clears the pending changes.

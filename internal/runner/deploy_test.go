@@ -1,0 +1,117 @@
+package runner_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/deploy"
+	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/runner"
+	"github.com/hoist-dev/hoist/internal/testutil"
+)
+
+func TestDeploys(t *testing.T) {
+	resources := []deploy.Resource{
+		{Kind: "Deployment", Namespace: "ns", Name: "app", Action: "created"},
+		{Kind: "Service", Namespace: "ns", Name: "app", Action: "unchanged"},
+	}
+	files := []string{"k8s/app.yaml"}
+	errApply := fault.New(fault.DeployApplyFailed, "applying k8s/app.yaml: forbidden", "check your RBAC")
+	deployEv := func(status pb.Status, r *pb.Resource, manifests []string, err *pb.Error) *pb.Event {
+		e := &pb.DeployEvent{Deployer: "kubectl", Status: status, Manifests: manifests, Error: err}
+		if r != nil {
+			e.Resources = []*pb.Resource{r}
+		}
+		return deployEvent(e)
+	}
+	start := deployEv(pb.Status_IN_PROGRESS, nil, nil, nil)
+	for _, tc := range []struct {
+		name     string
+		deployer *fakeDeployer
+		// phase runs on d: Run, Delete or Fail.
+		phase    func(ctx context.Context, d *runner.Deploys) error
+		canceled bool
+		want     []*pb.Event
+		wantCode fault.Code
+	}{
+		{
+			name:     "deployed, one event per object",
+			deployer: &fakeDeployer{applied: resources, files: files},
+			phase:    func(ctx context.Context, d *runner.Deploys) error { return d.Run(ctx, nil) },
+			want: []*pb.Event{
+				start,
+				deployEv(pb.Status_IN_PROGRESS, &pb.Resource{Kind: "Deployment", Namespace: "ns", Name: "app", Action: "created"}, nil, nil),
+				deployEv(pb.Status_IN_PROGRESS, &pb.Resource{Kind: "Service", Namespace: "ns", Name: "app", Action: "unchanged"}, nil, nil),
+				deployEv(pb.Status_SUCCEEDED, nil, files, nil),
+			},
+		},
+		{
+			name:     "failed",
+			deployer: &fakeDeployer{files: files, err: errApply},
+			phase:    func(ctx context.Context, d *runner.Deploys) error { return d.Run(ctx, nil) },
+			want: []*pb.Event{start, deployEv(pb.Status_FAILED, nil, files,
+				&pb.Error{Code: "DEPLOY_APPLY_FAILED", Message: errApply.Message, Suggestions: []string{"check your RBAC"}})},
+			wantCode: fault.DeployApplyFailed,
+		},
+		{
+			name:     "canceled",
+			deployer: &fakeDeployer{files: files},
+			phase:    func(ctx context.Context, d *runner.Deploys) error { return d.Run(ctx, nil) },
+			canceled: true,
+			want: []*pb.Event{start, deployEv(pb.Status_CANCELED, nil, files,
+				&pb.Error{Code: "CANCELED", Message: "deploy canceled: context canceled"})},
+			wantCode: fault.Canceled,
+		},
+		{
+			name:     "deleted",
+			deployer: &fakeDeployer{applied: resources, files: files},
+			phase:    func(ctx context.Context, d *runner.Deploys) error { return d.Delete(ctx) },
+			want: []*pb.Event{
+				start,
+				deployEv(pb.Status_IN_PROGRESS, &pb.Resource{Kind: "Deployment", Namespace: "ns", Name: "app", Action: "deleted"}, nil, nil),
+				deployEv(pb.Status_IN_PROGRESS, &pb.Resource{Kind: "Service", Namespace: "ns", Name: "app", Action: "deleted"}, nil, nil),
+				deployEv(pb.Status_SUCCEEDED, nil, files, nil),
+			},
+		},
+		{
+			name:  "could not start",
+			phase: func(_ context.Context, d *runner.Deploys) error { return d.Fail(errApply) },
+			want: []*pb.Event{start, deployEv(pb.Status_FAILED, nil, nil,
+				&pb.Error{Code: "DEPLOY_APPLY_FAILED", Message: errApply.Message, Suggestions: []string{"check your RBAC"}})},
+			wantCode: fault.DeployApplyFailed,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bus := testutil.NewBus(t)
+			d := &runner.Deploys{Bus: bus, Deployer: tc.deployer, Name: "kubectl"}
+			ctx, cancel := context.WithCancel(t.Context())
+			if tc.canceled {
+				cancel()
+			}
+			defer cancel()
+			err := tc.phase(ctx, d)
+			if got := codeOf(err); got != tc.wantCode {
+				t.Errorf("returned %v (code %q), want code %q", err, got, tc.wantCode)
+			}
+			if diff := diffEvents(tc.want, published(t, bus)); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDeploysPassBuilds(t *testing.T) {
+	dep := &fakeDeployer{}
+	d := &runner.Deploys{Bus: testutil.NewBus(t), Deployer: dep, Name: "kubectl"}
+	builds := []build.Result{{ImageName: "app", Tag: "reg/app:v1", Digest: "sha256:1"}}
+	if err := d.Run(t.Context(), builds); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([][]build.Result{builds}, dep.deployed); diff != "" {
+		t.Errorf("deployed (-want +got):\n%s", diff)
+	}
+}
