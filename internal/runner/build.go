@@ -16,7 +16,8 @@ import (
 	"github.com/hoist-dev/hoist/internal/fault"
 )
 
-// Builds builds every artifact of a config.
+// Builds is the build phase: it builds artifacts, several at once, and
+// reports each one's progress as buildEvents.
 type Builds struct {
 	Bus    *event.Bus
 	Tagger *tag.Tagger
@@ -44,8 +45,9 @@ type Reuser interface {
 	Reuse(ctx context.Context, prev build.Result, ref string) (build.Result, bool, error)
 }
 
-// Run builds the artifacts and returns their results in config order. The
-// first failure cancels the builds still running; they end CANCELED.
+// Run builds the artifacts and returns their results in the order given.
+// The first failure cancels the builds still running or waiting for their
+// turn; they end CANCELED, and Run returns that failure.
 func (b *Builds) Run(ctx context.Context, artifacts []*config.Artifact) ([]build.Result, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

@@ -21,9 +21,9 @@ import (
 // per burst of changes to the artifacts' inputs, the manifests or the
 // config, rebuilding only what changed and redeploying when a manifest or
 // an image did. A failed iteration does not end the loop, nor does an error
-// while watching, which is reported as a failed iteration of its own. Build one with
-// NewDev: its control methods (Execute, AutoBuild, AutoDeploy) may be
-// called before Run starts.
+// while watching, which is reported as a failed iteration of its own. Build
+// one with NewDev: its control methods (Execute, AutoBuild, AutoDeploy) may
+// be called before Run starts.
 type Dev struct {
 	opts DevOptions
 
@@ -99,8 +99,9 @@ func (d *Dev) AutoDeploy(on bool) bool {
 	return on
 }
 
-// Execute asks for a build and/or a deploy now, and returns the iteration
-// that will do it.
+// Execute asks for a build and/or a deploy now, and returns the number of
+// the next iteration, which does it unless a failure to watch or to read
+// the changed config is reported first.
 func (d *Dev) Execute(b, dep bool) uint32 {
 	d.mu.Lock()
 	d.intent.build = d.intent.build || b
@@ -132,12 +133,12 @@ type devState struct {
 	dirty     map[string]bool // artifacts to build
 	deployDue bool
 	deps      map[string]map[string]bool // artifact -> absolute input paths the last build saw
-	changed   []string                   // files seen since the last build
+	changed   []string                   // changed files no iteration has reported yet
 	deployer  *Deploys
 }
 
 // Run runs the loop until ctx is done, then cleans up. Stopping by the user
-// is not an error.
+// is not an error; failing to start watching, or to clean up, is.
 func (d *Dev) Run(ctx context.Context) error {
 	st := &devState{cfg: d.opts.Cfg, results: map[string]build.Result{}, dirty: map[string]bool{}, deployDue: true}
 	for _, a := range st.cfg.Build.Artifacts {
