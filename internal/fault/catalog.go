@@ -130,7 +130,7 @@ var Catalog = []Entry{
 	{StatusCheckUnschedulable, ExitStatus, "a pod could not be scheduled before the deadline", "check the pod's resource requests, node selectors and taints"},
 	{StatusCheckProgressDeadline, ExitStatus, "a Deployment reported ProgressDeadlineExceeded", "describe the Deployment and its newest ReplicaSet"},
 
-	{DevWatchFailed, ExitEvents, "hoist dev could not watch the project's files", "raise fs.inotify.max_user_watches, or watch fewer folders"},
+	{DevWatchFailed, ExitInternal, "hoist dev could not watch the project's files", "raise fs.inotify.max_user_watches, or watch fewer folders"},
 
 	{EventRPCListen, ExitEvents, "`--rpc-port` could not be served", "choose a free port with --rpc-port"},
 	{EventRPCUnreachable, ExitEvents, "the event collector cannot be reached and `event.rpc.required` is true", "start the collector (hoist collector), or fix event.rpc.address"},

@@ -12,7 +12,7 @@ var exitMeanings = []struct {
 	meaning string
 }{
 	{ExitOK, "the command did what it was asked"},
-	{ExitInternal, "an error hoist did not classify (a bug: please report it)"},
+	{ExitInternal, "an error hoist did not classify (a bug: please report it), or the system refused what hoist needs (file notifications)"},
 	{ExitConfig, "the config file or the command line is wrong"},
 	{ExitBuild, "a build failed"},
 	{ExitDeploy, "a deploy failed"},

@@ -108,7 +108,8 @@ func (w *Watcher) addTree(root string) error {
 		if d.Name() == ".git" {
 			return filepath.SkipDir
 		}
-		if err := w.fs.Add(path); err != nil {
+		// A folder removed before it could be watched has nothing to report.
+		if err := w.fs.Add(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("watching %s: %w", path, err)
 		}
 		return nil

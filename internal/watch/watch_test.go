@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -272,6 +273,10 @@ func TestErrorsAreReturned(t *testing.T) {
 	if err := os.Mkdir(unwatchable, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	vanished := filepath.Join(dir, "vanished")
+	if err := os.Mkdir(vanished, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	errNoSpace := errors.New("no space left on device")
 
 	for _, tc := range []struct {
@@ -305,6 +310,11 @@ func TestErrorsAreReturned(t *testing.T) {
 			wantFiles: []string{unwatchable},
 		},
 		{
+			name:      "a new folder removed before it could be watched is no error",
+			send:      func(h *harness) { h.event(vanished, fsnotify.Create) },
+			wantFiles: []string{vanished},
+		},
+		{
 			name: "errors past the limit are counted",
 			send: func(h *harness) {
 				for i := range maxErrs + 3 {
@@ -321,7 +331,7 @@ func TestErrorsAreReturned(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := startFake(t, map[string]error{unwatchable: errNoSpace})
+			h := startFake(t, map[string]error{unwatchable: errNoSpace, vanished: fmt.Errorf("inotify_add_watch: %w", syscall.ENOENT)})
 			tc.send(h)
 			h.sync()
 			// Errors come first, one a call; then the changes, which a
