@@ -44,7 +44,8 @@ func addFile(tw *tar.Writer, dir, rel string) error {
 		return err
 	}
 	hdr.Name = rel
-	// Owners and times of the user's files are not inputs of the image.
+	// The owners of the user's files are not inputs of the image; their
+	// modification times are kept, as docker build keeps them.
 	hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -22,7 +21,7 @@ func BenchmarkRuns(b *testing.B) {
 			if backend == "postgres" {
 				url = testutil.PostgresDB(b)
 			}
-			st, err := store.Open(context.Background(), url)
+			st, err := store.Open(b.Context(), url)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -39,13 +38,13 @@ func BenchmarkRuns(b *testing.B) {
 				}
 				recs = append(recs, runEvents(fmt.Sprintf("run-%05d", i), 3, t0.Add(time.Duration(i)*time.Second), status, fmt.Sprintf("img-%d", i%50))...)
 				if len(recs) >= 3000 {
-					if _, err := st.Append(context.Background(), recs); err != nil {
+					if _, err := st.Append(b.Context(), recs); err != nil {
 						b.Fatal(err)
 					}
 					recs = recs[:0]
 				}
 			}
-			if _, err := st.Append(context.Background(), recs); err != nil {
+			if _, err := st.Append(b.Context(), recs); err != nil {
 				b.Fatal(err)
 			}
 			for name, q := range map[string]store.RunQuery{
@@ -55,7 +54,7 @@ func BenchmarkRuns(b *testing.B) {
 			} {
 				b.Run(name, func(b *testing.B) {
 					for b.Loop() {
-						runs, _, err := st.Runs(context.Background(), q)
+						runs, _, err := st.Runs(b.Context(), q)
 						if err != nil || len(runs) == 0 {
 							b.Fatalf("%d runs, %v", len(runs), err)
 						}

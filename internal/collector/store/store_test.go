@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -17,16 +16,9 @@ import (
 	"github.com/hoist-dev/hoist/internal/testutil"
 )
 
-// backends runs a test against SQLite and against the test environment's
-// PostgreSQL, each with a fresh database.
-func backends(t *testing.T, test func(t *testing.T, url string)) {
-	t.Run("sqlite", func(t *testing.T) { test(t, filepath.Join(t.TempDir(), "c.db")) })
-	t.Run("postgres", func(t *testing.T) { test(t, testutil.PostgresDB(t)) })
-}
-
 func open(t *testing.T, url string) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), url)
+	st, err := store.Open(t.Context(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,8 +57,8 @@ func runEvents(id string, n int, start time.Time, status pb.Status, images ...st
 }
 
 func TestAppendIsIdempotentAndOrdered(t *testing.T) {
-	backends(t, func(t *testing.T, url string) {
-		ctx := context.Background()
+	testutil.Backends(t, func(t *testing.T, url string) {
+		ctx := t.Context()
 		st := open(t, url)
 		recs := runEvents("run-a", 10, t0, pb.Status_SUCCEEDED, "app")
 		outs, err := st.Append(ctx, recs[:6])
@@ -119,8 +111,8 @@ func TestAppendIsIdempotentAndOrdered(t *testing.T) {
 }
 
 func TestRunsFilterAndPage(t *testing.T) {
-	backends(t, func(t *testing.T, url string) {
-		ctx := context.Background()
+	testutil.Backends(t, func(t *testing.T, url string) {
+		ctx := t.Context()
 		st := open(t, url)
 		for i := range 7 {
 			status := pb.Status_SUCCEEDED
@@ -195,8 +187,8 @@ func TestRunsFilterAndPage(t *testing.T) {
 // TestCursorFollowsCommitOrder appends from many goroutines at once and
 // checks that a reader following the cursor sees every event once.
 func TestCursorFollowsCommitOrder(t *testing.T) {
-	backends(t, func(t *testing.T, url string) {
-		ctx := context.Background()
+	testutil.Backends(t, func(t *testing.T, url string) {
+		ctx := t.Context()
 		st := open(t, url)
 		const runs, per = 8, 200
 		var wg sync.WaitGroup
@@ -247,13 +239,13 @@ func TestCursorFollowsCommitOrder(t *testing.T) {
 func TestSQLiteRefusesASecondCollector(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.db")
 	open(t, path)
-	if _, err := store.Open(context.Background(), "sqlite://"+path); err == nil {
+	if _, err := store.Open(t.Context(), "sqlite://"+path); err == nil {
 		t.Fatal("a second store on the same SQLite file opened")
 	}
 }
 
 func TestOpenRefusesUnknownSchemes(t *testing.T) {
-	if _, err := store.Open(context.Background(), "mysql://x"); err == nil {
+	if _, err := store.Open(t.Context(), "mysql://x"); err == nil {
 		t.Fatal("a mysql:// store opened")
 	}
 }
@@ -265,7 +257,7 @@ func TestCollectorsMigrateTogether(t *testing.T) {
 	errs := make(chan error, 4)
 	for range 4 {
 		go func() {
-			st, err := store.Open(context.Background(), url)
+			st, err := store.Open(t.Context(), url)
 			if err == nil {
 				err = st.Close()
 			}
