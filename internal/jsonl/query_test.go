@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
@@ -26,25 +27,7 @@ func TestEventsRequest(t *testing.T) {
 		{"after=x", nil, `after="x" is not a sequence number`},
 		{"status=done", nil, `status=unknown status "done"`},
 	} {
-		t.Run(tc.query, func(t *testing.T) {
-			q, err := url.ParseQuery(tc.query)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := jsonl.EventsRequest(q)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("got %v, want an error containing %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := cmp.Diff(tc.want, got, protocmp.Transform()); d != "" {
-				t.Errorf("EventsRequest(%q) (-want +got):\n%s", tc.query, d)
-			}
-		})
+		t.Run(tc.query, func(t *testing.T) { checkParse(t, tc.query, jsonl.EventsRequest, tc.want, tc.err) })
 	}
 }
 
@@ -61,24 +44,29 @@ func TestFeedRequest(t *testing.T) {
 		{"status=", &pb.FeedRequest{HistoryOnly: true, Filter: &pb.EventFilter{}}, ""},
 		{"status=nope", nil, `status=unknown status "nope"`},
 	} {
-		t.Run(tc.query, func(t *testing.T) {
-			q, err := url.ParseQuery(tc.query)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := jsonl.FeedRequest(q)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("got %v, want an error containing %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := cmp.Diff(tc.want, got, protocmp.Transform()); d != "" {
-				t.Errorf("FeedRequest(%q) (-want +got):\n%s", tc.query, d)
-			}
-		})
+		t.Run(tc.query, func(t *testing.T) { checkParse(t, tc.query, jsonl.FeedRequest, tc.want, tc.err) })
+	}
+}
+
+// checkParse parses query with parse and checks the request it reads, or
+// that it fails with an error containing wantErr.
+func checkParse[M proto.Message](t *testing.T, query string, parse func(url.Values) (M, error), want M, wantErr string) {
+	t.Helper()
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := parse(q)
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("got %v, want an error containing %q", err, wantErr)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, got, protocmp.Transform()); d != "" {
+		t.Errorf("parsing %q (-want +got):\n%s", query, d)
 	}
 }
