@@ -33,7 +33,8 @@ var envFile = sync.OnceValues(func() (map[string]string, string) {
 	if err != nil {
 		return vars, dir
 	}
-	defer f.Close() //nolint:errcheck // read-only
+	// Closing a file that was only read loses nothing.
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "export ")
