@@ -32,7 +32,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	s.markConnected()
 	jsonl.WriteEnvelopes(w, func(send func(*pb.Envelope, bool) error) error {
-		return Stream(r.Context(), s.Bus, req.AfterSequence, req.HistoryOnly, filter, s.queue(), send)
+		return s.stream(r.Context(), r.RemoteAddr, req.AfterSequence, req.HistoryOnly, filter, send)
 	})
 }
 

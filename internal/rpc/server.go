@@ -49,6 +49,7 @@ type Server struct {
 	once        sync.Once
 	connectOnce sync.Once
 	connected   chan struct{}
+	subs        subscribers
 }
 
 var _ hoistv1alpha2connect.EventServiceHandler = (*Server)(nil)
@@ -63,11 +64,20 @@ func (s *Server) Connected() <-chan struct{} {
 	return s.connected
 }
 
+// compressMinBytes is the smallest message the EventService compresses
+// for a client that accepts gzip (connect-go's clients all do). Events are
+// mostly a line of output, a hundred bytes or so: gzip would make them no
+// smaller, and setting up its compressor for each was most of the cost of
+// a stream.
+const compressMinBytes = 1024
+
 // Handler returns the HTTP handler of the Event API, with gRPC reflection
-// and the standard health service.
+// and the standard health service. The EventService's streams are flushed
+// when caught up rather than after each event (see flushGate).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(hoistv1alpha2connect.NewEventServiceHandler(s))
+	path, events := hoistv1alpha2connect.NewEventServiceHandler(s, connect.WithCompressMinBytes(compressMinBytes))
+	mux.Handle(path, gateFlushes(events))
 	names := []string{hoistv1alpha2connect.EventServiceName}
 	if s.Control != nil {
 		mux.Handle(hoistv1alpha2connect.NewControlServiceHandler(s.Control))
@@ -115,8 +125,14 @@ func (s *Server) Events(ctx context.Context, req *connect.Request[pb.EventsReque
 	if err := stream.Send(nil); err != nil {
 		return err
 	}
-	return Stream(ctx, s.Bus, req.Msg.GetAfterSequence(), req.Msg.GetHistoryOnly(), filter, s.queue(),
-		func(env *pb.Envelope, _ bool) error { return stream.Send(env) })
+	// While more events are at hand, their flush waits for them.
+	gate := flushGateFrom(ctx)
+	defer gate.hold(false)
+	return s.stream(ctx, req.Peer().Addr, req.Msg.GetAfterSequence(), req.Msg.GetHistoryOnly(), filter,
+		func(env *pb.Envelope, more bool) error {
+			gate.hold(more)
+			return stream.Send(env)
+		})
 }
 
 // Stream sends the events of bus after a sequence to send, ending after
@@ -175,9 +191,14 @@ func subscriptionError(ctx context.Context, runID string, err error) error {
 // SlowConsumerError ends a subscriber that fell behind: RESOURCE_EXHAUSTED
 // with a SlowConsumer detail and a header naming the last sequence given.
 func SlowConsumerError(runID string, last uint32) error {
-	cerr := connect.NewError(connect.CodeResourceExhausted,
-		fmt.Errorf("subscriber fell behind and was ended; resume with after_sequence %d", last))
-	if d, err := connect.NewErrorDetail(&pb.SlowConsumer{LastSequence: last, EventId: runID}); err == nil {
+	return resumable(runID, last, fmt.Errorf("subscriber fell behind and was ended; resume with after_sequence %d", last))
+}
+
+// resumable is the status of a stream that ended before the run's last
+// event and can be resumed after last, as pkg/client does by itself.
+func resumable(runID string, last uint32, err error) error {
+	cerr := connect.NewError(connect.CodeResourceExhausted, err)
+	if d, derr := connect.NewErrorDetail(&pb.SlowConsumer{LastSequence: last, EventId: runID}); derr == nil {
 		cerr.AddDetail(d)
 	}
 	cerr.Meta().Set(jsonl.LastSequenceHeader, strconv.FormatUint(uint64(last), 10))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 
 	"connectrpc.com/connect"
 
@@ -86,8 +87,13 @@ func Events(ctx context.Context, o EventsOptions) error {
 		return usageError("%v", err)
 	}
 	req := &pb.EventsRequest{AfterSequence: o.After, HistoryOnly: !o.Follow, RunId: o.RunID, Filter: filter}
-	var writeErr error
+	var (
+		writeErr error
+		last     = o.After
+		ended    bool
+	)
 	err = c.Events(ctx, req, func(env *pb.Envelope) error {
+		last, ended = env.Event.GetSequence(), ended || env.Event.GetTerminationEvent() != nil
 		writeErr = write(env)
 		return writeErr
 	})
@@ -95,9 +101,30 @@ func Events(ctx context.Context, o EventsOptions) error {
 		return writeErr
 	}
 	if err != nil {
-		return eventsUnreachable(o.Address, err)
+		return resumeHint(eventsUnreachable(o.Address, err), last)
+	}
+	if o.Follow && !ended && selectsTermination(filter) {
+		return resumeHint(fault.New(fault.EventsUnreachable,
+			fmt.Sprintf("the stream from %s ended before the run's terminationEvent", o.Address)), last)
 	}
 	return nil
+}
+
+// selectsTermination reports whether filter lets a run's terminationEvent
+// through, whatever its status: then following a run must end with it.
+func selectsTermination(f *pb.EventFilter) bool {
+	return len(f.GetStatuses()) == 0 && (len(f.GetTypes()) == 0 || slices.Contains(f.GetTypes(), "terminationEvent"))
+}
+
+// resumeHint adds to err where the events after last can still be read.
+func resumeHint(err error, last uint32) error {
+	f := fault.As(err)
+	if f == nil || f.Code == fault.Canceled || last == 0 {
+		return err
+	}
+	f.Suggestions = append(f.Suggestions, fmt.Sprintf(
+		"the events after sequence %d can be read with --after %d from the run's collector (--run) or its event log file (--file)", last, last))
+	return err
 }
 
 // eventsUnreachable is the fault of an Event API that could not be read.

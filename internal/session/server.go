@@ -2,7 +2,9 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/hoist-dev/hoist/internal/fault"
@@ -22,8 +24,12 @@ func (s *session) startServer(ctx context.Context, o ServerOptions) error {
 	}
 	api := &rpc.Server{Bus: s.bus, State: s.state, Control: s.control}
 	srv := rpc.NewHTTPServer(api.Handler())
-	go srv.Serve(ln) //nolint:errcheck // ends with ErrServerClosed when stopServer shuts it down
-	s.server, s.linger = srv, o.Linger
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			s.tell("hoist: the Event API stopped serving: %v\n", err)
+		}
+	}()
+	s.api, s.server, s.linger, s.drain = api, srv, o.Linger, o.DrainTimeout
 	s.tell("hoist: serving the Event API of run %s on %s\n", s.bus.RunID(), ln.Addr())
 	if !o.WaitForConnection {
 		return nil
@@ -39,7 +45,9 @@ func (s *session) startServer(ctx context.Context, o ServerOptions) error {
 }
 
 // stopServer keeps serving late clients for the linger time, unless the
-// run was interrupted, then stops the server.
+// run was interrupted, then waits, at most the drain timeout, until every
+// subscriber still streaming has been sent the whole run, says on stderr
+// which ones it had to cut, and stops the server.
 func (s *session) stopServer(ctx context.Context) {
 	if s.server == nil {
 		return
@@ -50,9 +58,19 @@ func (s *session) stopServer(ctx context.Context) {
 		case <-ctx.Done():
 		}
 	}
-	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	drain := s.drain
+	if drain <= 0 {
+		drain = rpc.DefaultDrainTimeout
+	}
+	for _, cut := range s.api.Drain(context.WithoutCancel(ctx), drain) {
+		s.tell("hoist: cut off the Event API subscriber at %s after --rpc-drain-timeout %s: it had been sent events up to sequence %d of %d, and can resume after it\n",
+			cut.Peer, drain, cut.Sent, cut.Last)
+	}
+	// A cut stream ends once the write under way completes; give it a
+	// moment to send its status before the connections close.
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := s.server.Shutdown(shutdown); err != nil {
-		_ = s.server.Close() // a client still streaming is cut off; nothing to report
+		_ = s.server.Close() // what still streams now is cut off; Drain has said so
 	}
 }

@@ -73,6 +73,10 @@ type ServerOptions struct {
 	// Linger is how long the server keeps serving late clients after the
 	// run ends.
 	Linger time.Duration
+	// DrainTimeout bounds how long the end of the run waits for the
+	// subscribers still streaming to be sent every event; 0 means
+	// rpc.DefaultDrainTimeout.
+	DrainTimeout time.Duration
 	// WaitForConnection waits, at most WaitTimeout, for a first subscriber
 	// before the run starts.
 	WaitForConnection bool
@@ -93,8 +97,10 @@ type session struct {
 	errs  []error
 	files []*sink.File
 
+	api     *rpc.Server
 	server  *http.Server
 	linger  time.Duration
+	drain   time.Duration
 	control *rpc.Control
 	push    *push
 }

@@ -1,0 +1,144 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/wake"
+)
+
+// DefaultDrainTimeout bounds how long the end of a run waits for the
+// subscribers still streaming: gRPC, Connect and JSON lines alike.
+const DefaultDrainTimeout = time.Minute
+
+// subscriber is one stream a Server is serving.
+type subscriber struct {
+	peer string
+	// sent is the sequence of the last event handed to the stream.
+	sent atomic.Uint32
+	// cut is set when the drain bound has passed: the stream sends
+	// nothing more and ends with DrainCutError.
+	cut atomic.Bool
+}
+
+// subscribers are the streams a Server is serving, so that the end of a run
+// can wait until each has been sent every event.
+type subscribers struct {
+	mu      sync.Mutex
+	live    map[*subscriber]struct{}
+	changed wake.Signal
+}
+
+func (ss *subscribers) add(peer string) *subscriber {
+	sub := &subscriber{peer: peer}
+	ss.mu.Lock()
+	if ss.live == nil {
+		ss.live = map[*subscriber]struct{}{}
+	}
+	ss.live[sub] = struct{}{}
+	ss.mu.Unlock()
+	return sub
+}
+
+func (ss *subscribers) remove(sub *subscriber) {
+	ss.mu.Lock()
+	delete(ss.live, sub)
+	ss.mu.Unlock()
+	ss.changed.Wake()
+}
+
+// snapshot returns the live subscribers and a channel closed at the next
+// change, taken before the read so that no change is missed.
+func (ss *subscribers) snapshot() ([]*subscriber, <-chan struct{}) {
+	changed := ss.changed.Wait()
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	out := make([]*subscriber, 0, len(ss.live))
+	for sub := range ss.live {
+		out = append(out, sub)
+	}
+	return out, changed
+}
+
+// Cut is a subscriber that the drain bound cut off before it had been sent
+// the whole run.
+type Cut struct {
+	// Peer is the subscriber's address.
+	Peer string
+	// Sent is the sequence of the last event it was sent; Last the run's.
+	Sent, Last uint32
+}
+
+func (c Cut) String() string {
+	return fmt.Sprintf("%s had been sent events up to sequence %d of %d (%d not sent)", c.Peer, c.Sent, c.Last, c.Last-c.Sent)
+}
+
+// Drain waits, at most timeout, until every connected subscriber has been
+// sent the run's events through the terminationEvent and its stream has
+// ended. Call it once the run has ended. Subscribers still streaming when
+// the bound passes are cut: each is sent nothing more and ends with
+// DrainCutError, a status it can resume from, and Drain returns them.
+func (s *Server) Drain(ctx context.Context, timeout time.Duration) []Cut {
+	bound := time.NewTimer(timeout)
+	defer bound.Stop()
+	for {
+		live, changed := s.subs.snapshot()
+		if len(live) == 0 {
+			return nil
+		}
+		select {
+		case <-changed:
+			continue
+		case <-bound.C:
+		case <-ctx.Done():
+		}
+		last := s.Bus.Last()
+		cuts := make([]Cut, 0, len(live))
+		for _, sub := range live {
+			sub.cut.Store(true)
+			cuts = append(cuts, Cut{Peer: sub.peer, Sent: sub.sent.Load(), Last: last})
+		}
+		slices.SortFunc(cuts, func(a, b Cut) int { return int(a.Sent) - int(b.Sent) })
+		return cuts
+	}
+}
+
+// errCut ends the stream of a subscriber that Drain cut.
+var errCut = errors.New("cut by the drain bound")
+
+// stream serves one subscriber from peer: Stream, with the subscriber
+// known to Drain.
+func (s *Server) stream(ctx context.Context, peer string, after uint32, historyOnly bool, filter event.Filter, send func(env *pb.Envelope, more bool) error) error {
+	sub := s.subs.add(peer)
+	defer s.subs.remove(sub)
+	err := Stream(ctx, s.Bus, after, historyOnly, filter, s.queue(), func(env *pb.Envelope, more bool) error {
+		if sub.cut.Load() {
+			return errCut
+		}
+		// Counted before the write, which may wait on a slow reader: a cut
+		// stream ends with this event's sequence once the write is done.
+		sub.sent.Store(env.Event.GetSequence())
+		return send(env, more)
+	})
+	if errors.Is(err, errCut) {
+		return DrainCutError(s.Bus.RunID(), sub.sent.Load())
+	}
+	return err
+}
+
+// DrainCutError ends a subscriber that the end of the run could not wait
+// for: RESOURCE_EXHAUSTED with a SlowConsumer detail and a header naming
+// the last sequence sent, the same status as a subscriber that fell behind,
+// so that clients resume from it, from hoist's collector or its event log
+// file.
+func DrainCutError(runID string, last uint32) error {
+	return resumable(runID, last,
+		fmt.Errorf("the run ended and this subscriber was not done within the drain timeout; resume with after_sequence %d", last))
+}

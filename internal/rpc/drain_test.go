@@ -1,0 +1,113 @@
+package rpc_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/rpc"
+	"github.com/hoist-dev/hoist/internal/state"
+	"github.com/hoist-dev/hoist/internal/testutil"
+)
+
+// endedRun serves a run of n build lines of about size bytes and its
+// terminationEvent.
+func endedRun(t *testing.T, n, size int) (*rpc.Server, string) {
+	t.Helper()
+	bus := testutil.NewBus(t)
+	pad := strings.Repeat("x", size)
+	for i := range n {
+		bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output %s", i, pad)))
+	}
+	testutil.Terminate(bus)
+	api := &rpc.Server{Bus: bus, State: state.New()}
+	return api, testutil.Serve(t, rpc.NewHTTPServer(api.Handler()))
+}
+
+// A subscriber that keeps reading is waited for: Drain returns once it has
+// been sent the terminationEvent, and it has every event.
+func TestDrainWaitsForConnectedSubscribers(t *testing.T) {
+	const n = 5_000
+	api, url := endedRun(t, n, 40)
+	stream, err := eventsClient(t, url).Events(t.Context(), connect.NewRequest(&pb.EventsRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !stream.Receive() {
+		t.Fatalf("no first event: %v", stream.Err())
+	}
+	cuts := make(chan []rpc.Cut, 1)
+	go func() { cuts <- api.Drain(t.Context(), 30*time.Second) }()
+	seqs, err := collect(stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(seqs) + 1; got != n+1 {
+		t.Errorf("the subscriber got %d events, want %d", got, n+1)
+	}
+	select {
+	case c := <-cuts:
+		if len(c) != 0 {
+			t.Errorf("Drain cut %v", c)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Drain did not return after the subscriber was done")
+	}
+	if c := api.Drain(t.Context(), time.Millisecond); len(c) != 0 {
+		t.Errorf("Drain with nobody connected cut %v", c)
+	}
+}
+
+// A subscriber that is not done within the bound is sent nothing more and
+// ends with the resumable status; resuming after the sequence it names
+// gives it every other event, each once.
+func TestDrainCutsWithAResumableStatus(t *testing.T) {
+	// 10 MiB of events, more than the HTTP/2 flow-control windows let the
+	// server write ahead of a subscriber that does not read.
+	const n = 10_000
+	api, url := endedRun(t, n, 1024)
+	client := eventsClient(t, url)
+	stream, err := client.Events(t.Context(), connect.NewRequest(&pb.EventsRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint32
+	for len(got) < 100 && stream.Receive() {
+		got = append(got, stream.Msg().Event.Sequence)
+	}
+	// The subscriber stops reading: the server's writes wait on flow control.
+	cuts := api.Drain(t.Context(), 200*time.Millisecond)
+	if len(cuts) != 1 || cuts[0].Sent >= cuts[0].Last || cuts[0].Last != n+1 {
+		t.Fatalf("Drain cut %v, want one subscriber short of sequence %d", cuts, n+1)
+	}
+	rest, err := collect(stream)
+	got = append(got, rest...)
+	sc, ok := rpc.SlowConsumerOf(err)
+	if !ok {
+		t.Fatalf("the cut stream ended with %v, want the resumable status", err)
+	}
+	if last := got[len(got)-1]; sc.LastSequence != last || last != cuts[0].Sent {
+		t.Fatalf("the status names sequence %d; the subscriber got up to %d, Drain reported %d", sc.LastSequence, last, cuts[0].Sent)
+	}
+	resumed, err := client.Events(t.Context(), connect.NewRequest(&pb.EventsRequest{AfterSequence: sc.LastSequence}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest, err = collect(resumed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, rest...)
+	if len(got) != n+1 {
+		t.Fatalf("after resuming the subscriber has %d events, want %d", len(got), n+1)
+	}
+	for i, seq := range got {
+		if seq != uint32(i+1) {
+			t.Fatalf("event %d has sequence %d: not every event once, in order", i, seq)
+		}
+	}
+}
