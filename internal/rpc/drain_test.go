@@ -1,8 +1,8 @@
 package rpc_test
 
 import (
+	"crypto/rand"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,9 +19,11 @@ import (
 func endedRun(t *testing.T, n, size int) (*rpc.Server, string) {
 	t.Helper()
 	bus := testutil.NewBus(t)
-	pad := strings.Repeat("x", size)
+	// Random text, which compression cannot shrink.
+	pad := make([]byte, size)
 	for i := range n {
-		bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output %s", i, pad)))
+		_, _ = rand.Read(pad) // crypto/rand.Read never fails
+		bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output %x", i, pad)))
 	}
 	testutil.Terminate(bus)
 	api := &rpc.Server{Bus: bus, State: state.New()}
@@ -69,7 +71,7 @@ func TestDrainCutsWithAResumableStatus(t *testing.T) {
 	// 10 MiB of events, more than the HTTP/2 flow-control windows let the
 	// server write ahead of a subscriber that does not read.
 	const n = 10_000
-	api, url := endedRun(t, n, 1024)
+	api, url := endedRun(t, n, 512)
 	client := eventsClient(t, url)
 	stream, err := client.Events(t.Context(), connect.NewRequest(&pb.EventsRequest{}))
 	if err != nil {

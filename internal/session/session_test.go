@@ -2,20 +2,28 @@ package session_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/google/go-cmp/cmp"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/session"
+	"github.com/hoist-dev/hoist/internal/testutil"
 	"github.com/hoist-dev/hoist/pkg/client"
 )
 
@@ -316,5 +324,162 @@ func TestDevRefusesUnknownTrigger(t *testing.T) {
 		session.DevOptions{Trigger: "sometimes"})
 	if fault.CodeOf(err) != fault.UsageInvalid || w.out.Len() > 0 {
 		t.Errorf("error %v, events:\n%s", err, w.out.String())
+	}
+}
+
+// lockedBuffer is a buffer that a run writes while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// A subscriber still behind when the drain bound passes is cut with the
+// resumable status, and stderr names it; the events after the sequence it
+// names are in the event log file, so it has every event once.
+func TestDrainCutsASlowSubscriber(t *testing.T) {
+	// Lines of random text, which compression cannot shrink: more than the
+	// HTTP/2 flow-control windows let the server write ahead of a reader.
+	const lines = 20_000
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	yaml := header + fmt.Sprintf(`build:
+  tagPolicy: {sha256: {}}
+  artifacts:
+  - image: app
+    context: app
+    custom:
+      buildCommand: "head -c %d /dev/urandom | base64 -w 900 | head -n %d; exit 3"
+`, lines*700, lines)
+	var stderr lockedBuffer
+	logFile := filepath.Join(dir, "events.jsonl")
+	port := freePort(t)
+	cfg := filepath.Join(dir, "skaffold.yaml")
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := session.Options{ConfigFile: cfg, Err: &stderr, LogFile: logFile,
+		Server: session.ServerOptions{Port: port, Bind: "127.0.0.1", Linger: 2 * time.Second, DrainTimeout: 300 * time.Millisecond}}
+	done := make(chan error, 1)
+	go func() { done <- session.Build(t.Context(), o, session.BuildOptions{}) }()
+	// Subscribe once the run has ended, while the server lingers.
+	for !strings.Contains(readFile(t, logFile), `"terminationEvent"`) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	addr := fmt.Sprintf("http://127.0.0.1:%d", port)
+	hc, err := rpc.NewHTTPClient(rpc.ClientOptions{Address: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := hoistv1alpha2connect.NewEventServiceClient(hc, addr, connect.WithGRPC()).
+		Events(t.Context(), connect.NewRequest(&pb.EventsRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint32
+	for len(got) < 100 && stream.Receive() {
+		got = append(got, stream.Msg().Event.Sequence)
+	}
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(stderr.String(), "cut off the Event API subscriber"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no subscriber was cut; stderr:\n%s", stderr.String())
+		}
+	}
+	for stream.Receive() {
+		got = append(got, stream.Msg().Event.Sequence)
+	}
+	sc, ok := rpc.SlowConsumerOf(stream.Err())
+	if !ok {
+		t.Fatalf("the stream ended with %v, want the resumable status", stream.Err())
+	}
+	if last := got[len(got)-1]; sc.LastSequence != last {
+		t.Fatalf("the status names sequence %d, the subscriber got up to %d", sc.LastSequence, last)
+	}
+	if want := fmt.Sprintf("events up to sequence %d of", sc.LastSequence); !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr does not say %q:\n%s", want, stderr.String())
+	}
+	if err := <-done; fault.CodeOf(err) != fault.BuildCustomCommandFail {
+		t.Fatalf("the run ended with %v, want its build's failure", err)
+	}
+	recorded := events(t, readFile(t, logFile))
+	for _, env := range recorded[sc.LastSequence:] {
+		got = append(got, env.Event.Sequence)
+	}
+	if len(got) != len(recorded) || len(recorded) < lines {
+		t.Fatalf("the subscriber has %d events after resuming from the file, which holds %d", len(got), len(recorded))
+	}
+	for i, seq := range got {
+		if seq != uint32(i+1) {
+			t.Fatalf("event %d has sequence %d: not every event once, in order", i, seq)
+		}
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// cutShort is an Event API whose stream ends, without an error, before
+// the run's terminationEvent.
+type cutShort struct {
+	hoistv1alpha2connect.UnimplementedEventServiceHandler
+}
+
+func (cutShort) Events(_ context.Context, _ *connect.Request[pb.EventsRequest], stream *connect.ServerStream[pb.Envelope]) error {
+	return stream.Send(&pb.Envelope{ApiVersion: event.APIVersion, Kind: event.Kind, EventId: "r",
+		Event: &pb.Event{Sequence: 1, Payload: &pb.Event_MetaEvent{MetaEvent: &pb.MetaEvent{Command: "build"}}}})
+}
+
+// hoist events --follow succeeds only when it saw the run end, unless its
+// filter leaves the terminationEvent out.
+func TestFollowNeedsTheTerminationEvent(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle(hoistv1alpha2connect.NewEventServiceHandler(cutShort{}))
+	addr := testutil.Serve(t, rpc.NewHTTPServer(mux))
+	for _, tc := range []struct {
+		name    string
+		types   []string
+		follow  bool
+		wantErr bool
+	}{
+		{"follow, every event", nil, true, true},
+		{"follow, terminationEvent selected", []string{"metaEvent", "terminationEvent"}, true, true},
+		{"follow, terminationEvent filtered out", []string{"metaEvent"}, true, false},
+		{"history only", nil, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := session.Events(t.Context(), session.EventsOptions{Address: addr, Follow: tc.follow, Output: "json", Types: tc.types, Out: &out})
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("Events = %v, want an error: %t", err, tc.wantErr)
+			}
+			if err != nil {
+				f := fault.As(err)
+				if f == nil || f.Code != fault.EventsUnreachable || !strings.Contains(strings.Join(f.Suggestions, "\n"), "--after 1") {
+					t.Errorf("Events = %#v, want %s with where to resume", err, fault.EventsUnreachable)
+				}
+			}
+			if !strings.Contains(out.String(), `"metaEvent"`) {
+				t.Errorf("the event read is not printed: %q", out.String())
+			}
+		})
 	}
 }
