@@ -8,19 +8,29 @@ import (
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 )
 
-var (
-	marshal   = protojson.MarshalOptions{}
-	unmarshal = protojson.UnmarshalOptions{DiscardUnknown: true}
-)
+// unmarshal reads events; decoding is not on the hot path, so it stays
+// protojson's.
+var unmarshal = protojson.UnmarshalOptions{DiscardUnknown: true}
 
 // AppendJSON appends env's JSON form, one line without the newline, to b.
+// The form is protojson's without its random whitespace: the same event
+// gives the same bytes in every build. A string that is not valid UTF-8 is
+// an error, as it is for protojson; on an error b is returned as it was.
 func AppendJSON(b []byte, env *pb.Envelope) ([]byte, error) {
-	return marshal.MarshalAppend(b, env)
+	out, err := appendEnvelope(b, env)
+	if err != nil {
+		return b, err
+	}
+	return out, nil
 }
 
-// MarshalJSON returns env's JSON form.
+// MarshalJSON returns env's JSON form, as AppendJSON writes it.
 func MarshalJSON(env *pb.Envelope) ([]byte, error) {
-	return marshal.Marshal(env)
+	b, err := AppendJSON(make([]byte, 0, 256), env)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // UnmarshalJSON reads one event's JSON form. Unknown fields, from a newer

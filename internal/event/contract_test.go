@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
@@ -68,6 +69,8 @@ func goldenEvents() map[string]*pb.Event {
 			Log: "Step 1/5 : FROM ubuntu:22.04", Step: &pb.Step{Index: 1, Total: 5, Instruction: "FROM ubuntu:22.04"}}}},
 		"build_succeeded": {Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: "my-app", Status: pb.Status_SUCCEEDED,
 			Artifact: &pb.Artifact{ImageName: "my-app", Tag: "127.0.0.1:5000/my-app:v1", Digest: "sha256:" + strings.Repeat("ab", 32)}}}},
+		"build_log": {Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: "my-app", Status: pb.Status_IN_PROGRESS,
+			Log: "\x1b[32m#7\x1b[0m RUN echo \"<b>&amp;</b>\" \\\t✓ é 🚀 \u2028"}}},
 		"build_failed": {Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: "my-app", Status: pb.Status_FAILED, Error: errv}}},
 		"deploy": {Payload: &pb.Event_DeployEvent{DeployEvent: &pb.DeployEvent{Status: pb.Status_SUCCEEDED, Deployer: "kubectl",
 			Manifests: []string{"k8s/deployment.yaml", "k8s/service.yaml"},
@@ -83,28 +86,26 @@ func goldenEvents() map[string]*pb.Event {
 	}
 }
 
-// TestGolden pins the exact JSON of every payload.
+// TestGolden pins the exact bytes of every payload's JSON, and checks that
+// they are protojson's, whitespace aside, and match the schema. go test
+// -update rewrites the golden files.
 func TestGolden(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2023, 10, 27, 10, 0, 0, 123_000_000, time.UTC)}
 	for name, ev := range goldenEvents() {
 		t.Run(name, func(t *testing.T) {
 			b := testutil.NewBus(t, event.WithClock(clock), event.WithRunID("0192f6a4-7c1e-7d2a-9b3c-4d5e6f708192"))
 			env := b.Publish(ev)
-			got, err := event.MarshalJSON(env)
+			line, err := event.AppendJSON(nil, env)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var compact bytes.Buffer
-			if err := json.Compact(&compact, got); err != nil {
-				t.Fatal(err)
-			}
-			compact.WriteByte('\n')
+			line = append(line, '\n')
 			path := filepath.Join("testdata", "golden", name+".json")
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.WriteFile(path, compact.Bytes(), 0o644); err != nil {
+				if err := os.WriteFile(path, line, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -112,10 +113,22 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v (run go test -update to create it)", err)
 			}
-			if diff := cmp.Diff(string(want), compact.String()); diff != "" {
-				t.Errorf("JSON of %s changed (-golden +now):\n%s", name, diff)
+			if !bytes.Equal(want, line) {
+				t.Errorf("JSON of %s changed (-golden +now):\n%s", name, cmp.Diff(string(want), string(line)))
 			}
-			testutil.ValidateEvent(t, compact.Bytes())
+			pj, err := protojson.Marshal(env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, pj); err != nil {
+				t.Fatal(err)
+			}
+			compact.WriteByte('\n')
+			if !bytes.Equal(compact.Bytes(), line) {
+				t.Errorf("JSON of %s is not protojson's (-protojson +hoist):\n%s", name, cmp.Diff(compact.String(), string(line)))
+			}
+			testutil.ValidateEvent(t, line)
 		})
 	}
 }
