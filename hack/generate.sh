@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates what is generated: the Go code of the .proto files under proto/
-# (with the pinned buf and protoc-gen-go) and docs/errors.md (from the error
-# catalog in internal/fault). With --check it generates into a scratch copy
+# (with the pinned buf and protoc-gen-go), the event JSON encoder (from the
+# proto descriptor, internal/event/jsonenc_gen.go) and docs/errors.md (from
+# the error catalog in internal/fault). With --check it generates into a scratch copy
 # and fails when the committed files differ (CI and make lint run that).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,9 +17,10 @@ if [[ ${1:-} == --check ]]; then
 		exit 1
 	fi
 	go run ./internal/fault/gendoc -check -o docs/errors.md
+	go run ./internal/event/internal/jsongen -check -o internal/event/jsonenc_gen.go
 	echo "generated code is up to date"
 	exit 0
 fi
 buf lint
 buf generate
-go generate ./internal/fault
+go generate ./internal/fault ./internal/event
