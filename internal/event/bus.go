@@ -70,8 +70,10 @@ type Bus struct {
 	spillDir string
 	log      *slog.Logger
 
-	mu    sync.Mutex
-	ring  []*pb.Envelope
+	mu sync.Mutex
+	// ring holds the recent events with their encoded forms. Its slots
+	// are written under mu; Encoded reads them without it.
+	ring  []atomic.Pointer[Encoded]
 	mask  uint32
 	last  uint32 // the last sequence published
 	ended bool
@@ -87,6 +89,8 @@ type Bus struct {
 	spillDone    chan struct{} // closed when the spiller has exited
 	spillAdvance *sync.Cond    // signalled when spilled grows
 	spillErr     error
+
+	encodes encodeCount
 }
 
 // New returns a bus for a new run.
@@ -106,7 +110,7 @@ func New(opts ...Option) (*Bus, error) {
 	for int(size) < b.memory {
 		size <<= 1
 	}
-	b.ring = make([]*pb.Envelope, size)
+	b.ring = make([]atomic.Pointer[Encoded], size)
 	b.mask = size - 1
 	b.live = map[*Subscription]struct{}{}
 	b.spillWake = make(chan struct{}, 1)
@@ -148,8 +152,12 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 	b.last++
 	ev.Sequence = b.last
 	ev.Timestamp = timestamppb.New(b.clock.Now().UTC())
-	env := &pb.Envelope{ApiVersion: APIVersion, Kind: Kind, EventId: b.runID, Event: ev}
-	b.ring[b.last&b.mask] = env
+	// The envelope and its encodings are one allocation.
+	rec := &record{enc: Encoded{count: &b.encodes}}
+	env := &rec.env
+	env.ApiVersion, env.Kind, env.EventId, env.Event = APIVersion, Kind, b.runID, ev
+	rec.enc.env = env
+	b.ring[b.last&b.mask].Store(&rec.enc)
 	if b.last-b.spilled >= size/2 {
 		b.wakeSpiller()
 	}
@@ -161,6 +169,12 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 	}
 	b.changed.Wake()
 	return env
+}
+
+// record is a published envelope with its encodings.
+type record struct {
+	enc Encoded
+	env pb.Envelope
 }
 
 // End marks the end of the run: subscribers receive io.EOF after the last
@@ -240,6 +254,15 @@ func (b *Bus) Follow(ctx context.Context, after uint32, fn func(env *pb.Envelope
 	sub := b.Subscribe(after)
 	sub.queue = math.MaxUint32
 	defer sub.Close()
+	return sub.each(ctx, func(e *Encoded, more bool) error { return fn(e.env, more) })
+}
+
+// FollowEncoded is Follow for a reader that wants an event's encoded
+// forms, which every reader shares.
+func (b *Bus) FollowEncoded(ctx context.Context, after uint32, fn func(e *Encoded, more bool) error) error {
+	sub := b.Subscribe(after)
+	sub.queue = math.MaxUint32
+	defer sub.Close()
 	return sub.each(ctx, fn)
 }
 
@@ -254,7 +277,7 @@ func (b *Bus) wakeSpiller() {
 // that publishing stays a memory operation.
 func (b *Bus) spiller() {
 	defer close(b.spillDone)
-	var envs []*pb.Envelope
+	var envs []*Encoded
 	for range b.spillWake {
 		b.mu.Lock()
 		if b.spillErr != nil {
@@ -272,7 +295,7 @@ func (b *Bus) spiller() {
 		}
 		envs = envs[:0]
 		for seq := b.spilled + 1; seq <= upTo; seq++ {
-			envs = append(envs, b.ring[seq&b.mask])
+			envs = append(envs, b.ring[seq&b.mask].Load())
 		}
 		from := b.spilled + 1
 		b.mu.Unlock()
@@ -292,7 +315,7 @@ func (b *Bus) spiller() {
 	}
 }
 
-func (b *Bus) writeSpill(from uint32, envs []*pb.Envelope) error {
+func (b *Bus) writeSpill(from uint32, envs []*Encoded) error {
 	if b.spill == nil {
 		f, err := createSpill(b.spillDir, b.runID)
 		if err != nil {
@@ -312,7 +335,7 @@ type Subscription struct {
 	// under the bus lock to measure the lag of live subscribers.
 	fetched   atomic.Uint32
 	delivered uint32
-	buf       []*pb.Envelope
+	buf       []*Encoded
 	live      bool
 	dropped   chan struct{}
 	reader    *spillReader
@@ -345,6 +368,16 @@ func (s *Subscription) Close() {
 // Next returns the next event. It returns io.EOF after the last event of an
 // ended run, a *DroppedError when the subscriber fell behind, or ctx's error.
 func (s *Subscription) Next(ctx context.Context) (*pb.Envelope, error) {
+	e, err := s.NextEncoded(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.env, nil
+}
+
+// NextEncoded is Next for a reader that wants the event's encoded forms,
+// which every reader shares.
+func (s *Subscription) NextEncoded(ctx context.Context) (*Encoded, error) {
 	for len(s.buf) == 0 {
 		if s.closed {
 			return nil, io.ErrClosedPipe
@@ -353,16 +386,16 @@ func (s *Subscription) Next(ctx context.Context) (*pb.Envelope, error) {
 			return nil, err
 		}
 	}
-	env := s.buf[0]
+	e := s.buf[0]
 	s.buf[0] = nil
 	s.buf = s.buf[1:]
-	s.delivered = env.Event.Sequence
-	return env, nil
+	s.delivered = e.env.Event.Sequence
+	return e, nil
 }
 
-func (s *Subscription) each(ctx context.Context, fn func(*pb.Envelope, bool) error) error {
+func (s *Subscription) each(ctx context.Context, fn func(*Encoded, bool) error) error {
 	for {
-		env, err := s.Next(ctx)
+		env, err := s.NextEncoded(ctx)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -393,7 +426,7 @@ func (s *Subscription) fill(ctx context.Context) error {
 			end := min(b.last, next+batch-1)
 			s.buf = s.buf[:0]
 			for seq := next; seq <= end; seq++ {
-				s.buf = append(s.buf, b.ring[seq&b.mask])
+				s.buf = append(s.buf, b.ring[seq&b.mask].Load())
 			}
 			s.fetched.Store(end)
 			if !s.live && b.last-end <= s.queue {
@@ -438,18 +471,18 @@ func (s *Subscription) fillFromDisk(spill *spillFile, next uint32) error {
 	s.reader.limit(size)
 	s.buf = s.buf[:0]
 	for len(s.buf) < batch && s.reader.next <= last {
-		env, err := s.reader.read()
+		e, err := s.reader.read(&s.bus.encodes)
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		if err != nil {
 			return fmt.Errorf("reading event history at sequence %d: %w", s.reader.next, err)
 		}
-		s.buf = append(s.buf, env)
+		s.buf = append(s.buf, e)
 	}
 	if len(s.buf) == 0 {
 		return fmt.Errorf("reading event history at sequence %d: not on disk", next)
 	}
-	s.fetched.Store(s.buf[len(s.buf)-1].Event.Sequence)
+	s.fetched.Store(s.buf[len(s.buf)-1].env.Event.Sequence)
 	return nil
 }

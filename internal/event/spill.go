@@ -45,8 +45,9 @@ func createSpill(dir, runID string) (*spillFile, error) {
 	return &spillFile{f: f}, nil
 }
 
-// append writes envs, whose first sequence is from, in one write.
-func (s *spillFile) append(from uint32, envs []*pb.Envelope) error {
+// append writes envs, whose first sequence is from, in one write, with the
+// protobuf bytes they share with other readers.
+func (s *spillFile) append(from uint32, envs []*Encoded) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	buf := s.scratch[:0]
@@ -55,12 +56,12 @@ func (s *spillFile) append(from uint32, envs []*pb.Envelope) error {
 		if (seq-1)%indexEvery == 0 {
 			s.index = append(s.index, s.size+int64(len(buf)))
 		}
-		buf = protowire.AppendVarint(buf, uint64(proto.Size(env)))
-		var err error
-		buf, err = proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(buf, env)
+		data, err := env.Proto()
 		if err != nil {
 			return fmt.Errorf("encoding event %d for the spill file: %w", seq, err)
 		}
+		buf = protowire.AppendVarint(buf, uint64(len(data)))
+		buf = append(buf, data...)
 	}
 	if _, err := s.f.WriteAt(buf, s.size); err != nil {
 		return fmt.Errorf("writing event history spill file: %w", err)
@@ -95,7 +96,7 @@ func (s *spillFile) reader(next uint32) (*spillReader, error) {
 	r := &spillReader{f: s.f, off: off, next: uint32(i*indexEvery) + 1, br: bufio.NewReaderSize(nil, 64<<10)}
 	r.limit(size)
 	for r.next < next {
-		if _, err := r.read(); err != nil {
+		if _, err := r.read(nil); err != nil {
 			return nil, err
 		}
 	}
@@ -109,7 +110,6 @@ type spillReader struct {
 	off  int64 // offset of sequence next
 	next uint32
 	br   *bufio.Reader
-	buf  []byte
 }
 
 // limit lets the reader see the file up to size.
@@ -117,20 +117,19 @@ func (r *spillReader) limit(size int64) {
 	r.br.Reset(io.NewSectionReader(r.f, r.off, size-r.off))
 }
 
-func (r *spillReader) read() (*pb.Envelope, error) {
+// read returns the next event, with the protobuf bytes it was read from;
+// count counts the encodings its readers make.
+func (r *spillReader) read(count *encodeCount) (*Encoded, error) {
 	n, err := binary.ReadUvarint(r.br)
 	if err != nil {
 		return nil, err
 	}
-	if cap(r.buf) < int(n) {
-		r.buf = make([]byte, n)
-	}
-	r.buf = r.buf[:n]
-	if _, err := io.ReadFull(r.br, r.buf); err != nil {
+	data := make([]byte, n)
+	if _, err := io.ReadFull(r.br, data); err != nil {
 		return nil, err
 	}
 	env := &pb.Envelope{}
-	if err := proto.Unmarshal(r.buf, env); err != nil {
+	if err := proto.Unmarshal(data, env); err != nil {
 		return nil, err
 	}
 	if got := env.GetEvent().GetSequence(); got != r.next {
@@ -138,5 +137,7 @@ func (r *spillReader) read() (*pb.Envelope, error) {
 	}
 	r.off += int64(protowire.SizeVarint(n)) + int64(n)
 	r.next++
-	return env, nil
+	e := &Encoded{env: env, count: count}
+	e.setProto(data)
+	return e, nil
 }

@@ -6,11 +6,10 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-
-	"google.golang.org/protobuf/proto"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/event"
@@ -22,7 +21,9 @@ import (
 // log file, with (stdout) a JSON stream sink and subs subscribers that each
 // take the event's protobuf bytes, as a gRPC subscriber or the push client
 // does. ns/event is wall time; cpu-ns/event is the CPU time of the whole
-// process (publisher, sinks, subscribers, spiller) per event.
+// process (publisher, sinks, subscribers, spiller) per event; the encodes
+// per event count the JSON and protobuf encodings the bus made for all of
+// them together.
 func BenchmarkFanout(b *testing.B) {
 	for _, tc := range []struct {
 		stdout bool
@@ -48,16 +49,19 @@ func BenchmarkFanout(b *testing.B) {
 				sinks = append(sinks, s)
 			}
 			var wg sync.WaitGroup
-			for _, s := range sinks {
+			// read[i] is the last sequence reader i has taken.
+			read := make([]atomic.Uint32, len(sinks)+tc.subs)
+			for i, s := range sinks {
 				wg.Go(func() {
-					if err := sink.Run(b.Context(), bus, s); err != nil {
+					if err := sink.Run(b.Context(), bus, tracked(s, &read[i])); err != nil {
 						b.Error(err)
 					}
 				})
 			}
-			for range tc.subs {
+			for i := range tc.subs {
 				wg.Go(func() {
 					if err := bus.Follow(b.Context(), 0, func(env *pb.Envelope, _ bool) error {
+						read[len(sinks)+i].Store(env.Event.Sequence)
 						_, err := protoBytes(bus, env)
 						return err
 					}); err != nil {
@@ -66,23 +70,75 @@ func BenchmarkFanout(b *testing.B) {
 				})
 			}
 			b.ReportAllocs()
+			json0, proto0 := bus.Encodes()
 			cpu0 := cpuTime(b)
 			b.ResetTimer()
-			for range b.N {
+			for i := range b.N {
+				if i%256 == 0 {
+					keepUp(read, uint32(i))
+				}
 				bus.Publish(build(pb.Status_IN_PROGRESS, "Step 1/5 : FROM busybox"))
 			}
 			bus.End()
 			wg.Wait()
 			b.StopTimer()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/event")
+			json, proto := bus.Encodes()
+			b.ReportMetric(float64(json-json0)/float64(b.N), "json-encodes/event")
+			b.ReportMetric(float64(proto-proto0)/float64(b.N), "proto-encodes/event")
 			b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/event")
 		})
 	}
 }
 
-// protoBytes is what a gRPC subscriber of bus spends on env's protobuf form.
-func protoBytes(_ *event.Bus, env *pb.Envelope) ([]byte, error) {
-	return proto.Marshal(env)
+// protoBytes is what a gRPC subscriber of bus spends on env's protobuf
+// form: the codec of package rpc takes the bytes the bus shares.
+func protoBytes(bus *event.Bus, env *pb.Envelope) ([]byte, error) {
+	return bus.Proto(env)
+}
+
+// maxLag is how far the benchmark lets a reader fall behind: well within
+// the bus's memory, as in a run whose readers keep up, rather than
+// measuring reads from the spill file.
+const maxLag = event.DefaultMemory / 4
+
+// keepUp waits, without spinning, until every reader is within maxLag of
+// sequence last.
+func keepUp(read []atomic.Uint32, last uint32) {
+	for i := range read {
+		for read[i].Load()+maxLag < last {
+			time.Sleep(20 * time.Microsecond)
+		}
+	}
+}
+
+// tracked returns s, which stores in read the last sequence it was given.
+func tracked(s sink.Sink, read *atomic.Uint32) sink.Sink {
+	es, ok := s.(sink.EncodedSink)
+	if !ok {
+		return trackedSink{s, read}
+	}
+	return trackedEncodedSink{trackedSink{s, read}, es}
+}
+
+type trackedSink struct {
+	sink.Sink
+	read *atomic.Uint32
+}
+
+func (t trackedSink) Write(env *pb.Envelope) error {
+	t.read.Store(env.Event.Sequence)
+	return t.Sink.Write(env)
+}
+
+type trackedEncodedSink struct {
+	trackedSink
+	es sink.EncodedSink
+}
+
+func (t trackedEncodedSink) WriteEncoded(e *event.Encoded) error {
+	t.read.Store(e.Env().Event.Sequence)
+	return t.es.WriteEncoded(e)
 }
 
 // cpuTime returns the CPU time the process has used so far.

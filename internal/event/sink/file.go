@@ -35,7 +35,7 @@ type File struct {
 	out   []byte
 }
 
-var _ Sink = (*File)(nil)
+var _ EncodedSink = (*File)(nil)
 
 // OpenFile opens (creating) the event log at path for appending.
 func OpenFile(path string) (*File, error) {
@@ -60,6 +60,18 @@ func (f *File) Write(env *pb.Envelope) error {
 		return fmt.Errorf("encoding event %d: %w", env.Event.Sequence, err)
 	}
 	f.buf = append(f.buf, '\n')
+	f.lines = append(f.lines, len(f.buf))
+	return nil
+}
+
+// WriteEncoded implements EncodedSink: it writes the JSON line the bus
+// shares with its other readers.
+func (f *File) WriteEncoded(e *event.Encoded) error {
+	line, err := e.JSON()
+	if err != nil {
+		return fmt.Errorf("encoding event %d: %w", e.Env().Event.Sequence, err)
+	}
+	f.buf = append(append(f.buf, line...), '\n')
 	f.lines = append(f.lines, len(f.buf))
 	return nil
 }

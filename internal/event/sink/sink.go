@@ -20,16 +20,36 @@ type Sink interface {
 	Flush() error
 }
 
+// EncodedSink is a Sink that can write the encoded forms of an event the
+// bus shares with its other readers, instead of encoding it again.
+type EncodedSink interface {
+	Sink
+	// WriteEncoded buffers one event, as Write does.
+	WriteEncoded(e *event.Encoded) error
+}
+
 // Run feeds every event of bus to s until the run ends or ctx is done,
-// flushing whenever it has caught up with the publishers.
+// flushing whenever it has caught up with the publishers. An EncodedSink
+// is given the event's shared encoded forms.
 func Run(ctx context.Context, bus *event.Bus, s Sink) error {
-	return bus.Follow(ctx, 0, func(env *pb.Envelope, more bool) error {
-		if err := s.Write(env); err != nil {
-			return err
-		}
+	flush := func(more bool) error {
 		if more {
 			return nil
 		}
 		return s.Flush()
+	}
+	if es, ok := s.(EncodedSink); ok {
+		return bus.FollowEncoded(ctx, 0, func(e *event.Encoded, more bool) error {
+			if err := es.WriteEncoded(e); err != nil {
+				return err
+			}
+			return flush(more)
+		})
+	}
+	return bus.Follow(ctx, 0, func(env *pb.Envelope, more bool) error {
+		if err := s.Write(env); err != nil {
+			return err
+		}
+		return flush(more)
 	})
 }

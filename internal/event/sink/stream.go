@@ -29,7 +29,7 @@ type Stream struct {
 	buf   []byte
 }
 
-var _ Sink = (*Stream)(nil)
+var _ EncodedSink = (*Stream)(nil)
 
 // NewStream returns a sink that writes events at level or above to w. With
 // color, text is colored for a terminal.
@@ -46,6 +46,24 @@ func (s *Stream) Write(env *pb.Envelope) error {
 		return nil
 	}
 	return s.append(env)
+}
+
+// WriteEncoded implements EncodedSink: as JSON, it writes the line the
+// bus shares with its other readers.
+func (s *Stream) WriteEncoded(e *event.Encoded) error {
+	env := e.Env()
+	if event.LevelOf(env.Event) < s.level {
+		return nil
+	}
+	if s.fmt == Text {
+		return s.append(env)
+	}
+	line, err := e.JSON()
+	if err != nil {
+		return fmt.Errorf("encoding event %d: %w", env.Event.Sequence, err)
+	}
+	s.buf = append(append(s.buf, line...), '\n')
+	return nil
 }
 
 func (s *Stream) append(env *pb.Envelope) error {
