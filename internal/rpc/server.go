@@ -76,7 +76,7 @@ const compressMinBytes = 1024
 // when caught up rather than after each event (see flushGate).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	path, events := hoistv1alpha2connect.NewEventServiceHandler(s, connect.WithCompressMinBytes(compressMinBytes))
+	path, events := hoistv1alpha2connect.NewEventServiceHandler(s, connect.WithCompressMinBytes(compressMinBytes), PreencodedCodec(s.Bus))
 	mux.Handle(path, gateFlushes(events))
 	names := []string{hoistv1alpha2connect.EventServiceName}
 	if s.Control != nil {
