@@ -53,15 +53,26 @@ func Write(w http.ResponseWriter, run func(send func(line []byte, more bool) err
 // (a subscriber that fell behind), it is sent as a trailer, so that the
 // client can resume after it.
 func WriteEnvelopes(w http.ResponseWriter, run func(send func(env *pb.Envelope, more bool) error) error) {
-	w.Header().Set("Trailer", LastSequenceHeader)
 	var buf []byte
+	WriteEnvelopesWith(w, func(env *pb.Envelope) ([]byte, error) {
+		var err error
+		buf, err = event.AppendJSON(buf[:0], env)
+		return buf, err
+	}, run)
+}
+
+// WriteEnvelopesWith is WriteEnvelopes with each event's line, without
+// its newline, made by line, such as event.Bus.JSON, which gives the bytes
+// the bus shares with its other readers.
+func WriteEnvelopesWith(w http.ResponseWriter, line func(env *pb.Envelope) ([]byte, error), run func(send func(env *pb.Envelope, more bool) error) error) {
+	w.Header().Set("Trailer", LastSequenceHeader)
 	err := Write(w, func(send func([]byte, bool) error) error {
 		return run(func(env *pb.Envelope, more bool) error {
-			var err error
-			if buf, err = event.AppendJSON(buf[:0], env); err != nil {
+			data, err := line(env)
+			if err != nil {
 				return err
 			}
-			return send(buf, more)
+			return send(data, more)
 		})
 	})
 	var cerr *connect.Error

@@ -31,7 +31,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.markConnected()
-	jsonl.WriteEnvelopes(w, func(send func(*pb.Envelope, bool) error) error {
+	jsonl.WriteEnvelopesWith(w, s.Bus.JSON, func(send func(*pb.Envelope, bool) error) error {
 		return s.stream(r.Context(), r.RemoteAddr, req.AfterSequence, req.HistoryOnly, filter, send)
 	})
 }
