@@ -22,7 +22,8 @@ const LastSequenceHeader = "Hoist-Last-Sequence"
 
 // Write streams lines to an HTTP response as JSON lines: run calls send
 // with each line, without its newline, and more set when further lines are
-// at hand, so that the response is flushed only when caught up. It returns
+// at hand, so that the response is flushed only when caught up; a nil line
+// only flushes. It returns
 // run's error, or the error that kept the response from starting.
 func Write(w http.ResponseWriter, run func(send func(line []byte, more bool) error) error) error {
 	w.Header().Set("Content-Type", "application/x-ndjson")
@@ -35,17 +36,24 @@ func Write(w http.ResponseWriter, run func(send func(line []byte, more bool) err
 	}
 	newline := []byte{'\n'}
 	return run(func(line []byte, more bool) error {
+		if line == nil {
+			return flushUnless(rc, more)
+		}
 		if _, err := w.Write(line); err != nil {
 			return err
 		}
 		if _, err := w.Write(newline); err != nil {
 			return err
 		}
-		if more {
-			return nil
-		}
-		return rc.Flush()
+		return flushUnless(rc, more)
 	})
+}
+
+func flushUnless(rc *http.ResponseController, more bool) error {
+	if more {
+		return nil
+	}
+	return rc.Flush()
 }
 
 // WriteEnvelopes streams events to an HTTP response as JSON lines, as
@@ -68,6 +76,9 @@ func WriteEnvelopesWith(w http.ResponseWriter, line func(env *pb.Envelope) ([]by
 	w.Header().Set("Trailer", LastSequenceHeader)
 	err := Write(w, func(send func([]byte, bool) error) error {
 		return run(func(env *pb.Envelope, more bool) error {
+			if env == nil {
+				return send(nil, more)
+			}
 			data, err := line(env)
 			if err != nil {
 				return err

@@ -124,7 +124,9 @@ func (s *Server) stream(ctx context.Context, peer string, after uint32, historyO
 		}
 		// Counted before the write, which may wait on a slow reader: a cut
 		// stream ends with this event's sequence once the write is done.
-		sub.sent.Store(env.Event.GetSequence())
+		if env != nil {
+			sub.sent.Store(env.GetEvent().GetSequence())
+		}
 		return send(env, more)
 	})
 	if errors.Is(err, errCut) {

@@ -1,8 +1,11 @@
 package rpc_test
 
 import (
+	"bufio"
 	"crypto/rand"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +114,40 @@ func TestDrainCutsWithAResumableStatus(t *testing.T) {
 		if seq != uint32(i+1) {
 			t.Fatalf("event %d has sequence %d: not every event once, in order", i, seq)
 		}
+	}
+}
+
+// An event that the JSON-lines endpoint sends while more were at hand
+// reaches a subscriber at once even when the filter drops all that follow.
+func TestJSONLinesFlushesWhenTheRestIsFilteredOut(t *testing.T) {
+	bus := testutil.NewBus(t)
+	api := &rpc.Server{Bus: bus, State: state.New()}
+	url := testutil.Serve(t, rpc.NewHTTPServer(api.Handler()))
+	resp, err := http.Get(url + rpc.EventsPath + "?follow=true&status=FAILED")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	// The failure, then a burst the filter drops, all at once; the run
+	// goes on, so nothing ends the response.
+	bus.Publish(&pb.Event{Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: "app", Status: pb.Status_FAILED}}})
+	for i := range 2000 {
+		bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d", i)))
+	}
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		if sc.Scan() {
+			line <- sc.Text()
+		}
+		close(line)
+	}()
+	select {
+	case l := <-line:
+		if !strings.Contains(l, `"FAILED"`) {
+			t.Fatalf("first line %q, want the failed build", l)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the failed build, followed by events the filter drops, was not sent within 5s")
 	}
 }

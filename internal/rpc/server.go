@@ -130,6 +130,9 @@ func (s *Server) Events(ctx context.Context, req *connect.Request[pb.EventsReque
 	defer gate.hold(false)
 	return s.stream(ctx, req.Peer().Addr, req.Msg.GetAfterSequence(), req.Msg.GetHistoryOnly(), filter,
 		func(env *pb.Envelope, more bool) error {
+			if env == nil {
+				return nil // the gate's timer flushes what it held back
+			}
 			gate.hold(more)
 			return stream.Send(env)
 		})
@@ -138,7 +141,8 @@ func (s *Server) Events(ctx context.Context, req *connect.Request[pb.EventsReque
 // Stream sends the events of bus after a sequence to send, ending after
 // the terminationEvent, or with historyOnly after the events published so
 // far. more tells send whether further events are at hand, so that it can
-// flush only then. A subscriber that falls behind is ended with
+// flush only then; when the events at hand then all fail the filter, send
+// is called with a nil env and more false, to flush. A subscriber that falls behind is ended with
 // SlowConsumerError; one whose history cannot be read back from disk,
 // with DATA_LOSS.
 func Stream(ctx context.Context, bus *event.Bus, after uint32, historyOnly bool, filter event.Filter, queue int, send func(env *pb.Envelope, more bool) error) error {
@@ -150,6 +154,7 @@ func Stream(ctx context.Context, bus *event.Bus, after uint32, historyOnly bool,
 	}
 	sub := bus.Subscribe(after, event.WithQueue(queue))
 	defer sub.Close()
+	owed := false // a flush, held back by a send with more
 	for {
 		env, err := sub.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -158,10 +163,19 @@ func Stream(ctx context.Context, bus *event.Bus, after uint32, historyOnly bool,
 		if err != nil {
 			return subscriptionError(ctx, bus.RunID(), err)
 		}
-		if filter.Match(env.Event) {
-			if err := send(env, sub.Buffered() > 0); err != nil {
+		switch more := sub.Buffered() > 0; {
+		case filter.Match(env.Event):
+			if err := send(env, more); err != nil {
 				return err
 			}
+			owed = more
+		case owed && !more:
+			// What was sent is held back for events that the filter then
+			// dropped: flush it now.
+			if err := send(nil, false); err != nil {
+				return err
+			}
+			owed = false
 		}
 		if env.Event.GetTerminationEvent() != nil || (limit > 0 && env.Event.Sequence >= limit) {
 			return nil
