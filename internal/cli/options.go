@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -9,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hoist-dev/hoist/internal/build/cache"
-	"github.com/hoist-dev/hoist/internal/fault"
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/session"
 )
@@ -98,8 +96,4 @@ func changed(cmd *cobra.Command, name string, v bool) *bool {
 func runOptions(o session.Options, s Streams, log *slog.Logger) session.Options {
 	o.Out, o.Err, o.Log = s.Out, s.Err, log
 	return o
-}
-
-func usageError(format string, args ...any) error {
-	return fault.New(fault.UsageInvalid, fmt.Sprintf(format, args...), "see hoist --help")
 }
