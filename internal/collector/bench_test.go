@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/chromedp/chromedp"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
 	"github.com/hoist-dev/hoist/internal/collector"
 	"github.com/hoist-dev/hoist/internal/collector/store"
 	"github.com/hoist-dev/hoist/internal/event"
@@ -159,4 +161,34 @@ func storeBigRun(tb testing.TB, url string, events int) string {
 		tb.Fatalf("closing the store: %v", err)
 	}
 	return id
+}
+
+// BenchmarkEvents measures the EventService's Events over gRPC reading a
+// stored run of 20k events, mostly build log lines of a hundred bytes or
+// so, to its end. It reports events/s.
+func BenchmarkEvents(b *testing.B) {
+	const events = 20_000
+	url := filepath.Join(b.TempDir(), "c.db")
+	id := storeBigRun(b, url, events)
+	base := "http://" + serve(b, url, collector.Options{})
+	hc, err := rpc.NewHTTPClient(rpc.ClientOptions{Address: base})
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := hoistv1alpha2connect.NewEventServiceClient(hc, base, connect.WithGRPC())
+	b.ResetTimer()
+	for range b.N {
+		stream, err := client.Events(b.Context(), connect.NewRequest(&pb.EventsRequest{RunId: id, HistoryOnly: true}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for stream.Receive() {
+			n++
+		}
+		if err := stream.Err(); err != nil || n != events {
+			b.Fatalf("read %d events (%v), want %d", n, err, events)
+		}
+	}
+	b.ReportMetric(float64(b.N*events)/b.Elapsed().Seconds(), "events/s")
 }

@@ -52,6 +52,17 @@ func gateFlushes(next http.Handler) http.Handler {
 	})
 }
 
+// GateFlushes is gateFlushes for another server of the EventService,
+// whose Events tells the gate with HoldFlush whether more events are at
+// hand.
+func GateFlushes(next http.Handler) http.Handler { return gateFlushes(next) }
+
+// HoldFlush says, for the EventService call of ctx served behind
+// GateFlushes, whether further events are at hand behind the message
+// about to be sent, so that its flush can wait for them. Without a gate
+// it does nothing.
+func HoldFlush(ctx context.Context, more bool) { flushGateFrom(ctx).hold(more) }
+
 // flushGateFrom returns the flushGate of a request's context, or nil.
 func flushGateFrom(ctx context.Context) *flushGate {
 	g, _ := ctx.Value(flushGateKey{}).(*flushGate)

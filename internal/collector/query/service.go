@@ -16,6 +16,7 @@ import (
 	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
 	"github.com/hoist-dev/hoist/internal/collector/store"
 	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/rpc"
 )
 
 // Store is what queries need of the collector's store.
@@ -57,7 +58,11 @@ func (s *Service) Events(ctx context.Context, req *connect.Request[pb.EventsRequ
 	if err := stream.Send(nil); err != nil {
 		return err
 	}
-	return s.envelopes(ctx, q, !req.Msg.HistoryOnly, filter, func(_ store.Event, env *pb.Envelope, _ bool) error {
+	// While more events are at hand, their flush waits for them (when the
+	// handler is behind rpc.GateFlushes).
+	defer rpc.HoldFlush(ctx, false)
+	return s.envelopes(ctx, q, !req.Msg.HistoryOnly, filter, func(_ store.Event, env *pb.Envelope, more bool) error {
+		rpc.HoldFlush(ctx, more)
 		return stream.Send(env)
 	})
 }
@@ -131,7 +136,9 @@ func (s *Service) Feed(ctx context.Context, req *connect.Request[pb.FeedRequest]
 	if err := stream.Send(nil); err != nil {
 		return err
 	}
-	return s.envelopes(ctx, q, !req.Msg.HistoryOnly, filter, func(e store.Event, env *pb.Envelope, _ bool) error {
+	defer rpc.HoldFlush(ctx, false)
+	return s.envelopes(ctx, q, !req.Msg.HistoryOnly, filter, func(e store.Event, env *pb.Envelope, more bool) error {
+		rpc.HoldFlush(ctx, more)
 		return stream.Send(&pb.FeedItem{Cursor: e.Cursor, Envelope: env})
 	})
 }
