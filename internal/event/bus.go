@@ -151,9 +151,11 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 	}
 	b.last++
 	ev.Sequence = b.last
-	ev.Timestamp = timestamppb.New(b.clock.Now().UTC())
-	// The envelope and its encodings are one allocation.
+	// The envelope, its timestamp and its encodings are one allocation.
 	rec := &record{enc: Encoded{count: &b.encodes}}
+	now := b.clock.Now()
+	rec.ts.Seconds, rec.ts.Nanos = now.Unix(), int32(now.Nanosecond())
+	ev.Timestamp = &rec.ts
 	env := &rec.env
 	env.ApiVersion, env.Kind, env.EventId, env.Event = APIVersion, Kind, b.runID, ev
 	rec.enc.env = env
@@ -161,20 +163,30 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 	if b.last-b.spilled >= size/2 {
 		b.wakeSpiller()
 	}
+	b.dropLagging()
+	b.changed.Wake()
+	return env
+}
+
+// dropLagging drops the live subscribers that fell behind by more than
+// their queue. It is called under mu.
+func (b *Bus) dropLagging() {
+	if len(b.live) == 0 {
+		return // ranging over even an empty map starts an iterator
+	}
 	for s := range b.live {
 		if lag := b.last - s.fetched.Load(); lag > s.queue {
 			s.drop()
 			delete(b.live, s)
 		}
 	}
-	b.changed.Wake()
-	return env
 }
 
-// record is a published envelope with its encodings.
+// record is a published envelope with its timestamp and its encodings.
 type record struct {
 	enc Encoded
 	env pb.Envelope
+	ts  timestamppb.Timestamp
 }
 
 // End marks the end of the run: subscribers receive io.EOF after the last
@@ -431,8 +443,12 @@ func (s *Subscription) fill(ctx context.Context) error {
 			s.fetched.Store(end)
 			if !s.live && b.last-end <= s.queue {
 				// Caught up: from now on the queue bound applies.
+				// A follower (Follow) has none, so the publisher
+				// need not check it.
 				s.live = true
-				b.live[s] = struct{}{}
+				if s.queue != math.MaxUint32 {
+					b.live[s] = struct{}{}
+				}
 			}
 			b.mu.Unlock()
 			return nil

@@ -40,7 +40,7 @@ func (e *Encoded) Env() *pb.Envelope { return e.env }
 // JSON returns the event's JSON form, one line without the newline.
 func (e *Encoded) JSON() ([]byte, error) {
 	e.json.once.Do(func() {
-		e.json.b, e.json.err = marshalJSONExact(e.env)
+		e.json.b, e.json.err = inSlab(func(b []byte) ([]byte, error) { return AppendJSON(b, e.env) })
 		e.count.json.Add(1)
 	})
 	return e.json.b, e.json.err
@@ -51,28 +51,54 @@ func (e *Encoded) JSON() ([]byte, error) {
 // deterministic).
 func (e *Encoded) Proto() ([]byte, error) {
 	e.proto.once.Do(func() {
-		e.proto.b, e.proto.err = proto.Marshal(e.env)
+		e.proto.b, e.proto.err = inSlab(func(b []byte) ([]byte, error) { return appendProto(b, e.env) })
 		e.count.proto.Add(1)
 	})
 	return e.proto.b, e.proto.err
 }
 
-// scratch holds buffers to encode JSON in before it is copied to a slice
-// of its exact size, which the ring then keeps: growing the slice while
-// encoding would allocate several times as much.
-var scratch = sync.Pool{New: func() any { return new([]byte) }}
+// Encodings are cut from slabs, one allocation for the encodings of many
+// events instead of one each. A slab is taken by one encoder at a time; the
+// bytes before its length were handed out and are never written again.
+var slabs = sync.Pool{New: func() any { return new([]byte) }}
 
-func marshalJSONExact(env *pb.Envelope) ([]byte, error) {
-	buf, ok := scratch.Get().(*[]byte)
+const (
+	// slabSize is the size of a new slab: the encodings of about a
+	// hundred typical events.
+	slabSize = 32 << 10
+	// slabTail is the free space below which a slab is left for a new one.
+	slabTail = 1 << 10
+)
+
+// inSlab returns what enc appends to an empty slice, stored in a slab. The
+// result's capacity ends at its length, so that a reader appending to it
+// cannot reach the next event's bytes.
+func inSlab(enc func([]byte) ([]byte, error)) ([]byte, error) {
+	s, ok := slabs.Get().(*[]byte)
 	if !ok {
-		buf = new([]byte)
+		s = new([]byte)
 	}
-	defer scratch.Put(buf)
-	var err error
-	if *buf, err = AppendJSON((*buf)[:0], env); err != nil {
-		return nil, err
+	defer slabs.Put(s)
+	if cap(*s)-len(*s) < slabTail {
+		*s = make([]byte, 0, slabSize)
 	}
-	return append([]byte(nil), *buf...), nil
+	start := len(*s)
+	out, err := enc((*s)[start:start])
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	n := len(out)
+	if &out[0] == &(*s)[start : start+1][0] {
+		// Encoded in place.
+		*s = (*s)[:start+n]
+		return out[:n:n], nil
+	}
+	// It did not fit in what was left of the slab.
+	if n > slabSize/4 {
+		return out[:n:n], nil
+	}
+	*s = append(make([]byte, 0, slabSize), out...)
+	return (*s)[:n:n], nil
 }
 
 // setProto gives e the protobuf bytes it was decoded from.
