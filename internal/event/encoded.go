@@ -84,8 +84,12 @@ func inSlab(enc func([]byte) ([]byte, error)) ([]byte, error) {
 	}
 	start := len(*s)
 	out, err := enc((*s)[start:start])
-	if err != nil || len(out) == 0 {
-		return out, err
+	if err != nil {
+		// What enc wrote is left to be overwritten.
+		return nil, err
+	}
+	if len(out) == 0 {
+		return out[:0:0], nil
 	}
 	n := len(out)
 	if &out[0] == &(*s)[start : start+1][0] {

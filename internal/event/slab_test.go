@@ -29,7 +29,10 @@ func TestInSlab(t *testing.T) {
 			t.Fatalf("encoding %d changed after later ones: %.20q..., want %.20q...", i, got[i], want[i])
 		}
 	}
-	if _, err := inSlab(func(b []byte) ([]byte, error) { return append(b, 'x'), fmt.Errorf("failed") }); err == nil {
-		t.Error("inSlab dropped the encoder's error")
+	if b, err := inSlab(func(b []byte) ([]byte, error) { return append(b, 'x'), fmt.Errorf("failed") }); err == nil || b != nil {
+		t.Errorf("inSlab of a failed encoding = %q, %v; want nil and the error", b, err)
+	}
+	if b, err := inSlab(func(b []byte) ([]byte, error) { return b, nil }); err != nil || cap(b) != 0 {
+		t.Errorf("inSlab of an empty encoding = %q (capacity %d), %v; want no capacity", b, cap(b), err)
 	}
 }
