@@ -24,13 +24,6 @@ import (
 // DefaultMaxEventBytes bounds one pushed message.
 const DefaultMaxEventBytes = 1 << 20
 
-// compressMinBytes is the smallest message the EventService and the
-// CollectorService compress for a client that accepts gzip (connect-go's
-// clients all do). Events are mostly a line of output, a hundred bytes or
-// so: gzip makes them no smaller, and setting up its compressor for each
-// was most of the cost of a stream.
-const compressMinBytes = 1024
-
 // Options configure a collector.
 type Options struct {
 	// Token, when set, is required as a bearer token (or the dashboard's
@@ -85,7 +78,7 @@ func (c *Collector) Handler() http.Handler {
 	mux.Handle(hoistv1alpha2connect.NewEventSinkServiceHandler(c.ingest, guarded, connect.WithReadMaxBytes(c.opts.MaxEventBytes)))
 	// The streams of events compress only large messages and are flushed
 	// when caught up, as a running hoist's are.
-	streams := connect.WithHandlerOptions(guarded, connect.WithReadMaxBytes(64<<10), connect.WithCompressMinBytes(compressMinBytes))
+	streams := connect.WithHandlerOptions(guarded, connect.WithReadMaxBytes(64<<10), connect.WithCompressMinBytes(rpc.CompressMinBytes))
 	path, events := hoistv1alpha2connect.NewEventServiceHandler(c.query, streams)
 	mux.Handle(path, rpc.GateFlushes(events))
 	path, runs := hoistv1alpha2connect.NewCollectorServiceHandler(c.query, streams)

@@ -64,19 +64,19 @@ func (s *Server) Connected() <-chan struct{} {
 	return s.connected
 }
 
-// compressMinBytes is the smallest message the EventService compresses
+// CompressMinBytes is the smallest message the EventService compresses
 // for a client that accepts gzip (connect-go's clients all do). Events are
 // mostly a line of output, a hundred bytes or so: gzip would make them no
 // smaller, and setting up its compressor for each was most of the cost of
 // a stream.
-const compressMinBytes = 1024
+const CompressMinBytes = 1024
 
 // Handler returns the HTTP handler of the Event API, with gRPC reflection
 // and the standard health service. The EventService's streams are flushed
 // when caught up rather than after each event (see flushGate).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	path, events := hoistv1alpha2connect.NewEventServiceHandler(s, connect.WithCompressMinBytes(compressMinBytes), PreencodedCodec(s.Bus))
+	path, events := hoistv1alpha2connect.NewEventServiceHandler(s, connect.WithCompressMinBytes(CompressMinBytes), PreencodedCodec(s.Bus))
 	mux.Handle(path, gateFlushes(events))
 	names := []string{hoistv1alpha2connect.EventServiceName}
 	if s.Control != nil {
