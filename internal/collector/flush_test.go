@@ -1,13 +1,9 @@
 package collector_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
@@ -20,19 +16,8 @@ import (
 	"github.com/hoist-dev/hoist/internal/collector/store"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/rpc"
+	"github.com/hoist-dev/hoist/internal/testutil"
 )
-
-// flushCounter is a ResponseWriter that counts the flushes that reach it.
-type flushCounter struct {
-	header  http.Header
-	body    bytes.Buffer
-	flushes int
-}
-
-func (w *flushCounter) Header() http.Header         { return w.header }
-func (w *flushCounter) Write(p []byte) (int, error) { return w.body.Write(p) }
-func (w *flushCounter) WriteHeader(int)             {}
-func (w *flushCounter) Flush()                      { w.flushes++ }
 
 // TestEventsFlushesInBatches streams a stored run over the Connect
 // protocol to a client that accepts gzip and checks that every event
@@ -51,34 +36,10 @@ func TestEventsFlushesInBatches(t *testing.T) {
 			t.Errorf("closing the store: %v", err)
 		}
 	})
-	// A Connect streaming request: one enveloped JSON message.
-	msg := fmt.Appendf(nil, `{"runId":%q,"historyOnly":true}`, id)
-	body := binary.BigEndian.AppendUint32([]byte{0}, uint32(len(msg)))
-	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost,
-		"/"+hoistv1alpha2connect.EventServiceName+"/Events", bytes.NewReader(append(body, msg...)))
-	req.Header.Set("Content-Type", "application/connect+json")
-	req.Header.Set("Connect-Accept-Encoding", "gzip")
-	w := &flushCounter{header: http.Header{}}
-	collector.New(st, collector.Options{}).Handler().ServeHTTP(w, req)
-	events, compressed, end := 0, 0, false
-	for r := bytes.NewReader(w.body.Bytes()); r.Len() > 0; {
-		var prefix [5]byte
-		if _, err := io.ReadFull(r, prefix[:]); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := r.Seek(int64(binary.BigEndian.Uint32(prefix[1:])), io.SeekCurrent); err != nil {
-			t.Fatal(err)
-		}
-		switch {
-		case prefix[0]&2 != 0:
-			end = true
-		case prefix[0]&1 != 0:
-			compressed++
-			events++
-		default:
-			events++
-		}
-	}
+	got := testutil.CallConnectStream(t, collector.New(st, collector.Options{}).Handler(),
+		"/"+hoistv1alpha2connect.EventServiceName+"/Events",
+		fmt.Appendf(nil, `{"runId":%q,"historyOnly":true}`, id), http.Header{"Connect-Accept-Encoding": {"gzip"}})
+	events, compressed, end := got.Messages, got.Compressed, got.End
 	if events != total || !end {
 		t.Fatalf("got %d events, end of stream %v; want %d and the end", events, end, total)
 	}
@@ -87,10 +48,10 @@ func TestEventsFlushesInBatches(t *testing.T) {
 	}
 	// One flush for the headers, one at the end, and one every few
 	// milliseconds while the store's pages are read.
-	if w.flushes > total/10 {
-		t.Errorf("%d flushes for %d events", w.flushes, total)
+	if got.Flushes > total/10 {
+		t.Errorf("%d flushes for %d events", got.Flushes, total)
 	}
-	t.Logf("%d flushes for %d events", w.flushes, total)
+	t.Logf("%d flushes for %d events", got.Flushes, total)
 }
 
 // TestEventsFlushesAHeldEvent checks that an event sent while more were at

@@ -24,7 +24,7 @@ type subscriber struct {
 	// sent is the sequence of the last event handed to the stream.
 	sent atomic.Uint32
 	// cut is set when the drain bound has passed: the stream sends
-	// nothing more and ends with DrainCutError.
+	// nothing more and ends with drainCutError.
 	cut atomic.Bool
 }
 
@@ -76,15 +76,11 @@ type Cut struct {
 	Sent, Last uint32
 }
 
-func (c Cut) String() string {
-	return fmt.Sprintf("%s had been sent events up to sequence %d of %d (%d not sent)", c.Peer, c.Sent, c.Last, c.Last-c.Sent)
-}
-
 // Drain waits, at most timeout, until every connected subscriber has been
 // sent the run's events through the terminationEvent and its stream has
 // ended. Call it once the run has ended. Subscribers still streaming when
 // the bound passes are cut: each is sent nothing more and ends with
-// DrainCutError, a status it can resume from, and Drain returns them.
+// drainCutError, a status it can resume from, and Drain returns them.
 func (s *Server) Drain(ctx context.Context, timeout time.Duration) []Cut {
 	bound := time.NewTimer(timeout)
 	defer bound.Stop()
@@ -130,17 +126,17 @@ func (s *Server) stream(ctx context.Context, peer string, after uint32, historyO
 		return send(env, more)
 	})
 	if errors.Is(err, errCut) {
-		return DrainCutError(s.Bus.RunID(), sub.sent.Load())
+		return drainCutError(s.Bus.RunID(), sub.sent.Load())
 	}
 	return err
 }
 
-// DrainCutError ends a subscriber that the end of the run could not wait
+// drainCutError ends a subscriber that the end of the run could not wait
 // for: RESOURCE_EXHAUSTED with a SlowConsumer detail and a header naming
 // the last sequence sent, the same status as a subscriber that fell behind,
 // so that clients resume from it, from hoist's collector or its event log
 // file.
-func DrainCutError(runID string, last uint32) error {
+func drainCutError(runID string, last uint32) error {
 	return resumable(runID, last,
 		fmt.Errorf("the run ended and this subscriber was not done within the drain timeout; resume with after_sequence %d", last))
 }

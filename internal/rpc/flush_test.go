@@ -1,13 +1,8 @@
 package rpc_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -20,18 +15,6 @@ import (
 	"github.com/hoist-dev/hoist/internal/testutil"
 )
 
-// flushCounter is a ResponseWriter that counts the flushes that reach it.
-type flushCounter struct {
-	header  http.Header
-	body    bytes.Buffer
-	flushes int
-}
-
-func (w *flushCounter) Header() http.Header         { return w.header }
-func (w *flushCounter) Write(p []byte) (int, error) { return w.body.Write(p) }
-func (w *flushCounter) WriteHeader(int)             {}
-func (w *flushCounter) Flush()                      { w.flushes++ }
-
 // TestEventsFlushesInBatches streams a finished run over the Connect
 // protocol and checks that every event arrives while the response is
 // flushed a few times, not once an event.
@@ -39,38 +22,18 @@ func TestEventsFlushesInBatches(t *testing.T) {
 	const total = 5000
 	bus := testutil.NewBus(t)
 	publishRun(bus, total-1)
-	// A Connect streaming request: one enveloped JSON message.
-	msg := []byte(`{}`)
-	body := binary.BigEndian.AppendUint32([]byte{0}, uint32(len(msg)))
-	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost,
-		"/"+hoistv1alpha2connect.EventServiceName+"/Events", bytes.NewReader(append(body, msg...)))
-	req.Header.Set("Content-Type", "application/connect+json")
-	w := &flushCounter{header: http.Header{}}
-	(&rpc.Server{Bus: bus, State: state.New()}).Handler().ServeHTTP(w, req)
-	events, end := 0, false
-	for r := bytes.NewReader(w.body.Bytes()); r.Len() > 0; {
-		var prefix [5]byte
-		if _, err := io.ReadFull(r, prefix[:]); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := r.Seek(int64(binary.BigEndian.Uint32(prefix[1:])), io.SeekCurrent); err != nil {
-			t.Fatal(err)
-		}
-		if prefix[0]&2 != 0 {
-			end = true
-		} else {
-			events++
-		}
-	}
+	got := testutil.CallConnectStream(t, (&rpc.Server{Bus: bus, State: state.New()}).Handler(),
+		"/"+hoistv1alpha2connect.EventServiceName+"/Events", []byte(`{}`), nil)
+	events, end := got.Messages, got.End
 	if events != total || !end {
 		t.Fatalf("got %d events, end of stream %v; want %d and the end", events, end, total)
 	}
 	// One flush for the headers, one each time the subscription takes
 	// the next few hundred events, and one every few milliseconds.
-	if w.flushes > total/20 {
-		t.Errorf("%d flushes for %d events", w.flushes, total)
+	if got.Flushes > total/20 {
+		t.Errorf("%d flushes for %d events", got.Flushes, total)
 	}
-	t.Logf("%d flushes for %d events", w.flushes, total)
+	t.Logf("%d flushes for %d events", got.Flushes, total)
 }
 
 // TestEventsFlushesAHeldEvent checks that an event sent while more were at
