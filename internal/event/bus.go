@@ -59,6 +59,11 @@ func WithMemory(n int) Option { return func(b *Bus) { b.memory = n } }
 // WithSpillDir sets where the spill file is created (default os.TempDir()).
 func WithSpillDir(dir string) Option { return func(b *Bus) { b.spillDir = dir } }
 
+// OnPublish has fn called with each event as it is published, in order,
+// under the bus's lock: for a quick fold in memory, such as the run's
+// state, that must never lag behind the run. fn must not call the bus.
+func OnPublish(fn func(env *pb.Envelope)) Option { return func(b *Bus) { b.onPublish = fn } }
+
 // WithLogger sets the logger for the bus's own diagnostics.
 func WithLogger(l *slog.Logger) Option { return func(b *Bus) { b.log = l } }
 
@@ -69,6 +74,8 @@ type Bus struct {
 	memory   int
 	spillDir string
 	log      *slog.Logger
+	// onPublish, if set, sees each event as it is published.
+	onPublish func(env *pb.Envelope)
 
 	mu sync.Mutex
 	// ring holds the recent events with their encoded forms. Its slots
@@ -91,6 +98,11 @@ type Bus struct {
 	spillErr     error
 
 	encodes encodeCount
+	// readers counts the open subscriptions that need each form, to
+	// choose the forms of the spill file (spillForms): the protobuf form
+	// for those that want it alone or decode the envelope, the JSON form
+	// for those that want it alone.
+	readers [2]atomic.Int32 // the protobuf form's, the JSON form's
 }
 
 // New returns a bus for a new run.
@@ -158,8 +170,12 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 	ev.Timestamp = &rec.ts
 	env := &rec.env
 	env.ApiVersion, env.Kind, env.EventId, env.Event = APIVersion, Kind, b.runID, ev
-	rec.enc.env = env
+	rec.enc.env, rec.enc.seq = env, b.last
+	rec.enc.level, rec.enc.terminal = LevelOf(ev), ev.GetTerminationEvent() != nil
 	b.ring[b.last&b.mask].Store(&rec.enc)
+	if b.onPublish != nil {
+		b.onPublish(env)
+	}
 	if b.last-b.spilled >= size/2 {
 		b.wakeSpiller()
 	}
@@ -245,6 +261,14 @@ func WithQueue(n int) SubscribeOption {
 	return func(s *Subscription) { s.queue = uint32(max(n, batch)) }
 }
 
+// Wants declares that the reader uses only the event's encoded form f, and
+// neither its envelope nor its other form: events read back from disk are
+// then not decoded, and events nobody has read yet are spilled in that
+// form. Encoded.Env still decodes one on demand.
+func Wants(f Form) SubscribeOption {
+	return func(s *Subscription) { s.wants = f }
+}
+
 // Subscribe returns a subscription that receives every event after sequence
 // after (0 for all), then live events, in order, each once.
 func (b *Bus) Subscribe(after uint32, opts ...SubscribeOption) *Subscription {
@@ -253,6 +277,7 @@ func (b *Bus) Subscribe(after uint32, opts ...SubscribeOption) *Subscription {
 	for _, o := range opts {
 		o(s)
 	}
+	b.readersOf(s.wants).Add(1)
 	return s
 }
 
@@ -263,16 +288,13 @@ func (b *Bus) Subscribe(after uint32, opts ...SubscribeOption) *Subscription {
 // it falls behind the memory ring it reads history from disk. In-process
 // sinks use it.
 func (b *Bus) Follow(ctx context.Context, after uint32, fn func(env *pb.Envelope, more bool) error) error {
-	sub := b.Subscribe(after)
-	sub.queue = math.MaxUint32
-	defer sub.Close()
-	return sub.each(ctx, func(e *Encoded, more bool) error { return fn(e.env, more) })
+	return b.FollowEncoded(ctx, after, func(e *Encoded, more bool) error { return fn(e.Env(), more) })
 }
 
 // FollowEncoded is Follow for a reader that wants an event's encoded
-// forms, which every reader shares.
-func (b *Bus) FollowEncoded(ctx context.Context, after uint32, fn func(e *Encoded, more bool) error) error {
-	sub := b.Subscribe(after)
+// forms, which every reader shares; opts may say which (Wants).
+func (b *Bus) FollowEncoded(ctx context.Context, after uint32, fn func(e *Encoded, more bool) error, opts ...SubscribeOption) error {
+	sub := b.Subscribe(after, opts...)
 	sub.queue = math.MaxUint32
 	defer sub.Close()
 	return sub.each(ctx, fn)
@@ -314,7 +336,7 @@ func (b *Bus) spiller() {
 		if len(envs) == 0 {
 			continue
 		}
-		err := b.writeSpill(from, envs)
+		err := b.writeSpill(from, envs, b.spillForms())
 		b.mu.Lock()
 		if err != nil {
 			b.spillErr = err
@@ -327,7 +349,35 @@ func (b *Bus) spiller() {
 	}
 }
 
-func (b *Bus) writeSpill(from uint32, envs []*Encoded) error {
+// readersOf returns the count of subscriptions that need the form of one
+// that wants f alone, or the envelope (f is 0).
+func (b *Bus) readersOf(f Form) *atomic.Int32 {
+	if f == FormJSON {
+		return &b.readers[1]
+	}
+	return &b.readers[0]
+}
+
+// spillForms are the forms events are spilled in besides those already
+// made: each that a reader needs, such as the event log file's JSON or a
+// gRPC subscriber's protobuf (the form an envelope is decoded from, being
+// the faster to decode), so that a reader that falls behind finds its
+// form on disk; protobuf when there is no reader.
+func (b *Bus) spillForms() Form {
+	var f Form
+	if b.readers[0].Load() > 0 {
+		f |= FormProto
+	}
+	if b.readers[1].Load() > 0 {
+		f |= FormJSON
+	}
+	if f == 0 {
+		f = FormProto
+	}
+	return f
+}
+
+func (b *Bus) writeSpill(from uint32, envs []*Encoded, form Form) error {
 	if b.spill == nil {
 		f, err := createSpill(b.spillDir, b.runID)
 		if err != nil {
@@ -335,7 +385,7 @@ func (b *Bus) writeSpill(from uint32, envs []*Encoded) error {
 		}
 		b.spill = f
 	}
-	return b.spill.append(from, envs)
+	return b.spill.append(from, envs, form)
 }
 
 // Subscription reads a run's events in order. It is used by one goroutine.
@@ -352,6 +402,7 @@ type Subscription struct {
 	dropped   chan struct{}
 	reader    *spillReader
 	closed    bool
+	wants     Form // the one form the reader uses, or 0 for the envelope
 }
 
 // drop is called by the publisher, under the bus lock.
@@ -372,6 +423,7 @@ func (s *Subscription) Close() {
 		return
 	}
 	s.closed = true
+	s.bus.readersOf(s.wants).Add(-1)
 	s.bus.mu.Lock()
 	delete(s.bus.live, s)
 	s.bus.mu.Unlock()
@@ -384,7 +436,7 @@ func (s *Subscription) Next(ctx context.Context) (*pb.Envelope, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.env, nil
+	return e.Env(), nil
 }
 
 // NextEncoded is Next for a reader that wants the event's encoded forms,
@@ -401,7 +453,7 @@ func (s *Subscription) NextEncoded(ctx context.Context) (*Encoded, error) {
 	e := s.buf[0]
 	s.buf[0] = nil
 	s.buf = s.buf[1:]
-	s.delivered = e.env.Event.Sequence
+	s.delivered = e.seq
 	return e, nil
 }
 
@@ -491,6 +543,9 @@ func (s *Subscription) fillFromDisk(spill *spillFile, next uint32) error {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
+		if err == nil && s.wants == 0 {
+			_, err = e.envelope()
+		}
 		if err != nil {
 			return fmt.Errorf("reading event history at sequence %d: %w", s.reader.next, err)
 		}
@@ -499,6 +554,6 @@ func (s *Subscription) fillFromDisk(spill *spillFile, next uint32) error {
 	if len(s.buf) == 0 {
 		return fmt.Errorf("reading event history at sequence %d: not on disk", next)
 	}
-	s.fetched.Store(s.buf[len(s.buf)-1].env.Event.Sequence)
+	s.fetched.Store(s.buf[len(s.buf)-1].seq)
 	return nil
 }

@@ -1,6 +1,9 @@
 package event
 
 import (
+	"errors"
+	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -15,46 +18,137 @@ import (
 // that asks for it, and then shared by every reader: the event log file,
 // stdout, the Event API's subscribers, the push client and the spill file.
 // Like the envelope, the bytes must not be modified.
+//
+// An event read back from the spill file comes with the forms it was
+// spilled in; the envelope, and a form it was not spilled in, are decoded
+// from those only when a reader asks for them.
 type Encoded struct {
-	env   *pb.Envelope
-	count *encodeCount
-	json  lazyBytes
-	proto lazyBytes
+	seq      uint32
+	terminal bool
+	level    slog.Level
+	env      *pb.Envelope
+	disk     *decoded // for an event read back from disk: its envelope, once decoded
+	count    *encodeCount
+	json     lazyBytes
+	proto    lazyBytes
+}
+
+// decoded is the envelope of an event read back from disk.
+type decoded struct {
+	once sync.Once
+	env  *pb.Envelope
+	err  error
 }
 
 // lazyBytes is an encoding made once.
 type lazyBytes struct {
-	once sync.Once
-	b    []byte
-	err  error
+	once  sync.Once
+	ready atomic.Bool // b and err are set
+	b     []byte
+	err   error
 }
+
+// get returns the encoding, made by enc if it is the first call.
+func (l *lazyBytes) get(enc func() ([]byte, error)) ([]byte, error) {
+	l.once.Do(func() {
+		l.b, l.err = enc()
+		l.ready.Store(true)
+	})
+	return l.b, l.err
+}
+
+// made returns the encoding if it has already been made without error.
+func (l *lazyBytes) made() ([]byte, bool) {
+	if !l.ready.Load() || l.err != nil {
+		return nil, false
+	}
+	return l.b, true
+}
+
+// set gives the encoding, read back from disk.
+func (l *lazyBytes) set(b []byte) { l.get(func() ([]byte, error) { return b, nil }) }
 
 // encodeCount counts the encodings a bus has made.
 type encodeCount struct {
 	json, proto atomic.Uint64
 }
 
-// Env returns the event.
-func (e *Encoded) Env() *pb.Envelope { return e.env }
+// A Form is an encoded form of an event, for Wants.
+type Form uint8
+
+// The encoded forms.
+const (
+	FormProto Form = 1 << iota
+	FormJSON
+)
+
+// Seq returns the event's sequence.
+func (e *Encoded) Seq() uint32 { return e.seq }
+
+// Terminal reports whether the event is the terminationEvent.
+func (e *Encoded) Terminal() bool { return e.terminal }
+
+// Level returns the event's level, as LevelOf gives it.
+func (e *Encoded) Level() slog.Level { return e.level }
+
+// Env returns the event. For an event read back from disk it is decoded on
+// the first call; a subscription that wants the envelope (that is, did not
+// subscribe with Wants) has already decoded it, and for one that did, Env
+// returns nil if the spilled bytes no longer decode.
+func (e *Encoded) Env() *pb.Envelope {
+	env, _ := e.envelope()
+	return env
+}
+
+func (e *Encoded) envelope() (*pb.Envelope, error) {
+	if e.disk == nil {
+		return e.env, nil
+	}
+	d := e.disk
+	d.once.Do(func() {
+		if b, ok := e.proto.made(); ok {
+			env := &pb.Envelope{}
+			d.err = proto.Unmarshal(b, env)
+			d.env = env
+		} else if b, ok := e.json.made(); ok {
+			d.env, d.err = UnmarshalJSON(b)
+		} else {
+			d.err = errors.New("no encoding was spilled")
+		}
+		if got := d.env.GetEvent().GetSequence(); d.err == nil && got != e.seq {
+			d.err = fmt.Errorf("spilled as sequence %d, decoded as %d", e.seq, got)
+		}
+		if d.err != nil {
+			d.env, d.err = nil, fmt.Errorf("decoding event %d read back from disk: %w", e.seq, d.err)
+		}
+	})
+	return d.env, d.err
+}
 
 // JSON returns the event's JSON form, one line without the newline.
 func (e *Encoded) JSON() ([]byte, error) {
-	e.json.once.Do(func() {
-		e.json.b, e.json.err = inSlab(func(b []byte) ([]byte, error) { return AppendJSON(b, e.env) })
+	return e.json.get(func() ([]byte, error) {
+		env, err := e.envelope()
+		if err != nil {
+			return nil, err
+		}
 		e.count.json.Add(1)
+		return inSlab(func(b []byte) ([]byte, error) { return AppendJSON(b, env) })
 	})
-	return e.json.b, e.json.err
 }
 
 // Proto returns the event's protobuf form: exactly what proto.Marshal
 // gives for it (the envelope holds no map, so its encoding is
 // deterministic).
 func (e *Encoded) Proto() ([]byte, error) {
-	e.proto.once.Do(func() {
-		e.proto.b, e.proto.err = inSlab(func(b []byte) ([]byte, error) { return appendProto(b, e.env) })
+	return e.proto.get(func() ([]byte, error) {
+		env, err := e.envelope()
+		if err != nil {
+			return nil, err
+		}
 		e.count.proto.Add(1)
+		return inSlab(func(b []byte) ([]byte, error) { return appendProto(b, env) })
 	})
-	return e.proto.b, e.proto.err
 }
 
 // Encodings are cut from slabs, one allocation for the encodings of many
@@ -105,51 +199,10 @@ func inSlab(enc func([]byte) ([]byte, error)) ([]byte, error) {
 	return (*s)[:n:n], nil
 }
 
-// setProto gives e the protobuf bytes it was decoded from.
-func (e *Encoded) setProto(b []byte) {
-	e.proto.once.Do(func() { e.proto.b = b })
-}
-
-// Encoded returns env with its shared encoded forms when env is one of the
-// events the bus holds in memory, and nil otherwise (an envelope that did
-// not come from this bus, or one already spilled to disk). It takes no
-// lock.
-func (b *Bus) Encoded(env *pb.Envelope) *Encoded {
-	seq := env.GetEvent().GetSequence()
-	if seq == 0 {
-		return nil
-	}
-	if e := b.ring[seq&b.mask].Load(); e != nil && e.env == env {
-		return e
-	}
-	return nil
-}
-
-// JSON returns env's JSON form, one line without the newline: the shared
-// bytes when the bus holds env in memory, new ones otherwise. The bytes
-// must not be modified.
-func (b *Bus) JSON(env *pb.Envelope) ([]byte, error) {
-	if e := b.Encoded(env); e != nil {
-		return e.JSON()
-	}
-	b.encodes.json.Add(1)
-	return MarshalJSON(env)
-}
-
-// Proto returns env's protobuf form, as proto.Marshal gives it: the shared
-// bytes when the bus holds env in memory, new ones otherwise. The bytes
-// must not be modified.
-func (b *Bus) Proto(env *pb.Envelope) ([]byte, error) {
-	if e := b.Encoded(env); e != nil {
-		return e.Proto()
-	}
-	b.encodes.proto.Add(1)
-	return proto.Marshal(env)
-}
-
 // Encodes returns how many times the bus has encoded an event to JSON and
 // to protobuf, for every reader together: once each per event at most,
-// except for events a reader asks about after they left memory.
+// except for an event read back from disk in one form and asked for in
+// the other.
 func (b *Bus) Encodes() (json, proto uint64) {
 	return b.encodes.json.Load(), b.encodes.proto.Load()
 }

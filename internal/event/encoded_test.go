@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/event"
@@ -76,46 +77,64 @@ func TestEncodedOncePerEvent(t *testing.T) {
 	}
 }
 
-func TestEncodedLookup(t *testing.T) {
-	bus := testutil.NewBus(t)
-	env := bus.Publish(testutil.LogEvent("app", "hello"))
-	e := bus.Encoded(env)
-	if e == nil || e.Env() != env {
-		t.Fatalf("Encoded(published envelope) = %v", e)
+// TestEncodedFromDisk checks that events read back from the spill file
+// in the one form their readers want (Wants) give the other form and the
+// envelope on demand, equal to what the bus published, and that such
+// readers decode nothing they do not ask for.
+func TestEncodedFromDisk(t *testing.T) {
+	for _, spilled := range []event.Form{event.FormJSON, event.FormProto} {
+		t.Run(formName(spilled), func(t *testing.T) {
+			const n = 3000
+			bus := testutil.NewBus(t, event.WithMemory(512))
+			want := make([]*pb.Envelope, 0, n+1)
+			// A reader that wants this form alone decides what the
+			// events nobody has read are spilled in.
+			sub := bus.Subscribe(0, event.Wants(spilled))
+			for i := range n {
+				want = append(want, bus.Publish(testutil.LogEvent("app", string(rune('a'+i%26)))))
+			}
+			want = append(want, bus.Publish(&pb.Event{Payload: &pb.Event_TerminationEvent{TerminationEvent: &pb.TerminationEvent{Status: pb.Status_SUCCEEDED}}}))
+			bus.End()
+			defer sub.Close()
+			json0, proto0 := bus.Encodes()
+			if json0 != 0 && proto0 != 0 {
+				t.Fatalf("spilling %d events made %d JSON and %d protobuf encodings; want one form only", n, json0, proto0)
+			}
+			var got []*pb.Envelope
+			err := bus.FollowEncoded(t.Context(), 0, func(e *event.Encoded, _ bool) error {
+				w := want[e.Seq()-1]
+				if e.Terminal() != (w.Event.GetTerminationEvent() != nil) || e.Level() != event.LevelOf(w.Event) {
+					t.Errorf("event %d: Terminal %v, Level %v; want those of %v", e.Seq(), e.Terminal(), e.Level(), w)
+				}
+				j, err := e.JSON()
+				if err != nil {
+					return err
+				}
+				p, err := e.Proto()
+				if err != nil {
+					return err
+				}
+				wantJSON, _ := event.MarshalJSON(w)
+				wantProto, _ := proto.Marshal(w)
+				if !bytes.Equal(j, wantJSON) || !bytes.Equal(p, wantProto) {
+					t.Errorf("event %d: JSON %s and protobuf differ from what was published", e.Seq(), j)
+				}
+				got = append(got, e.Env())
+				return nil
+			}, event.Wants(spilled))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+				t.Errorf("envelopes (-published +read):\n%s", diff)
+			}
+		})
 	}
-	p1, err := bus.Proto(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p2, _ := e.Proto()
-	if &p1[0] != &p2[0] {
-		t.Error("Proto did not return the shared bytes")
-	}
-	j1, _ := bus.JSON(env)
-	j2, _ := e.JSON()
-	if &j1[0] != &j2[0] {
-		t.Error("JSON did not return the shared bytes")
-	}
-	if json, protos := bus.Encodes(); json != 1 || protos != 1 {
-		t.Errorf("Encodes() = %d, %d; want 1, 1", json, protos)
-	}
+}
 
-	// An equal envelope that is not the bus's own is encoded anew.
-	other, ok := proto.Clone(env).(*pb.Envelope)
-	if !ok {
-		t.Fatal("clone is not an envelope")
+func formName(f event.Form) string {
+	if f == event.FormJSON {
+		return "json"
 	}
-	if bus.Encoded(other) != nil {
-		t.Error("Encoded found an envelope the bus does not hold")
-	}
-	p3, err := bus.Proto(other)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(p3, p1) || &p3[0] == &p1[0] {
-		t.Error("Proto of a copy: want equal bytes, not the shared ones")
-	}
-	if bus.Encoded(&pb.Envelope{}) != nil {
-		t.Error("Encoded found an envelope without an event")
-	}
+	return "proto"
 }

@@ -46,9 +46,10 @@ func FilterFrom(f *pb.EventFilter) (Filter, error) {
 	return out, nil
 }
 
-// All reports whether the filter selects every event.
+// All reports whether the filter selects every event. No event is below
+// info (see LevelOf), so a minimum level of info selects them all.
 func (f Filter) All() bool {
-	return len(f.Types)+len(f.Images)+len(f.Statuses) == 0 && f.MinLevel <= slog.LevelDebug
+	return len(f.Types)+len(f.Images)+len(f.Statuses) == 0 && f.MinLevel <= slog.LevelInfo
 }
 
 // Match reports whether the filter selects ev.

@@ -6,23 +6,28 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"math"
 	"os"
 	"sync"
 	"sync/atomic"
 
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
-
-	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 )
 
 // indexEvery is the distance in sequences between two remembered offsets of
 // the spill file: memory for the index is 8 bytes per indexEvery events.
 const indexEvery = 256
 
-// spillFile holds the part of a run's history that no longer fits in memory,
-// as length-delimited protobuf envelopes. It is unlinked as soon as it is
-// created, so nothing is left behind even when hoist is killed.
+// spillFile holds the part of a run's history that no longer fits in memory.
+// It is unlinked as soon as it is created, so nothing is left behind even
+// when hoist is killed.
+//
+// Each event is a record: its length as a varint, then a flags byte, the
+// event's level as a signed byte, its sequence as a varint, its protobuf
+// form (length-delimited) if spilled, and its JSON line (the rest) if
+// spilled. An event is spilled in the forms its readers have already made,
+// and in those that the bus's readers want (see Bus.spillForms).
 type spillFile struct {
 	f *os.File
 
@@ -33,6 +38,13 @@ type spillFile struct {
 
 	last atomic.Uint32 // the last sequence written and readable
 }
+
+// The flags of a spill record.
+const (
+	spilledProto = 1 << iota
+	spilledJSON
+	spilledTerminal
+)
 
 func createSpill(dir, runID string) (*spillFile, error) {
 	f, err := os.CreateTemp(dir, "hoist-events-"+runID+"-*.pb")
@@ -46,22 +58,20 @@ func createSpill(dir, runID string) (*spillFile, error) {
 }
 
 // append writes envs, whose first sequence is from, in one write, with the
-// protobuf bytes they share with other readers.
-func (s *spillFile) append(from uint32, envs []*Encoded) error {
+// encoded bytes they share with other readers, and in forms too.
+func (s *spillFile) append(from uint32, envs []*Encoded, forms Form) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	buf := s.scratch[:0]
-	for i, env := range envs {
+	for i, e := range envs {
 		seq := from + uint32(i)
 		if (seq-1)%indexEvery == 0 {
 			s.index = append(s.index, s.size+int64(len(buf)))
 		}
-		data, err := env.Proto()
-		if err != nil {
+		var err error
+		if buf, err = appendRecord(buf, e, forms); err != nil {
 			return fmt.Errorf("encoding event %d for the spill file: %w", seq, err)
 		}
-		buf = protowire.AppendVarint(buf, uint64(len(data)))
-		buf = append(buf, data...)
 	}
 	if _, err := s.f.WriteAt(buf, s.size); err != nil {
 		return fmt.Errorf("writing event history spill file: %w", err)
@@ -70,6 +80,49 @@ func (s *spillFile) append(from uint32, envs []*Encoded) error {
 	s.scratch = buf[:0]
 	s.last.Store(from + uint32(len(envs)) - 1)
 	return nil
+}
+
+// appendRecord appends e's spill record, with the forms already made and
+// those in forms, to buf. A form that fails to encode is left out, as long
+// as one is left.
+func appendRecord(buf []byte, e *Encoded, forms Form) ([]byte, error) {
+	pbuf, hasProto := e.proto.made()
+	jbuf, hasJSON := e.json.made()
+	var perr, jerr error
+	if !hasJSON && forms&FormJSON != 0 {
+		jbuf, jerr = e.JSON()
+		hasJSON = jerr == nil
+	}
+	if !hasProto && (forms&FormProto != 0 || !hasJSON) {
+		pbuf, perr = e.Proto()
+		hasProto = perr == nil
+	}
+	if !hasProto && !hasJSON {
+		return buf, errors.Join(perr, jerr)
+	}
+	var flags byte
+	size := 2 + protowire.SizeVarint(uint64(e.seq))
+	if hasProto {
+		flags |= spilledProto
+		size += protowire.SizeBytes(len(pbuf))
+	}
+	if hasJSON {
+		flags |= spilledJSON
+		size += len(jbuf)
+	}
+	if e.terminal {
+		flags |= spilledTerminal
+	}
+	buf = protowire.AppendVarint(buf, uint64(size))
+	buf = append(buf, flags, byte(int8(e.level)))
+	buf = protowire.AppendVarint(buf, uint64(e.seq))
+	if hasProto {
+		buf = protowire.AppendBytes(buf, pbuf)
+	}
+	if hasJSON {
+		buf = append(buf, jbuf...)
+	}
+	return buf, nil
 }
 
 // flushed returns the last sequence on disk and the file size after it.
@@ -106,10 +159,11 @@ func (s *spillFile) reader(next uint32) (*spillReader, error) {
 // spillReader reads a spill file sequentially, never past the bytes that
 // were completely written when limit was last called.
 type spillReader struct {
-	f    *os.File
-	off  int64 // offset of sequence next
-	next uint32
-	br   *bufio.Reader
+	f     *os.File
+	off   int64 // offset of sequence next
+	next  uint32
+	br    *bufio.Reader
+	chunk []byte // the records read are cut from it
 }
 
 // limit lets the reader see the file up to size.
@@ -117,27 +171,75 @@ func (r *spillReader) limit(size int64) {
 	r.br.Reset(io.NewSectionReader(r.f, r.off, size-r.off))
 }
 
-// read returns the next event, with the protobuf bytes it was read from;
-// count counts the encodings its readers make.
+// readChunk is the size of the allocations that records are read into.
+const readChunk = 64 << 10
+
+// diskRecord is an event read back from disk: its encodings and, once
+// decoded, its envelope, in one allocation.
+type diskRecord struct {
+	enc Encoded
+	dec decoded
+}
+
+// read returns the next event, with the encoded forms it was spilled in;
+// count counts the encodings its readers make. Its envelope is not
+// decoded.
 func (r *spillReader) read(count *encodeCount) (*Encoded, error) {
 	n, err := binary.ReadUvarint(r.br)
 	if err != nil {
 		return nil, err
 	}
-	data := make([]byte, n)
+	if n < 3 || n > math.MaxInt32 {
+		return nil, fmt.Errorf("spill record at sequence %d: bad length %d", r.next, n)
+	}
+	if cap(r.chunk)-len(r.chunk) < int(n) {
+		r.chunk = make([]byte, 0, max(readChunk, int(n)))
+	}
+	data := r.chunk[len(r.chunk) : len(r.chunk)+int(n) : len(r.chunk)+int(n)]
+	r.chunk = r.chunk[:len(r.chunk)+int(n)]
 	if _, err := io.ReadFull(r.br, data); err != nil {
 		return nil, err
 	}
-	env := &pb.Envelope{}
-	if err := proto.Unmarshal(data, env); err != nil {
-		return nil, err
+	rec := &diskRecord{}
+	e := &rec.enc
+	if err := parseRecord(data, e); err != nil {
+		return nil, fmt.Errorf("spill record at sequence %d: %w", r.next, err)
 	}
-	if got := env.GetEvent().GetSequence(); got != r.next {
-		return nil, fmt.Errorf("spill file out of order: want sequence %d, found %d", r.next, got)
+	if e.seq != r.next {
+		return nil, fmt.Errorf("spill file out of order: want sequence %d, found %d", r.next, e.seq)
 	}
+	e.disk, e.count = &rec.dec, count
 	r.off += int64(protowire.SizeVarint(n)) + int64(n)
 	r.next++
-	e := &Encoded{env: env, count: count}
-	e.setProto(data)
 	return e, nil
+}
+
+// parseRecord reads a spill record's body into e.
+func parseRecord(data []byte, e *Encoded) error {
+	flags := data[0]
+	e.level = slog.Level(int8(data[1]))
+	e.terminal = flags&spilledTerminal != 0
+	seq, n := protowire.ConsumeVarint(data[2:])
+	if n < 0 || seq > math.MaxUint32 {
+		return errors.New("bad sequence")
+	}
+	e.seq = uint32(seq)
+	rest := data[2+n:]
+	if flags&spilledProto != 0 {
+		b, n := protowire.ConsumeBytes(rest)
+		if n < 0 {
+			return errors.New("bad protobuf form")
+		}
+		e.proto.set(b[:len(b):len(b)])
+		rest = rest[n:]
+	}
+	if flags&spilledJSON != 0 {
+		e.json.set(rest)
+	} else if len(rest) > 0 {
+		return errors.New("trailing bytes")
+	}
+	if flags&(spilledProto|spilledJSON) == 0 {
+		return errors.New("no encoding")
+	}
+	return nil
 }

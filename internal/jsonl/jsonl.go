@@ -10,9 +10,6 @@ import (
 	"net/http"
 
 	"connectrpc.com/connect"
-
-	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
-	"github.com/hoist-dev/hoist/internal/event"
 )
 
 // LastSequenceHeader carries, on a RESOURCE_EXHAUSTED error, the last
@@ -56,36 +53,14 @@ func flushUnless(rc *http.ResponseController, more bool) error {
 	return rc.Flush()
 }
 
-// WriteEnvelopes streams events to an HTTP response as JSON lines, as
-// Write does. When run ends with an error that carries LastSequenceHeader
-// (a subscriber that fell behind), it is sent as a trailer, so that the
-// client can resume after it.
-func WriteEnvelopes(w http.ResponseWriter, run func(send func(env *pb.Envelope, more bool) error) error) {
-	var buf []byte
-	WriteEnvelopesWith(w, func(env *pb.Envelope) ([]byte, error) {
-		var err error
-		buf, err = event.AppendJSON(buf[:0], env)
-		return buf, err
-	}, run)
-}
-
-// WriteEnvelopesWith is WriteEnvelopes with each event's line, without
-// its newline, made by line, such as event.Bus.JSON, which gives the bytes
-// the bus shares with its other readers.
-func WriteEnvelopesWith(w http.ResponseWriter, line func(env *pb.Envelope) ([]byte, error), run func(send func(env *pb.Envelope, more bool) error) error) {
+// WriteResumable is Write for a stream of events that may be cut short
+// and resumed: when run ends with an error that carries
+// LastSequenceHeader (a subscriber that fell behind, or one cut by the
+// drain at the end of a run), it is sent as a trailer, so that the client
+// can resume after it.
+func WriteResumable(w http.ResponseWriter, run func(send func(line []byte, more bool) error) error) {
 	w.Header().Set("Trailer", LastSequenceHeader)
-	err := Write(w, func(send func([]byte, bool) error) error {
-		return run(func(env *pb.Envelope, more bool) error {
-			if env == nil {
-				return send(nil, more)
-			}
-			data, err := line(env)
-			if err != nil {
-				return err
-			}
-			return send(data, more)
-		})
-	})
+	err := Write(w, run)
 	var cerr *connect.Error
 	if errors.As(err, &cerr) {
 		if v := cerr.Meta().Get(LastSequenceHeader); v != "" {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
@@ -87,29 +88,80 @@ func benchSubscribers(b *testing.B, finished bool, subs int, read func(url strin
 
 // BenchmarkEvents measures the EventService's Events over gRPC, from a
 // finished run and while the run publishes, to one and to 50 subscribers
-// sharing one HTTP/2 connection.
+// sharing one HTTP/2 connection: clients that decode each message into a
+// pb.Envelope, as generated clients do, and clients that take each
+// message's bytes, as a relay does, which leaves the server's own cost.
 func BenchmarkEvents(b *testing.B) {
 	for _, finished := range []bool{true, false} {
 		for _, subs := range []int{1, 50} {
-			b.Run(fmt.Sprintf("run=%s/subscribers=%d", runName(finished), subs), func(b *testing.B) {
-				var client hoistv1alpha2connect.EventServiceClient
-				var once sync.Once
-				benchSubscribers(b, finished, subs, func(url string, connected func()) (int, error) {
-					once.Do(func() { client = eventsClient(b, url) })
-					stream, err := client.Events(b.Context(), connect.NewRequest(&pb.EventsRequest{}))
-					if err != nil {
-						return 0, err
-					}
-					connected()
-					n := 0
-					for stream.Receive() {
-						n++
-					}
-					return n, stream.Err()
+			for _, decode := range []bool{true, false} {
+				name := fmt.Sprintf("run=%s/subscribers=%d/client=%s", runName(finished), subs, map[bool]string{true: "decode", false: "bytes"}[decode])
+				b.Run(name, func(b *testing.B) {
+					var once sync.Once
+					var client *connect.Client[pb.EventsRequest, rawMessage]
+					benchSubscribers(b, finished, subs, func(url string, connected func()) (int, error) {
+						once.Do(func() { client = rawEventsClient(b, url, decode) })
+						stream, err := client.CallServerStream(b.Context(), connect.NewRequest(&pb.EventsRequest{}))
+						if err != nil {
+							return 0, err
+						}
+						connected()
+						n := 0
+						for stream.Receive() {
+							n++
+						}
+						return n, stream.Err()
+					})
 				})
-			})
+			}
 		}
 	}
+}
+
+// rawEventsClient returns a gRPC client of Events whose messages are
+// their bytes, decoded into a pb.Envelope too if decode is set.
+func rawEventsClient(b *testing.B, url string, decode bool) *connect.Client[pb.EventsRequest, rawMessage] {
+	hc, err := rpc.NewHTTPClient(rpc.ClientOptions{Address: url})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return connect.NewClient[pb.EventsRequest, rawMessage](hc, url+hoistv1alpha2connect.EventServiceEventsProcedure,
+		connect.WithGRPC(), connect.WithCodec(rawCodec{decode: decode}))
+}
+
+// rawMessage is a message's bytes.
+type rawMessage struct {
+	data []byte
+	env  pb.Envelope
+}
+
+// rawCodec is a "proto" codec that marshals requests as connect's does
+// and keeps each response's bytes, decoding them too if decode is set.
+type rawCodec struct {
+	decode bool
+}
+
+func (rawCodec) Name() string { return "proto" }
+
+func (rawCodec) Marshal(msg any) ([]byte, error) {
+	pm, ok := msg.(proto.Message)
+	if !ok {
+		return nil, fmt.Errorf("%T is not a protobuf message", msg)
+	}
+	return proto.Marshal(pm)
+}
+
+func (c rawCodec) Unmarshal(data []byte, msg any) error {
+	m, ok := msg.(*rawMessage)
+	if !ok {
+		return fmt.Errorf("%T is not a rawMessage", msg)
+	}
+	// connect reuses data's buffer for the next message.
+	m.data = append(m.data[:0], data...)
+	if c.decode {
+		return proto.Unmarshal(data, &m.env)
+	}
+	return nil
 }
 
 func runName(finished bool) string {

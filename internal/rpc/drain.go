@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/wake"
 )
@@ -111,19 +110,19 @@ var errCut = errors.New("cut by the drain bound")
 
 // stream serves one subscriber from peer: Stream, with the subscriber
 // known to Drain.
-func (s *Server) stream(ctx context.Context, peer string, after uint32, historyOnly bool, filter event.Filter, send func(env *pb.Envelope, more bool) error) error {
+func (s *Server) stream(ctx context.Context, peer string, after uint32, historyOnly bool, filter event.Filter, form event.Form, send func(e *event.Encoded, more bool) error) error {
 	sub := s.subs.add(peer)
 	defer s.subs.remove(sub)
-	err := Stream(ctx, s.Bus, after, historyOnly, filter, s.queue(), func(env *pb.Envelope, more bool) error {
+	err := Stream(ctx, s.Bus, after, historyOnly, filter, s.queue(), form, func(e *event.Encoded, more bool) error {
 		if sub.cut.Load() {
 			return errCut
 		}
 		// Counted before the write, which may wait on a slow reader: a cut
 		// stream ends with this event's sequence once the write is done.
-		if env != nil {
-			sub.sent.Store(env.GetEvent().GetSequence())
+		if e != nil {
+			sub.sent.Store(e.Seq())
 		}
-		return send(env, more)
+		return send(e, more)
 	})
 	if errors.Is(err, errCut) {
 		return drainCutError(s.Bus.RunID(), sub.sent.Load())

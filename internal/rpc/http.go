@@ -3,7 +3,6 @@ package rpc
 import (
 	"net/http"
 
-	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/jsonl"
 )
@@ -31,8 +30,17 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.markConnected()
-	jsonl.WriteEnvelopesWith(w, s.Bus.JSON, func(send func(*pb.Envelope, bool) error) error {
-		return s.stream(r.Context(), r.RemoteAddr, req.AfterSequence, req.HistoryOnly, filter, send)
+	jsonl.WriteResumable(w, func(send func([]byte, bool) error) error {
+		return s.stream(r.Context(), r.RemoteAddr, req.AfterSequence, req.HistoryOnly, filter, event.FormJSON, func(e *event.Encoded, more bool) error {
+			if e == nil {
+				return send(nil, more)
+			}
+			line, err := e.JSON()
+			if err != nil {
+				return err
+			}
+			return send(line, more)
+		})
 	})
 }
 

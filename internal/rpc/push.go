@@ -29,9 +29,12 @@ const (
 // disk, so a long outage loses nothing and does not grow memory. The
 // pipeline never waits on it.
 type Pusher struct {
-	Bus    *event.Bus
-	Client hoistv1alpha2connect.EventSinkServiceClient
-	Log    *slog.Logger
+	Bus *event.Bus
+	Log *slog.Logger
+
+	// client is the EventSinkService's Push, sending the bus's events
+	// with the protobuf bytes they were already encoded to (protoCodec).
+	client *connect.Client[pushRequest, pb.PushResponse]
 
 	acked     atomic.Uint32
 	ackedWake wake.Signal
@@ -48,9 +51,10 @@ func NewPusher(bus *event.Bus, o ClientOptions, log *slog.Logger) (*Pusher, erro
 	// as connect-go's do by default for a client that accepts gzip, pays
 	// for setting up a compressor for each and saves nothing. Events go
 	// out as the protobuf bytes the bus already made.
-	opts := append(ClientOpts(o), connect.WithAcceptCompression("gzip", nil, nil), PreencodedCodec(bus))
+	method := pb.File_hoist_v1alpha2_service_proto.Services().ByName("EventSinkService").Methods().ByName("Push")
+	opts := append(ClientOpts(o), connect.WithAcceptCompression("gzip", nil, nil), connect.WithCodec(protoCodec{}), connect.WithSchema(method))
 	return &Pusher{Bus: bus, Log: log,
-		Client: hoistv1alpha2connect.NewEventSinkServiceClient(batchingClient{hc}, BaseURL(o.Address), opts...)}, nil
+		client: connect.NewClient[pushRequest, pb.PushResponse](batchingClient{hc}, BaseURL(o.Address)+hoistv1alpha2connect.EventSinkServicePushProcedure, opts...)}, nil
 }
 
 // Acked returns the sequence up to which the sink has acknowledged.
@@ -96,7 +100,7 @@ func (p *Pusher) session(ctx context.Context) error {
 	// The transport sends what the stream is given in batches: each
 	// event is held back while the next is at hand, up to a frame's size.
 	batch := newBatch()
-	stream := p.Client.Push(withBatch(ctx, batch))
+	stream := p.client.CallBidiStream(withBatch(ctx, batch))
 	from := p.acked.Load()
 	recvDone := make(chan error, 1)
 	go func() {
@@ -117,12 +121,12 @@ func (p *Pusher) session(ctx context.Context) error {
 			}
 		}
 	}()
-	sendErr := p.Bus.Follow(ctx, from, func(env *pb.Envelope, more bool) error {
+	sendErr := p.Bus.FollowEncoded(ctx, from, func(e *event.Encoded, more bool) error {
 		batch.hold(true)
-		err := stream.Send(&pb.PushRequest{Envelope: env})
+		err := stream.Send(&pushRequest{e: e})
 		batch.hold(more)
 		return err
-	})
+	}, event.Wants(event.FormProto))
 	batch.hold(false)
 	if sendErr == nil {
 		// Everything is sent; half-close and wait for the acknowledgements.
@@ -187,7 +191,7 @@ func (p *Pusher) LastError() error {
 func (p *Pusher) Check(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	stream := p.Client.Push(ctx)
+	stream := p.client.CallBidiStream(ctx)
 	// The answer is the status Receive reads below; closing the response
 	// afterwards only releases the connection.
 	defer func() { _ = stream.CloseResponse() }()

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,8 +53,6 @@ type Server struct {
 	subs        subscribers
 }
 
-var _ hoistv1alpha2connect.EventServiceHandler = (*Server)(nil)
-
 func (s *Server) init() {
 	s.once.Do(func() { s.connected = make(chan struct{}) })
 }
@@ -76,8 +75,14 @@ const CompressMinBytes = 1024
 // when caught up rather than after each event (see flushGate).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	path, events := hoistv1alpha2connect.NewEventServiceHandler(s, connect.WithCompressMinBytes(CompressMinBytes), PreencodedCodec(s.Bus))
-	mux.Handle(path, gateFlushes(events))
+	// The generated handler would stream *pb.Envelope; this one streams
+	// the bus's events with the bytes they were already encoded to.
+	methods := pb.File_hoist_v1alpha2_service_proto.Services().ByName("EventService").Methods()
+	opts := connect.WithHandlerOptions(connect.WithCompressMinBytes(CompressMinBytes), PreencodedCodecs())
+	mux.Handle(hoistv1alpha2connect.EventServiceEventsProcedure, gateFlushes(connect.NewServerStreamHandler(
+		hoistv1alpha2connect.EventServiceEventsProcedure, s.Events, connect.WithSchema(methods.ByName("Events")), opts)))
+	mux.Handle(hoistv1alpha2connect.EventServiceGetStateProcedure, connect.NewUnaryHandler(
+		hoistv1alpha2connect.EventServiceGetStateProcedure, s.GetState, connect.WithSchema(methods.ByName("GetState")), opts))
 	names := []string{hoistv1alpha2connect.EventServiceName}
 	if s.Control != nil {
 		mux.Handle(hoistv1alpha2connect.NewControlServiceHandler(s.Control))
@@ -110,8 +115,9 @@ func (s *Server) queue() int {
 	return s.Queue
 }
 
-// Events implements the EventService.
-func (s *Server) Events(ctx context.Context, req *connect.Request[pb.EventsRequest], stream *connect.ServerStream[pb.Envelope]) error {
+// Events implements the EventService's Events, sending each event as the
+// bytes the bus shares (see PreencodedCodecs).
+func (s *Server) Events(ctx context.Context, req *connect.Request[pb.EventsRequest], stream *connect.ServerStream[event.Encoded]) error {
 	s.markConnected()
 	filter, err := event.FilterFrom(req.Msg.GetFilter())
 	if err != nil {
@@ -128,35 +134,45 @@ func (s *Server) Events(ctx context.Context, req *connect.Request[pb.EventsReque
 	// While more events are at hand, their flush waits for them.
 	gate := flushGateFrom(ctx)
 	defer gate.hold(false)
-	return s.stream(ctx, req.Peer().Addr, req.Msg.GetAfterSequence(), req.Msg.GetHistoryOnly(), filter,
-		func(env *pb.Envelope, more bool) error {
-			if env == nil {
+	form := event.FormProto
+	if strings.Contains(req.Header().Get("Content-Type"), "json") {
+		form = event.FormJSON
+	}
+	return s.stream(ctx, req.Peer().Addr, req.Msg.GetAfterSequence(), req.Msg.GetHistoryOnly(), filter, form,
+		func(e *event.Encoded, more bool) error {
+			if e == nil {
 				return nil // the gate's timer flushes what it held back
 			}
 			gate.hold(more)
-			return stream.Send(env)
+			return stream.Send(e)
 		})
 }
 
 // Stream sends the events of bus after a sequence to send, ending after
 // the terminationEvent, or with historyOnly after the events published so
-// far. more tells send whether further events are at hand, so that it can
-// flush only then; when the events at hand then all fail the filter, send
-// is called with a nil env and more false, to flush. A subscriber that falls behind is ended with
-// SlowConsumerError; one whose history cannot be read back from disk,
-// with DATA_LOSS.
-func Stream(ctx context.Context, bus *event.Bus, after uint32, historyOnly bool, filter event.Filter, queue int, send func(env *pb.Envelope, more bool) error) error {
+// far. form is the one encoded form send uses, for an unfiltered stream
+// (see event.Wants). more tells send whether further events are at hand,
+// so that it can flush only then; when the events at hand then all fail
+// the filter, send is called with a nil event and more false, to flush. A
+// subscriber that falls behind is ended with SlowConsumerError; one whose
+// history cannot be read back from disk, with DATA_LOSS.
+func Stream(ctx context.Context, bus *event.Bus, after uint32, historyOnly bool, filter event.Filter, queue int, form event.Form, send func(e *event.Encoded, more bool) error) error {
 	limit := uint32(0)
 	if historyOnly {
 		if limit = bus.Last(); limit <= after {
 			return nil
 		}
 	}
-	sub := bus.Subscribe(after, event.WithQueue(queue))
+	opts := []event.SubscribeOption{event.WithQueue(queue)}
+	all := filter.All()
+	if all {
+		opts = append(opts, event.Wants(form))
+	}
+	sub := bus.Subscribe(after, opts...)
 	defer sub.Close()
 	owed := false // a flush, held back by a send with more
 	for {
-		env, err := sub.Next(ctx)
+		e, err := sub.NextEncoded(ctx)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -164,8 +180,8 @@ func Stream(ctx context.Context, bus *event.Bus, after uint32, historyOnly bool,
 			return subscriptionError(ctx, bus.RunID(), err)
 		}
 		switch more := sub.Buffered() > 0; {
-		case filter.Match(env.Event):
-			if err := send(env, more); err != nil {
+		case all || filter.Match(e.Env().Event):
+			if err := send(e, more); err != nil {
 				return err
 			}
 			owed = more
@@ -177,7 +193,7 @@ func Stream(ctx context.Context, bus *event.Bus, after uint32, historyOnly bool,
 			}
 			owed = false
 		}
-		if env.Event.GetTerminationEvent() != nil || (limit > 0 && env.Event.Sequence >= limit) {
+		if e.Terminal() || (limit > 0 && e.Seq() >= limit) {
 			return nil
 		}
 	}

@@ -8,7 +8,6 @@ import (
 
 	"connectrpc.com/connect"
 
-	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/testutil"
@@ -53,7 +52,7 @@ func TestStreamErrorCodes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bus, ctx := tc.setup(t)
-			err := rpc.Stream(ctx, bus, 0, false, event.Filter{}, rpc.DefaultQueue, func(*pb.Envelope, bool) error { return nil })
+			err := rpc.Stream(ctx, bus, 0, false, event.Filter{}, rpc.DefaultQueue, event.FormProto, func(*event.Encoded, bool) error { return nil })
 			if got := connect.CodeOf(err); got != tc.want {
 				t.Fatalf("Stream ended with %v (%v), want %v", got, err, tc.want)
 			}

@@ -19,7 +19,6 @@ import (
 
 	"golang.org/x/term"
 
-	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/event/sink"
@@ -141,11 +140,14 @@ func start(ctx context.Context, o Options, cfg *config.Config, control bool) (*s
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	bus, err := event.New(event.WithLogger(o.Log))
+	// The run's state is folded in as each event is published: a cheap
+	// update in memory, which then never lags behind the run.
+	st := state.New()
+	bus, err := event.New(event.WithLogger(o.Log), event.OnPublish(st.Apply))
 	if err != nil {
 		return nil, err
 	}
-	s := &session{bus: bus, cfg: cfg, log: o.Log, errOut: o.Err, state: state.New()}
+	s := &session{bus: bus, cfg: cfg, log: o.Log, errOut: o.Err, state: st}
 	if control {
 		s.control = &rpc.Control{}
 	}
@@ -199,15 +201,8 @@ func (s *session) startSinks(ctx context.Context, o Options, cfg *config.Config)
 		s.follow(ctx, f)
 	}
 	s.follow(ctx, stream)
-	s.follow(ctx, stateSink{s.state})
 	return nil
 }
-
-// stateSink folds events into the run's state for GetState.
-type stateSink struct{ t *state.Tracker }
-
-func (s stateSink) Write(env *pb.Envelope) error { s.t.Apply(env); return nil }
-func (s stateSink) Flush() error                 { return nil }
 
 func firstSet(a, b string) string {
 	if a != "" {

@@ -69,12 +69,15 @@ func (f *File) Write(env *pb.Envelope) error {
 func (f *File) WriteEncoded(e *event.Encoded) error {
 	line, err := e.JSON()
 	if err != nil {
-		return fmt.Errorf("encoding event %d: %w", e.Env().Event.Sequence, err)
+		return fmt.Errorf("encoding event %d: %w", e.Seq(), err)
 	}
 	f.buf = append(append(f.buf, line...), '\n')
 	f.lines = append(f.lines, len(f.buf))
 	return nil
 }
+
+// Wants implements EncodedSink: the file gets the JSON form alone.
+func (f *File) Wants() event.Form { return event.FormJSON }
 
 // Flush implements Sink: it writes the buffered lines with one write.
 func (f *File) Flush() error {

@@ -26,6 +26,9 @@ type EncodedSink interface {
 	Sink
 	// WriteEncoded buffers one event, as Write does.
 	WriteEncoded(e *event.Encoded) error
+	// Wants returns the one encoded form WriteEncoded uses, or 0 when it
+	// reads the envelope too.
+	Wants() event.Form
 }
 
 // Run feeds every event of bus to s until the run ends or ctx is done,
@@ -39,12 +42,16 @@ func Run(ctx context.Context, bus *event.Bus, s Sink) error {
 		return s.Flush()
 	}
 	if es, ok := s.(EncodedSink); ok {
+		var opts []event.SubscribeOption
+		if f := es.Wants(); f != 0 {
+			opts = append(opts, event.Wants(f))
+		}
 		return bus.FollowEncoded(ctx, 0, func(e *event.Encoded, more bool) error {
 			if err := es.WriteEncoded(e); err != nil {
 				return err
 			}
 			return flush(more)
-		})
+		}, opts...)
 	}
 	return bus.Follow(ctx, 0, func(env *pb.Envelope, more bool) error {
 		if err := s.Write(env); err != nil {

@@ -51,19 +51,27 @@ func (s *Stream) Write(env *pb.Envelope) error {
 // WriteEncoded implements EncodedSink: as JSON, it writes the line the
 // bus shares with its other readers.
 func (s *Stream) WriteEncoded(e *event.Encoded) error {
-	env := e.Env()
-	if event.LevelOf(env.Event) < s.level {
+	if e.Level() < s.level {
 		return nil
 	}
 	if s.fmt == Text {
-		return s.append(env)
+		return s.append(e.Env())
 	}
 	line, err := e.JSON()
 	if err != nil {
-		return fmt.Errorf("encoding event %d: %w", env.Event.Sequence, err)
+		return fmt.Errorf("encoding event %d: %w", e.Seq(), err)
 	}
 	s.buf = append(append(s.buf, line...), '\n')
 	return nil
+}
+
+// Wants implements EncodedSink: as JSON, the stream writes the JSON form
+// alone; as text, it reads the envelope.
+func (s *Stream) Wants() event.Form {
+	if s.fmt == JSON {
+		return event.FormJSON
+	}
+	return 0
 }
 
 func (s *Stream) append(env *pb.Envelope) error {
