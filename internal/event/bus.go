@@ -35,7 +35,7 @@ func (systemClock) Now() time.Time { return time.Now() }
 
 const (
 	// DefaultMemory is how many recent events a bus keeps in memory.
-	DefaultMemory = 8192
+	DefaultMemory = 4096
 	// DefaultQueue is how far a live subscriber may fall behind before it
 	// is dropped.
 	DefaultQueue = 4096
@@ -56,6 +56,15 @@ func WithRunID(id string) Option { return func(b *Bus) { b.runID = id } }
 // spilled to disk. It is rounded up to a power of two, at least 2*batch.
 func WithMemory(n int) Option { return func(b *Bus) { b.memory = n } }
 
+// WithoutHistory makes the bus keep no history beyond its memory: nothing
+// is spilled to disk, and a publisher about to overwrite an event that an
+// open subscription has not yet taken waits for it instead. It is for a
+// run whose readers all subscribe before its first event and read to its
+// end, such as one without an Event API server or a push: each event is
+// then never written anywhere it is not asked for. A subscription that
+// starts after an event left memory fails to read it.
+func WithoutHistory() Option { return func(b *Bus) { b.noHistory = true } }
+
 // WithSpillDir sets where the spill file is created (default os.TempDir()).
 func WithSpillDir(dir string) Option { return func(b *Bus) { b.spillDir = dir } }
 
@@ -74,6 +83,9 @@ type Bus struct {
 	memory   int
 	spillDir string
 	log      *slog.Logger
+	// noHistory: no spill file; publishers wait for subscribers instead
+	// (WithoutHistory).
+	noHistory bool
 	// onPublish, if set, sees each event as it is published.
 	onPublish func(env *pb.Envelope)
 
@@ -85,6 +97,12 @@ type Bus struct {
 	last  uint32 // the last sequence published
 	ended bool
 	live  map[*Subscription]struct{}
+	// subs holds every open subscription, for WithoutHistory.
+	subs map[*Subscription]struct{}
+	// taking is set while a publisher waits for subscribers to take the
+	// events up to takeTo (WithoutHistory).
+	taking bool
+	takeTo uint32
 	// changed wakes waiting subscribers when an event is published or the
 	// run ends. It is woken and waited on under mu.
 	changed wake.Signal
@@ -94,7 +112,7 @@ type Bus struct {
 	spilled      uint32        // every event up to this sequence is on disk
 	spillWake    chan struct{} // tells the spiller there is work
 	spillDone    chan struct{} // closed when the spiller has exited
-	spillAdvance *sync.Cond    // signalled when spilled grows
+	spillAdvance *sync.Cond    // signalled when spilled grows, or a subscriber takes events (WithoutHistory)
 	spillErr     error
 
 	encodes encodeCount
@@ -125,10 +143,15 @@ func New(opts ...Option) (*Bus, error) {
 	b.ring = make([]atomic.Pointer[Encoded], size)
 	b.mask = size - 1
 	b.live = map[*Subscription]struct{}{}
+	b.subs = map[*Subscription]struct{}{}
 	b.spillWake = make(chan struct{}, 1)
 	b.spillDone = make(chan struct{})
 	b.spillAdvance = sync.NewCond(&b.mu)
-	go b.spiller()
+	if b.noHistory {
+		close(b.spillDone)
+	} else {
+		go b.spiller()
+	}
 	return b, nil
 }
 
@@ -158,9 +181,19 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 	// starts at half a ring behind, so this wait is rare: only when the
 	// disk is slower than the publishers for a whole half ring.
 	for b.last >= size && b.spilled < b.last+1-size && b.spillErr == nil {
-		b.wakeSpiller()
+		if b.noHistory {
+			if b.taken() >= b.last+1-size {
+				break
+			}
+			// Wait until a quarter of the ring is free, not a slot:
+			// the publisher then wakes once for many events.
+			b.taking, b.takeTo = true, b.last+1-size+size/4
+		} else {
+			b.wakeSpiller()
+		}
 		b.spillAdvance.Wait()
 	}
+	b.taking = false
 	b.last++
 	ev.Sequence = b.last
 	// The envelope, its timestamp and its encodings are one allocation.
@@ -176,7 +209,7 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 	if b.onPublish != nil {
 		b.onPublish(env)
 	}
-	if b.last-b.spilled >= size/2 {
+	if b.last-b.spilled >= size/2 && !b.noHistory {
 		b.wakeSpiller()
 	}
 	b.dropLagging()
@@ -196,6 +229,16 @@ func (b *Bus) dropLagging() {
 			delete(b.live, s)
 		}
 	}
+}
+
+// taken returns the last sequence that every open subscription has taken
+// from the ring. It is called under mu.
+func (b *Bus) taken() uint32 {
+	least := b.last
+	for s := range b.subs {
+		least = min(least, s.fetched.Load())
+	}
+	return least
 }
 
 // record is a published envelope with its timestamp and its encodings.
@@ -230,6 +273,7 @@ func (b *Bus) Close() error {
 	b.End()
 	b.mu.Lock()
 	b.spillErr = errors.Join(b.spillErr, errClosed)
+	b.spillAdvance.Broadcast()
 	b.mu.Unlock()
 	b.wakeSpiller()
 	<-b.spillDone
@@ -278,6 +322,9 @@ func (b *Bus) Subscribe(after uint32, opts ...SubscribeOption) *Subscription {
 		o(s)
 	}
 	b.readersOf(s.wants).Add(1)
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
 	return s
 }
 
@@ -426,6 +473,10 @@ func (s *Subscription) Close() {
 	s.bus.readersOf(s.wants).Add(-1)
 	s.bus.mu.Lock()
 	delete(s.bus.live, s)
+	delete(s.bus.subs, s)
+	if s.bus.taking {
+		s.bus.spillAdvance.Broadcast()
+	}
 	s.bus.mu.Unlock()
 }
 
@@ -493,6 +544,9 @@ func (s *Subscription) fill(ctx context.Context) error {
 				s.buf = append(s.buf, b.ring[seq&b.mask].Load())
 			}
 			s.fetched.Store(end)
+			if b.taking && end >= b.takeTo {
+				b.spillAdvance.Broadcast()
+			}
 			if !s.live && b.last-end <= s.queue {
 				// Caught up: from now on the queue bound applies.
 				// A follower (Follow) has none, so the publisher

@@ -235,3 +235,67 @@ func TestPublishAfterEndIsDropped(t *testing.T) {
 		t.Fatalf("got %d events, want 1", len(got))
 	}
 }
+
+// TestWithoutHistory checks that a bus without history loses no event to
+// followers that fall far behind its memory, by holding its publisher back,
+// and writes nothing to disk: the followers read the envelope, so anything
+// spilled would have been encoded to protobuf.
+func TestWithoutHistory(t *testing.T) {
+	const total, readers = 30_000, 2
+	b := testutil.NewBus(t, event.WithMemory(512), event.WithoutHistory())
+	got := make([][]uint32, readers)
+	var wg sync.WaitGroup
+	errs := make(chan error, readers)
+	for r := range readers {
+		started := make(chan struct{})
+		wg.Go(func() {
+			sub := b.Subscribe(0)
+			defer sub.Close()
+			close(started)
+			for {
+				env, err := sub.Next(t.Context())
+				if errors.Is(err, io.EOF) {
+					return
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				if r == 0 && len(got[r])%1000 == 0 {
+					time.Sleep(2 * time.Millisecond) // fall behind now and then
+				}
+				got[r] = append(got[r], env.Event.Sequence)
+			}
+		})
+		<-started
+	}
+	for i := range total {
+		b.Publish(testutil.LogEvent("app", fmt.Sprint(i)))
+	}
+	b.End()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for r := range readers {
+		if len(got[r]) != total {
+			t.Fatalf("reader %d got %d events, want %d", r, len(got[r]), total)
+		}
+		for i, s := range got[r] {
+			if s != uint32(i+1) {
+				t.Fatalf("reader %d: event %d has sequence %d", r, i, s)
+			}
+		}
+	}
+	if _, protos := b.Encodes(); protos != 0 {
+		t.Errorf("%d events were encoded to protobuf, for a spill file that should not exist", protos)
+	}
+	// A subscriber that comes after the first events left memory cannot
+	// read them.
+	late := b.Subscribe(0)
+	defer late.Close()
+	if _, err := late.Next(t.Context()); err == nil || errors.Is(err, io.EOF) {
+		t.Errorf("late subscriber's first Next = %v; want an error, the history being gone", err)
+	}
+}

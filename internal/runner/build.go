@@ -184,9 +184,20 @@ type output struct {
 }
 
 func (o *output) Line(line string, step *build.Step) {
-	e := &pb.BuildEvent{Status: pb.Status_IN_PROGRESS, Log: line}
+	// A build prints many lines: each line's event is one allocation.
+	ev := &logEvent{}
+	ev.build = pb.BuildEvent{Image: o.image, Status: pb.Status_IN_PROGRESS, Log: line}
 	if step != nil {
-		e.Step = &pb.Step{Index: uint32(step.Index), Total: uint32(step.Total), Instruction: step.Instruction}
+		ev.build.Step = &pb.Step{Index: uint32(step.Index), Total: uint32(step.Total), Instruction: step.Instruction}
 	}
-	o.b.publish(o.image, e)
+	ev.payload.BuildEvent = &ev.build
+	ev.event.Payload = &ev.payload
+	o.b.Bus.Publish(&ev.event)
+}
+
+// logEvent is the event of one line of build output, with its payload.
+type logEvent struct {
+	event   pb.Event
+	payload pb.Event_BuildEvent
+	build   pb.BuildEvent
 }

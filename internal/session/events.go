@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -92,11 +93,15 @@ func Events(ctx context.Context, o EventsOptions) error {
 		last     = o.After
 		ended    bool
 	)
-	err = c.Events(ctx, req, func(env *pb.Envelope) error {
-		last, ended = env.Event.GetSequence(), ended || env.Event.GetTerminationEvent() != nil
-		writeErr = write(env)
-		return writeErr
-	})
+	if o.Output == "json" {
+		last, ended, writeErr, err = copyLines(ctx, c, req, o.Out)
+	} else {
+		err = c.Events(ctx, req, func(env *pb.Envelope) error {
+			last, ended = env.Event.GetSequence(), ended || env.Event.GetTerminationEvent() != nil
+			writeErr = write(env)
+			return writeErr
+		})
+	}
 	if writeErr != nil {
 		return writeErr
 	}
@@ -108,6 +113,37 @@ func Events(ctx context.Context, o EventsOptions) error {
 			fmt.Sprintf("the stream from %s ended before the run's terminationEvent", o.Address)), last)
 	}
 	return nil
+}
+
+// copyLines writes the JSON lines of the events req asks for to out, as
+// the server encoded them, flushing whenever it has caught up with the
+// stream: printing JSON, hoist events decodes nothing but the last event,
+// for its sequence and whether it ended the run.
+func copyLines(ctx context.Context, c *client.Client, req *pb.EventsRequest, out io.Writer) (last uint32, ended bool, writeErr, err error) {
+	last = req.GetAfterSequence()
+	w := bufio.NewWriterSize(out, 64<<10)
+	var lastLine []byte
+	err = c.EventLines(ctx, req, func(line []byte, more bool) error {
+		lastLine = append(lastLine[:0], line...)
+		if _, writeErr = w.Write(line); writeErr == nil {
+			writeErr = w.WriteByte('\n')
+		}
+		if writeErr == nil && !more {
+			writeErr = w.Flush()
+		}
+		return writeErr
+	})
+	if ferr := w.Flush(); writeErr == nil {
+		writeErr = ferr
+	}
+	if lastLine != nil {
+		env, derr := event.UnmarshalJSON(lastLine)
+		if derr != nil && err == nil && writeErr == nil {
+			err = fmt.Errorf("reading the last event: %w", derr)
+		}
+		last, ended = env.GetEvent().GetSequence(), env.GetEvent().GetTerminationEvent() != nil
+	}
+	return last, ended, writeErr, err
 }
 
 // selectsTermination reports whether filter lets a run's terminationEvent

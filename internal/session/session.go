@@ -143,7 +143,14 @@ func start(ctx context.Context, o Options, cfg *config.Config, control bool) (*s
 	// The run's state is folded in as each event is published: a cheap
 	// update in memory, which then never lags behind the run.
 	st := state.New()
-	bus, err := event.New(event.WithLogger(o.Log), event.OnPublish(st.Apply))
+	opts := []event.Option{event.WithLogger(o.Log), event.OnPublish(st.Apply)}
+	if o.Server.Port == 0 && o.Push.Address == "" && (cfg == nil || cfg.Event.RPC.Address == "") {
+		// No subscriber can come late and no push can resend: the sinks,
+		// which read from the first event, are the only readers, and the
+		// run's history need not be written to disk for anyone.
+		opts = append(opts, event.WithoutHistory())
+	}
+	bus, err := event.New(opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/jsonl"
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/session"
 	"github.com/hoist-dev/hoist/internal/testutil"
@@ -443,43 +444,60 @@ type cutShort struct {
 	hoistv1alpha2connect.UnimplementedEventServiceHandler
 }
 
+var cutShortEvent = &pb.Envelope{ApiVersion: event.APIVersion, Kind: event.Kind, EventId: "r",
+	Event: &pb.Event{Sequence: 1, Payload: &pb.Event_MetaEvent{MetaEvent: &pb.MetaEvent{Command: "build"}}}}
+
 func (cutShort) Events(_ context.Context, _ *connect.Request[pb.EventsRequest], stream *connect.ServerStream[pb.Envelope]) error {
-	return stream.Send(&pb.Envelope{ApiVersion: event.APIVersion, Kind: event.Kind, EventId: "r",
-		Event: &pb.Event{Sequence: 1, Payload: &pb.Event_MetaEvent{MetaEvent: &pb.MetaEvent{Command: "build"}}}})
+	return stream.Send(cutShortEvent)
+}
+
+// ServeHTTP serves the same stream as JSON lines, as hoist events reads
+// it for --output json.
+func (cutShort) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	line, err := event.MarshalJSON(cutShortEvent)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	_ = jsonl.Write(w, func(send func([]byte, bool) error) error { return send(line, false) })
 }
 
 // hoist events --follow succeeds only when it saw the run end, unless its
-// filter leaves the terminationEvent out.
+// filter leaves the terminationEvent out, printing JSON (read from the
+// JSON lines endpoint) or text (read over gRPC).
 func TestFollowNeedsTheTerminationEvent(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle(hoistv1alpha2connect.NewEventServiceHandler(cutShort{}))
+	mux.Handle("GET "+rpc.EventsPath, cutShort{})
 	addr := testutil.Serve(t, rpc.NewHTTPServer(mux))
-	for _, tc := range []struct {
-		name    string
-		types   []string
-		follow  bool
-		wantErr bool
-	}{
-		{"follow, every event", nil, true, true},
-		{"follow, terminationEvent selected", []string{"metaEvent", "terminationEvent"}, true, true},
-		{"follow, terminationEvent filtered out", []string{"metaEvent"}, true, false},
-		{"history only", nil, false, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var out bytes.Buffer
-			err := session.Events(t.Context(), session.EventsOptions{Address: addr, Follow: tc.follow, Output: "json", Types: tc.types, Out: &out})
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("Events = %v, want an error: %t", err, tc.wantErr)
-			}
-			if err != nil {
-				f := fault.As(err)
-				if f == nil || f.Code != fault.EventsUnreachable || !strings.Contains(strings.Join(f.Suggestions, "\n"), "--after 1") {
-					t.Errorf("Events = %#v, want %s with where to resume", err, fault.EventsUnreachable)
+	for _, output := range []string{"json", "text"} {
+		for _, tc := range []struct {
+			name    string
+			types   []string
+			follow  bool
+			wantErr bool
+		}{
+			{"follow, every event", nil, true, true},
+			{"follow, terminationEvent selected", []string{"metaEvent", "terminationEvent"}, true, true},
+			{"follow, terminationEvent filtered out", []string{"metaEvent"}, true, false},
+			{"history only", nil, false, false},
+		} {
+			t.Run(output+"/"+tc.name, func(t *testing.T) {
+				var out bytes.Buffer
+				err := session.Events(t.Context(), session.EventsOptions{Address: addr, Follow: tc.follow, Output: output, Types: tc.types, Out: &out})
+				if (err != nil) != tc.wantErr {
+					t.Fatalf("Events = %v, want an error: %t", err, tc.wantErr)
 				}
-			}
-			if !strings.Contains(out.String(), `"metaEvent"`) {
-				t.Errorf("the event read is not printed: %q", out.String())
-			}
-		})
+				if err != nil {
+					f := fault.As(err)
+					if f == nil || f.Code != fault.EventsUnreachable || !strings.Contains(strings.Join(f.Suggestions, "\n"), "--after 1") {
+						t.Errorf("Events = %#v, want %s with where to resume", err, fault.EventsUnreachable)
+					}
+				}
+				if !strings.Contains(out.String(), `"metaEvent"`) && !strings.Contains(out.String(), "build") {
+					t.Errorf("the event read is not printed: %q", out.String())
+				}
+			})
+		}
 	}
 }

@@ -12,6 +12,7 @@ package client
 
 import (
 	"context"
+	"net/http"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
@@ -24,6 +25,10 @@ import (
 // Client reads the Event API at one address. It is safe for concurrent use.
 type Client struct {
 	events hoistv1alpha2connect.EventServiceClient
+	// hc, base and token serve the plain HTTP endpoint of EventLines.
+	hc    *http.Client
+	base  string
+	token string
 }
 
 // An Option configures a Client.
@@ -64,7 +69,12 @@ func New(address string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{events: hoistv1alpha2connect.NewEventServiceClient(hc, rpc.BaseURL(address), rpc.ClientOpts(co)...)}, nil
+	lines, err := rpc.NewStreamClient(co)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{events: hoistv1alpha2connect.NewEventServiceClient(hc, rpc.BaseURL(address), rpc.ClientOpts(co)...),
+		hc: lines, base: rpc.BaseURL(address), token: o.token}, nil
 }
 
 // Events calls fn with each event that req asks for, in order, and

@@ -113,14 +113,15 @@ func (b *Builder) Build(ctx context.Context, out build.Output, a *config.Artifac
 func scanLines(r io.Reader, out build.Output) []string {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var tail []string
+	var (
+		last [tailLines]string // the last lines, the latest at n-1 (mod tailLines)
+		n    int
+	)
 	for sc.Scan() {
 		line := strings.TrimRight(sc.Text(), "\r")
 		out.Line(line, nil)
-		if len(tail) == tailLines {
-			tail = tail[1:]
-		}
-		tail = append(tail, line)
+		last[n%tailLines] = line
+		n++
 	}
 	// A line over the scanner's limit ends scanning; drain the rest so the
 	// command does not block on a full pipe. Should the drain itself fail,
@@ -128,6 +129,10 @@ func scanLines(r io.Reader, out build.Output) []string {
 	// instead of blocking, so its error has nothing to add.
 	if sc.Err() != nil {
 		_, _ = io.Copy(io.Discard, r)
+	}
+	tail := make([]string, 0, min(n, tailLines))
+	for i := max(0, n-tailLines); i < n; i++ {
+		tail = append(tail, last[i%tailLines])
 	}
 	return tail
 }

@@ -2,7 +2,8 @@
 // human text on stdout, filtered by level, and every event as a JSON line to
 // the event log file, written as it happens. Each sink follows the bus on
 // its own goroutine, so a slow terminal or disk never holds up the pipeline,
-// and when it has fallen behind it writes the events at hand with one write.
+// and when it has fallen behind it writes the events at hand with one write
+// for many.
 package sink
 
 import (
@@ -31,14 +32,22 @@ type EncodedSink interface {
 	Wants() event.Form
 }
 
+// maxPending is how many events a sink buffers at most before it writes
+// them, when it has fallen behind: enough for one write to carry many, few
+// enough that its buffer stays small.
+const maxPending = 1024
+
 // Run feeds every event of bus to s until the run ends or ctx is done,
-// flushing whenever it has caught up with the publishers. An EncodedSink
-// is given the event's shared encoded forms.
+// flushing whenever it has caught up with the publishers, and after
+// maxPending events while it has not. An EncodedSink is given the event's
+// shared encoded forms.
 func Run(ctx context.Context, bus *event.Bus, s Sink) error {
+	pending := 0
 	flush := func(more bool) error {
-		if more {
+		if pending++; more && pending < maxPending {
 			return nil
 		}
+		pending = 0
 		return s.Flush()
 	}
 	if es, ok := s.(EncodedSink); ok {
