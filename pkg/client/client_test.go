@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"os"
@@ -36,7 +37,7 @@ func server(t *testing.T, bus *event.Bus, queue int, wrap func(http.Handler) htt
 	}
 	calls := &atomic.Int32{}
 	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == hoistv1alpha2connect.EventServiceEventsProcedure {
+		if r.URL.Path == hoistv1alpha2connect.EventServiceEventsProcedure || r.URL.Path == rpc.EventsPath {
 			calls.Add(1)
 		}
 		h.ServeHTTP(w, r)
@@ -45,6 +46,26 @@ func server(t *testing.T, bus *event.Bus, queue int, wrap func(http.Handler) htt
 		_ = bus.Follow(t.Context(), 0, func(env *pb.Envelope, _ bool) error { tracker.Apply(env); return nil })
 	}()
 	return strings.TrimPrefix(testutil.Serve(t, rpc.NewHTTPServer(counted)), "http://"), calls
+}
+
+// readers are the two ways to read a run's events: decoded, over gRPC
+// (Events), and as JSON lines (EventLines), decoded here.
+var readers = []struct {
+	name string
+	read func(c *client.Client, ctx context.Context, req *pb.EventsRequest, fn func(*pb.Envelope) error) error
+}{
+	{"events", func(c *client.Client, ctx context.Context, req *pb.EventsRequest, fn func(*pb.Envelope) error) error {
+		return c.Events(ctx, req, fn)
+	}},
+	{"lines", func(c *client.Client, ctx context.Context, req *pb.EventsRequest, fn func(*pb.Envelope) error) error {
+		return c.EventLines(ctx, req, func(line []byte, _ bool) error {
+			env, err := event.UnmarshalJSON(line)
+			if err != nil {
+				return err
+			}
+			return fn(env)
+		})
+	}},
 }
 
 func sequences(envs []*pb.Envelope) []uint32 {
@@ -64,6 +85,12 @@ func upTo(n uint32) []uint32 {
 }
 
 func TestEventsResumesAfterSlowConsumerDrop(t *testing.T) {
+	for _, r := range readers {
+		t.Run(r.name, func(t *testing.T) { testResumesAfterSlowConsumerDrop(t, r.read) })
+	}
+}
+
+func testResumesAfterSlowConsumerDrop(t *testing.T, read func(*client.Client, context.Context, *pb.EventsRequest, func(*pb.Envelope) error) error) {
 	const total = 2_000
 	bus := testutil.NewBus(t)
 	addr, calls := server(t, bus, 64, nil)
@@ -82,7 +109,7 @@ func TestEventsResumesAfterSlowConsumerDrop(t *testing.T) {
 		close(published)
 	}()
 	var got []*pb.Envelope
-	err = c.Events(t.Context(), nil, func(env *pb.Envelope) error {
+	err = read(c, t.Context(), nil, func(env *pb.Envelope) error {
 		if len(got) == 0 {
 			// Fall behind: take the rest only once the run has ended.
 			close(first)
@@ -98,7 +125,7 @@ func TestEventsResumesAfterSlowConsumerDrop(t *testing.T) {
 		t.Errorf("sequences (-want +got):\n%s", diff)
 	}
 	if n := calls.Load(); n < 2 {
-		t.Errorf("%d Events calls: the server never dropped the subscriber, so resuming was not tested", n)
+		t.Errorf("%d calls: the server never dropped the subscriber, so resuming was not tested", n)
 	}
 }
 
@@ -121,20 +148,28 @@ func TestEventsRequest(t *testing.T) {
 		{"after", &pb.EventsRequest{HistoryOnly: true, AfterSequence: 2}, []uint32{3, 4}},
 		{"filter", &pb.EventsRequest{HistoryOnly: true, Filter: &pb.EventFilter{Images: []string{"app"}, Statuses: []pb.Status{pb.Status_FAILED}}}, []uint32{3}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			before := proto.CloneOf(tt.req)
-			var got []*pb.Envelope
-			if err := c.Events(t.Context(), tt.req, func(env *pb.Envelope) error { got = append(got, env); return nil }); err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, sequences(got)); diff != "" {
-				t.Errorf("sequences (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(before, tt.req, protocmp.Transform()); diff != "" {
-				t.Errorf("Events changed the request (-before +after):\n%s", diff)
-			}
-		})
+	for _, r := range readers {
+		for _, tt := range tests {
+			t.Run(r.name+"/"+tt.name, func(t *testing.T) {
+				before := proto.CloneOf(tt.req)
+				var got []*pb.Envelope
+				if err := r.read(c, t.Context(), tt.req, func(env *pb.Envelope) error { got = append(got, env); return nil }); err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(tt.want, sequences(got)); diff != "" {
+					t.Errorf("sequences (-want +got):\n%s", diff)
+				}
+				if diff := cmp.Diff(before, tt.req, protocmp.Transform()); diff != "" {
+					t.Errorf("Events changed the request (-before +after):\n%s", diff)
+				}
+			})
+		}
+	}
+	for _, r := range readers {
+		err := r.read(c, t.Context(), &pb.EventsRequest{RunId: "no-such-run"}, func(*pb.Envelope) error { return nil })
+		if connect.CodeOf(err) != connect.CodeNotFound {
+			t.Errorf("%s of another run: %v, want NotFound", r.name, err)
+		}
 	}
 }
 
@@ -146,17 +181,19 @@ func TestEventsStopsWithCallbackError(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := errors.New("seen enough")
-	done := make(chan error, 1)
-	go func() {
-		done <- c.Events(t.Context(), nil, func(*pb.Envelope) error { return stop })
-	}()
-	select {
-	case err := <-done:
-		if err != stop {
-			t.Errorf("Events = %v, want the callback's error as it is", err)
+	for _, r := range readers {
+		done := make(chan error, 1)
+		go func() {
+			done <- r.read(c, t.Context(), nil, func(*pb.Envelope) error { return stop })
+		}()
+		select {
+		case err := <-done:
+			if err != stop {
+				t.Errorf("%s = %v, want the callback's error as it is", r.name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s went on following a live run after its callback failed", r.name)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Events went on following a live run after its callback failed")
 	}
 }
 
@@ -193,6 +230,10 @@ func TestToken(t *testing.T) {
 	testutil.Terminate(bus)
 	addr, _ := server(t, bus, 0, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") != "Bearer s3cret" && r.URL.Path == rpc.EventsPath {
+				http.Error(w, "missing or wrong token", http.StatusUnauthorized)
+				return
+			}
 			if r.Header.Get("Authorization") != "Bearer s3cret" {
 				w.Header().Set("Content-Type", "application/grpc")
 				w.Header().Set("Grpc-Status", "16")
@@ -202,18 +243,20 @@ func TestToken(t *testing.T) {
 			h.ServeHTTP(w, r)
 		})
 	})
-	events := func(opts ...client.Option) error {
-		c, err := client.New(addr, opts...)
-		if err != nil {
-			t.Fatal(err)
+	for _, r := range readers {
+		events := func(opts ...client.Option) error {
+			c, err := client.New(addr, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.read(c, t.Context(), nil, func(*pb.Envelope) error { return nil })
 		}
-		return c.Events(t.Context(), nil, func(*pb.Envelope) error { return nil })
-	}
-	if err := events(); connect.CodeOf(err) != connect.CodeUnauthenticated {
-		t.Errorf("without the token: %v, want Unauthenticated", err)
-	}
-	if err := events(client.WithToken("s3cret")); err != nil {
-		t.Errorf("with the token: %v", err)
+		if err := events(); connect.CodeOf(err) != connect.CodeUnauthenticated {
+			t.Errorf("%s without the token: %v, want Unauthenticated", r.name, err)
+		}
+		if err := events(client.WithToken("s3cret")); err != nil {
+			t.Errorf("%s with the token: %v", r.name, err)
+		}
 	}
 }
 
