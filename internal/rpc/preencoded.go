@@ -8,7 +8,6 @@ import (
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hoist-dev/hoist/internal/event"
@@ -16,8 +15,8 @@ import (
 
 // PreencodedCodecs returns connect's codecs for the protobuf binary form
 // (gRPC and Connect's binary protocol) and the JSON form (Connect's JSON
-// protocol), which send an event of the bus (*event.Encoded, or
-// *pushRequest) as the bytes the bus already made for it, shared with the
+// protocol), which send an event of the bus (*event.Encoded) as the bytes
+// the bus already made for it, shared with the
 // event log file, the spill file and every other subscriber, instead of
 // encoding it again. Any other message is encoded as connect's own codecs
 // do; clients see the same messages either way. It is for a handler: on a
@@ -28,11 +27,6 @@ func PreencodedCodecs() connect.Option {
 		connect.WithCodec(jsonCodec{name: "json"}),
 		connect.WithCodec(jsonCodec{name: "json; charset=utf-8"}),
 	)
-}
-
-// pushRequest is a PushRequest holding one event of the bus.
-type pushRequest struct {
-	e *event.Encoded
 }
 
 // protoCodec is connect's "proto" codec.
@@ -58,14 +52,6 @@ func (protoCodec) MarshalAppend(dst []byte, msg any) ([]byte, error) {
 	case *event.Encoded:
 		data, err := m.Proto()
 		return append(dst, data...), err
-	case *pushRequest:
-		// A PushRequest holds its envelope alone, as field 1.
-		data, err := m.e.Proto()
-		if err != nil {
-			return dst, err
-		}
-		dst = protowire.AppendTag(dst, 1, protowire.BytesType)
-		return protowire.AppendBytes(dst, data), nil
 	}
 	pm, err := protoMessage(msg)
 	if err != nil {
@@ -121,13 +107,6 @@ func (jsonCodec) MarshalAppend(dst []byte, msg any) ([]byte, error) {
 	case *event.Encoded:
 		data, err := m.JSON()
 		return append(dst, data...), err
-	case *pushRequest:
-		data, err := m.e.JSON()
-		if err != nil {
-			return dst, err
-		}
-		dst = append(dst, `{"envelope":`...)
-		return append(append(dst, data...), '}'), nil
 	}
 	pm, err := protoMessage(msg)
 	if err != nil {

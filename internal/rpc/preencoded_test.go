@@ -17,10 +17,9 @@ import (
 	"github.com/hoist-dev/hoist/internal/testutil"
 )
 
-// TestPreencodedCodecs checks that both codecs write an event of the bus,
-// alone or in a PushRequest, as the message connect's own codecs write for
-// its envelope, from the bytes the bus shares, and any other message as
-// connect's codecs do.
+// TestPreencodedCodecs checks that both codecs write an event of the bus
+// as the message connect's own codecs write for its envelope, from the
+// bytes the bus shares, and any other message as connect's codecs do.
 func TestPreencodedCodecs(t *testing.T) {
 	bus := testutil.NewBus(t)
 	env := bus.Publish(testutil.LogEvent("app", "Step 1/2 : FROM busybox ✓"))
@@ -46,7 +45,6 @@ func TestPreencodedCodecs(t *testing.T) {
 			shared bool
 		}{
 			{"event of the bus", e, env, true},
-			{"push request of the bus", &pushRequest{e: e}, &pb.PushRequest{Envelope: env}, true},
 			{"other message", &pb.EventsRequest{AfterSequence: 7}, &pb.EventsRequest{AfterSequence: 7}, false},
 		}
 		for _, tt := range tests {

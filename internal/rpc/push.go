@@ -6,12 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
 
-	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/wake"
@@ -32,9 +32,11 @@ type Pusher struct {
 	Bus *event.Bus
 	Log *slog.Logger
 
-	// client is the EventSinkService's Push, sending the bus's events
-	// with the protobuf bytes they were already encoded to (protoCodec).
-	client *connect.Client[pushRequest, pb.PushResponse]
+	// hc, url and token make the EventSinkService's Push calls
+	// (pushCall), which send the bus's events as the protobuf bytes they
+	// were already encoded to.
+	hc         *http.Client
+	url, token string
 
 	acked     atomic.Uint32
 	ackedWake wake.Signal
@@ -47,14 +49,7 @@ func NewPusher(bus *event.Bus, o ClientOptions, log *slog.Logger) (*Pusher, erro
 	if err != nil {
 		return nil, err
 	}
-	// Acknowledgements are a few dozen bytes: a sink that gzips them,
-	// as connect-go's do by default for a client that accepts gzip, pays
-	// for setting up a compressor for each and saves nothing. Events go
-	// out as the protobuf bytes the bus already made.
-	method := pb.File_hoist_v1alpha2_service_proto.Services().ByName("EventSinkService").Methods().ByName("Push")
-	opts := append(ClientOpts(o), connect.WithAcceptCompression("gzip", nil, nil), connect.WithCodec(protoCodec{}), connect.WithSchema(method))
-	return &Pusher{Bus: bus, Log: log,
-		client: connect.NewClient[pushRequest, pb.PushResponse](batchingClient{hc}, BaseURL(o.Address)+hoistv1alpha2connect.EventSinkServicePushProcedure, opts...)}, nil
+	return &Pusher{Bus: bus, Log: log, hc: hc, url: BaseURL(o.Address) + hoistv1alpha2connect.EventSinkServicePushProcedure, token: o.Token}, nil
 }
 
 // Acked returns the sequence up to which the sink has acknowledged.
@@ -99,8 +94,7 @@ func (p *Pusher) session(ctx context.Context) error {
 	defer cancel(nil)
 	// The transport sends what the stream is given in batches: each
 	// event is held back while the next is at hand, up to a frame's size.
-	batch := newBatch()
-	stream := p.client.CallBidiStream(withBatch(ctx, batch))
+	stream := startPush(ctx, p.hc, p.url, p.token)
 	from := p.acked.Load()
 	recvDone := make(chan error, 1)
 	go func() {
@@ -122,12 +116,12 @@ func (p *Pusher) session(ctx context.Context) error {
 		}
 	}()
 	sendErr := p.Bus.FollowEncoded(ctx, from, func(e *event.Encoded, more bool) error {
-		batch.hold(true)
-		err := stream.Send(&pushRequest{e: e})
-		batch.hold(more)
+		stream.hold(true)
+		err := stream.Send(e)
+		stream.hold(more)
 		return err
 	}, event.Wants(event.FormProto))
-	batch.hold(false)
+	stream.hold(false)
 	if sendErr == nil {
 		// Everything is sent; half-close and wait for the acknowledgements.
 		sendErr = stream.CloseRequest()
@@ -191,14 +185,10 @@ func (p *Pusher) LastError() error {
 func (p *Pusher) Check(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	stream := p.client.CallBidiStream(ctx)
+	stream := startPush(ctx, p.hc, p.url, p.token)
 	// The answer is the status Receive reads below; closing the response
 	// afterwards only releases the connection.
 	defer func() { _ = stream.CloseResponse() }()
-	// Send(nil) sends the headers alone.
-	if err := stream.Send(nil); err != nil && !errors.Is(err, io.EOF) {
-		return err
-	}
 	if err := stream.CloseRequest(); err != nil {
 		return err
 	}
