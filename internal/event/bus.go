@@ -35,7 +35,7 @@ func (systemClock) Now() time.Time { return time.Now() }
 
 const (
 	// DefaultMemory is how many recent events a bus keeps in memory.
-	DefaultMemory = 4096
+	DefaultMemory = 2048
 	// DefaultQueue is how far a live subscriber may fall behind before it
 	// is dropped.
 	DefaultQueue = 4096

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -140,6 +141,7 @@ func start(ctx context.Context, o Options, cfg *config.Config, control bool) (*s
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	tuneGC()
 	// The run's state is folded in as each event is published: a cheap
 	// update in memory, which then never lags behind the run.
 	st := state.New()
@@ -167,6 +169,19 @@ func start(ctx context.Context, o Options, cfg *config.Config, control bool) (*s
 		return nil, err
 	}
 	return s, nil
+}
+
+// gcPercent is the garbage collector's target for a run, unless GOGC
+// says otherwise: a run allocates short-lived events at a high rate over
+// a small live heap (the bus's memory ring), so collecting after it
+// grows twofold rather than onefold costs a few MiB and saves about a
+// tenth of the run's CPU.
+const gcPercent = 200
+
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 }
 
 // abort stops a run that could not start, before its first event: what
