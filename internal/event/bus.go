@@ -341,10 +341,18 @@ func (b *Bus) Follow(ctx context.Context, after uint32, fn func(env *pb.Envelope
 // FollowEncoded is Follow for a reader that wants an event's encoded
 // forms, which every reader shares; opts may say which (Wants).
 func (b *Bus) FollowEncoded(ctx context.Context, after uint32, fn func(e *Encoded, more bool) error, opts ...SubscribeOption) error {
+	sub := b.Follower(after, opts...)
+	defer sub.Close()
+	return sub.Each(ctx, fn)
+}
+
+// Follower subscribes a reader that follows the bus as FollowEncoded does,
+// without a queue bound, from now on: for a reader that must miss nothing
+// but starts reading later, on a bus without history (WithoutHistory).
+func (b *Bus) Follower(after uint32, opts ...SubscribeOption) *Subscription {
 	sub := b.Subscribe(after, opts...)
 	sub.queue = math.MaxUint32
-	defer sub.Close()
-	return sub.each(ctx, fn)
+	return sub
 }
 
 func (b *Bus) wakeSpiller() {
@@ -508,7 +516,9 @@ func (s *Subscription) NextEncoded(ctx context.Context) (*Encoded, error) {
 	return e, nil
 }
 
-func (s *Subscription) each(ctx context.Context, fn func(*Encoded, bool) error) error {
+// Each calls fn with every event, and whether more are at hand, until the
+// run ends (returning nil), fn fails or ctx is done.
+func (s *Subscription) Each(ctx context.Context, fn func(e *Encoded, more bool) error) error {
 	for {
 		env, err := s.NextEncoded(ctx)
 		if errors.Is(err, io.EOF) {

@@ -242,8 +242,11 @@ func isTerminal(w io.Writer) bool {
 // they stop only after the terminationEvent.
 func (s *session) follow(ctx context.Context, snk sink.Sink) {
 	ctx = context.WithoutCancel(ctx)
+	// Subscribed before the run's first event: on a bus without history,
+	// a sink that subscribed late would find the first events gone.
+	feed := sink.Start(s.bus, snk)
 	s.wg.Go(func() {
-		if err := sink.Run(ctx, s.bus, snk); err != nil {
+		if err := feed(ctx); err != nil {
 			s.mu.Lock()
 			s.errs = append(s.errs, err)
 			s.mu.Unlock()

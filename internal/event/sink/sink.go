@@ -37,35 +37,43 @@ type EncodedSink interface {
 // enough that its buffer stays small.
 const maxPending = 1024
 
-// Run feeds every event of bus to s until the run ends or ctx is done,
-// flushing whenever it has caught up with the publishers, and after
-// maxPending events while it has not. An EncodedSink is given the event's
-// shared encoded forms.
+// Run feeds every event of bus to s until the run ends or ctx is done, as
+// the function Start returns does.
 func Run(ctx context.Context, bus *event.Bus, s Sink) error {
-	pending := 0
-	flush := func(more bool) error {
-		if pending++; more && pending < maxPending {
-			return nil
-		}
-		pending = 0
-		return s.Flush()
+	return Start(bus, s)(ctx)
+}
+
+// Start subscribes s to every event of bus, now, and returns the function
+// that feeds them to it until the run ends or ctx is done, flushing
+// whenever it has caught up with the publishers, and after maxPending
+// events while it has not. An EncodedSink is given the event's shared
+// encoded forms. A sink started before the run's first event misses
+// nothing even on a bus without history, however late it runs.
+func Start(bus *event.Bus, s Sink) func(ctx context.Context) error {
+	var opts []event.SubscribeOption
+	es, encoded := s.(EncodedSink)
+	if encoded && es.Wants() != 0 {
+		opts = append(opts, event.Wants(es.Wants()))
 	}
-	if es, ok := s.(EncodedSink); ok {
-		var opts []event.SubscribeOption
-		if f := es.Wants(); f != 0 {
-			opts = append(opts, event.Wants(f))
-		}
-		return bus.FollowEncoded(ctx, 0, func(e *event.Encoded, more bool) error {
-			if err := es.WriteEncoded(e); err != nil {
+	sub := bus.Follower(0, opts...)
+	return func(ctx context.Context) error {
+		defer sub.Close()
+		pending := 0
+		return sub.Each(ctx, func(e *event.Encoded, more bool) error {
+			var err error
+			if encoded {
+				err = es.WriteEncoded(e)
+			} else {
+				err = s.Write(e.Env())
+			}
+			if err != nil {
 				return err
 			}
-			return flush(more)
-		}, opts...)
+			if pending++; more && pending < maxPending {
+				return nil
+			}
+			pending = 0
+			return s.Flush()
+		})
 	}
-	return bus.Follow(ctx, 0, func(env *pb.Envelope, more bool) error {
-		if err := s.Write(env); err != nil {
-			return err
-		}
-		return flush(more)
-	})
 }
