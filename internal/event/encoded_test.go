@@ -29,11 +29,7 @@ func TestEncodedOncePerEvent(t *testing.T) {
 	for r := range readers {
 		wg.Go(func() {
 			err := bus.FollowEncoded(t.Context(), 0, func(e *event.Encoded, _ bool) error {
-				j, err := e.JSON()
-				if err != nil {
-					return err
-				}
-				p, err := e.Proto()
+				j, p, err := encodings(e)
 				if err != nil {
 					return err
 				}
@@ -106,11 +102,7 @@ func TestEncodedFromDisk(t *testing.T) {
 				if e.Terminal() != (w.Event.GetTerminationEvent() != nil) || e.Level() != event.LevelOf(w.Event) {
 					t.Errorf("event %d: Terminal %v, Level %v; want those of %v", e.Seq(), e.Terminal(), e.Level(), w)
 				}
-				j, err := e.JSON()
-				if err != nil {
-					return err
-				}
-				p, err := e.Proto()
+				j, p, err := encodings(e)
 				if err != nil {
 					return err
 				}
@@ -130,6 +122,15 @@ func TestEncodedFromDisk(t *testing.T) {
 			}
 		})
 	}
+}
+
+// encodings returns e's JSON and protobuf forms.
+func encodings(e *event.Encoded) (json, pb []byte, err error) {
+	if json, err = e.JSON(); err != nil {
+		return nil, nil, err
+	}
+	pb, err = e.Proto()
+	return json, pb, err
 }
 
 func formName(f event.Form) string {

@@ -74,7 +74,7 @@ func startPush(ctx context.Context, hc *http.Client, url, token string) *pushCal
 		defer close(c.done)
 		resp, err := hc.Do(req)
 		if err != nil {
-			c.err = connect.NewError(transportCode(ctx, err), err)
+			c.err = connect.NewError(TransportCode(ctx, err), err)
 			return
 		}
 		c.resp, c.br = resp, bufio.NewReader(resp.Body)
@@ -154,7 +154,7 @@ func (c *pushCall) CloseResponse() error {
 // response); nil for a stream to read.
 func responseError(resp *http.Response) error {
 	if resp.StatusCode != http.StatusOK {
-		return connect.NewError(httpCode(resp.StatusCode), fmt.Errorf("the sink answered %s", resp.Status))
+		return connect.NewError(CodeOfHTTPStatus(resp.StatusCode), fmt.Errorf("the sink answered %s", resp.Status))
 	}
 	if resp.Header.Get("Grpc-Status") != "" {
 		return statusError(resp.Header)
@@ -186,9 +186,9 @@ func statusError(h http.Header) error {
 	return connect.NewError(connect.Code(code), errors.New(msg))
 }
 
-// httpCode is the gRPC code of an HTTP status other than 200, as gRPC's
-// HTTP mapping gives it.
-func httpCode(status int) connect.Code {
+// CodeOfHTTPStatus is the code of a call answered with an HTTP status
+// other than 200, as gRPC's mapping of HTTP statuses gives it.
+func CodeOfHTTPStatus(status int) connect.Code {
 	switch status {
 	case http.StatusBadRequest:
 		return connect.CodeInternal
@@ -204,9 +204,9 @@ func httpCode(status int) connect.Code {
 	return connect.CodeUnknown
 }
 
-// transportCode is the code of a call that failed in the transport: the
-// context's when it ended the call, UNAVAILABLE otherwise.
-func transportCode(ctx context.Context, err error) connect.Code {
+// TransportCode is the code of a call that failed in the transport with
+// err: ctx's when it ended the call, UNAVAILABLE otherwise.
+func TransportCode(ctx context.Context, err error) connect.Code {
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return connect.CodeDeadlineExceeded

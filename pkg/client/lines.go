@@ -63,7 +63,7 @@ func (c *Client) lines(ctx context.Context, req *pb.EventsRequest, fn func([]byt
 	}
 	resp, err := c.hc.Do(hr)
 	if err != nil {
-		return 0, false, connect.NewError(codeOfTransport(ctx, err), err)
+		return 0, false, connect.NewError(rpc.TransportCode(ctx, err), err)
 	}
 	// The body is read to its end or the call canceled: closing it has
 	// nothing to add.
@@ -91,7 +91,7 @@ func (c *Client) lines(ctx context.Context, req *pb.EventsRequest, fn func([]byt
 		if err == nil || errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF // a line without its newline
 		}
-		return 0, false, connect.NewError(codeOfTransport(ctx, err), fmt.Errorf("reading events: %w", err))
+		return 0, false, connect.NewError(rpc.TransportCode(ctx, err), fmt.Errorf("reading events: %w", err))
 	}
 	if v := resp.Trailer.Get(jsonl.LastSequenceHeader); v != "" {
 		n, err := strconv.ParseUint(v, 10, 32)
@@ -146,31 +146,15 @@ func query(req *pb.EventsRequest) url.Values {
 	return q
 }
 
-// codeOfStatus is the code Events gives for what the endpoint answered.
+// codeOfStatus is the code Events gives for what the endpoint answered:
+// a bad request and an unknown run mean what they say there, and anything
+// else what it means to gRPC.
 func codeOfStatus(status int) connect.Code {
 	switch status {
 	case http.StatusBadRequest:
 		return connect.CodeInvalidArgument
-	case http.StatusUnauthorized:
-		return connect.CodeUnauthenticated
-	case http.StatusForbidden:
-		return connect.CodePermissionDenied
 	case http.StatusNotFound:
 		return connect.CodeNotFound
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return connect.CodeUnavailable
 	}
-	return connect.CodeUnknown
-}
-
-// codeOfTransport is the code of a failed request or read: the context's,
-// when it ended the call, and UNAVAILABLE otherwise.
-func codeOfTransport(ctx context.Context, err error) connect.Code {
-	switch {
-	case errors.Is(ctx.Err(), context.Canceled) && errors.Is(err, context.Canceled):
-		return connect.CodeCanceled
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return connect.CodeDeadlineExceeded
-	}
-	return connect.CodeUnavailable
+	return rpc.CodeOfHTTPStatus(status)
 }
