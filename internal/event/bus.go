@@ -61,8 +61,10 @@ func WithMemory(n int) Option { return func(b *Bus) { b.memory = n } }
 // open subscription has not yet taken waits for it instead. It is for a
 // run whose readers all subscribe before its first event and read to its
 // end, such as one without an Event API server or a push: each event is
-// then never written anywhere it is not asked for. A subscription that
-// starts after an event left memory fails to read it.
+// then never written anywhere it is not asked for. Its subscriptions must
+// be followers (Follow, Follower), which are never dropped, and must read
+// until they close. A subscription that starts after an event left memory
+// fails to read it.
 func WithoutHistory() Option { return func(b *Bus) { b.noHistory = true } }
 
 // WithSpillDir sets where the spill file is created (default os.TempDir()).
@@ -166,7 +168,8 @@ func (b *Bus) Last() uint32 {
 }
 
 // Publish stamps ev with the next sequence and the current time and appends
-// it to the run. It never waits on a subscriber. The returned envelope, like
+// it to the run. It never waits on a subscriber, except on a bus without
+// history (WithoutHistory), for the slowest. The returned envelope, like
 // every envelope a subscriber receives, must not be modified. Publishing
 // after End drops the event and returns nil.
 func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
@@ -179,7 +182,8 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 	size := uint32(len(b.ring))
 	// The slot about to be reused must be on disk first. The spiller
 	// starts at half a ring behind, so this wait is rare: only when the
-	// disk is slower than the publishers for a whole half ring.
+	// disk is slower than the publishers for a whole half ring. Without
+	// history, every subscription must have taken it instead.
 	for b.last >= size && b.spilled < b.last+1-size && b.spillErr == nil {
 		if b.noHistory {
 			if b.taken() >= b.last+1-size {
