@@ -5,6 +5,7 @@
 package jsonl
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"net/http"
@@ -31,26 +32,27 @@ func Write(w http.ResponseWriter, run func(send func(line []byte, more bool) err
 	if err := rc.Flush(); err != nil {
 		return fmt.Errorf("sending the response header: %w", err)
 	}
-	newline := []byte{'\n'}
+	// Lines gather in a buffer larger than the response's own, so that
+	// a subscriber that is behind gets them in few large writes (and, on
+	// HTTP/1.1, few chunks).
+	bw := bufio.NewWriterSize(w, 32<<10)
 	return run(func(line []byte, more bool) error {
-		if line == nil {
-			return flushUnless(rc, more)
+		if line != nil {
+			if _, err := bw.Write(line); err != nil {
+				return err
+			}
+			if err := bw.WriteByte('\n'); err != nil {
+				return err
+			}
 		}
-		if _, err := w.Write(line); err != nil {
+		if more {
+			return nil
+		}
+		if err := bw.Flush(); err != nil {
 			return err
 		}
-		if _, err := w.Write(newline); err != nil {
-			return err
-		}
-		return flushUnless(rc, more)
+		return rc.Flush()
 	})
-}
-
-func flushUnless(rc *http.ResponseController, more bool) error {
-	if more {
-		return nil
-	}
-	return rc.Flush()
 }
 
 // WriteResumable is Write for a stream of events that may be cut short
