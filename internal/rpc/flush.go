@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bufio"
 	"context"
 	"net/http"
 	"sync"
@@ -21,11 +22,16 @@ const maxFlushDelay = 5 * time.Millisecond
 // latest maxFlushDelay after the last one, by a timer, should nothing
 // follow the event (the next events being filtered out, say).
 //
+// Writes gather in a buffer larger than the response's own: connect
+// writes each message in two (its prefix, then its bytes), and handing
+// each to the server's response costs more than the copy.
+//
 // The handler's goroutine writes and flushes; the timer's flush takes the
 // same lock, and none comes after the handler has returned.
 type flushGate struct {
 	http.ResponseWriter
 	flusher http.Flusher
+	bw      *bufio.Writer
 
 	mu    sync.Mutex
 	more  bool // set by the sender before each message
@@ -46,7 +52,7 @@ func gateFlushes(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		g := &flushGate{ResponseWriter: w, flusher: f}
+		g := &flushGate{ResponseWriter: w, flusher: f, bw: bufio.NewWriterSize(w, 32<<10)}
 		defer g.close()
 		next.ServeHTTP(g, r.WithContext(context.WithValue(r.Context(), flushGateKey{}, g)))
 	})
@@ -83,7 +89,7 @@ func (g *flushGate) hold(more bool) {
 func (g *flushGate) Write(p []byte) (int, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.ResponseWriter.Write(p)
+	return g.bw.Write(p)
 }
 
 func (g *flushGate) WriteHeader(code int) {
@@ -120,18 +126,23 @@ func (g *flushGate) timed() {
 	}
 }
 
-// flush flushes the response. g.mu is held.
+// flush flushes the response. g.mu is held. A write that fails here
+// fails the handler's next write too, which reports it.
 func (g *flushGate) flush() {
+	_ = g.bw.Flush()
 	g.flusher.Flush()
 	g.last = time.Now()
 	g.held = false
 }
 
-// close ends the gate when the handler returns: the server sends what is
-// left of the response, and the timer may no longer touch it.
+// close ends the gate when the handler returns: what is buffered goes to
+// the server, which sends it with the rest of the response, and the timer
+// may no longer touch it.
 func (g *flushGate) close() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	// The handler is done: there is no one left to tell of a failure.
+	_ = g.bw.Flush()
 	g.done = true
 	if g.timer != nil {
 		g.timer.Stop()
