@@ -255,7 +255,11 @@ func (f *frames) add(data []byte) error {
 	f.buf = binary.BigEndian.AppendUint32(f.buf, uint32(size))
 	f.buf = protowire.AppendTag(f.buf, 1, protowire.BytesType)
 	f.buf = protowire.AppendBytes(f.buf, data)
-	f.cond.Broadcast()
+	if !f.held || len(f.buf) >= minBatch {
+		// A read waiting for more can take it now; one that would wait
+		// on is not woken for each event.
+		f.cond.Broadcast()
+	}
 	return nil
 }
 
