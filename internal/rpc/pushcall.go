@@ -18,6 +18,7 @@ import (
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/event"
+	"github.com/hoist-dev/hoist/internal/version"
 )
 
 // Bounds of what a push call's request body holds for the transport: it
@@ -66,7 +67,7 @@ func startPush(ctx context.Context, hc *http.Client, url, token string) *pushCal
 	req.ContentLength = -1
 	req.Header.Set("Content-Type", "application/grpc+proto")
 	req.Header.Set("Te", "trailers")
-	req.Header.Set("User-Agent", "hoist-push")
+	req.Header.Set("User-Agent", "hoist/"+version.Version())
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
