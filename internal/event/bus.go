@@ -105,6 +105,9 @@ type Bus struct {
 	// events up to takeTo (WithoutHistory).
 	taking bool
 	takeTo uint32
+	// takenTo is what taken last returned: every subscription has taken
+	// at least that far since, for taken only grows (WithoutHistory).
+	takenTo uint32
 	// changed wakes waiting subscribers when an event is published or the
 	// run ends. It is woken and waited on under mu.
 	changed wake.Signal
@@ -186,7 +189,7 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 	// history, every subscription must have taken it instead.
 	for b.last >= size && b.spilled < b.last+1-size && b.spillErr == nil {
 		if b.noHistory {
-			if b.taken() >= b.last+1-size {
+			if need := b.last + 1 - size; b.takenTo >= need || b.taken() >= need {
 				break
 			}
 			// Wait until a quarter of the ring is free, not a slot:
@@ -236,12 +239,15 @@ func (b *Bus) dropLagging() {
 }
 
 // taken returns the last sequence that every open subscription has taken
-// from the ring. It is called under mu.
+// from the ring, and remembers it in takenTo. It is called under mu. A
+// subscription started after the first events left memory would lower
+// it; WithoutHistory does not serve one.
 func (b *Bus) taken() uint32 {
 	least := b.last
 	for s := range b.subs {
 		least = min(least, s.fetched.Load())
 	}
+	b.takenTo = least
 	return least
 }
 

@@ -23,14 +23,19 @@ import (
 // does. ns/event is wall time; cpu-ns/event is the CPU time of the whole
 // process (publisher, sinks, subscribers, spiller) per event; the encodes
 // per event count the JSON and protobuf encodings the bus made for all of
-// them together.
+// them together. Without history, as in a run without an Event API server
+// or a push, nothing is spilled to disk.
 func BenchmarkFanout(b *testing.B) {
 	for _, tc := range []struct {
-		stdout bool
-		subs   int
-	}{{false, 0}, {true, 0}, {true, 4}} {
-		b.Run(fmt.Sprintf("file/stdout=%t/subscribers=%d", tc.stdout, tc.subs), func(b *testing.B) {
-			bus := testutil.NewBus(b)
+		stdout, history bool
+		subs            int
+	}{{false, true, 0}, {true, true, 0}, {true, false, 0}, {true, true, 4}} {
+		b.Run(fmt.Sprintf("file/stdout=%t/history=%t/subscribers=%d", tc.stdout, tc.history, tc.subs), func(b *testing.B) {
+			var opts []event.Option
+			if !tc.history {
+				opts = append(opts, event.WithoutHistory())
+			}
+			bus := testutil.NewBus(b, opts...)
 			f, err := sink.OpenFile(filepath.Join(b.TempDir(), "events.jsonl"))
 			if err != nil {
 				b.Fatal(err)
@@ -52,8 +57,9 @@ func BenchmarkFanout(b *testing.B) {
 			// read[i] is the last sequence reader i has taken.
 			read := make([]atomic.Uint32, len(sinks)+tc.subs)
 			for i, s := range sinks {
+				feed := sink.Start(bus, tracked(s, &read[i]))
 				wg.Go(func() {
-					if err := sink.Run(b.Context(), bus, tracked(s, &read[i])); err != nil {
+					if err := feed(b.Context()); err != nil {
 						b.Error(err)
 					}
 				})
