@@ -613,6 +613,7 @@ func (s *Subscription) fillFromDisk(spill *spillFile, next uint32) error {
 	s.reader.limit(size)
 	s.buf = s.buf[:0]
 	for len(s.buf) < batch && s.reader.next <= last {
+		seq := s.reader.next
 		e, err := s.reader.read(&s.bus.encodes)
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
@@ -621,7 +622,7 @@ func (s *Subscription) fillFromDisk(spill *spillFile, next uint32) error {
 			_, err = e.envelope()
 		}
 		if err != nil {
-			return fmt.Errorf("reading event history at sequence %d: %w", s.reader.next, err)
+			return fmt.Errorf("reading event history at sequence %d: %w", seq, err)
 		}
 		s.buf = append(s.buf, e)
 	}

@@ -124,14 +124,13 @@ func (p *Pusher) session(ctx context.Context) error {
 	stream.hold(false)
 	if sendErr == nil {
 		// Everything is sent; half-close and wait for the acknowledgements.
-		sendErr = stream.CloseRequest()
+		stream.CloseRequest()
 	}
 	recvErr := <-recvDone
 	// Receiving has ended, with an error or after the last
 	// acknowledgement, and decided the session's outcome; closing the
-	// response only releases the connection, and its error (most often
-	// the cancel above) has nothing to add.
-	_ = stream.CloseResponse()
+	// response only releases the connection.
+	stream.CloseResponse()
 	switch {
 	case p.Bus.Ended() && p.acked.Load() >= p.Bus.Last():
 		return nil
@@ -188,10 +187,8 @@ func (p *Pusher) Check(ctx context.Context, timeout time.Duration) error {
 	stream := startPush(ctx, p.hc, p.url, p.token)
 	// The answer is the status Receive reads below; closing the response
 	// afterwards only releases the connection.
-	defer func() { _ = stream.CloseResponse() }()
-	if err := stream.CloseRequest(); err != nil {
-		return err
-	}
+	defer stream.CloseResponse()
+	stream.CloseRequest()
 	_, err := stream.Receive()
 	if errors.Is(err, io.EOF) {
 		return nil

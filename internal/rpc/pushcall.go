@@ -102,10 +102,7 @@ func (c *pushCall) Send(e *event.Encoded) error {
 func (c *pushCall) hold(more bool) { c.body.hold(more) }
 
 // CloseRequest ends the request once what was sent has gone out.
-func (c *pushCall) CloseRequest() error {
-	c.body.end()
-	return nil
-}
+func (c *pushCall) CloseRequest() { c.body.end() }
 
 // Receive returns the next acknowledgement, io.EOF when the sink ended the
 // call with OK, or the call's error as a *connect.Error.
@@ -139,15 +136,16 @@ func (c *pushCall) Receive() (*pb.PushResponse, error) {
 	return resp, nil
 }
 
-// CloseResponse ends the call and releases its connection.
-func (c *pushCall) CloseResponse() error {
+// CloseResponse ends the call and releases its connection. The call's
+// outcome is what Receive returned; closing the canceled response has
+// nothing to add to it.
+func (c *pushCall) CloseResponse() {
 	c.cancel()
 	c.body.close()
 	<-c.done
 	if c.resp != nil {
-		return c.resp.Body.Close()
+		_ = c.resp.Body.Close()
 	}
-	return nil
 }
 
 // responseError is the error of a response that is not a gRPC stream,
