@@ -25,6 +25,34 @@ func EventsRequest(q url.Values) (*pb.EventsRequest, error) {
 	return &pb.EventsRequest{RunId: q.Get("run"), AfterSequence: uint32(after), HistoryOnly: !follow(q), Filter: filter}, nil
 }
 
+// EventsQuery is req as the query parameters EventsRequest reads.
+func EventsQuery(req *pb.EventsRequest) url.Values {
+	q := url.Values{}
+	if req.GetRunId() != "" {
+		q.Set("run", req.GetRunId())
+	}
+	if req.GetAfterSequence() > 0 {
+		q.Set("after", strconv.FormatUint(uint64(req.GetAfterSequence()), 10))
+	}
+	if !req.GetHistoryOnly() {
+		q.Set("follow", "true")
+	}
+	f := req.GetFilter()
+	for _, t := range f.GetTypes() {
+		q.Add("type", t)
+	}
+	for _, i := range f.GetImages() {
+		q.Add("image", i)
+	}
+	for _, s := range f.GetStatuses() {
+		q.Add("status", s.String())
+	}
+	if f.GetMinLevel() != "" {
+		q.Set("level", f.GetMinLevel())
+	}
+	return q
+}
+
 // FeedRequest reads a collector's Feed request from the same parameters
 // as EventsRequest, with after a cursor.
 func FeedRequest(q url.Values) (*pb.FeedRequest, error) {

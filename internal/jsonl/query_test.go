@@ -31,6 +31,25 @@ func TestEventsRequest(t *testing.T) {
 	}
 }
 
+// TestEventsQuery checks that EventsRequest reads back what EventsQuery
+// writes.
+func TestEventsQuery(t *testing.T) {
+	for _, req := range []*pb.EventsRequest{
+		{HistoryOnly: true, Filter: &pb.EventFilter{Statuses: []pb.Status{}}},
+		{RunId: "r1", AfterSequence: 7, Filter: &pb.EventFilter{Types: []string{"buildEvent", "deployEvent"},
+			Images: []string{"a", "b"}, Statuses: []pb.Status{pb.Status_FAILED, pb.Status_SUCCEEDED}, MinLevel: "warn"}},
+	} {
+		q := jsonl.EventsQuery(req)
+		got, err := jsonl.EventsRequest(q)
+		if err != nil {
+			t.Fatalf("EventsRequest(%s): %v", q.Encode(), err)
+		}
+		if diff := cmp.Diff(req, got, protocmp.Transform()); diff != "" {
+			t.Errorf("%s read back (-want +got):\n%s", q.Encode(), diff)
+		}
+	}
+}
+
 func TestFeedRequest(t *testing.T) {
 	for _, tc := range []struct {
 		query string

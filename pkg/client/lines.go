@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -54,7 +53,7 @@ func (c *Client) EventLines(ctx context.Context, req *pb.EventsRequest, fn func(
 func (c *Client) lines(ctx context.Context, req *pb.EventsRequest, fn func([]byte, bool) error) (last uint32, resume bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+rpc.EventsPath+"?"+query(req).Encode(), nil)
+	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+rpc.EventsPath+"?"+jsonl.EventsQuery(req).Encode(), nil)
 	if err != nil {
 		return 0, false, connect.NewError(connect.CodeInvalidArgument, err)
 	}
@@ -116,34 +115,6 @@ func readLong(br *bufio.Reader, first []byte) ([]byte, error) {
 			return line, err
 		}
 	}
-}
-
-// query is req as the endpoint's query parameters.
-func query(req *pb.EventsRequest) url.Values {
-	q := url.Values{}
-	if req.GetRunId() != "" {
-		q.Set("run", req.GetRunId())
-	}
-	if req.GetAfterSequence() > 0 {
-		q.Set("after", strconv.FormatUint(uint64(req.GetAfterSequence()), 10))
-	}
-	if !req.GetHistoryOnly() {
-		q.Set("follow", "true")
-	}
-	f := req.GetFilter()
-	for _, t := range f.GetTypes() {
-		q.Add("type", t)
-	}
-	for _, i := range f.GetImages() {
-		q.Add("image", i)
-	}
-	for _, s := range f.GetStatuses() {
-		q.Add("status", s.String())
-	}
-	if f.GetMinLevel() != "" {
-		q.Set("level", f.GetMinLevel())
-	}
-	return q
 }
 
 // codeOfStatus is the code Events gives for what the endpoint answered:
