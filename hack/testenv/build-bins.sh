@@ -2,8 +2,11 @@
 # Builds the test environment's binaries from the Go module proxy, once, into a
 # cache outside the work tree keyed by version: kube-apiserver,
 # kube-controller-manager, kube-scheduler and kubectl (one go build of the
-# wrapper module in hack/k8sbin/kubernetes), etcd and kwok. A second run with
-# the same versions returns in well under a second.
+# wrapper module in hack/k8sbin/kubernetes), the kubelet (from the same
+# module, cached apart so that adding it rebuilt nothing), the pause
+# program of the real node's pod sandboxes (C, from the same module), etcd
+# and kwok. A second run with the same versions returns in well under a
+# second.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -24,17 +27,35 @@ build_once() { # name dir outdir cmd...
 	log "built $name in $((SECONDS - start))s"
 }
 
-build_kubernetes() {
-	local out=$1 minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
-	local pkg=k8s.io/component-base/version cgo=k8s.io/client-go/pkg/version
+# k8s_ldflags: the version the binaries report (kubectl version, the
+# node's kubeletVersion).
+k8s_ldflags() {
+	local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
 	local ld="-s -w"
-	for p in $pkg $cgo; do
+	for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 		ld+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
 		ld+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
 	done
-	(cd "$root/hack/k8sbin/kubernetes" && go build -mod=mod -trimpath -ldflags "$ld" -o "$out/" \
+	echo "$ld"
+}
+
+build_kubernetes() {
+	(cd "$root/hack/k8sbin/kubernetes" && go build -mod=mod -trimpath -ldflags "$(k8s_ldflags)" -o "$1/" \
 		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
 		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+}
+
+build_kubelet() {
+	(cd "$root/hack/k8sbin/kubernetes" && go build -mod=mod -trimpath -ldflags "$(k8s_ldflags)" -o "$1/" \
+		k8s.io/kubernetes/cmd/kubelet)
+}
+
+# build_pause compiles the pause program as Kubernetes' own image build does
+# (build/pause/Makefile): static, so that its image needs nothing else.
+build_pause() {
+	local mod
+	mod=$(cd "$root/hack/k8sbin/kubernetes" && go list -mod=mod -m -f '{{.Dir}}' k8s.io/kubernetes)
+	gcc -Os -Wall -Werror -static -DVERSION="v$PAUSE_VERSION-hoist" -o "$1/pause" "$mod/build/pause/linux/pause.c"
 }
 
 build_etcd() {
@@ -58,5 +79,7 @@ build_kwok() {
 }
 
 build_once "kubernetes $K8S_VERSION" "$(k8s_bin_dir)" build_kubernetes
+build_once "kubelet $K8S_VERSION" "$(kubelet_bin_dir)" build_kubelet
+build_once "pause $PAUSE_VERSION" "$(pause_bin_dir)" build_pause
 build_once "etcd $ETCD_VERSION" "$(etcd_bin_dir)" build_etcd
 build_once "kwok $KWOK_VERSION" "$(kwok_bin_dir)" build_kwok

@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # Brings up hoist's test environment on loopback, idempotently: a Docker
-# engine, a registry seeded with a busybox base image, and a Kubernetes
-# control plane (etcd, kube-apiserver, controller manager, scheduler) with a
-# kwok fake node that runs pods. Writes $HOIST_TESTENV_DIR/env for shells
-# and tests. The first run builds the binaries (minutes); later ones start in
-# seconds.
+# engine, a registry seeded with a busybox base image, a Kubernetes control
+# plane (etcd, kube-apiserver, controller manager, scheduler) with two
+# nodes, and a PostgreSQL server. The nodes:
+#   - hoist-node-0 is real: a kubelet on a containerd of its own, whose pods
+#     run (logs, exec, port-forward, real crashes). Ordinary workloads land
+#     here.
+#   - kwok-node-0 is kwok's fake node, tainted kwok.x-k8s.io/node=fake:NoSchedule,
+#     so that only workloads that tolerate the taint go there: scale tests
+#     with more replicas than one machine runs.
+# Writes $HOIST_TESTENV_DIR/env for shells and tests. The first run builds
+# the binaries (minutes); later ones start in seconds. An environment whose
+# processes were killed is cleaned up (stale mounts, containers, network)
+# and started again.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 # shellcheck source=hack/testenv/lib.sh
 source "$here/lib.sh"
+# shellcheck source=hack/testenv/node.sh
+source "$here/node.sh"
 start_time=$SECONDS
 
 install_packages() {
 	local missing=()
-	for p in docker.io runc containerd busybox-static openssl iproute2 git curl ca-certificates \
+	for p in docker.io runc containerd containernetworking-plugins iptables busybox-static openssl iproute2 git curl ca-certificates \
 		"postgresql-$POSTGRES_VERSION" chromium; do
 		[[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
 	done
@@ -99,7 +109,10 @@ start_kubernetes() {
 		--service-account-issuer https://kubernetes.default.svc.cluster.local \
 		--service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
 		--service-cluster-ip-range 10.96.0.0/16 --endpoint-reconciler-type none \
-		--disable-admission-plugins ServiceAccount --allow-privileged --profiling=false
+		--disable-admission-plugins ServiceAccount --allow-privileged --profiling=false \
+		--kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" \
+		--kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
+		--kubelet-preferred-address-types Hostname,InternalIP
 	wait_for kube-apiserver 60 "$(kubectl_bin)" --kubeconfig "$STATE/kubeconfig" get --raw /readyz
 	start kube-controller-manager "$k8s/kube-controller-manager" --kubeconfig "$STATE/kubeconfig" \
 		--controllers '*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route,-persistentvolume-binder,-attachdetach' \
@@ -123,7 +136,9 @@ metadata:
     kubernetes.io/os: linux
     kubernetes.io/arch: amd64
     type: kwok
-spec: {}
+spec:
+  taints:
+  - {key: kwok.x-k8s.io/node, value: fake, effect: NoSchedule}
 status:
   allocatable: {cpu: "32", memory: 256Gi, pods: "110"}
   capacity: {cpu: "32", memory: 256Gi, pods: "110"}
@@ -136,9 +151,18 @@ EOF2
 
 start_docker() {
 	mkdir -p "$DOCKER_DIR"
-	start dockerd dockerd --data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_DIR/exec" \
+	if ! running dockerd; then
+		docker_leftovers
+		rm -f "$DOCKER_DIR/dockerd.pid"
+	fi
+	if [[ -d $DOCKER_DIR/data ]]; then
+		# Environments before overlay2 kept vfs copies of every layer here.
+		log "removing the vfs storage of an older environment"
+		rm -rf "$DOCKER_DIR/data"
+	fi
+	start dockerd dockerd --data-root "$DOCKER_DIR/data-overlay2" --exec-root "$DOCKER_DIR/exec" \
 		-H "unix://$DOCKER_DIR/docker.sock" --pidfile "$DOCKER_DIR/dockerd.pid" \
-		--storage-driver vfs --iptables=false --ip6tables=false --bridge none \
+		--storage-driver overlay2 --iptables=false --ip6tables=false --bridge none \
 		--insecure-registry "127.0.0.1:$REGISTRY_PORT"
 	wait_for dockerd 60 env DOCKER_HOST="unix://$DOCKER_DIR/docker.sock" docker version
 }
@@ -193,10 +217,13 @@ install_packages
 bash "$here/build-bins.sh"
 (cd "$root" && go build -trimpath -o "$BIN/" ./hack/testenv/registry ./hack/testenv/baseimage)
 make_pki
+make_node_pki
 write_kubeconfig
+node_record_host
 start_docker
 start_registry
 start_kubernetes
+start_node
 start_postgres
 write_env
 log "up in $((SECONDS - start_time))s; source $STATE/env"

@@ -1,7 +1,9 @@
-// Command baseimage makes a busybox base image from Debian's busybox-static
-// and pushes it, so that Dockerfiles in hoist's tests and examples can use
-// FROM <registry>/busybox without internet. It prints the pushed reference
-// with its digest.
+// Command baseimage makes the test environment's images without internet
+// and pushes them, printing the pushed reference with its digest:
+//   - by default, a busybox base image from Debian's busybox-static, so that
+//     Dockerfiles in hoist's tests and examples can use FROM <registry>/busybox;
+//   - with --pause, the real node's pod sandbox image: the static pause
+//     program alone, as Kubernetes builds registry.k8s.io/pause.
 package main
 
 import (
@@ -26,12 +28,16 @@ import (
 
 func main() {
 	busybox := flag.String("busybox", "/bin/busybox", "a static busybox binary")
+	pause := flag.String("pause", "", "make the pause image from this static pause binary instead")
 	ref := flag.String("ref", "", "where to push, such as 127.0.0.1:5000/busybox:latest")
 	flag.Parse()
 	if *ref == "" {
 		log.Fatal("baseimage: --ref is required")
 	}
-	layer, err := rootfs(*busybox)
+	layer, err := busyboxLayer(*busybox)
+	if *pause != "" {
+		layer, err = pauseLayer(*pause)
+	}
 	if err != nil {
 		log.Fatalf("baseimage: %v", err)
 	}
@@ -46,8 +52,13 @@ func main() {
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", "amd64"
 	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
-	cf.Config.Env = []string{"PATH=/bin"}
-	cf.Config.Cmd = []string{"/bin/sh"}
+	if *pause != "" {
+		cf.Config.Entrypoint = []string{"/pause"}
+		cf.Config.User = "65535:65535"
+	} else {
+		cf.Config.Env = []string{"PATH=/bin"}
+		cf.Config.Cmd = []string{"/bin/sh"}
+	}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		log.Fatal(err)
 	}
@@ -65,8 +76,32 @@ func main() {
 	fmt.Printf("%s@%s\n", r, d)
 }
 
-// rootfs is a layer with busybox at /bin/busybox and a link per applet.
-func rootfs(busybox string) (v1.Layer, error) {
+// pauseLayer is a layer with the pause program at /pause.
+func pauseLayer(pause string) (v1.Layer, error) {
+	bin, err := os.ReadFile(pause)
+	if err != nil {
+		return nil, fmt.Errorf("reading the pause binary (hack/testenv/build-bins.sh builds it): %w", err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "pause", Mode: 0o755, Size: int64(len(bin))}); err != nil {
+		return nil, err
+	}
+	if _, err := tw.Write(bin); err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return layerOf(buf.Bytes())
+}
+
+func layerOf(data []byte) (v1.Layer, error) {
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+}
+
+// busyboxLayer is a layer with busybox at /bin/busybox and a link per applet.
+func busyboxLayer(busybox string) (v1.Layer, error) {
 	bin, err := os.ReadFile(busybox)
 	if err != nil {
 		return nil, fmt.Errorf("reading busybox (apt-get install busybox-static): %w", err)
@@ -111,6 +146,5 @@ func rootfs(busybox string) (v1.Layer, error) {
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}
-	data := buf.Bytes()
-	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+	return layerOf(buf.Bytes())
 }
