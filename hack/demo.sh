@@ -7,7 +7,9 @@
 #   2. `hoist run` on examples/getting-started (a Docker build, a push, a
 #      kubectl deploy and a status check), pushing its events to a
 #      `hoist collector` started for the demo,
-# each printing its event stream as JSON lines on stdout. The events of the
+# each printing its event stream as JSON lines on stdout. The application
+# then answers: its pods run on the environment's real node, and the demo
+# fetches its page through kubectl port-forward. The events of the
 # run also land in out/demo-events.jsonl, replayed at the end as text, and
 # the collector's copy is listed and read back. With DEMO_KEEP=1 the
 # collector stays up afterwards, its dashboard at http://127.0.0.1:$DEMO_COLLECTOR_PORT/.
@@ -45,6 +47,20 @@ bin/hoist run -f examples/getting-started/skaffold.yaml --default-repo "$HOIST_T
 
 echo "== in the cluster" >&2
 kubectl get deployments,pods -l app=getting-started -o wide >&2
+echo "== the application answers (kubectl port-forward deployment/getting-started, then curl)" >&2
+kubectl port-forward --address 127.0.0.1 deployment/getting-started :8080 >out/demo-port-forward.log 2>&1 &
+forward_pid=$!
+local_addr=""
+for _ in $(seq 100); do
+	local_addr=$(sed -nE 's/^Forwarding from (127\.0\.0\.1:[0-9]+) .*/\1/p' out/demo-port-forward.log | head -1)
+	[[ -n $local_addr ]] && break
+	sleep 0.1
+done
+[[ -n $local_addr ]] || { cat out/demo-port-forward.log >&2; kill "$forward_pid"; exit 1; }
+curl -sSf "http://$local_addr/" >&2
+kill "$forward_pid"; wait "$forward_pid" 2>/dev/null || true
+echo "== the server's log (kubectl logs deployment/getting-started)" >&2
+kubectl logs deployment/getting-started >&2
 echo "== the run again, from out/demo-events.jsonl, as text" >&2
 bin/hoist events --file out/demo-events.jsonl --output text >&2
 run_id=$(head -1 out/demo-events.jsonl | sed -E 's/.*"event_id":"([^"]+)".*/\1/')

@@ -2,7 +2,8 @@
 # The README's test command (make test), and what CI runs: checks that the
 # generated code is fresh, gofmt, go vet, staticcheck and golangci-lint
 # (.golangci.yml), brings up the test environment (installing what it needs),
-# runs every Go test with -race against it, and runs the demo. An environment
+# runs every Go test with -race against it, runs the demo, and tests the
+# environment's own lifecycle (down, killed, up again). An environment
 # this script started is stopped again at the end; one that was already up
 # stays up.
 set -euo pipefail
@@ -49,3 +50,7 @@ go test -race -count=1 -timeout 20m ./...
 step "demo"
 bash hack/demo.sh >/dev/null
 echo "demo ok" >&2
+
+step "test environment lifecycle"
+# Last: it takes the environment down and kills it on purpose.
+bash hack/testenv/lifecycle-test.sh

@@ -261,5 +261,8 @@ func errorOf(ev *pb.Event) *pb.Error {
 	if be := ev.GetBuildEvent(); be != nil {
 		return be.Error
 	}
+	if sc := ev.GetStatusCheckEvent(); sc != nil {
+		return sc.Error
+	}
 	return ev.GetDeployEvent().GetError()
 }

@@ -64,7 +64,7 @@ func (o *buildFlags) options(cmd *cobra.Command) session.BuildOptions {
 // deployFlags are the flags that choose the cluster and the checks.
 type deployFlags struct {
 	session.DeployOptions
-	statusCheck bool
+	statusCheck, tolerate bool
 }
 
 func (o *deployFlags) add(cmd *cobra.Command, withStatus bool) {
@@ -74,6 +74,8 @@ func (o *deployFlags) add(cmd *cobra.Command, withStatus bool) {
 	f.StringVarP(&o.Namespace, "namespace", "n", "", "namespace for objects that name none (default: deploy.kubectl.defaultNamespace, then the context's)")
 	if withStatus {
 		f.BoolVar(&o.statusCheck, "status-check", true, "wait for deployed workloads to be ready (default from deploy.statusCheck)")
+		f.BoolVar(&o.tolerate, "tolerate-failures-until-deadline", false,
+			"keep the status check waiting through image pull errors and crash loops until the deadline (default from deploy.tolerateFailuresUntilDeadline)")
 	}
 }
 
@@ -81,6 +83,7 @@ func (o *deployFlags) add(cmd *cobra.Command, withStatus bool) {
 func (o *deployFlags) options(cmd *cobra.Command) session.DeployOptions {
 	d := o.DeployOptions
 	d.StatusCheck = changed(cmd, "status-check", o.statusCheck)
+	d.TolerateFailures = changed(cmd, "tolerate-failures-until-deadline", o.tolerate)
 	return d
 }
 

@@ -149,6 +149,23 @@ func TestRunExampleEndToEnd(t *testing.T) {
 	if dep.Status.AvailableReplicas != 2 {
 		t.Errorf("%d replicas available", dep.Status.AvailableReplicas)
 	}
+	// The pods really run: on the real node, with the server's output in
+	// their logs, and the page behind a port-forward.
+	pods, err := client.CoreV1().Pods(ns).List(t.Context(), metav1.ListOptions{LabelSelector: "app=getting-started"})
+	if err != nil || len(pods.Items) == 0 {
+		t.Fatalf("pods: %v (%d)", err, len(pods.Items))
+	}
+	for _, p := range pods.Items {
+		if p.Spec.NodeName != testutil.RealNode {
+			t.Errorf("pod %s runs on %q, want the real node %s", p.Name, p.Spec.NodeName, testutil.RealNode)
+		}
+	}
+	if logs := podLogs(t, client, ns, pods.Items[0].Name); !strings.Contains(logs, "serving /app/www on port 8080") {
+		t.Errorf("the server's log is %q", logs)
+	}
+	if page := httpGet(t, "http://"+portForward(t, ns, "deployment/getting-started", 8080)+"/"); !strings.Contains(page, "Hello from getting-started") {
+		t.Errorf("the page through port-forward is %q", page)
+	}
 	if diff := cmp.Diff(canonical(t, r.stdout), canonical(t, readFile(logFile))); diff != "" {
 		t.Errorf("event log file differs from stdout:\n%s", diff)
 	}
@@ -200,7 +217,7 @@ spec:
   template:
     metadata: {labels: {app: app}}
     spec:
-%s      containers: [{name: app, image: app}]
+%s      containers: [{name: app, image: app, command: [sleep, "3600"]}]
 `
 
 func TestDeployBuiltArtifactsFile(t *testing.T) {

@@ -119,6 +119,9 @@ type Deploy struct {
 	Kubectl                    *KubectlDeploy `yaml:"kubectl"`
 	StatusCheck                *bool          `yaml:"statusCheck"`
 	StatusCheckDeadlineSeconds int            `yaml:"statusCheckDeadlineSeconds"`
+	// TolerateFailuresUntilDeadline keeps the status check waiting through
+	// image pull errors and crash loops until the deadline.
+	TolerateFailuresUntilDeadline bool `yaml:"tolerateFailuresUntilDeadline"`
 }
 
 // KubectlDeploy deploys manifests with kubectl semantics.

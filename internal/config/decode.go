@@ -25,7 +25,7 @@ var unsupported = map[reflect.Type][]string{
 	reflect.TypeFor[manifests](): {"kustomize", "helm", "kpt", "hooks", "transform",
 		"validate"},
 	reflect.TypeFor[Deploy](): {"helm", "kustomize", "kpt", "docker", "cloudrun",
-		"logs", "tolerateFailuresUntilDeadline", "kubeContext"},
+		"logs", "kubeContext"},
 	reflect.TypeFor[KubectlDeploy](): {"flags", "remoteManifests", "hooks"},
 	reflect.TypeFor[TagPolicy]():     {"customTemplate"},
 }

@@ -125,8 +125,8 @@ var Catalog = []Entry{
 
 	{StatusCheckFailed, ExitStatus, "a pod failed, or the resource could not be watched", "read the resource's status events; kubectl describe it"},
 	{StatusCheckDeadline, ExitStatus, "a resource was not ready within `statusCheckDeadlineSeconds`", "raise the deadline, or find why the pods are slow to start"},
-	{StatusCheckImagePull, ExitStatus, "a pod could not pull its image before the deadline", "check the image reference, and that the cluster can reach and log in to its registry"},
-	{StatusCheckCrashLoop, ExitStatus, "a container kept failing before the deadline", "read the container's logs (kubectl logs --previous)"},
+	{StatusCheckImagePull, ExitStatus, "a pod could not pull its image (at the first error; at the deadline with `tolerateFailuresUntilDeadline`)", "check the image reference, and that the cluster can reach and log in to its registry"},
+	{StatusCheckCrashLoop, ExitStatus, "a container kept exiting (at the first CrashLoopBackOff; at the deadline with `tolerateFailuresUntilDeadline`)", "read the container's logs (kubectl logs --previous)"},
 	{StatusCheckUnschedulable, ExitStatus, "a pod could not be scheduled before the deadline", "check the pod's resource requests, node selectors and taints"},
 	{StatusCheckProgressDeadline, ExitStatus, "a Deployment reported ProgressDeadlineExceeded", "describe the Deployment and its newest ReplicaSet"},
 

@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"k8s.io/client-go/kubernetes"
 
@@ -23,7 +22,7 @@ type Deploys struct {
 	Name string
 	// StatusCheck turns the status check on; Client and Deadline serve it.
 	StatusCheck bool
-	Deadline    time.Duration
+	Check       status.Options
 	Client      kubernetes.Interface
 }
 
@@ -90,8 +89,8 @@ func (d *Deploys) check(ctx context.Context, resources []deploy.Resource) error 
 		}
 	}
 	d.statusEvent(&pb.StatusCheckEvent{Status: pb.Status_IN_PROGRESS,
-		Message: fmt.Sprintf("waiting up to %s for %d resources to be ready", d.Deadline, n)})
-	err := status.Check(ctx, d.Client, resources, d.Deadline, func(u status.Update) {
+		Message: fmt.Sprintf("waiting up to %s for %d resources to be ready", d.Check.Deadline, n)})
+	err := status.Check(ctx, d.Client, resources, d.Check, func(u status.Update) {
 		e := &pb.StatusCheckEvent{Resource: u.Resource, Message: u.Message}
 		switch u.State {
 		case status.Ready:

@@ -8,6 +8,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/build"
 	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/deploy/kubectl"
+	"github.com/hoist-dev/hoist/internal/deploy/status"
 	"github.com/hoist-dev/hoist/internal/fault"
 	"github.com/hoist-dev/hoist/internal/runner"
 )
@@ -20,6 +21,9 @@ type DeployOptions struct {
 	Namespace string
 	// StatusCheck, when set, overrides deploy.statusCheck.
 	StatusCheck *bool
+	// TolerateFailures, when set, overrides
+	// deploy.tolerateFailuresUntilDeadline.
+	TolerateFailures *bool
 }
 
 // Artifacts are built images to deploy: a build artifacts file (see
@@ -85,12 +89,17 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 	if d.StatusCheck != nil {
 		check = *d.StatusCheck
 	}
+	tolerate := cfg.Deploy.TolerateFailuresUntilDeadline
+	if d.TolerateFailures != nil {
+		tolerate = *d.TolerateFailures
+	}
 	return &runner.Deploys{
 		Bus:         s.bus,
 		Name:        "kubectl",
 		Deployer:    &kubectl.Deployer{Cluster: cluster, Dir: cfg.Dir, Manifests: cfg.Deploy.Kubectl.Manifests, RunID: s.bus.RunID()},
 		StatusCheck: check,
-		Deadline:    time.Duration(cfg.Deploy.StatusCheckDeadlineSeconds) * time.Second,
-		Client:      cluster.Typed,
+		Check: status.Options{Deadline: time.Duration(cfg.Deploy.StatusCheckDeadlineSeconds) * time.Second,
+			TolerateFailures: tolerate},
+		Client: cluster.Typed,
 	}, nil
 }

@@ -95,6 +95,10 @@ func Docker(t testing.TB) *DockerEnv {
 	return d
 }
 
+// RealNode is the test environment's node whose containers run; the other
+// one, kwok's, is tainted so that only pods that tolerate it go there.
+const RealNode = "hoist-node-0"
+
 // KubernetesEnv is the test environment's cluster.
 type KubernetesEnv struct {
 	Kubeconfig string

@@ -1,7 +1,9 @@
 // Package status waits until deployed workloads are rolled out: each
 // Deployment, StatefulSet, DaemonSet and standalone Pod is watched (not
-// polled) until it is ready or the deadline passes. Every change of a
-// resource's state is reported, with the cluster's own reasons, such as
+// polled) until it is ready, until one of its pods fails in a way that
+// usually lasts (an image that cannot be pulled, a container that keeps
+// crashing), or until the deadline passes. Every change of a resource's
+// state is reported, with the cluster's own reasons, such as
 // ImagePullBackOff, CrashLoopBackOff, Unschedulable or
 // ProgressDeadlineExceeded.
 package status
@@ -57,11 +59,22 @@ func Checked(kind string) bool {
 	return false
 }
 
+// Options tune a check.
+type Options struct {
+	// Deadline bounds the whole check.
+	Deadline time.Duration
+	// TolerateFailures waits through image pull errors and crash loops until
+	// the deadline, as Skaffold's tolerateFailuresUntilDeadline does, for
+	// workloads that recover (an image pushed later, a dependency that comes
+	// up). Without it the check fails at the first one, as Skaffold's does.
+	TolerateFailures bool
+}
+
 // Check watches the checked resources until all are ready, one fails or
 // the deadline passes, calling report on every change. It returns the first
 // failure.
-func Check(ctx context.Context, client kubernetes.Interface, resources []deploy.Resource, deadline time.Duration, report func(Update)) error {
-	ctx, cancel := context.WithTimeoutCause(ctx, deadline, errDeadline)
+func Check(ctx context.Context, client kubernetes.Interface, resources []deploy.Resource, o Options, report func(Update)) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, o.Deadline, errDeadline)
 	defer cancel()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -70,7 +83,7 @@ func Check(ctx context.Context, client kubernetes.Interface, resources []deploy.
 		if !Checked(r.Kind) {
 			continue
 		}
-		w := &watcher{client: client, r: r, deadline: deadline, report: func(u Update) {
+		w := &watcher{client: client, r: r, deadline: o.Deadline, tolerate: o.TolerateFailures, report: func(u Update) {
 			mu.Lock()
 			defer mu.Unlock()
 			report(u)
@@ -97,6 +110,7 @@ type watcher struct {
 	client   kubernetes.Interface
 	r        deploy.Resource
 	deadline time.Duration
+	tolerate bool
 	report   func(Update)
 
 	last     string
@@ -146,6 +160,9 @@ func (w *watcher) run(ctx context.Context) error {
 			continue
 		}
 		done, msg, failure := w.evaluate()
+		if !done && failure == nil && !w.tolerate {
+			failure = w.lasting()
+		}
 		switch {
 		case failure != nil:
 			return w.fail(failure)
@@ -177,6 +194,17 @@ func (w *watcher) timeout(ctx context.Context) error {
 	return w.fail(fault.New(code,
 		fmt.Sprintf("%s was not ready within %s: %s", w.id(), w.deadline, reason),
 		suggestion(code)))
+}
+
+// lasting is the failure of a pod that does not get better by waiting: its
+// image cannot be pulled, or its container keeps exiting. Unschedulable
+// pods are not among them: a node may come.
+func (w *watcher) lasting() error {
+	code, reason := w.podReason()
+	if code != fault.StatusCheckImagePull && code != fault.StatusCheckCrashLoop {
+		return nil
+	}
+	return fault.New(code, fmt.Sprintf("%s: %s", w.id(), reason), suggestion(code))
 }
 
 func suggestion(code fault.Code) string {
@@ -454,7 +482,11 @@ func (w *watcher) podReason() (fault.Code, string) {
 			case "ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull":
 				return fault.StatusCheckImagePull, fmt.Sprintf("pod %s container %s: %s: %s", p.Name, cs.Name, wt.Reason, strings.TrimSpace(wt.Message))
 			case "CrashLoopBackOff", "RunContainerError", "CreateContainerConfigError", "CreateContainerError":
-				return fault.StatusCheckCrashLoop, fmt.Sprintf("pod %s container %s: %s: %s", p.Name, cs.Name, wt.Reason, strings.TrimSpace(wt.Message))
+				msg := fmt.Sprintf("pod %s container %s: %s: %s", p.Name, cs.Name, wt.Reason, strings.TrimSpace(wt.Message))
+				if last := cs.LastTerminationState.Terminated; last != nil {
+					msg += fmt.Sprintf("; it last exited with code %d (%s)", last.ExitCode, last.Reason)
+				}
+				return fault.StatusCheckCrashLoop, msg
 			}
 		}
 	}

@@ -59,9 +59,35 @@ func TestPodReasons(t *testing.T) {
 		{unschedulable, fault.StatusCheckUnschedulable},
 	}
 	for _, tt := range tests {
-		w := &watcher{pods: map[string]*corev1.Pod{"p": tt.pod}}
+		w := &watcher{r: deploy.Resource{Kind: "Deployment", Namespace: "ns", Name: "app"}, pods: map[string]*corev1.Pod{"p": tt.pod}}
 		if code, reason := w.podReason(); code != tt.code {
 			t.Errorf("podReason = %s %q, want %s", code, reason, tt.code)
 		}
+		// Without tolerateFailuresUntilDeadline, image pull errors and crash
+		// loops end the check at once; an unschedulable pod waits for a node.
+		err := w.lasting()
+		switch tt.code {
+		case fault.StatusCheckImagePull, fault.StatusCheckCrashLoop:
+			if f := fault.As(err); f == nil || f.Code != tt.code || len(f.Suggestions) == 0 {
+				t.Errorf("lasting = %v, want %s with a suggestion", err, tt.code)
+			}
+		default:
+			if err != nil {
+				t.Errorf("lasting = %v, want none: waiting may mend it", err)
+			}
+		}
+	}
+}
+
+func TestCrashLoopNamesTheLastExit(t *testing.T) {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{
+		Name:                 "c",
+		State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "back-off 10s restarting failed container"}},
+		LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 3, Reason: "Error"}},
+	}}}}
+	w := &watcher{pods: map[string]*corev1.Pod{"p": p}}
+	_, reason := w.podReason()
+	if want := "pod p container c: CrashLoopBackOff: back-off 10s restarting failed container; it last exited with code 3 (Error)"; reason != want {
+		t.Errorf("reason = %q\nwant     %q", reason, want)
 	}
 }
