@@ -12,6 +12,7 @@ source "$here/lib.sh"
 # shellcheck source=hack/testenv/node.sh
 source "$here/node.sh"
 
+lock_env
 for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
 	stop "${COMPONENTS[i]}"
 done

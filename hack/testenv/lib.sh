@@ -99,7 +99,8 @@ start() {
 		return 0
 	fi
 	mkdir -p "$PIDS" "$LOGS"
-	setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+	# Not holding lock_env's lock: the component outlives up.
+	setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 9>&- &
 	echo $! >"$PIDS/$name.pid"
 	log "started $name (pid $!)"
 }
@@ -132,9 +133,13 @@ docker_leftovers() {
 	local pid mnt
 	if [[ -f $DOCKER_DIR/exec/containerd/containerd.pid ]]; then
 		pid=$(cat "$DOCKER_DIR/exec/containerd/containerd.pid")
-		if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+		if [[ -n $pid ]] && alive "$pid"; then
 			kill -KILL "$pid" 2>/dev/null || true
 		fi
+		# dockerd takes a PID in this file that answers kill -0 (a zombie
+		# does, until it is reaped) for a containerd to reuse, and waits for
+		# it in vain.
+		rm -f "$DOCKER_DIR/exec/containerd/containerd.pid"
 	fi
 	while read -r mnt; do
 		umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
@@ -151,6 +156,47 @@ wait_for() {
 		fi
 		sleep 0.2
 	done
+}
+
+# lock_env waits until no other up or down works on this environment, and
+# holds it until the script ends.
+lock_env() {
+	mkdir -p "$STATE"
+	exec 9>"$STATE/.lock"
+	if ! flock -n 9; then
+		log "waiting for another up or down of $STATE"
+		flock 9
+	fi
+}
+
+# kubeconfig user credential...: a kubeconfig for the API server as user,
+# whose credentials are the given "key: value" lines.
+kubeconfig() {
+	local user=$1 line; shift
+	cat <<EOF2
+apiVersion: v1
+kind: Config
+clusters:
+- name: hoist-testenv
+  cluster:
+    server: https://127.0.0.1:$APISERVER_PORT
+    certificate-authority: $PKI/ca.crt
+users:
+- name: $user
+  user:
+EOF2
+	for line in "$@"; do
+		echo "    $line"
+	done
+	cat <<EOF2
+contexts:
+- name: hoist-testenv
+  context:
+    cluster: hoist-testenv
+    user: $user
+    namespace: default
+current-context: hoist-testenv
+EOF2
 }
 
 kubectl_bin() {

@@ -20,6 +20,15 @@ was_up=false
 bash "$here/status.sh" >/dev/null 2>&1 && was_up=true
 fail() { printf 'lifecycle-test: FAIL: %s\n' "$*" >&2; exit 1; }
 say() { printf 'lifecycle-test: %s\n' "$*" >&2; }
+output=$(mktemp)
+trap 'rm -f "$output"' EXIT
+# quietly script: runs up or down, showing its output only when it fails.
+quietly() {
+	bash "$here/$1" >"$output" 2>&1 || {
+		cat "$output" >&2
+		fail "$1 failed"
+	}
+}
 
 # host_state prints what the environment may change on the host, in a form
 # that two calls can compare.
@@ -57,11 +66,10 @@ host_state() {
 	fi
 }
 
+k() { "$(kubectl_bin)" --kubeconfig "$STATE/kubeconfig" -n default "$@"; }
+
 # pod_runs starts a pod on the real node and reads its log and an exec.
 pod_runs() {
-	local k
-	k=$(kubectl_bin)
-	k() { "$k" --kubeconfig "$STATE/kubeconfig" -n default "$@"; }
 	k delete pod hoist-lifecycle-probe --ignore-not-found --wait=true >/dev/null
 	k run hoist-lifecycle-probe --image "127.0.0.1:$REGISTRY_PORT/busybox:latest" --restart Never \
 		--overrides "{\"spec\":{\"nodeName\":\"$NODE_NAME\"}}" -- sh -c 'echo probe started; exec sleep 3600' >/dev/null
@@ -75,16 +83,17 @@ pod_runs() {
 }
 
 say "1. down, noting the host"
-bash "$here/down.sh" 2>/dev/null
+quietly down.sh
 before=$(host_state)
 
 say "2. up: a pod runs on the real node"
-bash "$here/up.sh" 2>/dev/null
+quietly up.sh
 pod_runs
 # A container runs for the kill below to leave behind.
-"$(kubectl_bin)" --kubeconfig "$STATE/kubeconfig" -n default run hoist-lifecycle-victim \
-	--image "127.0.0.1:$REGISTRY_PORT/busybox:latest" --restart Never -- sleep 3600 >/dev/null
-"$(kubectl_bin)" --kubeconfig "$STATE/kubeconfig" -n default wait --for=condition=Ready pod/hoist-lifecycle-victim --timeout 60s >/dev/null
+k delete pod hoist-lifecycle-victim --ignore-not-found --wait=true >/dev/null
+k run hoist-lifecycle-victim --image "127.0.0.1:$REGISTRY_PORT/busybox:latest" --restart Never \
+	--overrides "{\"spec\":{\"nodeName\":\"$NODE_NAME\"}}" -- sleep 3600 >/dev/null
+k wait --for=condition=Ready pod/hoist-lifecycle-victim --timeout 60s >/dev/null
 
 say "3. SIGKILL every process of the environment, then up"
 pids=()
@@ -97,18 +106,18 @@ mapfile -t -O "${#pids[@]}" pids < <(node_runtime_pids)
 kill -KILL "${pids[@]}" 2>/dev/null || true
 sleep 1
 grep -q " $NODE_DIR/" /proc/mounts || fail "the kill left no mounts behind: the test would prove nothing"
-bash "$here/up.sh" 2>/dev/null
+quietly up.sh
 pod_runs
-"$(kubectl_bin)" --kubeconfig "$STATE/kubeconfig" -n default delete pod hoist-lifecycle-victim --wait=false >/dev/null
+k delete pod hoist-lifecycle-victim --wait=false >/dev/null
 
 say "4. down: the host is as it was"
-bash "$here/down.sh" 2>/dev/null
+quietly down.sh
 after=$(host_state)
 if [[ $before != "$after" ]]; then
 	diff <(echo "$before") <(echo "$after") >&2 || true
 	fail "down left the host changed (< before up, > after down)"
 fi
 if $was_up; then
-	bash "$here/up.sh" 2>/dev/null
+	quietly up.sh
 fi
 say "ok"

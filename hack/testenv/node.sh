@@ -190,24 +190,8 @@ evictionHard:
   nodefs.inodesFree: 1%
 maxPods: 110
 EOF2
-	cat >"$NODE_DIR/kubelet/kubeconfig" <<EOF2
-apiVersion: v1
-kind: Config
-clusters:
-- name: hoist-testenv
-  cluster:
-    server: https://127.0.0.1:$APISERVER_PORT
-    certificate-authority: $PKI/ca.crt
-users:
-- name: $NODE_NAME
-  user:
-    client-certificate: $PKI/kubelet-client.crt
-    client-key: $PKI/kubelet-client.key
-contexts:
-- name: hoist-testenv
-  context: {cluster: hoist-testenv, user: $NODE_NAME}
-current-context: hoist-testenv
-EOF2
+	kubeconfig "$NODE_NAME" "client-certificate: $PKI/kubelet-client.crt" \
+		"client-key: $PKI/kubelet-client.key" >"$NODE_DIR/kubelet/kubeconfig"
 }
 
 # start_node starts containerd and the kubelet, and waits for the node to be

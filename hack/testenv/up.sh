@@ -68,28 +68,7 @@ EOX
 }
 
 write_kubeconfig() {
-	local token
-	token=$(cat "$PKI/admin.token")
-	cat >"$STATE/kubeconfig" <<EOF2
-apiVersion: v1
-kind: Config
-clusters:
-- name: hoist-testenv
-  cluster:
-    server: https://127.0.0.1:$APISERVER_PORT
-    certificate-authority: $PKI/ca.crt
-users:
-- name: hoist-admin
-  user:
-    token: $token
-contexts:
-- name: hoist-testenv
-  context:
-    cluster: hoist-testenv
-    user: hoist-admin
-    namespace: default
-current-context: hoist-testenv
-EOF2
+	kubeconfig hoist-admin "token: $(cat "$PKI/admin.token")" >"$STATE/kubeconfig"
 }
 
 start_kubernetes() {
@@ -212,6 +191,7 @@ export PATH="$path_dirs:\$PATH"
 EOF2
 }
 
+lock_env
 mkdir -p "$STATE" "$BIN"
 install_packages
 bash "$here/build-bins.sh"

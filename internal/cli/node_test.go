@@ -63,19 +63,7 @@ func TestStatusCheckOnTheRealNode(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			client, ns := namespace(t, kube)
-			manifest := fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: app}}
-  template:
-    metadata: {labels: {app: app}}
-    spec:
-      containers:
-      - name: app
-        image: app
-%s`, tt.spec)
+			manifest := deploymentYAML(1, "", tt.spec)
 			cfg := manifestProject(t, tt.deadline, map[string]string{"deployment.yaml": manifest})
 			start := time.Now()
 			r := run(t, t.Context(), append([]string{"deploy", "-f", cfg, "-n", ns, "--images", "app=" + tt.image}, tt.args...)...)
@@ -111,19 +99,8 @@ spec:
 	t.Run("many replicas on the kwok node", func(t *testing.T) {
 		t.Parallel()
 		client, ns := namespace(t, kube)
-		manifest := `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app}
-spec:
-  replicas: 100
-  selector: {matchLabels: {app: app}}
-  template:
-    metadata: {labels: {app: app}}
-    spec:
-      nodeSelector: {type: kwok}
-      tolerations: [{key: kwok.x-k8s.io/node, operator: Exists, effect: NoSchedule}]
-      containers: [{name: app, image: app}]
-`
+		kwok := "      nodeSelector: {type: kwok}\n      tolerations: [{key: kwok.x-k8s.io/node, operator: Exists, effect: NoSchedule}]\n"
+		manifest := deploymentYAML(100, kwok, "")
 		cfg := manifestProject(t, 120, map[string]string{"deployment.yaml": manifest})
 		r := run(t, t.Context(), "deploy", "-f", cfg, "-n", ns, "--images", "app="+docker.BaseImage)
 		if r.code != 0 {

@@ -208,22 +208,33 @@ func manifestProject(t *testing.T, deadline int, manifests map[string]string) st
 	return path
 }
 
-const deploymentYAML = `apiVersion: apps/v1
+// deploymentYAML is a Deployment "app" with one container "app" of image
+// "app", replicas of it; podSpec lines go into the pod's spec, container
+// lines into the container (a command, a probe). Without a command it runs
+// until it is deleted.
+func deploymentYAML(replicas int, podSpec, container string) string {
+	if container == "" {
+		container = "        command: [sleep, \"3600\"]\n"
+	}
+	return fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata: {name: app}
 spec:
-  replicas: 1
+  replicas: %d
   selector: {matchLabels: {app: app}}
   template:
     metadata: {labels: {app: app}}
     spec:
-%s      containers: [{name: app, image: app, command: [sleep, "3600"]}]
-`
+%s      containers:
+      - name: app
+        image: app
+%s`, replicas, podSpec, container)
+}
 
 func TestDeployBuiltArtifactsFile(t *testing.T) {
 	docker := testutil.Docker(t)
 	client, ns := namespace(t, testutil.Kubernetes(t))
-	cfg := manifestProject(t, 60, map[string]string{"deployment.yaml": fmt.Sprintf(deploymentYAML, "")})
+	cfg := manifestProject(t, 60, map[string]string{"deployment.yaml": deploymentYAML(1, "", "")})
 	artifacts := filepath.Join(t.TempDir(), "artifacts.json")
 	writeFile(t, artifacts, fmt.Appendf(nil, `{"builds":[{"imageName":"app","tag":"%s"}]}`, docker.BaseImage))
 	r := run(t, t.Context(), "deploy", "-f", cfg, "-n", ns, "--build-artifacts", artifacts)
@@ -244,7 +255,7 @@ func TestFailingRolloutEndsWithinDeadline(t *testing.T) {
 	docker := testutil.Docker(t)
 	_, ns := namespace(t, testutil.Kubernetes(t))
 	unschedulable := "      nodeSelector: {hoist.dev/no-such-node: \"true\"}\n"
-	cfg := manifestProject(t, 4, map[string]string{"deployment.yaml": fmt.Sprintf(deploymentYAML, unschedulable)})
+	cfg := manifestProject(t, 4, map[string]string{"deployment.yaml": deploymentYAML(1, unschedulable, "")})
 	start := time.Now()
 	r := run(t, t.Context(), "deploy", "-f", cfg, "-n", ns, "--images", "app="+docker.BaseImage)
 	took := time.Since(start)
@@ -282,11 +293,11 @@ func TestDeployErrors(t *testing.T) {
 		code      fault.Code
 		message   []string
 	}{
-		{"cluster unreachable", map[string]string{"d.yaml": fmt.Sprintf(deploymentYAML, "")}, []string{"--kubeconfig", deadKubeconfig},
+		{"cluster unreachable", map[string]string{"d.yaml": deploymentYAML(1, "", "")}, []string{"--kubeconfig", deadKubeconfig},
 			fault.DeployClusterUnreachable, []string{`context "dead"`, "https://127.0.0.1:1"}},
 		{"unknown kind", map[string]string{"w.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"}, nil,
 			fault.DeployUnknownKind, []string{"k8s/w.yaml:1", "Widget"}},
-		{"namespace missing", map[string]string{"d.yaml": fmt.Sprintf(deploymentYAML, "")}, []string{"-n", "no-such-namespace"},
+		{"namespace missing", map[string]string{"d.yaml": deploymentYAML(1, "", "")}, []string{"-n", "no-such-namespace"},
 			fault.DeployNamespaceMissing, []string{"no-such-namespace"}},
 		{"manifest matching no file", map[string]string{"notes.txt": "x"}, nil,
 			fault.DeployManifestNotFound, []string{"k8s/*.yaml"}},
