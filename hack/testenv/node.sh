@@ -213,12 +213,14 @@ start_node() {
 	fi
 	start containerd containerd --config "$NODE_DIR/containerd/config.toml"
 	wait_for containerd 30 ctr --address "$CONTAINERD_SOCK" version
+	local t0=$SECONDS
 	start kubelet "$(kubelet_bin_dir)/kubelet" --config "$NODE_DIR/kubelet/config.yaml" \
 		--kubeconfig "$NODE_DIR/kubelet/kubeconfig" --root-dir "$NODE_DIR/kubelet/root" \
 		--cert-dir "$NODE_DIR/kubelet/pki" --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" \
 		--node-labels "hoist.dev/testenv-node=real"
 	wait_for "node $NODE_NAME Ready" 90 "$(kubectl_bin)" --kubeconfig "$STATE/kubeconfig" \
 		wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
+	log "node $NODE_NAME Ready $((SECONDS - t0))s after the kubelet started"
 }
 
 # node_runtime_pids lists the processes the node runs beside containerd and
