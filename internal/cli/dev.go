@@ -27,7 +27,7 @@ session: Execute, AutoBuild, AutoDeploy. Ctrl-C cancels what is in flight, delet
 what was deployed (unless --cleanup=false) and exits 0.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return session.Dev(cmd.Context(), runOptions(run, s, logger()), build.options(cmd), deploy.options(cmd), dev)
+			return session.Dev(cmd.Context(), runOptions(deploy.cluster(run), s, logger()), build.options(cmd), deploy.options(cmd), dev)
 		},
 	}
 	addRunFlags(cmd, &run)

@@ -3,6 +3,7 @@ package cli
 import (
 	"log/slog"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,7 @@ import (
 func addRunFlags(cmd *cobra.Command, o *session.Options) {
 	f := cmd.Flags()
 	f.StringVarP(&o.ConfigFile, "filename", "f", "skaffold.yaml", "path to the skaffold.yaml to use")
+	addProfileFlags(cmd, &o.Profiles)
 	f.StringVar(&o.Format, "event-format", "", "events on stdout: json (event lines only; logs go to stderr) or text (default from event.log.format, else json)")
 	f.StringVar(&o.Level, "event-level", "", "lowest event level on stdout: debug, info, warn, error (default from event.log.level, else info)")
 	f.StringVar(&o.LogFile, "event-log-file", "", "append every event to this file as JSON lines, as it happens (default from event.log.file)")
@@ -24,6 +26,18 @@ func addRunFlags(cmd *cobra.Command, o *session.Options) {
 	f.StringVar(&o.Push.Token, "event-rpc-token", os.Getenv("HOIST_EVENT_RPC_TOKEN"), "bearer token for --event-rpc-address (default $HOIST_EVENT_RPC_TOKEN)")
 	f.StringVar(&o.Push.CAFile, "event-rpc-ca", "", "CA bundle that verifies an https:// --event-rpc-address")
 	f.DurationVar(&o.Push.FlushTimeout, "event-rpc-flush-timeout", 10*time.Second, "at exit, how long to wait for the pushed events to be acknowledged")
+}
+
+// addProfileFlags adds the flags that choose the config's profiles.
+func addProfileFlags(cmd *cobra.Command, o *session.ProfileOptions) {
+	f := cmd.Flags()
+	f.StringSliceVarP(&o.Names, "profile", "p", nil, "activate these profiles, in this order, after those that activate themselves; -p -name deactivates one")
+	f.BoolFunc("profile-auto-activation", "activate the profiles whose activation matches; =false leaves them to -p", func(s string) error {
+		on, err := strconv.ParseBool(s)
+		o.NoAutoActivation = !on
+		return err
+	})
+	f.Lookup("profile-auto-activation").DefValue = "true"
 }
 
 // addServerFlags adds the flags of the Event API server.
@@ -77,6 +91,13 @@ func (o *deployFlags) add(cmd *cobra.Command, withStatus bool) {
 		f.BoolVar(&o.tolerate, "tolerate-failures-until-deadline", false,
 			"keep the status check waiting through image pull errors and crash loops until the deadline (default from deploy.tolerateFailuresUntilDeadline)")
 	}
+}
+
+// cluster is r with the cluster of the flags, which profiles' kubeContext
+// activations match.
+func (o *deployFlags) cluster(r session.Options) session.Options {
+	r.Profiles.Kubeconfig, r.Profiles.KubeContext = o.Kubeconfig, o.KubeContext
+	return r
 }
 
 // options returns the deploy options of the parsed flags.

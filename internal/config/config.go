@@ -35,8 +35,8 @@ type Metadata struct {
 // Build says what to build and how.
 type Build struct {
 	Artifacts []*Artifact `yaml:"artifacts"`
-	TagPolicy TagPolicy   `yaml:"tagPolicy"`
-	Local     Local       `yaml:"local"`
+	TagPolicy TagPolicy   `yaml:"tagPolicy" overlay:"replace"`
+	Local     Local       `yaml:"local" overlay:"group=buildType"`
 }
 
 // Artifact is one image to build.

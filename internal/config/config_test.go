@@ -111,8 +111,8 @@ func TestErrors(t *testing.T) {
 			fault.ConfigInvalid, `skaffold.yaml:5:5: build.artifacts[0]: missing required field "image"`, ""},
 		{"missing apiVersion", "kind: Config\n",
 			fault.ConfigInvalid, `skaffold.yaml:1:1: missing required top-level field "apiVersion"`, ""},
-		{"unsupported", "apiVersion: skaffold/v2beta28\nkind: Config\nprofiles: []\n",
-			fault.ConfigUnsupport, `skaffold.yaml:3:1: "profiles" is a Skaffold field that hoist does not support yet`, ""},
+		{"unsupported", "apiVersion: skaffold/v2beta28\nkind: Config\nrequires: []\n",
+			fault.ConfigUnsupport, `skaffold.yaml:3:1: "requires" is a Skaffold field that hoist does not support yet`, ""},
 		{"bad apiVersion", "apiVersion: v1\nkind: Config\n",
 			fault.ConfigInvalid, `skaffold.yaml:1:13: apiVersion: unsupported apiVersion "v1"`, "skaffold/v4beta14"},
 		{"bad level", "apiVersion: skaffold/v2beta28\nkind: Config\nevent:\n  log:\n    level: infoo\n",
@@ -188,7 +188,7 @@ func TestLoadResolvesPaths(t *testing.T) {
 	if err := os.WriteFile(path, []byte("apiVersion: skaffold/v2beta28\nkind: Config\nbuild:\n  artifacts:\n  - image: a\n    context: sub\nevent:\n  log:\n    file: out/events.jsonl\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(path)
+	cfg, err := config.Load(path, config.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestLoadResolvesPaths(t *testing.T) {
 	if got := cfg.Event.Log.File; got != filepath.Join(dir, "out/events.jsonl") {
 		t.Errorf("event log file = %s", got)
 	}
-	if _, err := config.Load(filepath.Join(dir, "missing.yaml")); fault.CodeOf(err) != fault.ConfigNotFound {
+	if _, err := config.Load(filepath.Join(dir, "missing.yaml"), config.Options{}); fault.CodeOf(err) != fault.ConfigNotFound {
 		t.Errorf("missing file: %v", err)
 	}
 }

@@ -11,13 +11,20 @@ var (
 // of its apiVersion: v2beta lists manifests under deploy.kubectl.manifests,
 // v3 and later under manifests.rawYaml.
 type document struct {
-	APIVersion string    `yaml:"apiVersion" hoist:"required"`
-	Kind       string    `yaml:"kind" hoist:"required"`
-	Metadata   Metadata  `yaml:"metadata"`
-	Build      Build     `yaml:"build"`
-	Manifests  manifests `yaml:"manifests"`
-	Deploy     Deploy    `yaml:"deploy"`
+	APIVersion string   `yaml:"apiVersion" hoist:"required"`
+	Kind       string   `yaml:"kind" hoist:"required"`
+	Metadata   Metadata `yaml:"metadata"`
+	Pipeline   `yaml:",inline"`
+	Profiles   []Profile `yaml:"profiles"`
 	Event      Event     `yaml:"event"`
+}
+
+// Pipeline is what a profile can change: the sections of a config but its
+// apiVersion, kind, metadata and requires.
+type Pipeline struct {
+	Build     Build     `yaml:"build"`
+	Manifests manifests `yaml:"manifests"`
+	Deploy    Deploy    `yaml:"deploy"`
 }
 
 // manifests is the v3+ home of the Kubernetes manifests.

@@ -13,7 +13,7 @@ import (
 // unsupported lists, per struct, the fields Skaffold has that hoist does not
 // support yet. They get a "not supported yet" error instead of "unknown".
 var unsupported = map[reflect.Type][]string{
-	reflect.TypeFor[document](): {"profiles", "requires", "portForward", "test", "verify",
+	reflect.TypeFor[document](): {"requires", "portForward", "test", "verify",
 		"customActions", "resourceSelector"},
 	reflect.TypeFor[Build](): {"googleCloudBuild", "cluster", "insecureRegistries",
 		"platforms"},
@@ -62,6 +62,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) error {
 		n = n.Alias
 	}
 	d.pos[path] = n
+	if v.Type() == reflect.TypeFor[Raw]() {
+		v.Set(reflect.ValueOf(Raw{Node: n}))
+		return nil
+	}
 	if isNull(n) {
 		// "docker:" with nothing after it means an empty docker section.
 		if v.Kind() == reflect.Pointer && v.Type().Elem().Kind() == reflect.Struct {
@@ -139,16 +143,12 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) error
 		return d.errAt(n, path, "expected a mapping, got %s", describe(n))
 	}
 	t := v.Type()
-	fields := map[string]int{}
-	var names []string
-	for i := range t.NumField() {
-		name := t.Field(i).Tag.Get("yaml")
-		if name == "" || name == "-" {
-			continue
-		}
-		fields[name] = i
+	fields := yamlFields(t)
+	names := make([]string, 0, len(fields))
+	for name := range fields {
 		names = append(names, name)
 	}
+	sort.Strings(names)
 	seen := map[string]bool{}
 	for i := 0; i < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
@@ -157,16 +157,16 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) error
 			return d.errAt(k, path, "field %q is set twice", k.Value)
 		}
 		seen[k.Value] = true
-		idx, ok := fields[k.Value]
+		f, ok := fields[k.Value]
 		if !ok {
 			return d.unknownField(t, k, path, names)
 		}
-		if err := d.decode(val, v.Field(idx), fieldPath); err != nil {
+		if err := d.decode(val, v.FieldByIndex(f.Index), fieldPath); err != nil {
 			return err
 		}
 	}
 	for _, name := range names {
-		f := t.Field(fields[name])
+		f := fields[name]
 		if f.Tag.Get("hoist") == "required" && !seen[name] {
 			e := d.errAt(n, path, "missing required field %q", name)
 			if path == "" {

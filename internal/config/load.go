@@ -23,7 +23,7 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // Load reads the config file at path with Parse and makes its relative
 // paths absolute. A file that cannot be read is a *fault.Error with code
 // CONFIG_NOT_FOUND; the problems of one that can are those of Parse.
-func Load(path string) (*Config, error) {
+func Load(path string, o Options) (*Config, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fault.Wrap(err, fault.ConfigNotFound, "resolving config path")
@@ -37,7 +37,7 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fault.Wrap(err, fault.ConfigNotFound, "reading config")
 	}
-	cfg, err := Parse(path, data)
+	cfg, err := ParseWith(path, data, o)
 	if err != nil {
 		return nil, err
 	}
@@ -56,6 +56,15 @@ func Load(path string) (*Config, error) {
 // CONFIG_UNSUPPORTED when each is a Skaffold field hoist does not support
 // yet) whose message holds one file:line:column: path: message a line.
 func Parse(name string, data []byte) (*Config, error) {
+	return ParseWith(name, data, Options{})
+}
+
+// ParseWith is Parse with the profiles o chooses applied to each document:
+// a document is decoded as written (every profile must be valid, used or
+// not), its active profiles are laid over it and patch it, and the result
+// is decoded again, so that what a profile put there is located where the
+// profile wrote it.
+func ParseWith(name string, data []byte, o Options) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var (
 		cfgs []*Config
@@ -73,17 +82,30 @@ func Parse(name string, data []byte) (*Config, error) {
 		if len(root.Content) == 0 {
 			continue
 		}
-		d := &decoder{file: name, pos: map[string]*yaml.Node{}}
-		var doc document
-		if err := d.decode(root.Content[0], reflect.ValueOf(&doc).Elem(), ""); err != nil {
-			var e *Error
-			if !errors.As(err, &e) {
-				return nil, fault.Wrap(err, fault.ConfigInvalid, "invalid config")
-			}
-			errs = append(errs, e)
+		doc, d, err := decodeDocument(name, root.Content[0])
+		if err != nil {
+			return nil, err
+		}
+		if d == nil {
+			errs = append(errs, doc.err)
 			continue
 		}
-		cfg, cerrs := convert(&doc, d.at)
+		if len(doc.Profiles) > 0 {
+			active, perrs := activeProfiles(doc.Profiles, o, d.at)
+			perrs = append(perrs, applyProfiles(root.Content[0], &doc.document, active, d.at)...)
+			if len(perrs) > 0 {
+				errs = append(errs, perrs...)
+				continue
+			}
+			if doc, d, err = decodeDocument(name, root.Content[0]); err != nil {
+				return nil, err
+			}
+			if d == nil {
+				errs = append(errs, doc.err)
+				continue
+			}
+		}
+		cfg, cerrs := convert(&doc.document, d.at)
 		errs = append(errs, cerrs...)
 		if cfg == nil {
 			continue
@@ -106,6 +128,28 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, invalid(errs...)
 	}
 	return cfg, nil
+}
+
+// decoded is a document decoded strictly, or the error that stopped it.
+type decoded struct {
+	document
+	err *Error
+}
+
+// decodeDocument decodes n strictly. A problem of the config is returned in
+// decoded.err with a nil decoder; err is for what is not the config's.
+func decodeDocument(name string, n *yaml.Node) (decoded, *decoder, error) {
+	d := &decoder{file: name, pos: map[string]*yaml.Node{}}
+	var doc decoded
+	if err := d.decode(n, reflect.ValueOf(&doc.document).Elem(), ""); err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			return doc, nil, fault.Wrap(err, fault.ConfigInvalid, "invalid config")
+		}
+		doc.err = e
+		return doc, nil, nil
+	}
+	return doc, d, nil
 }
 
 // merge reads several configs of one file as one: artifacts and manifests

@@ -35,7 +35,7 @@ func Dev(ctx context.Context, o Options, b BuildOptions, d DeployOptions, dev De
 		loop := runner.NewDev(runner.DevOptions{
 			Bus:      s.bus,
 			Cfg:      s.cfg,
-			Load:     func() (*config.Config, error) { return config.Load(o.ConfigFile) },
+			Load:     func() (*config.Config, error) { return config.Load(o.ConfigFile, o.configOptions("dev")) },
 			Debounce: dev.Debounce,
 			Cleanup:  dev.Cleanup,
 			Log:      s.log,

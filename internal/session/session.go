@@ -21,6 +21,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/deploy/kubectl"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/event/sink"
 	"github.com/hoist-dev/hoist/internal/fault"
@@ -36,6 +37,8 @@ import (
 type Options struct {
 	// ConfigFile is the skaffold.yaml to read.
 	ConfigFile string
+	// Profiles choose the config's profiles.
+	Profiles ProfileOptions
 	// Format of the events on Out: json (event lines only) or text.
 	Format string
 	// Level is the lowest level of the events on Out: debug, info, warn or
@@ -50,6 +53,24 @@ type Options struct {
 	Out, Err io.Writer
 	// Log receives hoist's own logs; nil discards them.
 	Log *slog.Logger
+}
+
+// ProfileOptions choose which profiles of the config apply (-p,
+// --profile-auto-activation), and the cluster that activation.kubeContext
+// is matched against.
+type ProfileOptions struct {
+	// Names are the -p names in order; "-name" deactivates name.
+	Names            []string
+	NoAutoActivation bool
+	Kubeconfig       string
+	KubeContext      string
+}
+
+// configOptions are the config loader's options for command.
+func (o Options) configOptions(command string) config.Options {
+	p := o.Profiles
+	return config.Options{Profiles: p.Names, NoAutoActivation: p.NoAutoActivation, Command: command,
+		KubeContext: func() (string, error) { return kubectl.CurrentContext(p.Kubeconfig, p.KubeContext) }}
 }
 
 // PushOptions push every event to an EventSinkService, such as hoist
@@ -113,7 +134,7 @@ type session struct {
 // (a wrong --event-format) end it without events. control serves the
 // ControlService of hoist dev.
 func run(ctx context.Context, o Options, command string, control bool, fn func(ctx context.Context, s *session) error) error {
-	cfg, cfgErr := config.Load(o.ConfigFile)
+	cfg, cfgErr := config.Load(o.ConfigFile, o.configOptions(command))
 	s, err := start(ctx, o, cfg, control)
 	if err != nil {
 		return err

@@ -43,6 +43,22 @@ type Cluster struct {
 	Mapper    meta.RESTMapper
 }
 
+// CurrentContext is the kube context a deploy with kubeconfig and context
+// (each may be empty) would use, without reaching the cluster: context when
+// set, else the kubeconfig's current context ("" when it has none).
+func CurrentContext(kubeconfig, context string) (string, error) {
+	if context != "" {
+		return context, nil
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	raw, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).RawConfig()
+	if err != nil {
+		return "", err
+	}
+	return raw.CurrentContext, nil
+}
+
 // Connect loads the kubeconfig, checks that the cluster answers, and
 // resolves the namespace: the flag, then defaultNamespace, then the
 // context's namespace, then "default".
