@@ -46,6 +46,7 @@ It reads skaffold.yaml.`,
 	}
 	root.AddCommand(
 		newVersion(s),
+		newDiagnose(s),
 		newBuild(s, logger),
 		newRun(s, logger),
 		newDeploy(s, logger),

@@ -19,6 +19,10 @@ type Config struct {
 	File string
 	// Dir is the folder of File: relative paths in the config are relative to it.
 	Dir string
+	// APIVersion is the apiVersion the config was written in.
+	APIVersion string
+	// Profiles are the names of the profiles applied, in order.
+	Profiles []string
 
 	Metadata Metadata
 	Build    Build
@@ -28,66 +32,91 @@ type Config struct {
 
 // Metadata names a config.
 type Metadata struct {
-	Name   string            `yaml:"name"`
-	Labels map[string]string `yaml:"labels"`
+	Name   string            `yaml:"name,omitempty"`
+	Labels map[string]string `yaml:"labels,omitempty"`
 }
 
 // Build says what to build and how.
 type Build struct {
-	Artifacts []*Artifact `yaml:"artifacts"`
-	TagPolicy TagPolicy   `yaml:"tagPolicy" overlay:"replace"`
-	Local     Local       `yaml:"local" overlay:"group=buildType"`
+	Artifacts []*Artifact `yaml:"artifacts,omitempty"`
+	TagPolicy TagPolicy   `yaml:"tagPolicy,omitempty" overlay:"replace"`
+	Local     Local       `yaml:"local,omitempty" overlay:"group=buildType"`
+	// GoogleCloudBuild and Cluster are Skaffold's remote builds, which
+	// hoist does not have: read, and refused when the pipeline uses them.
+	GoogleCloudBuild Raw `yaml:"googleCloudBuild,omitempty" overlay:"group=buildType"`
+	Cluster          Raw `yaml:"cluster,omitempty" overlay:"group=buildType"`
 }
 
 // Artifact is one image to build.
 type Artifact struct {
 	// ImageName is the image name without registry prefix or tag;
 	// --default-repo prefixes it.
-	ImageName string `yaml:"image" hoist:"required"`
+	ImageName string `yaml:"image,omitempty" hoist:"required"`
 	// Context is the build context. After Load it is absolute.
-	Context string          `yaml:"context"`
-	Docker  *DockerArtifact `yaml:"docker"`
-	Custom  *CustomArtifact `yaml:"custom"`
+	Context string          `yaml:"context,omitempty"`
+	Docker  *DockerArtifact `yaml:"docker,omitempty"`
+	Custom  *CustomArtifact `yaml:"custom,omitempty"`
+	// Builders of Skaffold's that hoist does not have: read, and refused
+	// when the pipeline builds with them.
+	Jib        Raw `yaml:"jib,omitempty"`
+	Bazel      Raw `yaml:"bazel,omitempty"`
+	Buildpacks Raw `yaml:"buildpacks,omitempty"`
+	Kaniko     Raw `yaml:"kaniko,omitempty"`
+	Ko         Raw `yaml:"ko,omitempty"`
+}
+
+func (a *Artifact) usesOtherBuilder() bool {
+	for _, r := range a.otherBuilders() {
+		if r.Node != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// otherBuilders are the builders of a that hoist does not have, by name.
+func (a *Artifact) otherBuilders() map[string]Raw {
+	return map[string]Raw{"jib": a.Jib, "bazel": a.Bazel, "buildpacks": a.Buildpacks, "kaniko": a.Kaniko, "ko": a.Ko}
 }
 
 // DockerArtifact builds with the Docker engine.
 type DockerArtifact struct {
-	Dockerfile string             `yaml:"dockerfile"`
-	BuildArgs  map[string]*string `yaml:"buildArgs"`
-	Target     string             `yaml:"target"`
-	NoCache    bool               `yaml:"noCache"`
-	Network    string             `yaml:"network"`
+	Dockerfile string             `yaml:"dockerfile,omitempty"`
+	BuildArgs  map[string]*string `yaml:"buildArgs,omitempty"`
+	Target     string             `yaml:"target,omitempty"`
+	NoCache    bool               `yaml:"noCache,omitempty"`
+	Network    string             `yaml:"network,omitempty"`
 }
 
 // CustomArtifact builds by running a command that builds (and pushes) $IMAGE.
 type CustomArtifact struct {
-	BuildCommand string              `yaml:"buildCommand" hoist:"required"`
-	Dependencies *CustomDependencies `yaml:"dependencies"`
+	BuildCommand string              `yaml:"buildCommand,omitempty" hoist:"required"`
+	Dependencies *CustomDependencies `yaml:"dependencies,omitempty"`
 }
 
 // CustomDependencies are the files a custom build reads.
 type CustomDependencies struct {
-	Paths  []string `yaml:"paths"`
-	Ignore []string `yaml:"ignore"`
+	Paths  []string `yaml:"paths,omitempty"`
+	Ignore []string `yaml:"ignore,omitempty"`
 }
 
 // TagPolicy chooses how built images are tagged. At most one is set; Parse
 // sets GitCommit when none is.
 type TagPolicy struct {
-	GitCommit   *GitCommitTagger   `yaml:"gitCommit"`
-	Sha256      *Sha256Tagger      `yaml:"sha256"`
-	DateTime    *DateTimeTagger    `yaml:"dateTime"`
-	EnvTemplate *EnvTemplateTagger `yaml:"envTemplate"`
-	InputDigest *InputDigestTagger `yaml:"inputDigest"`
+	GitCommit   *GitCommitTagger   `yaml:"gitCommit,omitempty"`
+	Sha256      *Sha256Tagger      `yaml:"sha256,omitempty"`
+	DateTime    *DateTimeTagger    `yaml:"dateTime,omitempty"`
+	EnvTemplate *EnvTemplateTagger `yaml:"envTemplate,omitempty"`
+	InputDigest *InputDigestTagger `yaml:"inputDigest,omitempty"`
 }
 
 // GitCommitTagger tags with the git commit, tag or tree of the context.
 type GitCommitTagger struct {
 	// Variant is Tags (default), CommitSha, AbbrevCommitSha, TreeSha or AbbrevTreeSha.
-	Variant string `yaml:"variant"`
-	Prefix  string `yaml:"prefix"`
+	Variant string `yaml:"variant,omitempty"`
+	Prefix  string `yaml:"prefix,omitempty"`
 	// IgnoreChanges leaves the -dirty suffix off when the tree has changes.
-	IgnoreChanges bool `yaml:"ignoreChanges"`
+	IgnoreChanges bool `yaml:"ignoreChanges,omitempty"`
 }
 
 // Sha256Tagger tags with "latest"; the image is then referred to by digest.
@@ -95,13 +124,13 @@ type Sha256Tagger struct{}
 
 // DateTimeTagger tags with the build time.
 type DateTimeTagger struct {
-	Format   string `yaml:"format"`
-	TimeZone string `yaml:"timezone"`
+	Format   string `yaml:"format,omitempty"`
+	TimeZone string `yaml:"timezone,omitempty"`
 }
 
 // EnvTemplateTagger tags with a Go template over the environment.
 type EnvTemplateTagger struct {
-	Template string `yaml:"template" hoist:"required"`
+	Template string `yaml:"template,omitempty" hoist:"required"`
 }
 
 // InputDigestTagger tags with a digest of the artifact's inputs.
@@ -109,49 +138,49 @@ type InputDigestTagger struct{}
 
 // Local configures builds on the local machine.
 type Local struct {
-	Push        *bool `yaml:"push"`
-	UseBuildkit *bool `yaml:"useBuildkit"`
-	Concurrency *int  `yaml:"concurrency"`
+	Push        *bool `yaml:"push,omitempty"`
+	UseBuildkit *bool `yaml:"useBuildkit,omitempty"`
+	Concurrency *int  `yaml:"concurrency,omitempty"`
 }
 
 // Deploy says where and how to deploy.
 type Deploy struct {
-	Kubectl                    *KubectlDeploy `yaml:"kubectl"`
-	StatusCheck                *bool          `yaml:"statusCheck"`
-	StatusCheckDeadlineSeconds int            `yaml:"statusCheckDeadlineSeconds"`
+	Kubectl                    *KubectlDeploy `yaml:"kubectl,omitempty"`
+	StatusCheck                *bool          `yaml:"statusCheck,omitempty"`
+	StatusCheckDeadlineSeconds int            `yaml:"statusCheckDeadlineSeconds,omitempty"`
 	// TolerateFailuresUntilDeadline keeps the status check waiting through
 	// image pull errors and crash loops until the deadline.
-	TolerateFailuresUntilDeadline bool `yaml:"tolerateFailuresUntilDeadline"`
+	TolerateFailuresUntilDeadline bool `yaml:"tolerateFailuresUntilDeadline,omitempty"`
 }
 
 // KubectlDeploy deploys manifests with kubectl semantics.
 type KubectlDeploy struct {
 	// Manifests are globs relative to the config file. In v3+ configs they
 	// are written under manifests.rawYaml.
-	Manifests        []string `yaml:"manifests"`
-	DefaultNamespace string   `yaml:"defaultNamespace"`
+	Manifests        []string `yaml:"manifests,omitempty"`
+	DefaultNamespace string   `yaml:"defaultNamespace,omitempty"`
 }
 
 // Event says where events go.
 type Event struct {
-	Log EventLog `yaml:"log"`
-	RPC EventRPC `yaml:"rpc"`
+	Log EventLog `yaml:"log,omitempty"`
+	RPC EventRPC `yaml:"rpc,omitempty"`
 }
 
 // EventLog configures the stdout sink and the event log file.
 type EventLog struct {
 	// Level is debug, info, warn or error: the lowest level written to stdout.
-	Level string `yaml:"level"`
+	Level string `yaml:"level,omitempty"`
 	// Format is json (event lines only on stdout) or text (human lines).
-	Format string `yaml:"format"`
+	Format string `yaml:"format,omitempty"`
 	// File, when set, receives every event as a JSON line.
-	File string `yaml:"file"`
+	File string `yaml:"file,omitempty"`
 }
 
 // EventRPC configures the gRPC push to a collector.
 type EventRPC struct {
-	Address  string `yaml:"address"`
-	Required bool   `yaml:"required"`
+	Address  string `yaml:"address,omitempty"`
+	Required bool   `yaml:"required,omitempty"`
 }
 
 // Push reports whether built images are pushed (build.local.push).

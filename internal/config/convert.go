@@ -1,6 +1,11 @@
 package config
 
-import "regexp"
+import (
+	"bytes"
+	"regexp"
+
+	"go.yaml.in/yaml/v3"
+)
 
 var (
 	apiVersionRE = regexp.MustCompile(`^skaffold(\.dev)?/v(2beta\d+|3alpha\d+|3|4beta\d+)$`)
@@ -11,25 +16,25 @@ var (
 // of its apiVersion: v2beta lists manifests under deploy.kubectl.manifests,
 // v3 and later under manifests.rawYaml.
 type document struct {
-	APIVersion string   `yaml:"apiVersion" hoist:"required"`
-	Kind       string   `yaml:"kind" hoist:"required"`
-	Metadata   Metadata `yaml:"metadata"`
+	APIVersion string   `yaml:"apiVersion,omitempty" hoist:"required"`
+	Kind       string   `yaml:"kind,omitempty" hoist:"required"`
+	Metadata   Metadata `yaml:"metadata,omitempty"`
 	Pipeline   `yaml:",inline"`
-	Profiles   []Profile `yaml:"profiles"`
-	Event      Event     `yaml:"event"`
+	Profiles   []Profile `yaml:"profiles,omitempty"`
+	Event      Event     `yaml:"event,omitempty"`
 }
 
 // Pipeline is what a profile can change: the sections of a config but its
 // apiVersion, kind, metadata and requires.
 type Pipeline struct {
-	Build     Build     `yaml:"build"`
-	Manifests manifests `yaml:"manifests"`
-	Deploy    Deploy    `yaml:"deploy"`
+	Build     Build     `yaml:"build,omitempty"`
+	Manifests manifests `yaml:"manifests,omitempty"`
+	Deploy    Deploy    `yaml:"deploy,omitempty"`
 }
 
 // manifests is the v3+ home of the Kubernetes manifests.
 type manifests struct {
-	RawYAML []string `yaml:"rawYaml"`
+	RawYAML []string `yaml:"rawYaml,omitempty"`
 }
 
 // convert reads doc into the internal Config. It returns a nil Config when
@@ -49,7 +54,7 @@ func convert(doc *document, at locator) (*Config, []*Error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	cfg := &Config{Metadata: doc.Metadata, Build: doc.Build, Deploy: doc.Deploy, Event: doc.Event}
+	cfg := &Config{APIVersion: doc.APIVersion, Metadata: doc.Metadata, Build: doc.Build, Deploy: doc.Deploy, Event: doc.Event}
 	if v2RE.MatchString(doc.APIVersion) {
 		if len(doc.Manifests.RawYAML) > 0 {
 			errs = append(errs, at("manifests", "manifests.rawYaml needs apiVersion skaffold/v3 or later").
@@ -69,3 +74,36 @@ func convert(doc *document, at locator) (*Config, []*Error) {
 	}
 	return cfg, errs
 }
+
+// LatestVersion is the apiVersion hoist writes: Skaffold's latest.
+const LatestVersion = "skaffold/v4beta14"
+
+// YAML is the config as one document of the latest apiVersion, with its
+// defaults filled in and its profiles applied (and so left out): what
+// hoist diagnose prints.
+func (c *Config) YAML() ([]byte, error) {
+	doc := document{APIVersion: LatestVersion, Kind: "Config", Metadata: c.Metadata,
+		Pipeline: Pipeline{Build: c.Build, Deploy: c.Deploy}, Event: c.Event}
+	if k := c.Deploy.Kubectl; k != nil {
+		doc.Manifests.RawYAML = k.Manifests
+		kubectl := *k
+		kubectl.Manifests = nil
+		doc.Deploy.Kubectl = &kubectl
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// MarshalYAML writes the value as it was read.
+func (r Raw) MarshalYAML() (any, error) { return r.Node, nil }
+
+// IsZero tells the encoder's omitempty that nothing was read.
+func (r Raw) IsZero() bool { return r.Node == nil }

@@ -63,6 +63,12 @@ func TestConvert(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, errs := convert(&tt.doc, atPath)
+			if got != nil {
+				if got.APIVersion != tt.doc.APIVersion {
+					t.Errorf("APIVersion = %q, want it as written, %q", got.APIVersion, tt.doc.APIVersion)
+				}
+				got.APIVersion = ""
+			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}

@@ -15,10 +15,8 @@ import (
 var unsupported = map[reflect.Type][]string{
 	reflect.TypeFor[document](): {"requires", "portForward", "test", "verify",
 		"customActions", "resourceSelector"},
-	reflect.TypeFor[Build](): {"googleCloudBuild", "cluster", "insecureRegistries",
-		"platforms"},
-	reflect.TypeFor[Artifact](): {"jib", "ko", "bazel", "buildpacks", "kaniko",
-		"requires", "sync", "hooks", "platforms", "runtimeType", "dockerfileInline"},
+	reflect.TypeFor[Build](): {"insecureRegistries", "platforms", "hooks"},
+	reflect.TypeFor[Artifact](): {"requires", "sync", "hooks", "platforms", "runtimeType", "dockerfileInline"},
 	reflect.TypeFor[DockerArtifact](): {"cacheFrom", "cliFlags", "addHost", "pullParent",
 		"squash", "secrets", "ssh", "noCacheFilter"},
 	reflect.TypeFor[Local](): {"useDockerCLI", "tryImportMissing"},

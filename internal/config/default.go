@@ -18,7 +18,7 @@ func setDefaults(c *Config) {
 		if a.Context == "" {
 			a.Context = "."
 		}
-		if a.Docker == nil && a.Custom == nil {
+		if a.Docker == nil && a.Custom == nil && !a.usesOtherBuilder() {
 			a.Docker = &DockerArtifact{}
 		}
 		if a.Docker != nil && a.Docker.Dockerfile == "" {

@@ -90,8 +90,12 @@ func ParseWith(name string, data []byte, o Options) (*Config, error) {
 			errs = append(errs, doc.err)
 			continue
 		}
+		var applied []string
 		if len(doc.Profiles) > 0 {
 			active, perrs := activeProfiles(doc.Profiles, o, d.at)
+			for _, i := range active {
+				applied = append(applied, doc.Profiles[i].Name)
+			}
 			perrs = append(perrs, applyProfiles(root.Content[0], &doc.document, active, d.at)...)
 			if len(perrs) > 0 {
 				errs = append(errs, perrs...)
@@ -110,6 +114,7 @@ func ParseWith(name string, data []byte, o Options) (*Config, error) {
 		if cfg == nil {
 			continue
 		}
+		cfg.Profiles = applied
 		setDefaults(cfg)
 		errs = append(errs, validate(cfg, d.at)...)
 		cfgs = append(cfgs, cfg)

@@ -13,11 +13,11 @@ import (
 // /build/artifacts/0/docker/dockerfile.
 type JSONPatch struct {
 	// Op is add, remove, replace (the default), move, copy or test.
-	Op   string `yaml:"op"`
-	Path string `yaml:"path" hoist:"required"`
+	Op   string `yaml:"op,omitempty"`
+	Path string `yaml:"path,omitempty" hoist:"required"`
 	// From is the source of move and copy.
-	From  string `yaml:"from"`
-	Value *Raw   `yaml:"value"`
+	From  string `yaml:"from,omitempty"`
+	Value *Raw   `yaml:"value,omitempty"`
 }
 
 // Raw is a YAML value kept as written, for what hoist reads without a Go

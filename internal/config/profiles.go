@@ -14,12 +14,12 @@ import (
 // Profile changes the pipeline when it is active: its sections lay over
 // the document's (see overlay), then its patches apply, as in Skaffold.
 type Profile struct {
-	Name string `yaml:"name" hoist:"required"`
+	Name string `yaml:"name,omitempty" hoist:"required"`
 	// Activation turns the profile on by itself: any one entry whose set
 	// fields all match (or, with RequiresAllActivations, every entry).
-	Activation             []Activation `yaml:"activation"`
-	RequiresAllActivations bool         `yaml:"requiresAllActivations"`
-	Patches                []JSONPatch  `yaml:"patches"`
+	Activation             []Activation `yaml:"activation,omitempty"`
+	RequiresAllActivations bool         `yaml:"requiresAllActivations,omitempty"`
+	Patches                []JSONPatch  `yaml:"patches,omitempty"`
 	Pipeline               `yaml:",inline"`
 }
 
@@ -29,11 +29,11 @@ type Profile struct {
 type Activation struct {
 	// Env is KEY=VALUE: VALUE matches the variable's value; an empty VALUE
 	// matches an unset or empty variable.
-	Env string `yaml:"env"`
+	Env string `yaml:"env,omitempty"`
 	// KubeContext matches the kube context deployed to.
-	KubeContext string `yaml:"kubeContext"`
+	KubeContext string `yaml:"kubeContext,omitempty"`
 	// Command matches the hoist command: build, run, dev, deploy, diagnose...
-	Command string `yaml:"command"`
+	Command string `yaml:"command,omitempty"`
 }
 
 // Options choose which profiles of a config apply.

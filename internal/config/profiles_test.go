@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -182,5 +183,38 @@ func TestProfileErrors(t *testing.T) {
 				t.Errorf("error\n%v\nwant it to start with\n%s", err, tt.want)
 			}
 		})
+	}
+}
+
+// Builders hoist does not have are refused only where the pipeline uses
+// them: here, only with -p gcb or -p jib.
+func TestOtherBuildersOnlyWhenUsed(t *testing.T) {
+	const cfg = `apiVersion: skaffold/v4beta14
+kind: Config
+build:
+  artifacts:
+  - image: app
+profiles:
+- name: gcb
+  build:
+    googleCloudBuild:
+      projectId: my-project
+- name: jib
+  build:
+    artifacts:
+    - image: app
+      jib: {project: app}
+`
+	if _, err := config.ParseWith("skaffold.yaml", []byte(cfg), config.Options{}); err != nil {
+		t.Fatalf("the default pipeline: %v", err)
+	}
+	for profile, want := range map[string]string{
+		"gcb": "skaffold.yaml:10:7: build.googleCloudBuild: build.googleCloudBuild builds remotely, which hoist does not do",
+		"jib": `skaffold.yaml:15:12: build.artifacts[0].jib: artifact "app" is built with jib, a Skaffold builder that hoist does not have`,
+	} {
+		_, err := config.ParseWith("skaffold.yaml", []byte(cfg), config.Options{Profiles: []string{profile}})
+		if fault.CodeOf(err) != fault.ConfigUnsupport || !strings.HasPrefix(fmt.Sprint(err), want) {
+			t.Errorf("-p %s: %v\nwant %s", profile, err, want)
+		}
 	}
 }

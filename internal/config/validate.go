@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -28,6 +29,25 @@ func validate(c *Config, at locator) []*Error {
 		if a.Docker != nil && a.Custom != nil {
 			errs = append(errs, at(p, "artifact %q names two builders, docker and custom", a.ImageName).
 				withHint("keep one of them"))
+		}
+		for _, name := range slices.Sorted(maps.Keys(a.otherBuilders())) {
+			if a.otherBuilders()[name].Node != nil {
+				e := at(p+"."+name, "artifact %q is built with %s, a Skaffold builder that hoist does not have", a.ImageName, name).
+					withHint("build it with docker or custom (a custom buildCommand can run the same tool), or choose a profile that does")
+				e.Unsupported = true
+				errs = append(errs, e)
+			}
+		}
+	}
+	for _, remote := range []struct {
+		name string
+		r    Raw
+	}{{"googleCloudBuild", c.Build.GoogleCloudBuild}, {"cluster", c.Build.Cluster}} {
+		if name := remote.name; remote.r.Node != nil {
+			e := at("build."+name, "build.%s builds remotely, which hoist does not do", name).
+				withHint("build locally (build.local), or choose a profile that does")
+			e.Unsupported = true
+			errs = append(errs, e)
 		}
 	}
 	tp := c.Build.TagPolicy
