@@ -135,9 +135,16 @@ func (b *Builds) one(ctx context.Context, a *config.Artifact) (build.Result, err
 func (b *Builds) build(ctx context.Context, a *config.Artifact) (build.Result, bool, error) {
 	t := b.Tag
 	if t == "" {
-		var err error
-		if t, err = b.Tagger.Tag(ctx, a); err != nil {
+		var (
+			note string
+			err  error
+		)
+		if t, note, err = b.Tagger.TagWithNote(ctx, a); err != nil {
 			return build.Result{}, false, err
+		}
+		if note != "" {
+			b.log().Warn(note)
+			b.publish(a.ImageName, &pb.BuildEvent{Status: pb.Status_IN_PROGRESS, Log: "warning: " + note})
 		}
 	}
 	ref := tag.Name(a.ImageName, b.DefaultRepo) + ":" + t

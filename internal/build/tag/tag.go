@@ -5,6 +5,7 @@ package tag
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -40,9 +41,17 @@ type Tagger struct {
 
 // Tag returns the tag (the part after ':') for artifact a.
 func (t *Tagger) Tag(ctx context.Context, a *config.Artifact) (string, error) {
+	tag, _, err := t.TagWithNote(ctx, a)
+	return tag, err
+}
+
+// TagWithNote is Tag, with a note for the user when the policy could not
+// be followed as written: outside a git repository (or one without a
+// commit), gitCommit falls back to the checksum of the artifact's inputs,
+// as inputDigest computes it, much as Skaffold falls back to its checksum
+// tagger.
+func (t *Tagger) TagWithNote(ctx context.Context, a *config.Artifact) (tag, note string, err error) {
 	p := t.Policy
-	var tag string
-	var err error
 	switch {
 	case p.Sha256 != nil:
 		tag = "latest"
@@ -60,21 +69,38 @@ func (t *Tagger) Tag(ctx context.Context, a *config.Artifact) (string, error) {
 		}
 	default:
 		tag, err = gitCommit(ctx, p.GitCommit, a.Context)
+		var noGit *noGitError
+		if errors.As(err, &noGit) {
+			note = fmt.Sprintf("the gitCommit tag policy needs a git commit, and %s; tagging %s with the checksum of its inputs instead (set build.tagPolicy to choose)",
+				noGit.why, a.ImageName)
+			fallback := *t
+			fallback.Policy = config.TagPolicy{InputDigest: &config.InputDigestTagger{}}
+			tag, _, err = fallback.TagWithNote(ctx, a)
+		}
 	}
 	if err != nil {
 		if fault.As(err) != nil {
-			return "", err
+			return "", "", err
 		}
-		return "", fault.Wrap(err, fault.TagFailed,
+		return "", "", fault.Wrap(err, fault.TagFailed,
 			fmt.Sprintf("computing the tag of %q", a.ImageName), "check build.tagPolicy in skaffold.yaml")
 	}
 	if !validTag(tag) {
-		return "", fault.New(fault.TagFailed,
+		return "", "", fault.New(fault.TagFailed,
 			fmt.Sprintf("tag %q of %q is not a valid image tag", tag, a.ImageName),
 			"a tag is up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'")
 	}
-	return tag, nil
+	return tag, note, nil
 }
+
+// noGitError is gitCommit's failure for want of a commit to tag with.
+type noGitError struct {
+	why string
+	err error
+}
+
+func (e *noGitError) Error() string { return e.why + ": " + e.err.Error() }
+func (e *noGitError) Unwrap() error { return e.err }
 
 func validTag(s string) bool {
 	if s == "" || len(s) > 128 || s[0] == '.' || s[0] == '-' {
@@ -161,10 +187,14 @@ func gitCommit(ctx context.Context, g *config.GitCommitTagger, dir string) (stri
 		}
 		return strings.TrimSpace(string(out)), nil
 	}
+	if _, err := exec.LookPath("git"); err != nil {
+		return "", &noGitError{why: "git is not installed", err: err}
+	}
 	if _, err := git("rev-parse", "--is-inside-work-tree"); err != nil {
-		return "", fault.Wrap(err, fault.TagFailed,
-			fmt.Sprintf("the gitCommit tag policy needs a git repository, and %s is not in one", dir),
-			"run hoist inside a git repository, or choose another build.tagPolicy such as sha256 or inputDigest")
+		return "", &noGitError{why: dir + " is not in a git repository", err: err}
+	}
+	if _, err := git("rev-parse", "--verify", "HEAD"); err != nil {
+		return "", &noGitError{why: "the git repository of " + dir + " has no commit yet", err: err}
 	}
 	var tag string
 	var err error

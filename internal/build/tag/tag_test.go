@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,6 +124,39 @@ func TestName(t *testing.T) {
 	for _, tt := range tests {
 		if got := tag.Name(tt.image, tt.repo); got != tt.want {
 			t.Errorf("Name(%q, %q) = %q, want %q", tt.image, tt.repo, got, tt.want)
+		}
+	}
+}
+
+// Outside a git repository, or in one without a commit, gitCommit falls back
+// to the checksum of the inputs, and says so.
+func TestGitCommitFallsBackToTheInputs(t *testing.T) {
+	t.Setenv("GIT_CEILING_DIRECTORIES", os.TempDir())
+	for _, repo := range []bool{false, true} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if repo {
+			if out, err := exec.Command("git", "-C", dir, "init", "-q").CombinedOutput(); err != nil {
+				t.Fatalf("git init: %v %s", err, out)
+			}
+		}
+		a := &config.Artifact{ImageName: "app", Context: dir, Docker: &config.DockerArtifact{Dockerfile: "Dockerfile"}}
+		got, note, err := (&tag.Tagger{Policy: config.TagPolicy{GitCommit: &config.GitCommitTagger{Variant: "Tags"}}}).TagWithNote(t.Context(), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := (&tag.Tagger{Policy: config.TagPolicy{InputDigest: &config.InputDigestTagger{}}}).Tag(t.Context(), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantNote := "is not in a git repository"
+		if repo {
+			wantNote = "has no commit yet"
+		}
+		if got != want || !strings.Contains(note, wantNote) || !strings.Contains(note, "checksum of its inputs") {
+			t.Errorf("in a repository: %v: tag %q, note %q; want the inputs' %q and a note that %s", repo, got, note, want, wantNote)
 		}
 	}
 }
