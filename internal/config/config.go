@@ -23,6 +23,8 @@ type Config struct {
 	APIVersion string
 	// Profiles are the names of the profiles applied, in order.
 	Profiles []string
+	// Notes say what upgrading the config from its apiVersion dropped.
+	Notes []string
 
 	Metadata Metadata
 	Build    Build

@@ -2,19 +2,12 @@ package config
 
 import (
 	"bytes"
-	"regexp"
 
 	"go.yaml.in/yaml/v3"
 )
 
-var (
-	apiVersionRE = regexp.MustCompile(`^skaffold(\.dev)?/v(2beta\d+|3alpha\d+|3|4beta\d+)$`)
-	v2RE         = regexp.MustCompile(`^skaffold(\.dev)?/v2beta\d+$`)
-)
-
-// document is one YAML document of skaffold.yaml as written, in the layout
-// of its apiVersion: v2beta lists manifests under deploy.kubectl.manifests,
-// v3 and later under manifests.rawYaml.
+// document is one YAML document of skaffold.yaml, upgraded to the latest
+// apiVersion (so its manifests are under manifests.rawYaml).
 type document struct {
 	APIVersion string   `yaml:"apiVersion,omitempty" hoist:"required"`
 	Kind       string   `yaml:"kind,omitempty" hoist:"required"`
@@ -37,31 +30,17 @@ type manifests struct {
 	RawYAML []string `yaml:"rawYaml,omitempty"`
 }
 
-// convert reads doc into the internal Config. It returns a nil Config when
-// doc is not a config hoist can read (its apiVersion or kind is not one
-// hoist knows), and an error for manifests listed in the other layout than
-// doc's apiVersion's; each error is located with at. The Config shares
-// doc's sections.
+// convert reads doc, a document upgraded to the latest apiVersion, into
+// the internal Config. It returns a nil Config when doc is not a config (its
+// kind is not Config), and an error for manifests listed in the v2beta
+// layout in a document that was written in v3 or later; each error is
+// located with at. The Config shares doc's sections.
 func convert(doc *document, at locator) (*Config, []*Error) {
-	var errs []*Error
-	if !apiVersionRE.MatchString(doc.APIVersion) {
-		errs = append(errs, at("apiVersion", "unsupported apiVersion %q", doc.APIVersion).
-			withHint("use skaffold/v2beta1 through skaffold/v4beta14, for example skaffold/v4beta14"))
-	}
 	if doc.Kind != "Config" {
-		errs = append(errs, at("kind", "unsupported kind %q", doc.Kind).withHint("use kind: Config"))
+		return nil, []*Error{at("kind", "unsupported kind %q", doc.Kind).withHint("use kind: Config")}
 	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
+	var errs []*Error
 	cfg := &Config{APIVersion: doc.APIVersion, Metadata: doc.Metadata, Build: doc.Build, Deploy: doc.Deploy, Event: doc.Event}
-	if v2RE.MatchString(doc.APIVersion) {
-		if len(doc.Manifests.RawYAML) > 0 {
-			errs = append(errs, at("manifests", "manifests.rawYaml needs apiVersion skaffold/v3 or later").
-				withHint("with "+doc.APIVersion+", list manifests under deploy.kubectl.manifests"))
-		}
-		return cfg, errs
-	}
 	if k := doc.Deploy.Kubectl; k != nil && len(k.Manifests) > 0 {
 		errs = append(errs, at("deploy.kubectl.manifests", "deploy.kubectl.manifests is the v2beta layout").
 			withHint("with "+doc.APIVersion+", list manifests under manifests.rawYaml"))

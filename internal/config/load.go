@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -82,6 +83,18 @@ func ParseWith(name string, data []byte, o Options) (*Config, error) {
 		if len(root.Content) == 0 {
 			continue
 		}
+		written, verrs := checkVersion(name, root.Content[0])
+		if len(verrs) > 0 {
+			errs = append(errs, verrs...)
+			continue
+		}
+		notes, uerrs := upgradeDocument(root.Content[0], func(n *yaml.Node, format string, args ...any) *Error {
+			return &Error{File: name, Line: n.Line, Column: n.Column, Message: fmt.Sprintf(format, args...)}
+		})
+		if len(uerrs) > 0 {
+			errs = append(errs, uerrs...)
+			continue
+		}
 		doc, d, err := decodeDocument(name, root.Content[0])
 		if err != nil {
 			return nil, err
@@ -115,6 +128,8 @@ func ParseWith(name string, data []byte, o Options) (*Config, error) {
 			continue
 		}
 		cfg.Profiles = applied
+		cfg.APIVersion = written
+		cfg.Notes = notes
 		setDefaults(cfg)
 		errs = append(errs, validate(cfg, d.at)...)
 		cfgs = append(cfgs, cfg)
@@ -133,6 +148,33 @@ func ParseWith(name string, data []byte, o Options) (*Config, error) {
 		return nil, invalid(errs...)
 	}
 	return cfg, nil
+}
+
+// checkVersion returns the apiVersion doc is written in, or the errors that
+// make it one hoist cannot upgrade: an apiVersion Skaffold does not have,
+// or the v3 manifests section in an older one.
+func checkVersion(name string, doc *yaml.Node) (string, []*Error) {
+	if doc.Kind != yaml.MappingNode {
+		return "", []*Error{{File: name, Line: doc.Line, Column: doc.Column,
+			Message: "expected a mapping, got " + describe(doc), Hint: "start the document with apiVersion: " + LatestVersion + " and kind: Config"}}
+	}
+	_, v := lookup(doc, "apiVersion")
+	if v == nil {
+		return "", nil // the decoder reports the missing field
+	}
+	version := canonicalVersion(v.Value)
+	i := slices.Index(versions, version)
+	if i < 0 {
+		return v.Value, []*Error{{File: name, Line: v.Line, Column: v.Column, Path: "apiVersion",
+			Message: fmt.Sprintf("unsupported apiVersion %q", v.Value),
+			Hint:    fmt.Sprintf("use one of Skaffold's, %s through %s, for example %s", versions[0], LatestVersion, LatestVersion)}}
+	}
+	if mk, _ := lookup(doc, "manifests"); mk != nil && i < slices.Index(versions, "skaffold/v3alpha1") {
+		return v.Value, []*Error{{File: name, Line: mk.Line, Column: mk.Column, Path: "manifests",
+			Message: "manifests needs apiVersion skaffold/v3 or later",
+			Hint:    "with " + v.Value + ", list manifests under deploy.kubectl.manifests"}}
+	}
+	return v.Value, nil
 }
 
 // decoded is a document decoded strictly, or the error that stopped it.
