@@ -15,7 +15,7 @@ import (
 var unsupported = map[reflect.Type][]string{
 	reflect.TypeFor[document](): {"requires", "portForward", "test", "verify",
 		"customActions", "resourceSelector"},
-	reflect.TypeFor[Build](): {"insecureRegistries", "platforms", "hooks"},
+	reflect.TypeFor[Build]():    {"insecureRegistries", "platforms", "hooks"},
 	reflect.TypeFor[Artifact](): {"requires", "sync", "hooks", "platforms", "runtimeType", "dockerfileInline"},
 	reflect.TypeFor[DockerArtifact](): {"cacheFrom", "cliFlags", "addHost", "pullParent",
 		"squash", "secrets", "ssh", "noCacheFilter"},
