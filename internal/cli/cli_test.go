@@ -96,14 +96,7 @@ type result struct {
 
 func run(t *testing.T, ctx context.Context, args ...string) result {
 	t.Helper()
-	var out, errb bytes.Buffer
-	cmd := cli.NewRoot(cli.Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(ctx)
-	if err != nil {
-		errb.WriteString(fault.Format(err))
-	}
-	r := result{code: fault.ExitCode(err), stdout: out.String(), stderr: errb.String()}
+	r := runPlain(ctx, args...)
 	for line := range strings.Lines(r.stdout) {
 		env, err := event.UnmarshalJSON([]byte(line))
 		if err != nil {
@@ -117,6 +110,18 @@ func run(t *testing.T, ctx context.Context, args ...string) result {
 
 // project writes a skaffold.yaml with one custom artifact per image and
 // returns its path.
+// runPlain runs hoist with args, for commands whose stdout is not events.
+func runPlain(ctx context.Context, args ...string) result {
+	var out, errb bytes.Buffer
+	cmd := cli.NewRoot(cli.Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err != nil {
+		errb.WriteString(fault.Format(err))
+	}
+	return result{code: fault.ExitCode(err), stdout: out.String(), stderr: errb.String()}
+}
+
 func project(t *testing.T, extra string, images ...string) string {
 	t.Helper()
 	dir := t.TempDir()

@@ -47,6 +47,7 @@ It reads skaffold.yaml.`,
 	root.AddCommand(
 		newVersion(s),
 		newDiagnose(s),
+		newFix(s),
 		newBuild(s, logger),
 		newRun(s, logger),
 		newDeploy(s, logger),

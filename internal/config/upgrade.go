@@ -1,7 +1,10 @@
 package config
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strconv"
@@ -180,12 +183,23 @@ func put(m *yaml.Node, key string, v *yaml.Node) {
 	m.Content = append(m.Content, scalar(key, v), v)
 }
 
-// mapping returns m's mapping under key, making it when absent.
+// mapping returns m's mapping under key, making it when absent: before
+// deploy when m has one, where Skaffold's own layout puts manifests.
 func mapping(m *yaml.Node, key string) *yaml.Node {
 	if _, v := lookup(m, key); v != nil && v.Kind == yaml.MappingNode {
 		return v
 	}
 	v := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: m.Line, Column: m.Column}
+	if _, old := lookup(m, key); old != nil {
+		*old = *v
+		return old
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == "deploy" && key == "manifests" {
+			m.Content = slices.Insert(m.Content, i, scalar(key, m.Content[i]), v)
+			return v
+		}
+	}
 	put(m, key, v)
 	return v
 }
@@ -820,4 +834,59 @@ func fromV4beta4(u *upgrader) error {
 func fromV4beta7(u *upgrader) error {
 	u.each("deploy.kpt", func(k *yaml.Node) { rename(k, "false", "force") })
 	return nil
+}
+
+// Upgrade rewrites the config data (name is its file, for errors) in the
+// latest apiVersion, document by document, keeping comments and the order
+// of fields; profiles stay as they are, upgraded too. It returns the new
+// config, the notes of what the upgrade dropped, and whether any document
+// was older than the latest.
+func Upgrade(name string, data []byte) (out []byte, notes []string, changed bool, err error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var (
+		docs []*yaml.Node
+		errs []*Error
+	)
+	for {
+		var root yaml.Node
+		err := dec.Decode(&root)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, nil, false, invalid(syntaxError(name, data, err))
+		}
+		if len(root.Content) == 0 {
+			continue
+		}
+		written, verrs := checkVersion(name, root.Content[0])
+		if len(verrs) > 0 {
+			errs = append(errs, verrs...)
+			continue
+		}
+		if canonicalVersion(written) != LatestVersion || written != LatestVersion {
+			changed = true
+		}
+		n, uerrs := upgradeDocument(root.Content[0], func(n *yaml.Node, format string, args ...any) *Error {
+			return &Error{File: name, Line: n.Line, Column: n.Column, Message: fmt.Sprintf(format, args...)}
+		})
+		notes = append(notes, n...)
+		errs = append(errs, uerrs...)
+		docs = append(docs, &root)
+	}
+	if len(errs) > 0 {
+		return nil, notes, false, invalid(errs...)
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	for _, d := range docs {
+		if err := enc.Encode(d); err != nil {
+			return nil, notes, false, err
+		}
+	}
+	if err := enc.Close(); err != nil {
+		return nil, notes, false, err
+	}
+	return b.Bytes(), notes, changed, nil
 }
