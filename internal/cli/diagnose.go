@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -42,7 +41,7 @@ config loads, and with the config's errors otherwise.`,
 				return err
 			}
 			if !yamlOnly {
-				summarize(s.Out, cfg)
+				out = append([]byte(summary(cfg)), out...)
 			}
 			_, err = s.Out.Write(out)
 			return err
@@ -57,27 +56,29 @@ config loads, and with the config's errors otherwise.`,
 	return cmd
 }
 
-// summarize writes what diagnose says before the YAML.
-func summarize(w io.Writer, cfg *config.Config) {
-	fmt.Fprintf(w, "hoist version: %s\n", version.Version())
-	fmt.Fprintf(w, "Config file: %s\n", cfg.File)
-	fmt.Fprintf(w, "Configuration version: %s\n", cfg.APIVersion)
+// summary is what diagnose says before the YAML.
+func summary(cfg *config.Config) string {
+	var w strings.Builder
+	fmt.Fprintf(&w, "hoist version: %s\n", version.Version())
+	fmt.Fprintf(&w, "Config file: %s\n", cfg.File)
+	fmt.Fprintf(&w, "Configuration version: %s\n", cfg.APIVersion)
 	if len(cfg.Profiles) > 0 {
-		fmt.Fprintf(w, "Profiles applied: %s\n", strings.Join(cfg.Profiles, ", "))
+		fmt.Fprintf(&w, "Profiles applied: %s\n", strings.Join(cfg.Profiles, ", "))
 	} else {
-		fmt.Fprintln(w, "Profiles applied: none")
+		fmt.Fprintln(&w, "Profiles applied: none")
 	}
-	fmt.Fprintf(w, "Number of artifacts: %d\n", len(cfg.Build.Artifacts))
+	fmt.Fprintf(&w, "Number of artifacts: %d\n", len(cfg.Build.Artifacts))
 	for _, a := range cfg.Build.Artifacts {
 		switch {
 		case a.Docker != nil:
-			fmt.Fprintf(w, " - %s: docker, context %s, dockerfile %s\n", a.ImageName, cfg.Rel(a.Context), a.Docker.Dockerfile)
+			fmt.Fprintf(&w, " - %s: docker, context %s, dockerfile %s\n", a.ImageName, cfg.Rel(a.Context), a.Docker.Dockerfile)
 		case a.Custom != nil:
-			fmt.Fprintf(w, " - %s: custom, context %s, buildCommand %q\n", a.ImageName, cfg.Rel(a.Context), a.Custom.BuildCommand)
+			fmt.Fprintf(&w, " - %s: custom, context %s, buildCommand %q\n", a.ImageName, cfg.Rel(a.Context), a.Custom.BuildCommand)
 		}
 	}
 	if d := cfg.Deployer(); d != "" {
-		fmt.Fprintf(w, "Deployer: %s\n", d)
+		fmt.Fprintf(&w, "Deployer: %s\n", d)
 	}
-	fmt.Fprintln(w, "\nConfiguration")
+	fmt.Fprintln(&w, "\nConfiguration")
+	return w.String()
 }

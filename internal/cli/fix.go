@@ -27,6 +27,8 @@ original to FILE.v2 (Skaffold's name for it). Comments and the order of the
 fields are kept; profiles are upgraded, not applied.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			// What fix says goes to stderr; losing it loses no config.
+			say := func(format string, args ...any) { _, _ = fmt.Fprintf(s.Err, format, args...) }
 			data, err := os.ReadFile(file)
 			if errors.Is(err, fs.ErrNotExist) {
 				return fault.New(fault.ConfigNotFound, fmt.Sprintf("config file %s not found", file),
@@ -40,14 +42,14 @@ fields are kept; profiles are upgraded, not applied.`,
 				return err
 			}
 			for _, n := range notes {
-				fmt.Fprintf(s.Err, "warning: %s\n", n)
+				say("warning: %s\n", n)
 			}
 			if !changed {
-				fmt.Fprintf(s.Err, "%s is already version %s\n", file, config.LatestVersion)
+				say("%s is already version %s\n", file, config.LatestVersion)
 				return nil
 			}
 			if _, err := config.Parse(file, out); err != nil {
-				fmt.Fprintf(s.Err, "warning: the upgraded config does not load in hoist yet:\n%s", fault.Format(err))
+				say("warning: the upgraded config does not load in hoist yet:\n%s", fault.Format(err))
 			}
 			if !overwrite {
 				_, err := s.Out.Write(out)
@@ -61,11 +63,11 @@ fields are kept; profiles are upgraded, not applied.`,
 			if err := os.WriteFile(backup, data, info.Mode().Perm()); err != nil {
 				return fmt.Errorf("backing up %s: %w", file, err)
 			}
-			fmt.Fprintf(s.Err, "backed up the previous config at %s\n", backup)
+			say("backed up the previous config at %s\n", backup)
 			if err := os.WriteFile(file, out, info.Mode().Perm()); err != nil {
 				return fmt.Errorf("writing %s (the original is in %s): %w", file, backup, err)
 			}
-			fmt.Fprintf(s.Err, "wrote %s at version %s\n", file, config.LatestVersion)
+			say("wrote %s at version %s\n", file, config.LatestVersion)
 			return nil
 		},
 	}
