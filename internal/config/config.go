@@ -29,7 +29,9 @@ type Config struct {
 	Metadata Metadata
 	Build    Build
 	Deploy   Deploy
-	Event    Event
+	// PortForward are the ports hoist dev forwards.
+	PortForward []*PortForward
+	Event       Event
 }
 
 // Metadata names a config.
@@ -45,7 +47,9 @@ type Build struct {
 	Local     Local       `yaml:"local,omitempty" overlay:"group=buildType"`
 	// GoogleCloudBuild and Cluster are Skaffold's remote builds, which
 	// hoist does not have: read, and refused when the pipeline uses them.
-	GoogleCloudBuild Raw `yaml:"googleCloudBuild,omitempty" overlay:"group=buildType"`
+	// Platforms every artifact is built for, unless it names its own.
+	Platforms        []string `yaml:"platforms,omitempty"`
+	GoogleCloudBuild Raw      `yaml:"googleCloudBuild,omitempty" overlay:"group=buildType"`
 	Cluster          Raw `yaml:"cluster,omitempty" overlay:"group=buildType"`
 }
 
@@ -58,6 +62,12 @@ type Artifact struct {
 	Context string          `yaml:"context,omitempty"`
 	Docker  *DockerArtifact `yaml:"docker,omitempty"`
 	Custom  *CustomArtifact `yaml:"custom,omitempty"`
+	// Sync copies changed files into running containers instead of
+	// rebuilding (hoist dev).
+	Sync *Sync `yaml:"sync,omitempty"`
+	// Platforms the image is built for, such as linux/amd64; hoist builds
+	// for the host's platform only.
+	Platforms []string `yaml:"platforms,omitempty"`
 	// Builders of Skaffold's that hoist does not have: read, and refused
 	// when the pipeline builds with them.
 	Jib        Raw `yaml:"jib,omitempty"`
@@ -74,6 +84,56 @@ func (a *Artifact) usesOtherBuilder() bool {
 		}
 	}
 	return false
+}
+
+// Sync says which changed files are copied into the running containers.
+// At most one of Manual, Infer and Auto is set.
+type Sync struct {
+	Manual []*SyncRule `yaml:"manual,omitempty"`
+	// Infer are globs of files whose destination is read from the
+	// Dockerfile's COPY and ADD instructions.
+	Infer []string `yaml:"infer,omitempty"`
+	// Auto leaves the rules to the builder.
+	Auto  *bool `yaml:"auto,omitempty"`
+	Hooks Raw   `yaml:"hooks,omitempty"`
+}
+
+// SyncRule copies the files matching Src, relative to the context, to
+// Dest in the container, less the Strip prefix.
+type SyncRule struct {
+	Src   string `yaml:"src,omitempty" hoist:"required"`
+	Dest  string `yaml:"dest,omitempty" hoist:"required"`
+	Strip string `yaml:"strip,omitempty"`
+}
+
+// PortForward forwards a local port to a port of a deployed resource.
+type PortForward struct {
+	// Type is the resource's kind: pod, deployment, service, replicaset,
+	// statefulset, daemonset, job (any case).
+	Type      string      `yaml:"resourceType,omitempty"`
+	Name      string      `yaml:"resourceName,omitempty"`
+	Namespace string      `yaml:"namespace,omitempty"`
+	Port      IntOrString `yaml:"port,omitempty"`
+	// Address is the local address to listen on (127.0.0.1 by default).
+	Address   string `yaml:"address,omitempty"`
+	LocalPort int    `yaml:"localPort,omitempty"`
+}
+
+// IntOrString is a port number or a port name.
+type IntOrString struct {
+	Int int
+	Str string
+}
+
+// IsZero tells the encoder's omitempty that no port is set.
+func (p IntOrString) IsZero() bool { return p == IntOrString{} }
+
+// MarshalYAML writes the number, or the name.
+func (p IntOrString) MarshalYAML() (any, error) {
+	if p.Str != "" {
+		return p.Str, nil
+	}
+	return p.Int, nil
 }
 
 // otherBuilders are the builders of a that hoist does not have, by name.
@@ -150,6 +210,9 @@ type Deploy struct {
 	Kubectl                    *KubectlDeploy `yaml:"kubectl,omitempty"`
 	StatusCheck                *bool          `yaml:"statusCheck,omitempty"`
 	StatusCheckDeadlineSeconds int            `yaml:"statusCheckDeadlineSeconds,omitempty"`
+	// KubeContext is the kube context to deploy to, unless --kube-context
+	// names one.
+	KubeContext string `yaml:"kubeContext,omitempty"`
 	// TolerateFailuresUntilDeadline keeps the status check waiting through
 	// image pull errors and crash loops until the deadline.
 	TolerateFailuresUntilDeadline bool `yaml:"tolerateFailuresUntilDeadline,omitempty"`

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"os"
+	"runtime"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -123,6 +124,12 @@ func TestErrors(t *testing.T) {
 			fault.ConfigInvalid, `skaffold.yaml:3:1: manifests: manifests needs apiVersion skaffold/v3 or later`, "deploy.kubectl.manifests"},
 		{"tab", "apiVersion: skaffold/v2beta28\nkind: Config\nbuild:\n\tlocal: {}\n",
 			fault.ConfigInvalid, `skaffold.yaml:4:2: YAML syntax error`, "tabs"},
+		{"sync sets two kinds", "apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  artifacts:\n  - image: a\n    sync:\n      infer: ['**/*']\n      auto: true\n",
+			fault.ConfigInvalid, `skaffold.yaml:7:7: build.artifacts[0].sync: sync sets 2 of manual, infer and auto`, "choose one"},
+		{"portForward of an unknown kind", "apiVersion: skaffold/v4beta14\nkind: Config\nportForward:\n- {resourceType: deploymnt, resourceName: web, port: 8080}\n",
+			fault.ConfigInvalid, `skaffold.yaml:4:18: portForward[0].resourceType: "deploymnt" is not one of pod, deployment`, `did you mean "deployment"?`},
+		{"another platform", "apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  artifacts:\n  - image: a\n    platforms: [linux/s390x]\n",
+			fault.ConfigUnsupport, `skaffold.yaml:6:17: build.artifacts[0].platforms[0]: platform linux/s390x: hoist builds for this machine's platform only`, "buildx"},
 		{"duplicate key", "apiVersion: skaffold/v2beta28\nkind: Config\nkind: Config\n",
 			fault.ConfigInvalid, `skaffold.yaml:3:1: field "kind" is set twice`, ""},
 	}
@@ -200,5 +207,35 @@ func TestLoadResolvesPaths(t *testing.T) {
 	}
 	if _, err := config.Load(filepath.Join(dir, "missing.yaml"), config.Options{}); fault.CodeOf(err) != fault.ConfigNotFound {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestSyncAndPortForward(t *testing.T) {
+	cfg, err := config.Parse("skaffold.yaml", []byte(`apiVersion: skaffold/v4beta14
+kind: Config
+build:
+  artifacts:
+  - image: web
+    platforms: [`+runtime.GOOS+"/"+runtime.GOARCH+`]
+    sync:
+      manual:
+      - {src: 'static/**', dest: /srv, strip: static/}
+portForward:
+- {resourceType: deployment, resourceName: web, port: 8080, localPort: 9000}
+- {resourceType: Service, resourceName: web, port: http}
+deploy:
+  kubeContext: staging
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := cfg.Build.Artifacts[0].Sync.Manual[0]; r.Src != "static/**" || r.Dest != "/srv" || r.Strip != "static/" {
+		t.Errorf("sync rule = %+v", r)
+	}
+	if pf := cfg.PortForward; len(pf) != 2 || pf[0].Port.Int != 8080 || pf[0].LocalPort != 9000 || pf[1].Port.Str != "http" {
+		t.Errorf("portForward = %+v %+v", pf[0], pf[1])
+	}
+	if cfg.Deploy.KubeContext != "staging" {
+		t.Errorf("kubeContext = %q", cfg.Deploy.KubeContext)
 	}
 }

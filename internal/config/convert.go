@@ -20,9 +20,10 @@ type document struct {
 // Pipeline is what a profile can change: the sections of a config but its
 // apiVersion, kind, metadata and requires.
 type Pipeline struct {
-	Build     Build     `yaml:"build,omitempty"`
-	Manifests manifests `yaml:"manifests,omitempty"`
-	Deploy    Deploy    `yaml:"deploy,omitempty"`
+	Build       Build          `yaml:"build,omitempty"`
+	Manifests   manifests      `yaml:"manifests,omitempty"`
+	Deploy      Deploy         `yaml:"deploy,omitempty"`
+	PortForward []*PortForward `yaml:"portForward,omitempty"`
 }
 
 // manifests is the v3+ home of the Kubernetes manifests.
@@ -40,7 +41,8 @@ func convert(doc *document, at locator) (*Config, []*Error) {
 		return nil, []*Error{at("kind", "unsupported kind %q", doc.Kind).withHint("use kind: Config")}
 	}
 	var errs []*Error
-	cfg := &Config{APIVersion: doc.APIVersion, Metadata: doc.Metadata, Build: doc.Build, Deploy: doc.Deploy, Event: doc.Event}
+	cfg := &Config{APIVersion: doc.APIVersion, Metadata: doc.Metadata, Build: doc.Build, Deploy: doc.Deploy,
+		PortForward: doc.PortForward, Event: doc.Event}
 	if k := doc.Deploy.Kubectl; k != nil && len(k.Manifests) > 0 {
 		errs = append(errs, at("deploy.kubectl.manifests", "deploy.kubectl.manifests is the v2beta layout").
 			withHint("with "+doc.APIVersion+", list manifests under manifests.rawYaml"))
@@ -62,7 +64,7 @@ const LatestVersion = "skaffold/v4beta14"
 // hoist diagnose prints.
 func (c *Config) YAML() ([]byte, error) {
 	doc := document{APIVersion: LatestVersion, Kind: "Config", Metadata: c.Metadata,
-		Pipeline: Pipeline{Build: c.Build, Deploy: c.Deploy}, Event: c.Event}
+		Pipeline: Pipeline{Build: c.Build, Deploy: c.Deploy, PortForward: c.PortForward}, Event: c.Event}
 	if k := c.Deploy.Kubectl; k != nil {
 		doc.Manifests.RawYAML = k.Manifests
 		kubectl := *k

@@ -13,17 +13,17 @@ import (
 // unsupported lists, per struct, the fields Skaffold has that hoist does not
 // support yet. They get a "not supported yet" error instead of "unknown".
 var unsupported = map[reflect.Type][]string{
-	reflect.TypeFor[document](): {"requires", "portForward", "test", "verify",
+	reflect.TypeFor[document](): {"requires", "test", "verify",
 		"customActions", "resourceSelector"},
-	reflect.TypeFor[Build]():    {"insecureRegistries", "platforms", "hooks"},
-	reflect.TypeFor[Artifact](): {"requires", "sync", "hooks", "platforms", "runtimeType", "dockerfileInline"},
+	reflect.TypeFor[Build]():    {"insecureRegistries", "hooks"},
+	reflect.TypeFor[Artifact](): {"requires", "hooks", "runtimeType", "dockerfileInline"},
 	reflect.TypeFor[DockerArtifact](): {"cacheFrom", "cliFlags", "addHost", "pullParent",
 		"squash", "secrets", "ssh", "noCacheFilter"},
 	reflect.TypeFor[Local](): {"useDockerCLI", "tryImportMissing"},
 	reflect.TypeFor[manifests](): {"kustomize", "helm", "kpt", "hooks", "transform",
 		"validate"},
 	reflect.TypeFor[Deploy](): {"helm", "kustomize", "kpt", "docker", "cloudrun",
-		"logs", "kubeContext"},
+		"logs"},
 	reflect.TypeFor[KubectlDeploy](): {"flags", "remoteManifests", "hooks"},
 	reflect.TypeFor[TagPolicy]():     {"customTemplate"},
 }
@@ -60,8 +60,19 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) error {
 		n = n.Alias
 	}
 	d.pos[path] = n
-	if v.Type() == reflect.TypeFor[Raw]() {
+	switch v.Type() {
+	case reflect.TypeFor[Raw]():
 		v.Set(reflect.ValueOf(Raw{Node: n}))
+		return nil
+	case reflect.TypeFor[IntOrString]():
+		if n.Kind != yaml.ScalarNode {
+			return d.errAt(n, path, "expected a port number or name, got %s", describe(n))
+		}
+		p := IntOrString{Str: n.Value}
+		if i, err := strconv.Atoi(n.Value); err == nil && n.ShortTag() == "!!int" {
+			p = IntOrString{Int: i}
+		}
+		v.Set(reflect.ValueOf(p))
 		return nil
 	}
 	if isNull(n) {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 )
@@ -50,6 +51,39 @@ func validate(c *Config, at locator) []*Error {
 			errs = append(errs, e)
 		}
 	}
+	errs = append(errs, platforms(at, "build.platforms", c.Build.Platforms)...)
+	for i, a := range c.Build.Artifacts {
+		p := fmt.Sprintf("build.artifacts[%d]", i)
+		errs = append(errs, platforms(at, p+".platforms", a.Platforms)...)
+		if s := a.Sync; s != nil {
+			set := 0
+			for _, on := range []bool{len(s.Manual) > 0, len(s.Infer) > 0, s.Auto != nil} {
+				if on {
+					set++
+				}
+			}
+			if set > 1 {
+				errs = append(errs, at(p+".sync", "sync sets %d of manual, infer and auto", set).withHint("choose one of them"))
+			}
+			for j, r := range s.Manual {
+				if r.Src == "" || r.Dest == "" {
+					errs = append(errs, at(fmt.Sprintf("%s.sync.manual[%d]", p, j), "a sync rule needs src and dest"))
+				}
+			}
+		}
+	}
+	for i, pf := range c.PortForward {
+		p := fmt.Sprintf("portForward[%d]", i)
+		if e := oneOf(at, p+".resourceType", strings.ToLower(pf.Type), portForwardTypes...); e != nil {
+			errs = append(errs, e)
+		}
+		if pf.Port == (IntOrString{}) {
+			errs = append(errs, at(p, "portForward needs the port to forward"))
+		}
+		if pf.LocalPort < 0 || pf.LocalPort > 65535 {
+			errs = append(errs, at(p+".localPort", "localPort %d is not a port", pf.LocalPort))
+		}
+	}
 	tp := c.Build.TagPolicy
 	set := 0
 	for _, p := range []bool{tp.GitCommit != nil, tp.Sha256 != nil, tp.DateTime != nil, tp.EnvTemplate != nil, tp.InputDigest != nil} {
@@ -76,6 +110,25 @@ func validate(c *Config, at locator) []*Error {
 	}
 	if e := oneOf(at, "event.log.format", c.Event.Log.Format, "json", "text"); e != nil {
 		errs = append(errs, e)
+	}
+	return errs
+}
+
+var portForwardTypes = []string{"pod", "deployment", "service", "replicaset", "statefulset", "daemonset", "job", "cronjob"}
+
+// hostPlatform is the only platform hoist builds for.
+var hostPlatform = runtime.GOOS + "/" + runtime.GOARCH
+
+// platforms refuses target platforms other than the host's.
+func platforms(at locator, path string, ps []string) []*Error {
+	var errs []*Error
+	for i, p := range ps {
+		if p != hostPlatform && strings.TrimSuffix(p, "/v1") != hostPlatform {
+			e := at(fmt.Sprintf("%s[%d]", path, i), "platform %s: hoist builds for this machine's platform only, %s", p, hostPlatform).
+				withHint("remove the platform, or build it with Skaffold or docker buildx")
+			e.Unsupported = true
+			errs = append(errs, e)
+		}
 	}
 	return errs
 }

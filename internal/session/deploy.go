@@ -80,7 +80,11 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		return nil, fault.New(fault.DeployNoDeployer,
 			fmt.Sprintf("%s configures no deployer", cfg.File), "add deploy.kubectl with its manifests")
 	}
-	cluster, err := kubectl.Connect(ctx, kubectl.ClusterOptions{Kubeconfig: d.Kubeconfig, Context: d.KubeContext,
+	kubeContext := d.KubeContext
+	if kubeContext == "" {
+		kubeContext = cfg.Deploy.KubeContext
+	}
+	cluster, err := kubectl.Connect(ctx, kubectl.ClusterOptions{Kubeconfig: d.Kubeconfig, Context: kubeContext,
 		Namespace: d.Namespace, DefaultNamespace: cfg.Deploy.Kubectl.DefaultNamespace})
 	if err != nil {
 		return nil, err
