@@ -29,7 +29,7 @@ latest apiVersion. It builds and deploys nothing. It exits 0 when the
 config loads, and with the config's errors otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			cfg, err := config.Load(file, config.Options{Profiles: profiles.Names, NoAutoActivation: profiles.NoAutoActivation,
+			cfg, err := config.Load(file, config.Options{Profiles: profiles.Names, NoAutoActivation: profiles.NoAutoActivation, Modules: profiles.Modules,
 				Command: "diagnose", KubeContext: func() (string, error) {
 					return kubectl.CurrentContext(profiles.Kubeconfig, profiles.KubeContext)
 				}})
@@ -60,12 +60,18 @@ config loads, and with the config's errors otherwise.`,
 func summary(cfg *config.Config) string {
 	var w strings.Builder
 	fmt.Fprintf(&w, "hoist version: %s\n", version.Version())
-	fmt.Fprintf(&w, "Config file: %s\n", cfg.File)
-	fmt.Fprintf(&w, "Configuration version: %s\n", cfg.APIVersion)
-	if len(cfg.Profiles) > 0 {
-		fmt.Fprintf(&w, "Profiles applied: %s\n", strings.Join(cfg.Profiles, ", "))
-	} else {
-		fmt.Fprintln(&w, "Profiles applied: none")
+	for _, m := range cfg.Modules {
+		name := m.Name
+		if name == "" {
+			name = "(unnamed)"
+		}
+		profiles := "none"
+		if len(m.Profiles) > 0 {
+			profiles = strings.Join(m.Profiles, ", ")
+		}
+		fmt.Fprintf(&w, "Config %s: %s\n", name, m.File)
+		fmt.Fprintf(&w, "  Configuration version: %s\n", m.APIVersion)
+		fmt.Fprintf(&w, "  Profiles applied: %s\n", profiles)
 	}
 	fmt.Fprintf(&w, "Number of artifacts: %d\n", len(cfg.Build.Artifacts))
 	for _, a := range cfg.Build.Artifacts {

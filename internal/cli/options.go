@@ -38,6 +38,7 @@ func addProfileFlags(cmd *cobra.Command, o *session.ProfileOptions) {
 		return err
 	})
 	f.Lookup("profile-auto-activation").DefValue = "true"
+	f.StringSliceVarP(&o.Modules, "module", "m", nil, "only the configs with these metadata.names, and the configs they require")
 }
 
 // addServerFlags adds the flags of the Event API server.

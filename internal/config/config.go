@@ -25,6 +25,16 @@ type Config struct {
 	Profiles []string
 	// Notes say what upgrading the config from its apiVersion dropped.
 	Notes []string
+	// Files are the config files read (Load only).
+	Files []string
+	// Modules are the configs merged into this one, required ones first.
+	Modules []Module
+
+	// requires, at and deps are the config's dependencies as written, its
+	// locator, and the configs its requires read.
+	requires []ConfigDependency
+	at       locator
+	deps     []*Config
 
 	Metadata Metadata
 	Build    Build
@@ -32,6 +42,17 @@ type Config struct {
 	// PortForward are the ports hoist dev forwards.
 	PortForward []*PortForward
 	Event       Event
+}
+
+// Module is one config of a run, as read.
+type Module struct {
+	// Name is its metadata.name, if any.
+	Name string
+	File string
+	// APIVersion is the apiVersion it was written in.
+	APIVersion string
+	// Profiles are those applied to it.
+	Profiles []string
 }
 
 // Metadata names a config.

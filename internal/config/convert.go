@@ -11,7 +11,8 @@ import (
 type document struct {
 	APIVersion string   `yaml:"apiVersion,omitempty" hoist:"required"`
 	Kind       string   `yaml:"kind,omitempty" hoist:"required"`
-	Metadata   Metadata `yaml:"metadata,omitempty"`
+	Metadata   Metadata           `yaml:"metadata,omitempty"`
+	Requires   []ConfigDependency `yaml:"requires,omitempty"`
 	Pipeline   `yaml:",inline"`
 	Profiles   []Profile `yaml:"profiles,omitempty"`
 	Event      Event     `yaml:"event,omitempty"`

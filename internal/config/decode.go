@@ -13,7 +13,7 @@ import (
 // unsupported lists, per struct, the fields Skaffold has that hoist does not
 // support yet. They get a "not supported yet" error instead of "unknown".
 var unsupported = map[reflect.Type][]string{
-	reflect.TypeFor[document](): {"requires", "test", "verify",
+	reflect.TypeFor[document](): {"test", "verify",
 		"customActions", "resourceSelector"},
 	reflect.TypeFor[Build]():    {"insecureRegistries", "hooks"},
 	reflect.TypeFor[Artifact](): {"requires", "hooks", "runtimeType", "dockerfileInline"},

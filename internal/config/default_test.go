@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestSetDefaults(t *testing.T) {
@@ -63,7 +64,7 @@ func TestSetDefaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			setDefaults(tt.in)
-			if diff := cmp.Diff(tt.want, tt.in); diff != "" {
+			if diff := cmp.Diff(tt.want, tt.in, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
 		})

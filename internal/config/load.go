@@ -21,9 +21,11 @@ import (
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// Load reads the config file at path with Parse and makes its relative
-// paths absolute. A file that cannot be read is a *fault.Error with code
-// CONFIG_NOT_FOUND; the problems of one that can are those of Parse.
+// Load reads the config file at path, and the configs it requires, with
+// the profiles o chooses, and merges them into one Config whose relative
+// paths are absolute, each against its own config's folder. A root file
+// that cannot be read is a *fault.Error with code CONFIG_NOT_FOUND; every
+// other problem is one of the configs', as Parse reports them.
 func Load(path string, o Options) (*Config, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -38,13 +40,22 @@ func Load(path string, o Options) (*Config, error) {
 	if err != nil {
 		return nil, fault.Wrap(err, fault.ConfigNotFound, "reading config")
 	}
-	cfg, err := ParseWith(path, data, o)
+	l := &loader{o: o, root: path, seen: map[string]*Config{}, profiles: map[string]bool{}}
+	cfgs, _, errs, err := l.file(abs, path, data, nil, o.Profiles, nil)
 	if err != nil {
 		return nil, err
 	}
-	cfg.File = abs
-	cfg.Dir = filepath.Dir(abs)
-	cfg.resolvePaths()
+	errs = append(errs, l.unmatchedProfiles(path)...)
+	if len(errs) > 0 {
+		return nil, invalid(errs...)
+	}
+	if cfgs, err = modules(path, cfgs, o.Modules); err != nil {
+		return nil, err
+	}
+	cfg, merrs := merge(abs, cfgs)
+	if len(merrs) > 0 {
+		return nil, invalid(merrs...)
+	}
 	return cfg, nil
 }
 
@@ -66,6 +77,29 @@ func Parse(name string, data []byte) (*Config, error) {
 // is decoded again, so that what a profile put there is located where the
 // profile wrote it.
 func ParseWith(name string, data []byte, o Options) (*Config, error) {
+	l := &loader{o: o, root: name, profiles: map[string]bool{}}
+	cfgs, errs, err := l.parse(name, data, o.Profiles)
+	if err != nil {
+		return nil, err
+	}
+	errs = append(errs, l.unmatchedProfiles(name)...)
+	var cfg *Config
+	if len(cfgs) > 0 && len(errs) == 0 {
+		var merrs []*Error
+		cfg, merrs = merge(name, cfgs)
+		errs = append(errs, merrs...)
+	}
+	if len(errs) > 0 {
+		return nil, invalid(errs...)
+	}
+	return cfg, nil
+}
+
+// parse reads each document of data (name is its file, for errors) with
+// the given -p names, and returns its configs in document order.
+func (l *loader) parse(name string, data []byte, profiles []string) ([]*Config, []*Error, error) {
+	o := l.o
+	o.Profiles = profiles
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var (
 		cfgs []*Config
@@ -78,7 +112,7 @@ func ParseWith(name string, data []byte, o Options) (*Config, error) {
 			break
 		}
 		if err != nil {
-			return nil, invalid(append(errs, syntaxError(name, data, err))...)
+			return nil, append(errs, syntaxError(name, data, err)), nil
 		}
 		if len(root.Content) == 0 {
 			continue
@@ -97,11 +131,14 @@ func ParseWith(name string, data []byte, o Options) (*Config, error) {
 		}
 		doc, d, err := decodeDocument(name, root.Content[0])
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if d == nil {
 			errs = append(errs, doc.err)
 			continue
+		}
+		for _, p := range doc.Profiles {
+			l.profiles[p.Name] = true
 		}
 		var applied []string
 		if len(doc.Profiles) > 0 {
@@ -115,7 +152,7 @@ func ParseWith(name string, data []byte, o Options) (*Config, error) {
 				continue
 			}
 			if doc, d, err = decodeDocument(name, root.Content[0]); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if d == nil {
 				errs = append(errs, doc.err)
@@ -130,24 +167,17 @@ func ParseWith(name string, data []byte, o Options) (*Config, error) {
 		cfg.Profiles = applied
 		cfg.APIVersion = written
 		cfg.Notes = notes
+		cfg.requires = doc.Requires
+		cfg.at = d.at
 		setDefaults(cfg)
 		errs = append(errs, validate(cfg, d.at)...)
 		cfgs = append(cfgs, cfg)
 	}
 	if len(cfgs) == 0 && len(errs) == 0 {
-		return nil, invalid(&Error{File: name, Line: 1, Column: 1,
-			Message: "the file holds no config", Hint: "start it with apiVersion: skaffold/v4beta14 and kind: Config"})
+		errs = append(errs, &Error{File: name, Line: 1, Column: 1,
+			Message: "the file holds no config", Hint: "start it with apiVersion: " + LatestVersion + " and kind: Config"})
 	}
-	var cfg *Config
-	if len(cfgs) > 0 {
-		var merrs []*Error
-		cfg, merrs = merge(name, cfgs)
-		errs = append(errs, merrs...)
-	}
-	if len(errs) > 0 {
-		return nil, invalid(errs...)
-	}
-	return cfg, nil
+	return cfgs, errs, nil
 }
 
 // checkVersion returns the apiVersion doc is written in, or the errors that
@@ -199,49 +229,82 @@ func decodeDocument(name string, n *yaml.Node) (decoded, *decoder, error) {
 	return doc, d, nil
 }
 
-// merge reads several configs of one file as one: artifacts and manifests
-// add up; the event log file and the RPC address come from the first
-// document that sets them, every other setting from the first document. An
-// image configured in more than one document is an error, reported for
-// each document after the first that configures it.
-func merge(name string, docs []*Config) (*Config, []*Error) {
-	var errs []*Error
-	out := docs[0]
-	seen := map[string]bool{}
-	for _, a := range out.Build.Artifacts {
-		seen[a.ImageName] = true
+// merge reads several configs as one run: artifacts and manifests add up,
+// in order (the required configs' first); every other setting comes from
+// the first config of the root file, the event log file and the RPC
+// address from the first config that sets them. An image configured by
+// more than one config is an error, reported at each one after the first.
+func merge(root string, cfgs []*Config) (*Config, []*Error) {
+	base := cfgs[0]
+	for _, c := range cfgs {
+		if c.File == root {
+			base = c
+			break
+		}
 	}
-	for i, d := range docs[1:] {
-		for _, a := range d.Build.Artifacts {
-			if seen[a.ImageName] {
-				errs = append(errs, &Error{File: name, Line: 1, Column: 1,
-					Message: fmt.Sprintf("image %q is configured in more than one document (document %d)", a.ImageName, i+2)})
+	out := *base
+	out.PortForward = slices.Clone(base.PortForward)
+	out.Build.Artifacts = nil
+	out.Files = nil
+	out.Modules = nil
+	if base.Deploy.Kubectl != nil {
+		k := *base.Deploy.Kubectl
+		k.Manifests = nil
+		out.Deploy.Kubectl = &k
+	}
+	var errs []*Error
+	seen := map[string]*Config{}
+	for _, c := range cfgs {
+		if c.File != "" && !slices.Contains(out.Files, c.File) {
+			out.Files = append(out.Files, c.File)
+		}
+		out.Modules = append(out.Modules, Module{Name: c.Metadata.Name, File: c.File, APIVersion: c.APIVersion, Profiles: c.Profiles})
+		for i, a := range c.Build.Artifacts {
+			if first, dup := seen[a.ImageName]; dup && first != c {
+				e := c.at(fmt.Sprintf("build.artifacts[%d].image", i), "image %q is configured by more than one config", a.ImageName)
+				if first.File != "" {
+					e.Hint = "it is also built by the config in " + first.File
+				}
+				errs = append(errs, e)
 				continue
 			}
-			seen[a.ImageName] = true
+			seen[a.ImageName] = c
 			out.Build.Artifacts = append(out.Build.Artifacts, a)
 		}
-		if d.Deploy.Kubectl != nil {
+		if k := c.Deploy.Kubectl; k != nil {
 			if out.Deploy.Kubectl == nil {
-				out.Deploy.Kubectl = d.Deploy.Kubectl
-			} else {
-				out.Deploy.Kubectl.Manifests = append(out.Deploy.Kubectl.Manifests, d.Deploy.Kubectl.Manifests...)
+				kk := *k
+				kk.Manifests = nil
+				out.Deploy.Kubectl = &kk
 			}
+			out.Deploy.Kubectl.Manifests = append(out.Deploy.Kubectl.Manifests, k.Manifests...)
+		}
+		if c != base {
+			out.PortForward = append(out.PortForward, c.PortForward...)
 		}
 		if out.Event.RPC.Address == "" {
-			out.Event.RPC = d.Event.RPC
+			out.Event.RPC = c.Event.RPC
 		}
 		if out.Event.Log.File == "" {
-			out.Event.Log.File = d.Event.Log.File
+			out.Event.Log.File = c.Event.Log.File
 		}
 	}
-	return out, errs
+	return &out, errs
 }
 
+// resolvePaths makes the config's relative paths absolute against its
+// folder: artifact contexts, manifests and the event log file.
 func (c *Config) resolvePaths() {
 	for _, a := range c.Build.Artifacts {
 		if !filepath.IsAbs(a.Context) {
 			a.Context = filepath.Join(c.Dir, a.Context)
+		}
+	}
+	if k := c.Deploy.Kubectl; k != nil {
+		for i, m := range k.Manifests {
+			if !filepath.IsAbs(m) {
+				k.Manifests[i] = filepath.Join(c.Dir, m)
+			}
 		}
 	}
 	if f := c.Event.Log.File; f != "" && !filepath.IsAbs(f) {

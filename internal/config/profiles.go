@@ -49,6 +49,9 @@ type Options struct {
 	// KubeContext returns the kube context, for activation.kubeContext. It
 	// is called only when an activation needs it; nil means none is known.
 	KubeContext func() (string, error)
+	// Modules (-m) keep only the configs with these metadata.names, and the
+	// configs they require; empty keeps all.
+	Modules []string
 }
 
 // activeProfiles returns the indexes of doc's profiles that apply, in the

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/hoist-dev/hoist/internal/config"
 )
@@ -24,8 +25,8 @@ func TestYAMLRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out)
 		}
-		again.APIVersion, again.Profiles = cfg.APIVersion, cfg.Profiles
-		if diff := cmp.Diff(cfg, again); diff != "" {
+		again.APIVersion, again.Profiles, again.Modules = cfg.APIVersion, cfg.Profiles, cfg.Modules
+		if diff := cmp.Diff(cfg, again, cmpopts.IgnoreUnexported(config.Config{})); diff != "" {
 			t.Errorf("profiles %v: read back (-first +again):\n%s\n%s", profiles, diff, out)
 		}
 	}

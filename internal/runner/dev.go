@@ -275,7 +275,10 @@ func (d *Dev) classify(st *devState, files []string) (reload bool) {
 		}
 		if st.cfg.Deploy.Kubectl != nil {
 			for _, g := range st.cfg.Deploy.Kubectl.Manifests {
-				if ok, _ := filepath.Match(filepath.Join(st.cfg.Dir, g), f); ok {
+				if !filepath.IsAbs(g) {
+					g = filepath.Join(st.cfg.Dir, g)
+				}
+				if ok, _ := filepath.Match(g, f); ok {
 					st.deployDue, hit = true, true
 				}
 			}
@@ -366,6 +369,9 @@ func (d *Dev) failedIteration(changed []string, err error) {
 // roots are the folders a config's inputs live in.
 func roots(cfg *config.Config) []string {
 	out := []string{cfg.Dir}
+	for _, f := range cfg.Files {
+		out = append(out, filepath.Dir(f))
+	}
 	for _, a := range cfg.Build.Artifacts {
 		out = append(out, a.Context)
 		if a.Docker != nil {

@@ -62,14 +62,16 @@ type ProfileOptions struct {
 	// Names are the -p names in order; "-name" deactivates name.
 	Names            []string
 	NoAutoActivation bool
-	Kubeconfig       string
-	KubeContext      string
+	// Modules keep only the configs of these names (-m).
+	Modules     []string
+	Kubeconfig  string
+	KubeContext string
 }
 
 // configOptions are the config loader's options for command.
 func (o Options) configOptions(command string) config.Options {
 	p := o.Profiles
-	return config.Options{Profiles: p.Names, NoAutoActivation: p.NoAutoActivation, Command: command,
+	return config.Options{Profiles: p.Names, NoAutoActivation: p.NoAutoActivation, Command: command, Modules: p.Modules,
 		KubeContext: func() (string, error) { return kubectl.CurrentContext(p.Kubeconfig, p.KubeContext) }}
 }
 
