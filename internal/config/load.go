@@ -258,6 +258,9 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 		if c.File != "" && !slices.Contains(out.Files, c.File) {
 			out.Files = append(out.Files, c.File)
 		}
+		if c != base {
+			out.Notes = append(out.Notes, c.Notes...)
+		}
 		out.Modules = append(out.Modules, Module{Name: c.Metadata.Name, File: c.File, APIVersion: c.APIVersion, Profiles: c.Profiles})
 		for i, a := range c.Build.Artifacts {
 			if first, dup := seen[a.ImageName]; dup && first != c {

@@ -137,6 +137,11 @@ type session struct {
 // ControlService of hoist dev.
 func run(ctx context.Context, o Options, command string, control bool, fn func(ctx context.Context, s *session) error) error {
 	cfg, cfgErr := config.Load(o.ConfigFile, o.configOptions(command))
+	if cfg != nil && o.Log != nil {
+		for _, n := range cfg.Notes {
+			o.Log.Warn("upgrading the config: " + n)
+		}
+	}
 	s, err := start(ctx, o, cfg, control)
 	if err != nil {
 		return err
