@@ -37,6 +37,15 @@ type Result struct {
 	Pushed bool `json:"pushed,omitempty"`
 }
 
+// Reference is how other builds and deploys name the image: by digest when
+// it was pushed, else by the tag the local engine has.
+func (r Result) Reference() string {
+	if r.Pushed && r.Digest != "" {
+		return r.Tag + "@" + r.Digest
+	}
+	return r.Tag
+}
+
 // Builder builds one artifact as tag.
 type Builder interface {
 	Build(ctx context.Context, out Output, a *config.Artifact, tag string) (Result, error)

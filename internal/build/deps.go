@@ -185,3 +185,26 @@ func InputDigest(a *config.Artifact, buildArgs map[string]*string) (string, erro
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// DeclaredArgs are the names the Dockerfile at path declares with ARG, in
+// any stage; an unreadable Dockerfile declares none (its build says why).
+func DeclaredArgs(path string) map[string]bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	out := map[string]bool{}
+	// Continuation lines join their instruction, as the parser joins them.
+	text := strings.ReplaceAll(string(data), "\\\n", " ")
+	for line := range strings.Lines(text) {
+		fields := strings.Fields(line)
+		if len(fields) < 2 || !strings.EqualFold(fields[0], "ARG") {
+			continue
+		}
+		for _, f := range fields[1:] {
+			name, _, _ := strings.Cut(f, "=")
+			out[name] = true
+		}
+	}
+	return out
+}

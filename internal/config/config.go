@@ -83,6 +83,13 @@ type Artifact struct {
 	Context string          `yaml:"context,omitempty"`
 	Docker  *DockerArtifact `yaml:"docker,omitempty"`
 	Custom  *CustomArtifact `yaml:"custom,omitempty"`
+	// Requires are artifacts built before this one, whose images it gets:
+	// a Docker build as the build argument alias (when its Dockerfile
+	// declares ARG alias), a custom build as the environment variable.
+	Requires []*ArtifactDependency `yaml:"requires,omitempty"`
+	// DependencyRefs are the built references of Requires by alias, set
+	// for a build by the build phase; never read from the file.
+	DependencyRefs map[string]string `yaml:"-"`
 	// Sync copies changed files into running containers instead of
 	// rebuilding (hoist dev).
 	Sync *Sync `yaml:"sync,omitempty"`
@@ -105,6 +112,13 @@ func (a *Artifact) usesOtherBuilder() bool {
 		}
 	}
 	return false
+}
+
+// ArtifactDependency names an artifact this one requires, and the name
+// (Alias, the image by default) its image is passed as.
+type ArtifactDependency struct {
+	Image string `yaml:"image,omitempty" hoist:"required"`
+	Alias string `yaml:"alias,omitempty"`
 }
 
 // Sync says which changed files are copied into the running containers.

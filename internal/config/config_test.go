@@ -130,6 +130,12 @@ func TestErrors(t *testing.T) {
 			fault.ConfigInvalid, `skaffold.yaml:4:18: portForward[0].resourceType: "deploymnt" is not one of pod, deployment`, `did you mean "deployment"?`},
 		{"another platform", "apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  artifacts:\n  - image: a\n    platforms: [linux/s390x]\n",
 			fault.ConfigUnsupport, `skaffold.yaml:6:17: build.artifacts[0].platforms[0]: platform linux/s390x: hoist builds for this machine's platform only`, "buildx"},
+		{"requires an unknown artifact", "apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  artifacts:\n  - image: a\n    requires: [{image: b}]\n",
+			fault.ConfigInvalid, `skaffold.yaml:6:24: build.artifacts[0].requires[0].image: artifact "a" requires "b", which no config builds`, ""},
+		{"artifacts that require each other", "apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  artifacts:\n  - image: a\n    requires: [{image: b}]\n  - image: b\n    requires: [{image: a}]\n",
+			fault.ConfigInvalid, `skaffold.yaml:6:15: build.artifacts[0].requires: artifacts require each other: a -> b -> a`, ""},
+		{"an alias no build argument can have", "apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  artifacts:\n  - image: a\n    requires: [{image: my-base}]\n  - image: my-base\n",
+			fault.ConfigInvalid, `skaffold.yaml:6:16: build.artifacts[0].requires[0]: alias "my-base" of artifact "a" is not a name`, "set alias"},
 		{"duplicate key", "apiVersion: skaffold/v2beta28\nkind: Config\nkind: Config\n",
 			fault.ConfigInvalid, `skaffold.yaml:3:1: field "kind" is set twice`, ""},
 	}

@@ -16,7 +16,7 @@ var unsupported = map[reflect.Type][]string{
 	reflect.TypeFor[document](): {"test", "verify",
 		"customActions", "resourceSelector"},
 	reflect.TypeFor[Build]():    {"insecureRegistries", "hooks"},
-	reflect.TypeFor[Artifact](): {"requires", "hooks", "runtimeType", "dockerfileInline"},
+	reflect.TypeFor[Artifact](): {"hooks", "runtimeType", "dockerfileInline"},
 	reflect.TypeFor[DockerArtifact](): {"cacheFrom", "cliFlags", "addHost", "pullParent",
 		"squash", "secrets", "ssh", "noCacheFilter"},
 	reflect.TypeFor[Local](): {"useDockerCLI", "tryImportMissing"},

@@ -24,6 +24,11 @@ func setDefaults(c *Config) {
 		if a.Docker != nil && a.Docker.Dockerfile == "" {
 			a.Docker.Dockerfile = "Dockerfile"
 		}
+		for _, r := range a.Requires {
+			if r.Alias == "" {
+				r.Alias = r.Image
+			}
+		}
 	}
 	if c.Build.TagPolicy == (TagPolicy{}) {
 		c.Build.TagPolicy.GitCommit = &GitCommitTagger{}

@@ -292,7 +292,83 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 			out.Event.Log.File = c.Event.Log.File
 		}
 	}
-	return &out, errs
+	return &out, append(errs, dependencyErrors(cfgs)...)
+}
+
+var aliasRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// dependencyErrors checks the artifacts' requires across all configs: each
+// names an artifact of the run, once, by an alias a build argument or an
+// environment variable can be named, and none requires itself, directly or
+// not.
+func dependencyErrors(cfgs []*Config) []*Error {
+	type place struct {
+		a  *Artifact
+		c  *Config
+		at string
+	}
+	byImage := map[string]place{}
+	var all []place
+	for _, c := range cfgs {
+		for i, a := range c.Build.Artifacts {
+			p := place{a, c, fmt.Sprintf("build.artifacts[%d]", i)}
+			if _, dup := byImage[a.ImageName]; !dup {
+				byImage[a.ImageName] = p
+			}
+			all = append(all, p)
+		}
+	}
+	var errs []*Error
+	for _, p := range all {
+		aliases := map[string]bool{}
+		for j, r := range p.a.Requires {
+			at := fmt.Sprintf("%s.requires[%d]", p.at, j)
+			if _, ok := byImage[r.Image]; !ok {
+				errs = append(errs, p.c.at(at+".image", "artifact %q requires %q, which no config builds", p.a.ImageName, r.Image).
+					withHint("requires names the image of another artifact of the run"))
+			}
+			if aliases[r.Alias] {
+				errs = append(errs, p.c.at(at+".alias", "alias %q is used twice by artifact %q", r.Alias, p.a.ImageName))
+			}
+			aliases[r.Alias] = true
+			if (p.a.Docker != nil || p.a.Custom != nil) && !aliasRE.MatchString(r.Alias) {
+				errs = append(errs, p.c.at(at, "alias %q of artifact %q is not a name a build argument or an environment variable can have", r.Alias, p.a.ImageName).
+					withHint("use letters, digits and _, not starting with a digit; set alias when the image name has other characters"))
+			}
+		}
+	}
+	// A cycle, found depth first: reported once, at the artifact it closes on.
+	state := map[string]int{} // 1 visiting, 2 done
+	var visit func(image string, chain []string) []string
+	visit = func(image string, chain []string) []string {
+		switch state[image] {
+		case 1:
+			return append(chain, image)
+		case 2:
+			return nil
+		}
+		state[image] = 1
+		p, ok := byImage[image]
+		if ok {
+			for _, r := range p.a.Requires {
+				if cycle := visit(r.Image, append(chain, image)); cycle != nil {
+					return cycle
+				}
+			}
+		}
+		state[image] = 2
+		return nil
+	}
+	for _, p := range all {
+		if cycle := visit(p.a.ImageName, nil); cycle != nil {
+			start := slices.Index(cycle, cycle[len(cycle)-1])
+			first := byImage[cycle[start]]
+			errs = append(errs, first.c.at(first.at+".requires", "artifacts require each other: %s", strings.Join(cycle[start:], " -> ")).
+				withHint("an artifact cannot require itself, directly or through others"))
+			break
+		}
+	}
+	return errs
 }
 
 // resolvePaths makes the config's relative paths absolute against its

@@ -46,8 +46,9 @@ type Reuser interface {
 }
 
 // Run builds the artifacts and returns their results in the order given.
-// The first failure cancels the builds still running or waiting for their
-// turn; they end CANCELED, and Run returns that failure.
+// An artifact that requires others of the list waits for them and gets
+// their references. The first failure cancels the builds still running or
+// waiting for their turn; they end CANCELED, and Run returns that failure.
 func (b *Builds) Run(ctx context.Context, artifacts []*config.Artifact) ([]build.Result, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -58,9 +59,40 @@ func (b *Builds) Run(ctx context.Context, artifacts []*config.Artifact) ([]build
 	sem := make(chan struct{}, max(limit, 1))
 	results := make([]build.Result, len(artifacts))
 	errs := make([]error, len(artifacts))
+	done := map[string]chan struct{}{}
+	index := map[string]int{}
+	for i, a := range artifacts {
+		done[a.ImageName] = make(chan struct{})
+		index[a.ImageName] = i
+	}
 	var wg sync.WaitGroup
 	for i, a := range artifacts {
 		wg.Go(func() {
+			defer close(done[a.ImageName])
+			// Its dependencies first, outside the semaphore, so that waiting
+			// takes no build's turn.
+			var refs map[string]string
+			for _, r := range a.Requires {
+				ch, ok := done[r.Image]
+				if !ok {
+					continue // not built in this run: its image is not known
+				}
+				select {
+				case <-ch:
+				case <-ctx.Done():
+				}
+				if res := results[index[r.Image]]; ctx.Err() == nil && errs[index[r.Image]] == nil {
+					if refs == nil {
+						refs = map[string]string{}
+					}
+					refs[r.Alias] = res.Reference()
+				}
+			}
+			if refs != nil {
+				withRefs := *a
+				withRefs.DependencyRefs = refs
+				a = &withRefs
+			}
 			select {
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
@@ -159,6 +191,13 @@ func (b *Builds) build(ctx context.Context, a *config.Artifact) (build.Result, b
 			if args, err = tag.BuildArgs(a.Docker.BuildArgs, b.Tagger.Env); err != nil {
 				return build.Result{}, false, err
 			}
+		}
+		// The images it requires are inputs too.
+		for alias, ref := range a.DependencyRefs {
+			if args == nil {
+				args = map[string]*string{}
+			}
+			args["\x00requires:"+alias] = &ref
 		}
 		if key, err = cache.Key(a, args, b.Push); err != nil {
 			return build.Result{}, false, err

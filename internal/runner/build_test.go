@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -347,5 +348,43 @@ func TestBuildsTag(t *testing.T) {
 				t.Errorf("built as %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// An artifact that requires others builds after them, with their
+// references by alias; the order holds even with every build at once.
+func TestBuildsRequires(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	var gotRefs map[string]string
+	record := func(ctx context.Context, out build.Output, a *config.Artifact, tag string) (build.Result, error) {
+		mu.Lock()
+		order = append(order, a.ImageName)
+		if a.ImageName == "app" {
+			gotRefs = a.DependencyRefs
+		}
+		mu.Unlock()
+		return build.Result{ImageName: a.ImageName, Tag: "reg/" + tag, Digest: "sha256:" + a.ImageName, Pushed: true}, nil
+	}
+	b := &fakeBuilder{funcs: map[string]buildFunc{"app": record, "base": record, "tools": record}}
+	bs, _ := builds(t, b)
+	arts := []*config.Artifact{
+		{ImageName: "app", Requires: []*config.ArtifactDependency{{Image: "base", Alias: "BASE"}, {Image: "tools", Alias: "tools"}}},
+		{ImageName: "tools", Requires: []*config.ArtifactDependency{{Image: "base", Alias: "BASE"}}},
+		{ImageName: "base"},
+	}
+	res, err := bs.Run(t.Context(), arts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"base", "tools", "app"}, order); diff != "" {
+		t.Errorf("build order (-want +got):\n%s", diff)
+	}
+	want := map[string]string{"BASE": "reg/base:v1@sha256:base", "tools": "reg/tools:v1@sha256:tools"}
+	if diff := cmp.Diff(want, gotRefs); diff != "" {
+		t.Errorf("app's dependency references (-want +got):\n%s", diff)
+	}
+	if res[0].ImageName != "app" || arts[0].DependencyRefs != nil {
+		t.Errorf("results out of order, or the config's artifact was changed: %v %v", res, arts[0].DependencyRefs)
 	}
 }

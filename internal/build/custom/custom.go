@@ -57,6 +57,10 @@ func (b *Builder) Build(ctx context.Context, out build.Output, a *config.Artifac
 		"BUILD_CONTEXT="+a.Context,
 		"PLATFORMS="+strings.Join(b.Platforms, ","),
 	)
+	// The images it requires, by alias, as Skaffold passes them.
+	for alias, ref := range a.DependencyRefs {
+		cmd.Env = append(cmd.Env, alias+"="+ref)
+	}
 	// The command and its children form a process group, so that
 	// cancelling the build stops all of them.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -64,6 +64,20 @@ func (b *Builder) Build(ctx context.Context, out hbuild.Output, a *config.Artifa
 	if err != nil {
 		return hbuild.Result{}, err
 	}
+	if len(a.DependencyRefs) > 0 {
+		// As Skaffold does: an image it requires is passed as the build
+		// argument of its alias when the Dockerfile declares that ARG, and
+		// build.artifacts[].docker.buildArgs wins over it.
+		declared := hbuild.DeclaredArgs(hbuild.DockerfilePath(a))
+		for alias, ref := range a.DependencyRefs {
+			if _, set := args[alias]; !set && declared[alias] {
+				if args == nil {
+					args = map[string]*string{}
+				}
+				args[alias] = &ref
+			}
+		}
+	}
 	dockerfile, err := filepath.Rel(a.Context, hbuild.DockerfilePath(a))
 	if err != nil || !filepath.IsLocal(dockerfile) {
 		return hbuild.Result{}, fault.New(fault.BuildDockerfileMissing,
