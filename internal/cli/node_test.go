@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -199,4 +200,39 @@ func httpGet(t *testing.T, url string) string {
 		t.Fatalf("GET %s: %s %v", url, resp.Status, err)
 	}
 	return string(b)
+}
+
+// Deploy hooks run around the deploy: on the host, and in the deployed
+// containers through exec, once they are ready.
+func TestDeployHooksOnTheRealNode(t *testing.T) {
+	docker := testutil.Docker(t)
+	_, ns := namespace(t, testutil.Kubernetes(t))
+	dir := t.TempDir()
+	hostLog := filepath.Join(dir, "host.log")
+	cfg := manifestProject(t, 120, map[string]string{"deployment.yaml": deploymentYAML(1, "", "")})
+	writeFile(t, cfg, append([]byte(readFile(cfg)), fmt.Appendf(nil, `    hooks:
+      before:
+      - host: {command: [sh, -c, 'echo "before $SKAFFOLD_NAMESPACES $SKAFFOLD_RUN_ID" >> %[1]s']}
+      after:
+      - container: {command: [sh, -c, 'echo "in $HOSTNAME"'], podName: app-*}
+      - host: {command: [sh, -c, 'echo after >> %[1]s']}
+`, hostLog)...))
+	r := run(t, t.Context(), "deploy", "-f", cfg, "-n", ns, "--images", "app="+docker.BaseImage)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stderr, readFile(cfg))
+	}
+	want := fmt.Sprintf("before %s %s\nafter\n", ns, r.events[0].EventId)
+	if got := readFile(hostLog); got != want {
+		t.Errorf("the host hooks wrote %q, want %q", got, want)
+	}
+	if !regexp.MustCompile(`\[post-deploy hook\] in app-[a-z0-9]+-[a-z0-9]+`).MatchString(r.stderr) {
+		t.Errorf("no container hook output on stderr:\n%s", r.stderr)
+	}
+
+	// A failing hook fails the run, after the deploy.
+	writeFile(t, cfg, []byte(strings.Replace(readFile(cfg), "echo after", "exit 7", 1)))
+	r = run(t, t.Context(), "deploy", "-f", cfg, "-n", ns, "--images", "app="+docker.BaseImage)
+	if r.code != fault.ExitDeploy || !strings.Contains(r.stderr, "DEPLOY_HOOK_FAILED") {
+		t.Errorf("a failing hook: exit %d\n%s", r.code, r.stderr)
+	}
 }

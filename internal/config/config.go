@@ -69,9 +69,11 @@ type Build struct {
 	// GoogleCloudBuild and Cluster are Skaffold's remote builds, which
 	// hoist does not have: read, and refused when the pipeline uses them.
 	// Platforms every artifact is built for, unless it names its own.
-	Platforms        []string `yaml:"platforms,omitempty"`
-	GoogleCloudBuild Raw      `yaml:"googleCloudBuild,omitempty" overlay:"group=buildType"`
-	Cluster          Raw `yaml:"cluster,omitempty" overlay:"group=buildType"`
+	Platforms []string `yaml:"platforms,omitempty"`
+	// Hooks run once around the whole build.
+	Hooks            *BuildHooks `yaml:"hooks,omitempty"`
+	GoogleCloudBuild Raw         `yaml:"googleCloudBuild,omitempty" overlay:"group=buildType"`
+	Cluster          Raw         `yaml:"cluster,omitempty" overlay:"group=buildType"`
 }
 
 // Artifact is one image to build.
@@ -83,6 +85,8 @@ type Artifact struct {
 	Context string          `yaml:"context,omitempty"`
 	Docker  *DockerArtifact `yaml:"docker,omitempty"`
 	Custom  *CustomArtifact `yaml:"custom,omitempty"`
+	// Hooks run on the host before and after the artifact's build.
+	Hooks *BuildHooks `yaml:"hooks,omitempty"`
 	// Requires are artifacts built before this one, whose images it gets:
 	// a Docker build as the build argument alias (when its Dockerfile
 	// declares ARG alias), a custom build as the environment variable.
@@ -112,6 +116,43 @@ func (a *Artifact) usesOtherBuilder() bool {
 		}
 	}
 	return false
+}
+
+// BuildHooks run before a build, and after it succeeds.
+type BuildHooks struct {
+	Before []HostHook `yaml:"before,omitempty"`
+	After  []HostHook `yaml:"after,omitempty"`
+}
+
+// HostHook is a command run on the host, without a shell.
+type HostHook struct {
+	Command []string `yaml:"command,omitempty" hoist:"required"`
+	// OS are the operating systems it runs on (runtime.GOOS names); empty
+	// is all.
+	OS []string `yaml:"os,omitempty"`
+	// Dir is the folder it runs in, relative to the config's folder.
+	Dir string `yaml:"dir,omitempty"`
+}
+
+// DeployHooks run around a deployer's deploy: before it, and after it
+// and its status check succeed.
+type DeployHooks struct {
+	Before []DeployHook `yaml:"before,omitempty"`
+	After  []DeployHook `yaml:"after,omitempty"`
+}
+
+// DeployHook runs on the host or, in a deployed container, through exec.
+type DeployHook struct {
+	Host      *HostHook      `yaml:"host,omitempty"`
+	Container *ContainerHook `yaml:"container,omitempty"`
+}
+
+// ContainerHook runs Command in the deployed pods whose names match
+// PodName (a glob), in ContainerName (a glob; empty is every container).
+type ContainerHook struct {
+	Command       []string `yaml:"command,omitempty" hoist:"required"`
+	PodName       string   `yaml:"podName,omitempty" hoist:"required"`
+	ContainerName string   `yaml:"containerName,omitempty"`
 }
 
 // ArtifactDependency names an artifact this one requires, and the name
@@ -257,8 +298,9 @@ type Deploy struct {
 type KubectlDeploy struct {
 	// Manifests are globs relative to the config file. In v3+ configs they
 	// are written under manifests.rawYaml.
-	Manifests        []string `yaml:"manifests,omitempty"`
-	DefaultNamespace string   `yaml:"defaultNamespace,omitempty"`
+	Manifests        []string     `yaml:"manifests,omitempty"`
+	DefaultNamespace string       `yaml:"defaultNamespace,omitempty"`
+	Hooks            *DeployHooks `yaml:"hooks,omitempty"`
 }
 
 // Event says where events go.

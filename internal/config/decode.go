@@ -15,8 +15,8 @@ import (
 var unsupported = map[reflect.Type][]string{
 	reflect.TypeFor[document](): {"test", "verify",
 		"customActions", "resourceSelector"},
-	reflect.TypeFor[Build]():    {"insecureRegistries", "hooks"},
-	reflect.TypeFor[Artifact](): {"hooks", "runtimeType", "dockerfileInline"},
+	reflect.TypeFor[Build]():    {"insecureRegistries"},
+	reflect.TypeFor[Artifact](): {"runtimeType", "dockerfileInline"},
 	reflect.TypeFor[DockerArtifact](): {"cacheFrom", "cliFlags", "addHost", "pullParent",
 		"squash", "secrets", "ssh", "noCacheFilter"},
 	reflect.TypeFor[Local](): {"useDockerCLI", "tryImportMissing"},
@@ -24,7 +24,7 @@ var unsupported = map[reflect.Type][]string{
 		"validate"},
 	reflect.TypeFor[Deploy](): {"helm", "kustomize", "kpt", "docker", "cloudrun",
 		"logs"},
-	reflect.TypeFor[KubectlDeploy](): {"flags", "remoteManifests", "hooks"},
+	reflect.TypeFor[KubectlDeploy](): {"flags", "remoteManifests"},
 	reflect.TypeFor[TagPolicy]():     {"customTemplate"},
 }
 

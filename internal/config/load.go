@@ -260,6 +260,15 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 		}
 		if c != base {
 			out.Notes = append(out.Notes, c.Notes...)
+			if h := c.Build.Hooks; h != nil {
+				merged := BuildHooks{}
+				if out.Build.Hooks != nil {
+					merged = *out.Build.Hooks
+				}
+				merged.Before = append(slices.Clone(merged.Before), h.Before...)
+				merged.After = append(slices.Clone(merged.After), h.After...)
+				out.Build.Hooks = &merged
+			}
 		}
 		out.Modules = append(out.Modules, Module{Name: c.Metadata.Name, File: c.File, APIVersion: c.APIVersion, Profiles: c.Profiles})
 		for i, a := range c.Build.Artifacts {
@@ -377,6 +386,34 @@ func (c *Config) resolvePaths() {
 	for _, a := range c.Build.Artifacts {
 		if !filepath.IsAbs(a.Context) {
 			a.Context = filepath.Join(c.Dir, a.Context)
+		}
+	}
+	hostDirs := func(hs []HostHook) {
+		for i := range hs {
+			if !filepath.IsAbs(hs[i].Dir) {
+				hs[i].Dir = filepath.Join(c.Dir, hs[i].Dir)
+			}
+		}
+	}
+	buildHooks := func(h *BuildHooks) {
+		if h != nil {
+			hostDirs(h.Before)
+			hostDirs(h.After)
+		}
+	}
+	buildHooks(c.Build.Hooks)
+	for _, a := range c.Build.Artifacts {
+		buildHooks(a.Hooks)
+	}
+	if k := c.Deploy.Kubectl; k != nil && k.Hooks != nil {
+		for _, side := range [][]DeployHook{k.Hooks.Before, k.Hooks.After} {
+			for _, h := range side {
+				if h.Host != nil {
+					if !filepath.IsAbs(h.Host.Dir) {
+						h.Host.Dir = filepath.Join(c.Dir, h.Host.Dir)
+					}
+				}
+			}
 		}
 	}
 	if k := c.Deploy.Kubectl; k != nil {

@@ -41,6 +41,7 @@ const (
 	BuildRegistryRefused     Code = "BUILD_REGISTRY_REFUSED"
 	BuildRegistryUnreachable Code = "BUILD_REGISTRY_UNREACHABLE"
 	BuildDockerUnreachable   Code = "BUILD_DOCKER_DAEMON_UNREACHABLE"
+	BuildHookFailed          Code = "BUILD_HOOK_FAILED"
 
 	DeployManifestNotFound   Code = "DEPLOY_MANIFEST_NOT_FOUND"
 	DeployManifestInvalid    Code = "DEPLOY_MANIFEST_INVALID"
@@ -52,6 +53,7 @@ const (
 	DeployKubeconfigInvalid  Code = "DEPLOY_KUBECONFIG_INVALID"
 	DeployNoDeployer         Code = "DEPLOY_NO_DEPLOYER"
 	DeployArtifactsInvalid   Code = "DEPLOY_BUILD_ARTIFACTS_INVALID"
+	DeployHookFailed         Code = "DEPLOY_HOOK_FAILED"
 
 	StatusCheckFailed           Code = "STATUS_CHECK_FAILED"
 	StatusCheckDeadline         Code = "STATUS_CHECK_DEADLINE_EXCEEDED"
@@ -111,9 +113,11 @@ var Catalog = []Entry{
 	{BuildRegistryRefused, ExitBuild, "the registry refused a request", "log in to the registry, or check the repository name and --default-repo"},
 	{BuildRegistryUnreachable, ExitBuild, "the registry could not be reached", "check the registry's address and that it is up"},
 	{BuildDockerUnreachable, ExitBuild, "the Docker engine could not be reached", "start Docker, or point DOCKER_HOST at a running engine"},
+	{BuildHookFailed, ExitBuild, "a build hook (`build.hooks` or `build.artifacts[].hooks`) failed; the message has its command, exit status and last lines", "run the hook's command by hand in its dir"},
 
 	{DeployNoDeployer, ExitConfig, "the config has no `deploy.kubectl`", "add deploy.kubectl with its manifests"},
 	{DeployArtifactsInvalid, ExitConfig, "`--build-artifacts` or `--images` is wrong", "write them with hoist build --file-output, or give --images name=reference"},
+	{DeployHookFailed, ExitDeploy, "a deploy hook (`deploy.kubectl.hooks`) failed; the message has its command, exit status and last lines", "run the hook's command by hand, on the host or with kubectl exec"},
 	{DeployManifestNotFound, ExitDeploy, "a manifest pattern matches no YAML file", "fix the manifest globs, which are relative to skaffold.yaml"},
 	{DeployManifestInvalid, ExitDeploy, "a manifest is not valid YAML or not a Kubernetes object; the message has `file:line`", "fix the manifest the message names"},
 	{DeployClusterUnreachable, ExitDeploy, "the cluster of the kubeconfig context does not answer; the message names the context and server", "check the kubeconfig context (--kube-context) and that the cluster is up"},

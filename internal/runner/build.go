@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
@@ -14,6 +18,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/hooks"
 )
 
 // Builds is the build phase: it builds artifacts, several at once, and
@@ -37,6 +42,13 @@ type Builds struct {
 	Push bool
 	// Log receives warnings about the cache; nil discards them.
 	Log *slog.Logger
+	// Hooks run once before the builds and once after they all succeed;
+	// their output goes to HookOut. An artifact's own hooks run around its
+	// build and report their output as its build log. Relative hook dirs
+	// are relative to Dir.
+	Hooks   *config.BuildHooks
+	HookOut io.Writer
+	Dir     string
 }
 
 // Reuser makes an earlier build's image available as a new reference, when
@@ -50,6 +62,38 @@ type Reuser interface {
 // their references. The first failure cancels the builds still running or
 // waiting for their turn; they end CANCELED, and Run returns that failure.
 func (b *Builds) Run(ctx context.Context, artifacts []*config.Artifact) ([]build.Result, error) {
+	if err := b.pipelineHooks(ctx, "pre-build", func(h *config.BuildHooks) []config.HostHook { return h.Before }); err != nil {
+		return nil, err
+	}
+	results, err := b.run(ctx, artifacts)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.pipelineHooks(ctx, "post-build", func(h *config.BuildHooks) []config.HostHook { return h.After }); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// pipelineHooks runs the build's own hooks of one side.
+func (b *Builds) pipelineHooks(ctx context.Context, phase string, side func(*config.BuildHooks) []config.HostHook) error {
+	if b.Hooks == nil || len(side(b.Hooks)) == 0 {
+		return nil
+	}
+	out := b.HookOut
+	if out == nil {
+		out = io.Discard
+	}
+	return hooks.Run(ctx, phase, side(b.Hooks), b.Dir, b.hookEnv(), fault.BuildHookFailed,
+		func(line string) { _, _ = fmt.Fprintf(out, "[%s hook] %s\n", phase, line) })
+}
+
+func (b *Builds) hookEnv() hooks.Env {
+	wd, _ := os.Getwd()
+	return hooks.Env{"DEFAULT_REPO": b.DefaultRepo, "WORK_DIR": wd}
+}
+
+func (b *Builds) run(ctx context.Context, artifacts []*config.Artifact) ([]build.Result, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	limit := b.Concurrency
@@ -213,8 +257,27 @@ func (b *Builds) build(ctx context.Context, a *config.Artifact) (build.Result, b
 			}
 		}
 	}
-	res, err := builder.Build(ctx, &output{b: b, image: a.ImageName}, a, ref)
+	out := &output{b: b, image: a.ImageName}
+	env := b.hookEnv()
+	if a.Hooks != nil {
+		env["IMAGE"], env["PUSH_IMAGE"], env["BUILD_CONTEXT"] = ref, strconv.FormatBool(b.Push), a.Context
+		env["IMAGE_REPO"], env["IMAGE_TAG"] = build.Repository(ref), t
+		if i := strings.LastIndex(env["IMAGE_REPO"], "/"); i >= 0 {
+			env["IMAGE_REPO"] = env["IMAGE_REPO"][:i]
+		} else {
+			env["IMAGE_REPO"] = ""
+		}
+		if err := hooks.Run(ctx, "pre-build", a.Hooks.Before, b.Dir, env, fault.BuildHookFailed, func(l string) { out.Line(l, nil) }); err != nil {
+			return build.Result{}, false, err
+		}
+	}
+	res, err := builder.Build(ctx, out, a, ref)
 	res.ImageName = a.ImageName
+	if err == nil && a.Hooks != nil {
+		if herr := hooks.Run(ctx, "post-build", a.Hooks.After, b.Dir, env, fault.BuildHookFailed, func(l string) { out.Line(l, nil) }); herr != nil {
+			return build.Result{}, false, herr
+		}
+	}
 	if err == nil && key != "" {
 		if perr := b.Cache.Put(key, res); perr != nil {
 			b.log().Warn("could not record the build in the artifact cache", "err", perr)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -386,5 +387,47 @@ func TestBuildsRequires(t *testing.T) {
 	}
 	if res[0].ImageName != "app" || arts[0].DependencyRefs != nil {
 		t.Errorf("results out of order, or the config's artifact was changed: %v %v", res, arts[0].DependencyRefs)
+	}
+}
+
+// Hooks run around the builds: the build's own once, an artifact's around
+// its build with SKAFFOLD_IMAGE and the rest set; a failing one fails.
+func TestBuildsHooks(t *testing.T) {
+	dir := t.TempDir()
+	logFile := filepath.Join(dir, "hooks.log")
+	hook := func(what string) config.HostHook {
+		return config.HostHook{Command: []string{"sh", "-c", `echo "` + what + ` $SKAFFOLD_IMAGE $SKAFFOLD_IMAGE_TAG $SKAFFOLD_PUSH_IMAGE" >> ` + logFile + `; echo ran ` + what}, Dir: dir}
+	}
+	b := &fakeBuilder{}
+	bs, events := builds(t, b)
+	var out strings.Builder
+	bs.Hooks, bs.HookOut = &config.BuildHooks{Before: []config.HostHook{hook("all-before")}, After: []config.HostHook{hook("all-after")}}, &out
+	a := &config.Artifact{ImageName: "app", Context: dir, Hooks: &config.BuildHooks{
+		Before: []config.HostHook{hook("app-before"), {Command: []string{"false"}, OS: []string{"plan9"}}},
+		After:  []config.HostHook{hook("app-after")}}}
+	if _, err := bs.Run(t.Context(), []*config.Artifact{a}); err != nil {
+		t.Fatal(err)
+	}
+	want := "all-before   \napp-before app:v1 v1 false\napp-after app:v1 v1 false\nall-after   \n"
+	if got, _ := os.ReadFile(logFile); string(got) != want {
+		t.Errorf("hooks ran as\n%s\nwant\n%s", got, want)
+	}
+	if !strings.Contains(out.String(), "[pre-build hook] ran all-before") {
+		t.Errorf("the build's hook output: %q", out.String())
+	}
+	var logged []string
+	for _, e := range events() {
+		if l := e.GetBuildEvent().GetLog(); l != "" {
+			logged = append(logged, l)
+		}
+	}
+	if diff := cmp.Diff([]string{"ran app-before", "ran app-after"}, logged); diff != "" {
+		t.Errorf("the artifact's hook output in its build log (-want +got):\n%s", diff)
+	}
+
+	a.Hooks.Before = []config.HostHook{{Command: []string{"sh", "-c", "echo no database; exit 3"}, Dir: dir}}
+	_, err := bs.Run(t.Context(), []*config.Artifact{a})
+	if fault.CodeOf(err) != fault.BuildHookFailed || !strings.Contains(err.Error(), "no database") {
+		t.Errorf("a failing hook: %v", err)
 	}
 }

@@ -3,15 +3,24 @@ package runner
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"path"
+	"slices"
+	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/deploy"
 	"github.com/hoist-dev/hoist/internal/deploy/status"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/hooks"
 )
 
 // Deploys runs the deploy phase and its status check.
@@ -24,6 +33,18 @@ type Deploys struct {
 	StatusCheck bool
 	Check       status.Options
 	Client      kubernetes.Interface
+
+	// Hooks run before the deploy, and after it and its status check
+	// succeed; their output goes to HookOut. Exec runs a container hook's
+	// command in a container. RunID, KubeContext and Namespace are what
+	// the hooks are told (SKAFFOLD_RUN_ID, ...), Namespace also where
+	// pre-deploy container hooks look for pods.
+	Hooks       *config.DeployHooks
+	HookOut     io.Writer
+	Exec        func(ctx context.Context, namespace, pod, container string, command []string, out io.Writer) error
+	RunID       string
+	KubeContext string
+	Namespace   string
 }
 
 func (d *Deploys) publish(e *pb.DeployEvent) {
@@ -60,14 +81,92 @@ func (d *Deploys) Fail(err error) error {
 // Run deploys builds, then checks the status of what was applied.
 func (d *Deploys) Run(ctx context.Context, builds []build.Result) error {
 	d.publish(&pb.DeployEvent{Status: pb.Status_IN_PROGRESS})
+	if d.Hooks != nil {
+		if err := d.runHooks(ctx, "pre-deploy", d.Hooks.Before, nil); err != nil {
+			return d.ended(ctx, nil, err)
+		}
+	}
 	resources, files, err := d.Deployer.Deploy(ctx, builds, d)
 	if err := d.ended(ctx, files, err); err != nil {
 		return err
 	}
-	if !d.StatusCheck {
-		return nil
+	if d.StatusCheck {
+		if err := d.check(ctx, resources); err != nil {
+			return err
+		}
 	}
-	return d.check(ctx, resources)
+	if d.Hooks != nil {
+		if err := d.runHooks(ctx, "post-deploy", d.Hooks.After, resources); err != nil {
+			d.publish(&pb.DeployEvent{Status: pb.Status_FAILED, Manifests: files, Error: ErrorOf(err)})
+			return err
+		}
+	}
+	return nil
+}
+
+// runHooks runs deploy hooks in order: host ones as commands, container
+// ones in every running container of the namespaces deployed to whose pod
+// and container names match.
+func (d *Deploys) runHooks(ctx context.Context, phase string, hs []config.DeployHook, deployed []deploy.Resource) error {
+	out := d.HookOut
+	if out == nil {
+		out = io.Discard
+	}
+	namespaces := []string{d.Namespace}
+	for _, r := range deployed {
+		if r.Namespace != "" && !slices.Contains(namespaces, r.Namespace) {
+			namespaces = append(namespaces, r.Namespace)
+		}
+	}
+	wd, _ := os.Getwd()
+	env := hooks.Env{"RUN_ID": d.RunID, "KUBE_CONTEXT": d.KubeContext, "NAMESPACES": strings.Join(namespaces, ","), "WORK_DIR": wd}
+	line := func(l string) { _, _ = fmt.Fprintf(out, "[%s hook] %s\n", phase, l) }
+	for i, h := range hs {
+		switch {
+		case h.Host != nil:
+			if err := hooks.Run(ctx, phase, []config.HostHook{*h.Host}, wd, env, fault.DeployHookFailed, line); err != nil {
+				return err
+			}
+		case h.Container != nil:
+			lines := &hooks.Lines{Line: line}
+			err := d.containerHook(ctx, phase, i, h.Container, namespaces, lines)
+			lines.Flush()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (d *Deploys) containerHook(ctx context.Context, phase string, i int, h *config.ContainerHook, namespaces []string, out io.Writer) error {
+	fail := func(err error, msg string) error {
+		return fault.Wrap(err, fault.DeployHookFailed, fmt.Sprintf("%s hook %d (%s in pods %s): %s", phase, i+1, strings.Join(h.Command, " "), h.PodName, msg),
+			"run it by hand with kubectl exec")
+	}
+	if d.Exec == nil || d.Client == nil {
+		return fail(nil, "no cluster to run it in")
+	}
+	for _, ns := range namespaces {
+		pods, err := d.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return fail(err, "listing pods")
+		}
+		for _, p := range pods.Items {
+			if ok, _ := path.Match(h.PodName, p.Name); !ok || p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil {
+				continue
+			}
+			for _, c := range p.Spec.Containers {
+				if ok, _ := path.Match(h.ContainerName, c.Name); h.ContainerName != "" && !ok {
+					continue
+				}
+				if err := d.Exec(ctx, ns, p.Name, c.Name, h.Command, out); err != nil {
+					return fail(err, fmt.Sprintf("in %s/%s container %s", ns, p.Name, c.Name))
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // Delete deletes what the manifests describe.

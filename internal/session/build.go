@@ -74,6 +74,9 @@ func (s *session) build(ctx context.Context, cfg *config.Config, b BuildOptions,
 		Push:        push,
 		Reuser:      images,
 		Log:         s.log,
+		Hooks:       cfg.Build.Hooks,
+		HookOut:     s.errOut,
+		Dir:         cfg.Dir,
 		BuilderFor: func(a *config.Artifact) (build.Builder, error) {
 			if a.Custom != nil {
 				return &custom.Builder{Push: push, Digester: images}, nil

@@ -104,6 +104,12 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		StatusCheck: check,
 		Check: status.Options{Deadline: time.Duration(cfg.Deploy.StatusCheckDeadlineSeconds) * time.Second,
 			TolerateFailures: tolerate},
-		Client: cluster.Typed,
+		Client:      cluster.Typed,
+		Hooks:       cfg.Deploy.Kubectl.Hooks,
+		HookOut:     s.errOut,
+		Exec:        cluster.Exec,
+		RunID:       s.bus.RunID(),
+		KubeContext: cluster.Context,
+		Namespace:   cluster.Namespace,
 	}, nil
 }

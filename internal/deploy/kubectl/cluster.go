@@ -18,6 +18,10 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/hoist-dev/hoist/internal/fault"
+	"io"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/remotecommand"
 )
 
 // ClusterOptions choose the cluster and namespace, as kubectl's flags do.
@@ -122,4 +126,16 @@ func (c *Cluster) unreachable(err error) error {
 	}
 	return fault.Wrap(err, fault.DeployClusterUnreachable, msg,
 		"check that the cluster runs and that --kube-context or the current context points at it (make testenv starts one)")
+}
+
+// Exec runs command in a container of a pod, as kubectl exec does, with
+// its output (stdout and stderr) written to out.
+func (c *Cluster) Exec(ctx context.Context, namespace, pod, container string, command []string, out io.Writer) error {
+	req := c.Typed.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: container, Command: command, Stdout: true, Stderr: true}, scheme.ParameterCodec)
+	exec, err := remotecommand.NewSPDYExecutor(c.Config, "POST", req.URL())
+	if err != nil {
+		return err
+	}
+	return exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: out, Stderr: out})
 }

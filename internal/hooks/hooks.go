@@ -1,0 +1,124 @@
+// Package hooks runs the lifecycle hooks of skaffold.yaml on the host, as
+// Skaffold runs them: a command (no shell) in a folder, with Skaffold's
+// SKAFFOLD_* variables set, skipped on other operating systems, its output
+// passed on line by line. A hook that fails fails the phase it belongs to.
+package hooks
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/fault"
+)
+
+// Env are the SKAFFOLD_* variables of a hook, by their names without the
+// prefix, such as IMAGE or RUN_ID; empty values are left out.
+type Env map[string]string
+
+// Environ is e as the environment of a command: the variables, then the
+// process's own, which win over them as in Skaffold.
+func (e Env) Environ() []string {
+	var out []string
+	for _, k := range slices.Sorted(func(yield func(string) bool) {
+		for k := range e {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		if v := e[k]; v != "" {
+			out = append(out, "SKAFFOLD_"+k+"="+v)
+		}
+	}
+	return append(out, os.Environ()...)
+}
+
+// Run runs the hooks in order, for phase (such as "pre-build"), with dir
+// the folder relative dirs are relative to. Each line of their output goes
+// to line. The first that fails ends Run with an error of code.
+func Run(ctx context.Context, phase string, hs []config.HostHook, dir string, env Env, code fault.Code, line func(string)) error {
+	for i, h := range hs {
+		if len(h.OS) > 0 && !slices.Contains(h.OS, runtime.GOOS) {
+			continue
+		}
+		if err := run(ctx, h, dir, env, line); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fault.Wrap(err, code, fmt.Sprintf("%s hook %d (%s) failed", phase, i+1, strings.Join(h.Command, " ")),
+				"run the hook's command by hand in its dir to see why; hooks run without a shell")
+		}
+	}
+	return nil
+}
+
+func run(ctx context.Context, h config.HostHook, dir string, env Env, line func(string)) error {
+	cmd := exec.CommandContext(ctx, h.Command[0], h.Command[1:]...)
+	cmd.Dir = dir
+	if h.Dir != "" {
+		cmd.Dir = h.Dir
+		if !strings.HasPrefix(h.Dir, "/") {
+			cmd.Dir = dir + "/" + h.Dir
+		}
+	}
+	cmd.Env = env.Environ()
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	var wg sync.WaitGroup
+	var tail []string
+	wg.Go(func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			line(sc.Text())
+			tail = append(tail[max(0, len(tail)-4):], sc.Text())
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	})
+	err := cmd.Run()
+	_ = pw.Close()
+	wg.Wait()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && len(tail) > 0 {
+		return fmt.Errorf("%w; last output: %s", err, strings.Join(tail, " | "))
+	}
+	return err
+}
+
+// Lines is an io.Writer that passes on each whole line written to it;
+// Flush passes on the rest.
+type Lines struct {
+	Line func(string)
+	buf  []byte
+}
+
+func (l *Lines) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		l.Line(string(l.buf[:i]))
+		l.buf = l.buf[i+1:]
+	}
+}
+
+// Flush passes on a last line without its newline.
+func (l *Lines) Flush() {
+	if len(l.buf) > 0 {
+		l.Line(string(l.buf))
+		l.buf = nil
+	}
+}
