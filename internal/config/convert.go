@@ -9,8 +9,8 @@ import (
 // document is one YAML document of skaffold.yaml, upgraded to the latest
 // apiVersion (so its manifests are under manifests.rawYaml).
 type document struct {
-	APIVersion string   `yaml:"apiVersion,omitempty" hoist:"required"`
-	Kind       string   `yaml:"kind,omitempty" hoist:"required"`
+	APIVersion string             `yaml:"apiVersion,omitempty" hoist:"required"`
+	Kind       string             `yaml:"kind,omitempty" hoist:"required"`
 	Metadata   Metadata           `yaml:"metadata,omitempty"`
 	Requires   []ConfigDependency `yaml:"requires,omitempty"`
 	Pipeline   `yaml:",inline"`

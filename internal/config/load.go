@@ -40,7 +40,7 @@ func Load(path string, o Options) (*Config, error) {
 	if err != nil {
 		return nil, fault.Wrap(err, fault.ConfigNotFound, "reading config")
 	}
-	l := &loader{o: o, root: path, seen: map[string]*Config{}, profiles: map[string]bool{}}
+	l := &loader{o: o, root: path, seen: map[string]*Config{}, visiting: map[string]bool{}, profiles: map[string]bool{}}
 	cfgs, _, errs, err := l.file(abs, path, data, nil, o.Profiles, nil)
 	if err != nil {
 		return nil, err

@@ -44,6 +44,8 @@ type loader struct {
 	stack []string
 	// seen are the configs read, by file and document.
 	seen map[string]*Config
+	// visiting are the configs whose requires are being read.
+	visiting map[string]bool
 	// profiles are the names of the profiles every config read defines.
 	profiles map[string]bool
 }
@@ -88,15 +90,21 @@ func (l *loader) file(abs, display string, data []byte, names, profiles []string
 			continue
 		}
 		key := fmt.Sprintf("%s#%d", abs, i)
+		if l.visiting[key] {
+			from.Message = fmt.Sprintf("requires makes a cycle: config %s requires itself", configName(c, i, l.rel(abs)))
+			from.Hint = "name the other configs of the file with requires.configs"
+			return nil, nil, []*Error{from}, nil
+		}
 		if prev, ok := l.seen[key]; ok {
 			if !slices.Equal(prev.Profiles, c.Profiles) {
 				return nil, nil, []*Error{c.at("", "config %s is required more than once, with different profiles (%s and %s)",
-					configName(c, i), listOrNone(prev.Profiles), listOrNone(c.Profiles))}, nil
+					configName(c, i, l.rel(abs)), listOrNone(prev.Profiles), listOrNone(c.Profiles))}, nil
 			}
 			before = append(before, prev)
 			continue
 		}
 		l.seen[key] = c
+		l.visiting[key] = true
 		c.File, c.Dir = abs, filepath.Dir(abs)
 		c.resolvePaths()
 		for j, r := range c.requires {
@@ -108,6 +116,7 @@ func (l *loader) file(abs, display string, data []byte, names, profiles []string
 			c.deps = append(append(c.deps, deps...), known...)
 			read = append(read, deps...)
 		}
+		delete(l.visiting, key)
 		read = append(read, c)
 	}
 	return read, before, errs, nil
@@ -228,11 +237,11 @@ func listOrNone(ss []string) string {
 	return strings.Join(ss, ", ")
 }
 
-func configName(c *Config, i int) string {
+func configName(c *Config, i int, file string) string {
 	if c.Metadata.Name != "" {
-		return fmt.Sprintf("%q", c.Metadata.Name)
+		return fmt.Sprintf("%q of %s", c.Metadata.Name, file)
 	}
-	return fmt.Sprintf("#%d of %s", i+1, c.File)
+	return fmt.Sprintf("#%d of %s", i+1, file)
 }
 
 // modules keeps the configs named in names (-m) and those they require,
