@@ -81,6 +81,11 @@ func goldenEvents() map[string]*pb.Event {
 			ChangedFiles: []string{"main.go"}}}},
 		"dev_loop_failed": {Payload: &pb.Event_DevLoopEvent{DevLoopEvent: &pb.DevLoopEvent{Iteration: 3, Status: pb.Status_FAILED,
 			ChangedFiles: []string{"skaffold.yaml"}, Error: &pb.Error{Code: "CONFIG_INVALID", Message: "skaffold.yaml:3:1: unknown field \"biuld\""}}}},
+		"test_log": {Payload: &pb.Event_TestEvent{TestEvent: &pb.TestEvent{Image: "my-app", Status: pb.Status_IN_PROGRESS,
+			Log: "ok  \tgithub.com/example/app\t0.012s"}}},
+		"test_failed": {Payload: &pb.Event_TestEvent{TestEvent: &pb.TestEvent{Image: "my-app", Status: pb.Status_FAILED,
+			Error: &pb.Error{Code: "TEST_CUSTOM_COMMAND_FAILED", Message: "test command \"go test ./...\" of \"my-app\" exited with status 1",
+				Suggestions: []string{"run the command by hand with IMAGE set"}}}}},
 		"termination": {Payload: &pb.Event_TerminationEvent{TerminationEvent: &pb.TerminationEvent{Status: pb.Status_CANCELED,
 			Error: &pb.Error{Code: "CANCELED", Message: "interrupted"}}}},
 	}

@@ -79,6 +79,11 @@ func (w *jsonWriter) messageEvent(m *v1alpha2.Event) {
 			w.name(start, `"terminationEvent":`)
 			w.messageTerminationEvent(p.TerminationEvent)
 		}
+	case *v1alpha2.Event_TestEvent:
+		if p != nil {
+			w.name(start, `"testEvent":`)
+			w.messageTestEvent(p.TestEvent)
+		}
 	}
 	w.b = append(w.b, '}')
 }
@@ -253,6 +258,29 @@ func (w *jsonWriter) messageTerminationEvent(m *v1alpha2.TerminationEvent) {
 	if v := m.GetStatus(); v != 0 {
 		w.name(start, `"status":`)
 		w.enumStatus(v)
+	}
+	if v := m.GetError(); v != nil {
+		w.name(start, `"error":`)
+		w.messageError(v)
+	}
+	w.b = append(w.b, '}')
+}
+
+// messageTestEvent writes a hoist.v1alpha2.TestEvent.
+func (w *jsonWriter) messageTestEvent(m *v1alpha2.TestEvent) {
+	w.b = append(w.b, '{')
+	start := len(w.b)
+	if v := m.GetImage(); v != "" {
+		w.name(start, `"image":`)
+		w.string(v, "hoist.v1alpha2.TestEvent.image")
+	}
+	if v := m.GetStatus(); v != 0 {
+		w.name(start, `"status":`)
+		w.enumStatus(v)
+	}
+	if v := m.GetLog(); v != "" {
+		w.name(start, `"log":`)
+		w.string(v, "hoist.v1alpha2.TestEvent.log")
 	}
 	if v := m.GetError(); v != nil {
 		w.name(start, `"error":`)

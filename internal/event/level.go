@@ -50,6 +50,8 @@ func statusOf(ev *pb.Event) (pb.Status, *pb.Error) {
 		return p.StatusCheckEvent.GetStatus(), p.StatusCheckEvent.GetError()
 	case *pb.Event_DevLoopEvent:
 		return p.DevLoopEvent.GetStatus(), p.DevLoopEvent.GetError()
+	case *pb.Event_TestEvent:
+		return p.TestEvent.GetStatus(), p.TestEvent.GetError()
 	case *pb.Event_TerminationEvent:
 		return p.TerminationEvent.GetStatus(), p.TerminationEvent.GetError()
 	}

@@ -86,6 +86,13 @@ func AppendText(b []byte, env *pb.Envelope, color bool) []byte {
 			d = "changed " + strings.Join(e.ChangedFiles, " ")
 		}
 		line("dev", fmt.Sprintf("iteration %d", e.Iteration), e.Status, join(d, errorText(e.Error)))
+	case *pb.Event_TestEvent:
+		e := p.TestEvent
+		if e.Log != "" {
+			line("test", e.Image, 0, e.Log)
+			break
+		}
+		line("test", e.Image, e.Status, errorText(e.Error))
 	case *pb.Event_TerminationEvent:
 		e := p.TerminationEvent
 		line("end", "", e.Status, errorText(e.Error))

@@ -184,6 +184,7 @@ type Event struct {
 	//	*Event_StatusCheckEvent
 	//	*Event_DevLoopEvent
 	//	*Event_TerminationEvent
+	//	*Event_TestEvent
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -294,6 +295,15 @@ func (x *Event) GetTerminationEvent() *TerminationEvent {
 	return nil
 }
 
+func (x *Event) GetTestEvent() *TestEvent {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_TestEvent); ok {
+			return x.TestEvent
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -322,6 +332,10 @@ type Event_TerminationEvent struct {
 	TerminationEvent *TerminationEvent `protobuf:"bytes,15,opt,name=termination_event,json=terminationEvent,proto3,oneof"`
 }
 
+type Event_TestEvent struct {
+	TestEvent *TestEvent `protobuf:"bytes,16,opt,name=test_event,json=testEvent,proto3,oneof"`
+}
+
 func (*Event_MetaEvent) isEvent_Payload() {}
 
 func (*Event_BuildEvent) isEvent_Payload() {}
@@ -333,6 +347,8 @@ func (*Event_StatusCheckEvent) isEvent_Payload() {}
 func (*Event_DevLoopEvent) isEvent_Payload() {}
 
 func (*Event_TerminationEvent) isEvent_Payload() {}
+
+func (*Event_TestEvent) isEvent_Payload() {}
 
 // Error says what went wrong in a form programs can act on.
 type Error struct {
@@ -995,6 +1011,78 @@ func (x *DevLoopEvent) GetError() *Error {
 	return nil
 }
 
+// TestEvent reports one artifact's tests (test[] of skaffold.yaml), run
+// after the build and before the deploy: started, each output line, done.
+type TestEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tested artifact's image name as configured (without tag).
+	Image  string `protobuf:"bytes,1,opt,name=image,proto3" json:"image,omitempty"`
+	Status Status `protobuf:"varint,2,opt,name=status,proto3,enum=hoist.v1alpha2.Status" json:"status,omitempty"`
+	// One line of a test command's output, without its trailing newline.
+	Log           string `protobuf:"bytes,3,opt,name=log,proto3" json:"log,omitempty"`
+	Error         *Error `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TestEvent) Reset() {
+	*x = TestEvent{}
+	mi := &file_hoist_v1alpha2_event_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TestEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TestEvent) ProtoMessage() {}
+
+func (x *TestEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_hoist_v1alpha2_event_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TestEvent.ProtoReflect.Descriptor instead.
+func (*TestEvent) Descriptor() ([]byte, []int) {
+	return file_hoist_v1alpha2_event_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *TestEvent) GetImage() string {
+	if x != nil {
+		return x.Image
+	}
+	return ""
+}
+
+func (x *TestEvent) GetStatus() Status {
+	if x != nil {
+		return x.Status
+	}
+	return Status_STATUS_UNSPECIFIED
+}
+
+func (x *TestEvent) GetLog() string {
+	if x != nil {
+		return x.Log
+	}
+	return ""
+}
+
+func (x *TestEvent) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // TerminationEvent is the last event of every run, also on Ctrl-C and on
 // failure.
 type TerminationEvent struct {
@@ -1007,7 +1095,7 @@ type TerminationEvent struct {
 
 func (x *TerminationEvent) Reset() {
 	*x = TerminationEvent{}
-	mi := &file_hoist_v1alpha2_event_proto_msgTypes[11]
+	mi := &file_hoist_v1alpha2_event_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1019,7 +1107,7 @@ func (x *TerminationEvent) String() string {
 func (*TerminationEvent) ProtoMessage() {}
 
 func (x *TerminationEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hoist_v1alpha2_event_proto_msgTypes[11]
+	mi := &file_hoist_v1alpha2_event_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1032,7 +1120,7 @@ func (x *TerminationEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminationEvent.ProtoReflect.Descriptor instead.
 func (*TerminationEvent) Descriptor() ([]byte, []int) {
-	return file_hoist_v1alpha2_event_proto_rawDescGZIP(), []int{11}
+	return file_hoist_v1alpha2_event_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TerminationEvent) GetStatus() Status {
@@ -1059,7 +1147,7 @@ const file_hoist_v1alpha2_event_proto_rawDesc = "" +
 	"apiVersion\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1a\n" +
 	"\bevent_id\x18\x03 \x01(\tR\bevent_id\x12+\n" +
-	"\x05event\x18\x04 \x01(\v2\x15.hoist.v1alpha2.EventR\x05event\"\x8e\x04\n" +
+	"\x05event\x18\x04 \x01(\v2\x15.hoist.v1alpha2.EventR\x05event\"\xca\x04\n" +
 	"\x05Event\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\rR\bsequence\x128\n" +
 	"\ttimestamp\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\ttimestamp\x12:\n" +
@@ -1071,7 +1159,9 @@ const file_hoist_v1alpha2_event_proto_rawDesc = "" +
 	"\fdeploy_event\x18\f \x01(\v2\x1b.hoist.v1alpha2.DeployEventH\x00R\vdeployEvent\x12P\n" +
 	"\x12status_check_event\x18\r \x01(\v2 .hoist.v1alpha2.StatusCheckEventH\x00R\x10statusCheckEvent\x12D\n" +
 	"\x0edev_loop_event\x18\x0e \x01(\v2\x1c.hoist.v1alpha2.DevLoopEventH\x00R\fdevLoopEvent\x12O\n" +
-	"\x11termination_event\x18\x0f \x01(\v2 .hoist.v1alpha2.TerminationEventH\x00R\x10terminationEventB\t\n" +
+	"\x11termination_event\x18\x0f \x01(\v2 .hoist.v1alpha2.TerminationEventH\x00R\x10terminationEvent\x12:\n" +
+	"\n" +
+	"test_event\x18\x10 \x01(\v2\x19.hoist.v1alpha2.TestEventH\x00R\ttestEventB\t\n" +
 	"\apayload\"W\n" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
@@ -1122,6 +1212,11 @@ const file_hoist_v1alpha2_event_proto_rawDesc = "" +
 	"\titeration\x18\x01 \x01(\rR\titeration\x12.\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x16.hoist.v1alpha2.StatusR\x06status\x12#\n" +
 	"\rchanged_files\x18\x03 \x03(\tR\fchangedFiles\x12+\n" +
+	"\x05error\x18\x04 \x01(\v2\x15.hoist.v1alpha2.ErrorR\x05error\"\x90\x01\n" +
+	"\tTestEvent\x12\x14\n" +
+	"\x05image\x18\x01 \x01(\tR\x05image\x12.\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x16.hoist.v1alpha2.StatusR\x06status\x12\x10\n" +
+	"\x03log\x18\x03 \x01(\tR\x03log\x12+\n" +
 	"\x05error\x18\x04 \x01(\v2\x15.hoist.v1alpha2.ErrorR\x05error\"o\n" +
 	"\x10TerminationEvent\x12.\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x16.hoist.v1alpha2.StatusR\x06status\x12+\n" +
@@ -1148,7 +1243,7 @@ func file_hoist_v1alpha2_event_proto_rawDescGZIP() []byte {
 }
 
 var file_hoist_v1alpha2_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_hoist_v1alpha2_event_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_hoist_v1alpha2_event_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_hoist_v1alpha2_event_proto_goTypes = []any{
 	(Status)(0),                   // 0: hoist.v1alpha2.Status
 	(*Envelope)(nil),              // 1: hoist.v1alpha2.Envelope
@@ -1162,36 +1257,40 @@ var file_hoist_v1alpha2_event_proto_goTypes = []any{
 	(*Resource)(nil),              // 9: hoist.v1alpha2.Resource
 	(*StatusCheckEvent)(nil),      // 10: hoist.v1alpha2.StatusCheckEvent
 	(*DevLoopEvent)(nil),          // 11: hoist.v1alpha2.DevLoopEvent
-	(*TerminationEvent)(nil),      // 12: hoist.v1alpha2.TerminationEvent
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*TestEvent)(nil),             // 12: hoist.v1alpha2.TestEvent
+	(*TerminationEvent)(nil),      // 13: hoist.v1alpha2.TerminationEvent
+	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
 }
 var file_hoist_v1alpha2_event_proto_depIdxs = []int32{
 	2,  // 0: hoist.v1alpha2.Envelope.event:type_name -> hoist.v1alpha2.Event
-	13, // 1: hoist.v1alpha2.Event.timestamp:type_name -> google.protobuf.Timestamp
+	14, // 1: hoist.v1alpha2.Event.timestamp:type_name -> google.protobuf.Timestamp
 	4,  // 2: hoist.v1alpha2.Event.meta_event:type_name -> hoist.v1alpha2.MetaEvent
 	5,  // 3: hoist.v1alpha2.Event.build_event:type_name -> hoist.v1alpha2.BuildEvent
 	8,  // 4: hoist.v1alpha2.Event.deploy_event:type_name -> hoist.v1alpha2.DeployEvent
 	10, // 5: hoist.v1alpha2.Event.status_check_event:type_name -> hoist.v1alpha2.StatusCheckEvent
 	11, // 6: hoist.v1alpha2.Event.dev_loop_event:type_name -> hoist.v1alpha2.DevLoopEvent
-	12, // 7: hoist.v1alpha2.Event.termination_event:type_name -> hoist.v1alpha2.TerminationEvent
-	0,  // 8: hoist.v1alpha2.BuildEvent.status:type_name -> hoist.v1alpha2.Status
-	6,  // 9: hoist.v1alpha2.BuildEvent.step:type_name -> hoist.v1alpha2.Step
-	7,  // 10: hoist.v1alpha2.BuildEvent.artifact:type_name -> hoist.v1alpha2.Artifact
-	3,  // 11: hoist.v1alpha2.BuildEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 12: hoist.v1alpha2.DeployEvent.status:type_name -> hoist.v1alpha2.Status
-	9,  // 13: hoist.v1alpha2.DeployEvent.resources:type_name -> hoist.v1alpha2.Resource
-	3,  // 14: hoist.v1alpha2.DeployEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 15: hoist.v1alpha2.StatusCheckEvent.status:type_name -> hoist.v1alpha2.Status
-	3,  // 16: hoist.v1alpha2.StatusCheckEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 17: hoist.v1alpha2.DevLoopEvent.status:type_name -> hoist.v1alpha2.Status
-	3,  // 18: hoist.v1alpha2.DevLoopEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 19: hoist.v1alpha2.TerminationEvent.status:type_name -> hoist.v1alpha2.Status
-	3,  // 20: hoist.v1alpha2.TerminationEvent.error:type_name -> hoist.v1alpha2.Error
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	13, // 7: hoist.v1alpha2.Event.termination_event:type_name -> hoist.v1alpha2.TerminationEvent
+	12, // 8: hoist.v1alpha2.Event.test_event:type_name -> hoist.v1alpha2.TestEvent
+	0,  // 9: hoist.v1alpha2.BuildEvent.status:type_name -> hoist.v1alpha2.Status
+	6,  // 10: hoist.v1alpha2.BuildEvent.step:type_name -> hoist.v1alpha2.Step
+	7,  // 11: hoist.v1alpha2.BuildEvent.artifact:type_name -> hoist.v1alpha2.Artifact
+	3,  // 12: hoist.v1alpha2.BuildEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 13: hoist.v1alpha2.DeployEvent.status:type_name -> hoist.v1alpha2.Status
+	9,  // 14: hoist.v1alpha2.DeployEvent.resources:type_name -> hoist.v1alpha2.Resource
+	3,  // 15: hoist.v1alpha2.DeployEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 16: hoist.v1alpha2.StatusCheckEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 17: hoist.v1alpha2.StatusCheckEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 18: hoist.v1alpha2.DevLoopEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 19: hoist.v1alpha2.DevLoopEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 20: hoist.v1alpha2.TestEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 21: hoist.v1alpha2.TestEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 22: hoist.v1alpha2.TerminationEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 23: hoist.v1alpha2.TerminationEvent.error:type_name -> hoist.v1alpha2.Error
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_hoist_v1alpha2_event_proto_init() }
@@ -1206,6 +1305,7 @@ func file_hoist_v1alpha2_event_proto_init() {
 		(*Event_StatusCheckEvent)(nil),
 		(*Event_DevLoopEvent)(nil),
 		(*Event_TerminationEvent)(nil),
+		(*Event_TestEvent)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1213,7 +1313,7 @@ func file_hoist_v1alpha2_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hoist_v1alpha2_event_proto_rawDesc), len(file_hoist_v1alpha2_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -279,6 +279,8 @@ class Run {
       const it = ev.devLoopEvent;
       this.iterations.set(it.iteration || 0, { ...(this.iterations.get(it.iteration || 0) || {}), ...it });
       if (ev.devLoopEvent.error) this.failed("dev iteration " + ev.devLoopEvent.iteration, ev.devLoopEvent.error);
+    } else if (ev.testEvent) {
+      if (ev.testEvent.error) this.failed("test " + ev.testEvent.image, ev.testEvent.error);
     } else if (ev.terminationEvent) {
       this.end = { status: ev.terminationEvent.status, time: t, error: ev.terminationEvent.error };
       if (ev.terminationEvent.error) this.failed("run", ev.terminationEvent.error);
