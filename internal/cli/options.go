@@ -67,6 +67,9 @@ func (o *buildFlags) add(cmd *cobra.Command) {
 	f.StringVar(&o.ArtifactsFile, "file-output", "", "write the built artifacts to this file as JSON, for hoist deploy --build-artifacts")
 	f.BoolVar(&o.UseCache, "cache-artifacts", true, "skip building artifacts whose inputs are unchanged and whose image still exists")
 	f.StringVar(&o.CacheFile, "cache-file", cache.DefaultPath(), "where the artifact cache is kept")
+	if cmd.Name() != "build" {
+		f.BoolVar(&o.SkipTests, "skip-tests", false, "do not run the tests (test[] of skaffold.yaml) between the build and the deploy")
+	}
 }
 
 // options returns the build options of the parsed flags.

@@ -39,6 +39,8 @@ type Config struct {
 	Metadata Metadata
 	Build    Build
 	Deploy   Deploy
+	// Test are the tests of the built images, run before the deploy.
+	Test []*TestCase
 	// PortForward are the ports hoist dev forwards.
 	PortForward []*PortForward
 	Event       Event
@@ -153,6 +155,35 @@ type ContainerHook struct {
 	Command       []string `yaml:"command,omitempty" hoist:"required"`
 	PodName       string   `yaml:"podName,omitempty" hoist:"required"`
 	ContainerName string   `yaml:"containerName,omitempty"`
+}
+
+// TestCase are the tests of one artifact's image.
+type TestCase struct {
+	Image string `yaml:"image,omitempty" hoist:"required"`
+	// Context is the folder the tests run in, relative to the config's.
+	Context string        `yaml:"context,omitempty"`
+	Custom  []*CustomTest `yaml:"custom,omitempty"`
+	// StructureTests are container-structure-test files, which hoist does
+	// not run yet.
+	StructureTests     []string `yaml:"structureTests,omitempty"`
+	StructureTestsArgs []string `yaml:"structureTestsArgs,omitempty"`
+}
+
+// CustomTest is a command (run with sh -c, $IMAGE set to the built image)
+// that fails the run when it fails.
+type CustomTest struct {
+	Command        string                  `yaml:"command,omitempty" hoist:"required"`
+	TimeoutSeconds int                     `yaml:"timeoutSeconds,omitempty"`
+	Dependencies   *CustomTestDependencies `yaml:"dependencies,omitempty"`
+}
+
+// CustomTestDependencies are the files a test reads, for hoist dev: given
+// as Paths (globs, less Ignore) or as a Command that prints them as a JSON
+// list.
+type CustomTestDependencies struct {
+	Command string   `yaml:"command,omitempty"`
+	Paths   []string `yaml:"paths,omitempty"`
+	Ignore  []string `yaml:"ignore,omitempty"`
 }
 
 // ArtifactDependency names an artifact this one requires, and the name

@@ -25,6 +25,7 @@ type Pipeline struct {
 	Manifests   manifests      `yaml:"manifests,omitempty"`
 	Deploy      Deploy         `yaml:"deploy,omitempty"`
 	PortForward []*PortForward `yaml:"portForward,omitempty"`
+	Test        []*TestCase    `yaml:"test,omitempty"`
 }
 
 // manifests is the v3+ home of the Kubernetes manifests.
@@ -43,7 +44,7 @@ func convert(doc *document, at locator) (*Config, []*Error) {
 	}
 	var errs []*Error
 	cfg := &Config{APIVersion: doc.APIVersion, Metadata: doc.Metadata, Build: doc.Build, Deploy: doc.Deploy,
-		PortForward: doc.PortForward, Event: doc.Event}
+		PortForward: doc.PortForward, Test: doc.Test, Event: doc.Event}
 	if k := doc.Deploy.Kubectl; k != nil && len(k.Manifests) > 0 {
 		errs = append(errs, at("deploy.kubectl.manifests", "deploy.kubectl.manifests is the v2beta layout").
 			withHint("with "+doc.APIVersion+", list manifests under manifests.rawYaml"))
@@ -65,7 +66,7 @@ const LatestVersion = "skaffold/v4beta14"
 // hoist diagnose prints.
 func (c *Config) YAML() ([]byte, error) {
 	doc := document{APIVersion: LatestVersion, Kind: "Config", Metadata: c.Metadata,
-		Pipeline: Pipeline{Build: c.Build, Deploy: c.Deploy, PortForward: c.PortForward}, Event: c.Event}
+		Pipeline: Pipeline{Build: c.Build, Deploy: c.Deploy, PortForward: c.PortForward, Test: c.Test}, Event: c.Event}
 	if k := c.Deploy.Kubectl; k != nil {
 		doc.Manifests.RawYAML = k.Manifests
 		kubectl := *k

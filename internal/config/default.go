@@ -30,6 +30,11 @@ func setDefaults(c *Config) {
 			}
 		}
 	}
+	for _, tc := range c.Test {
+		if tc.Context == "" {
+			tc.Context = "."
+		}
+	}
 	if c.Build.TagPolicy == (TagPolicy{}) {
 		c.Build.TagPolicy.GitCommit = &GitCommitTagger{}
 	}

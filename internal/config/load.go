@@ -171,6 +171,7 @@ func (l *loader) parse(name string, data []byte, profiles []string) ([]*Config, 
 		cfg.at = d.at
 		setDefaults(cfg)
 		errs = append(errs, validate(cfg, d.at)...)
+		errs = append(errs, structureTests(cfg, o.Command, d.at)...)
 		cfgs = append(cfgs, cfg)
 	}
 	if len(cfgs) == 0 && len(errs) == 0 {
@@ -244,6 +245,7 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 	}
 	out := *base
 	out.PortForward = slices.Clone(base.PortForward)
+	out.Test = slices.Clone(base.Test)
 	out.Build.Artifacts = nil
 	out.Files = nil
 	out.Modules = nil
@@ -293,6 +295,7 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 		}
 		if c != base {
 			out.PortForward = append(out.PortForward, c.PortForward...)
+			out.Test = append(out.Test, c.Test...)
 		}
 		if out.Event.RPC.Address == "" {
 			out.Event.RPC = c.Event.RPC
@@ -421,6 +424,11 @@ func (c *Config) resolvePaths() {
 			if !filepath.IsAbs(m) {
 				k.Manifests[i] = filepath.Join(c.Dir, m)
 			}
+		}
+	}
+	for _, tc := range c.Test {
+		if !filepath.IsAbs(tc.Context) {
+			tc.Context = filepath.Join(c.Dir, tc.Context)
 		}
 	}
 	if f := c.Event.Log.File; f != "" && !filepath.IsAbs(f) {

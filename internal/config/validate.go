@@ -72,6 +72,25 @@ func validate(c *Config, at locator) []*Error {
 			}
 		}
 	}
+	for i, tc := range c.Test {
+		for j, ct := range tc.Custom {
+			p := fmt.Sprintf("test[%d].custom[%d]", i, j)
+			if strings.TrimSpace(ct.Command) == "" {
+				errs = append(errs, at(p+".command", "a custom test needs a command"))
+			}
+			if ct.TimeoutSeconds < 0 {
+				errs = append(errs, at(p+".timeoutSeconds", "timeoutSeconds must be 0 (none) or more"))
+			}
+			if d := ct.Dependencies; d != nil {
+				if d.Command != "" && len(d.Paths) > 0 {
+					errs = append(errs, at(p+".dependencies", "dependencies can use either command or paths, not both"))
+				}
+				if len(d.Ignore) > 0 && len(d.Paths) == 0 {
+					errs = append(errs, at(p+".dependencies.ignore", "ignore applies to paths, and there are none"))
+				}
+			}
+		}
+	}
 	for i, pf := range c.PortForward {
 		p := fmt.Sprintf("portForward[%d]", i)
 		if e := oneOf(at, p+".resourceType", strings.ToLower(pf.Type), portForwardTypes...); e != nil {
@@ -126,6 +145,25 @@ func platforms(at locator, path string, ps []string) []*Error {
 		if p != hostPlatform && strings.TrimSuffix(p, "/v1") != hostPlatform {
 			e := at(fmt.Sprintf("%s[%d]", path, i), "platform %s: hoist builds for this machine's platform only, %s", p, hostPlatform).
 				withHint("remove the platform, or build it with Skaffold or docker buildx")
+			e.Unsupported = true
+			errs = append(errs, e)
+		}
+	}
+	return errs
+}
+
+// structureTests refuses container-structure-test files in a command that
+// would run them: hoist does not run them yet. Other commands, such as
+// diagnose, load the config.
+func structureTests(c *Config, command string, at locator) []*Error {
+	if command != "run" && command != "dev" && command != "test" {
+		return nil
+	}
+	var errs []*Error
+	for i, tc := range c.Test {
+		if len(tc.StructureTests) > 0 {
+			e := at(fmt.Sprintf("test[%d].structureTests", i), "structure tests of %q: hoist does not run container-structure-test files yet", tc.Image).
+				withHint("run them with container-structure-test in a custom test, or use Skaffold for them")
 			e.Unsupported = true
 			errs = append(errs, e)
 		}

@@ -15,6 +15,7 @@ const (
 	ExitDeploy   = 4 // a deploy failed
 	ExitStatus   = 5 // a status check failed
 	ExitEvents   = 6 // events could not be read, written, served or stored
+	ExitTest     = 7 // a test failed
 	ExitCanceled = 130
 )
 
@@ -42,6 +43,8 @@ const (
 	BuildRegistryUnreachable Code = "BUILD_REGISTRY_UNREACHABLE"
 	BuildDockerUnreachable   Code = "BUILD_DOCKER_DAEMON_UNREACHABLE"
 	BuildHookFailed          Code = "BUILD_HOOK_FAILED"
+	TestFailed               Code = "TEST_FAILED"
+	TestTimedOut             Code = "TEST_TIMED_OUT"
 
 	DeployManifestNotFound   Code = "DEPLOY_MANIFEST_NOT_FOUND"
 	DeployManifestInvalid    Code = "DEPLOY_MANIFEST_INVALID"
@@ -113,6 +116,8 @@ var Catalog = []Entry{
 	{BuildRegistryRefused, ExitBuild, "the registry refused a request", "log in to the registry, or check the repository name and --default-repo"},
 	{BuildRegistryUnreachable, ExitBuild, "the registry could not be reached", "check the registry's address and that it is up"},
 	{BuildDockerUnreachable, ExitBuild, "the Docker engine could not be reached", "start Docker, or point DOCKER_HOST at a running engine"},
+	{TestFailed, ExitTest, "a custom test (`test[].custom`) exited with a failure; the message has its command, exit status and last lines", "run the command by hand in the test's context with IMAGE set to the image"},
+	{TestTimedOut, ExitTest, "a custom test ran longer than its `timeoutSeconds`", "raise timeoutSeconds, or find why the test hangs"},
 	{BuildHookFailed, ExitBuild, "a build hook (`build.hooks` or `build.artifacts[].hooks`) failed; the message has its command, exit status and last lines", "run the hook's command by hand in its dir"},
 
 	{DeployNoDeployer, ExitConfig, "the config has no `deploy.kubectl`", "add deploy.kubectl with its manifests"},

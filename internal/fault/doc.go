@@ -18,6 +18,7 @@ var exitMeanings = []struct {
 	{ExitDeploy, "a deploy failed"},
 	{ExitStatus, "a status check failed"},
 	{ExitEvents, "events could not be read, written, served or stored"},
+	{ExitTest, "a test failed"},
 	{ExitCanceled, "the command was interrupted"},
 }
 

@@ -28,6 +28,9 @@ type BuildOptions struct {
 	// still exists; CacheFile is where that is kept.
 	UseCache  bool
 	CacheFile string
+	// SkipTests leaves out the tests between the build and the deploy of
+	// run and dev.
+	SkipTests bool
 }
 
 var (

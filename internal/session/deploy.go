@@ -41,8 +41,29 @@ func Run(ctx context.Context, o Options, b BuildOptions, d DeployOptions) error 
 		if err != nil {
 			return err
 		}
+		if !b.SkipTests {
+			if err := s.test(ctx, s.cfg, results); err != nil {
+				return err
+			}
+		}
 		return s.deploy(ctx, d, func(ctx context.Context, p *runner.Deploys) error { return p.Run(ctx, results) })
 	})
+}
+
+// Test runs the tests of artifacts built earlier.
+func Test(ctx context.Context, o Options, a Artifacts) error {
+	return run(ctx, o, "test", false, func(ctx context.Context, s *session) error {
+		results, err := build.ReadArtifacts(a.File, a.Images)
+		if err != nil {
+			return err
+		}
+		return s.test(ctx, s.cfg, results)
+	})
+}
+
+// test runs the config's tests of the built results.
+func (s *session) test(ctx context.Context, cfg *config.Config, results []build.Result) error {
+	return (&runner.Tests{Bus: s.bus, Cases: cfg.Test}).Run(ctx, results)
 }
 
 // Deploy deploys artifacts built earlier and waits until they are healthy.

@@ -40,7 +40,12 @@ func Dev(ctx context.Context, o Options, b BuildOptions, d DeployOptions, dev De
 			Cleanup:  dev.Cleanup,
 			Log:      s.log,
 			Build: func(ctx context.Context, cfg *config.Config, artifacts []*config.Artifact) ([]build.Result, error) {
-				return s.build(ctx, cfg, b, artifacts)
+				results, err := s.build(ctx, cfg, b, artifacts)
+				if err == nil && !b.SkipTests {
+					// What was rebuilt is tested before it is deployed.
+					err = s.test(ctx, cfg, results)
+				}
+				return results, err
 			},
 			Deployer: func(ctx context.Context, cfg *config.Config) (*runner.Deploys, error) {
 				return s.deploys(ctx, cfg, d)
