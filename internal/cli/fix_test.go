@@ -93,3 +93,28 @@ func TestDiagnose(t *testing.T) {
 		t.Errorf("the default pipeline: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// verify and customActions are kept: run and diagnose load the config, and
+// hoist verify and hoist exec say they are not supported yet.
+func TestVerifyAndCustomActionsAreKept(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "skaffold.yaml")
+	writeFile(t, file, []byte(`apiVersion: skaffold/v4beta14
+kind: Config
+verify:
+- name: smoke
+  container: {name: smoke, image: curlimages/curl, command: [curl, http://web]}
+customActions:
+- name: seed
+  containers: [{name: seed, image: busybox}]
+`))
+	if r := runPlain(t.Context(), "diagnose", "-f", file, "--yaml-only"); r.code != 0 || !strings.Contains(r.stdout, "name: smoke") || !strings.Contains(r.stdout, "name: seed") {
+		t.Errorf("diagnose: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, cmd := range []string{"verify", "exec"} {
+		r := runPlain(t.Context(), cmd, "-f", file)
+		if r.code != 2 || !strings.Contains(r.stderr, "not supported yet") {
+			t.Errorf("hoist %s: exit %d\n%s", cmd, r.code, r.stderr)
+		}
+	}
+}

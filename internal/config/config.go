@@ -43,7 +43,9 @@ type Config struct {
 	Test []*TestCase
 	// PortForward are the ports hoist dev forwards.
 	PortForward []*PortForward
-	Event       Event
+	// Verify and CustomActions are kept as written, for diagnose.
+	Verify, CustomActions []Raw
+	Event                 Event
 }
 
 // Module is one config of a run, as read.

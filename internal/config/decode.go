@@ -13,8 +13,7 @@ import (
 // unsupported lists, per struct, the fields Skaffold has that hoist does not
 // support yet. They get a "not supported yet" error instead of "unknown".
 var unsupported = map[reflect.Type][]string{
-	reflect.TypeFor[document](): {"verify",
-		"customActions", "resourceSelector"},
+	reflect.TypeFor[document](): {"resourceSelector"},
 	reflect.TypeFor[Build]():    {"insecureRegistries"},
 	reflect.TypeFor[Artifact](): {"runtimeType", "dockerfileInline"},
 	reflect.TypeFor[DockerArtifact](): {"cacheFrom", "cliFlags", "addHost", "pullParent",

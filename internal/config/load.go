@@ -246,6 +246,8 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 	out := *base
 	out.PortForward = slices.Clone(base.PortForward)
 	out.Test = slices.Clone(base.Test)
+	out.Verify = slices.Clone(base.Verify)
+	out.CustomActions = slices.Clone(base.CustomActions)
 	out.Build.Artifacts = nil
 	out.Files = nil
 	out.Modules = nil
@@ -296,6 +298,8 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 		if c != base {
 			out.PortForward = append(out.PortForward, c.PortForward...)
 			out.Test = append(out.Test, c.Test...)
+			out.Verify = append(out.Verify, c.Verify...)
+			out.CustomActions = append(out.CustomActions, c.CustomActions...)
 		}
 		if out.Event.RPC.Address == "" {
 			out.Event.RPC = c.Event.RPC
