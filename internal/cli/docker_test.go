@@ -266,3 +266,19 @@ func errorOf(ev *pb.Event) *pb.Error {
 	}
 	return ev.GetDeployEvent().GetError()
 }
+
+// addHost, pullParent and cacheFrom reach the engine: the RUN step sees
+// the added host, the base image is pulled, and a cacheFrom image that
+// does not exist is no error.
+func TestDockerBuildOptions(t *testing.T) {
+	docker := testutil.Docker(t)
+	dockerfile := "ARG BASE\nFROM ${BASE}\nRUN grep -q 'hoist-build-host' /etc/hosts\n"
+	extra := fmt.Sprintf("      addHost: [\"hoist-build-host:127.0.0.1\"]\n      pullParent: true\n      cacheFrom: [\"%s/hoist-no-cache:none\"]\n      network: host\n", docker.Registry)
+	// The artifact's docker section is the last thing dockerProject writes.
+	cfg := dockerProject(t, dockerfile, "")
+	writeFile(t, cfg, []byte(strings.Replace(readFile(cfg), "      buildArgs:", extra+"      buildArgs:", 1)))
+	r := run(t, t.Context(), "build", "-f", cfg, "--cache-artifacts=false")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stderr, readFile(cfg))
+	}
+}

@@ -257,6 +257,14 @@ type DockerArtifact struct {
 	Target     string             `yaml:"target,omitempty"`
 	NoCache    bool               `yaml:"noCache,omitempty"`
 	Network    string             `yaml:"network,omitempty"`
+	// CacheFrom are images whose layers the build may reuse.
+	CacheFrom []string `yaml:"cacheFrom,omitempty"`
+	// AddHost are host:ip lines added to the build's /etc/hosts.
+	AddHost []string `yaml:"addHost,omitempty"`
+	// PullParent pulls the base images even when they are present.
+	PullParent bool `yaml:"pullParent,omitempty"`
+	// Squash squashes the new layers into one (an experimental engine).
+	Squash bool `yaml:"squash,omitempty"`
 }
 
 // CustomArtifact builds by running a command that builds (and pushes) $IMAGE.

@@ -94,6 +94,10 @@ func (b *Builder) Build(ctx context.Context, out hbuild.Output, a *config.Artifa
 		Remove:      true,
 		ForceRemove: true,
 		Version:     build.BuilderV1,
+		CacheFrom:   a.Docker.CacheFrom,
+		ExtraHosts:  a.Docker.AddHost,
+		PullParent:  a.Docker.PullParent,
+		Squash:      a.Docker.Squash,
 	}
 	if b.UseBuildkit {
 		opts.Version = build.BuilderBuildKit
