@@ -287,6 +287,8 @@ type TagPolicy struct {
 	DateTime    *DateTimeTagger    `yaml:"dateTime,omitempty"`
 	EnvTemplate *EnvTemplateTagger `yaml:"envTemplate,omitempty"`
 	InputDigest *InputDigestTagger `yaml:"inputDigest,omitempty"`
+	// CustomTemplate composes a tag of the other policies' tags.
+	CustomTemplate *CustomTemplateTagger `yaml:"customTemplate,omitempty"`
 }
 
 // GitCommitTagger tags with the git commit, tag or tree of the context.
@@ -310,6 +312,21 @@ type DateTimeTagger struct {
 // EnvTemplateTagger tags with a Go template over the environment.
 type EnvTemplateTagger struct {
 	Template string `yaml:"template,omitempty" hoist:"required"`
+}
+
+// CustomTemplateTagger tags with Template, a Go template whose fields are
+// the tags of Components by name; GIT, DATE, SHA and INPUT_DIGEST are the
+// default gitCommit, dateTime, sha256 and inputDigest tags unless a
+// component of that name replaces them.
+type CustomTemplateTagger struct {
+	Template   string             `yaml:"template,omitempty" hoist:"required"`
+	Components []*TaggerComponent `yaml:"components,omitempty"`
+}
+
+// TaggerComponent is a named tag policy of a custom template.
+type TaggerComponent struct {
+	Name      string `yaml:"name,omitempty" hoist:"required"`
+	TagPolicy `yaml:",inline"`
 }
 
 // InputDigestTagger tags with a digest of the artifact's inputs.

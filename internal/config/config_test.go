@@ -245,3 +245,24 @@ deploy:
 		t.Errorf("kubeContext = %q", cfg.Deploy.KubeContext)
 	}
 }
+
+func TestCustomTemplate(t *testing.T) {
+	cfg, err := config.Parse("skaffold.yaml", []byte(`apiVersion: skaffold/v4beta14
+kind: Config
+build:
+  tagPolicy:
+    customTemplate:
+      template: "{{.FOO}}_{{.GIT}}"
+      components:
+      - name: FOO
+        dateTime: {format: "2006"}
+  artifacts: [{image: a}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := cfg.Build.TagPolicy.CustomTemplate
+	if ct == nil || len(ct.Components) != 1 || ct.Components[0].Name != "FOO" || ct.Components[0].DateTime.Format != "2006" || cfg.Build.TagPolicy.GitCommit != nil {
+		t.Errorf("tagPolicy = %+v", cfg.Build.TagPolicy)
+	}
+}

@@ -13,17 +13,16 @@ import (
 // unsupported lists, per struct, the fields Skaffold has that hoist does not
 // support yet. They get a "not supported yet" error instead of "unknown".
 var unsupported = map[reflect.Type][]string{
-	reflect.TypeFor[document](): {"resourceSelector"},
-	reflect.TypeFor[Build]():    {"insecureRegistries"},
-	reflect.TypeFor[Artifact](): {"runtimeType", "dockerfileInline"},
+	reflect.TypeFor[document]():       {"resourceSelector"},
+	reflect.TypeFor[Build]():          {"insecureRegistries"},
+	reflect.TypeFor[Artifact]():       {"runtimeType", "dockerfileInline"},
 	reflect.TypeFor[DockerArtifact](): {"cliFlags", "secrets", "ssh", "noCacheFilter"},
-	reflect.TypeFor[Local](): {"useDockerCLI", "tryImportMissing"},
+	reflect.TypeFor[Local]():          {"useDockerCLI", "tryImportMissing"},
 	reflect.TypeFor[manifests](): {"kustomize", "helm", "kpt", "hooks", "transform",
 		"validate"},
 	reflect.TypeFor[Deploy](): {"helm", "kustomize", "kpt", "docker", "cloudrun",
 		"logs"},
 	reflect.TypeFor[KubectlDeploy](): {"flags", "remoteManifests"},
-	reflect.TypeFor[TagPolicy]():     {"customTemplate"},
 }
 
 // decoder turns a yaml.Node tree into Go values, strictly, and remembers the

@@ -105,14 +105,26 @@ func validate(c *Config, at locator) []*Error {
 	}
 	tp := c.Build.TagPolicy
 	set := 0
-	for _, p := range []bool{tp.GitCommit != nil, tp.Sha256 != nil, tp.DateTime != nil, tp.EnvTemplate != nil, tp.InputDigest != nil} {
+	for _, p := range []bool{tp.GitCommit != nil, tp.Sha256 != nil, tp.DateTime != nil, tp.EnvTemplate != nil, tp.InputDigest != nil, tp.CustomTemplate != nil} {
 		if p {
 			set++
 		}
 	}
 	if set > 1 {
 		errs = append(errs, at("build.tagPolicy", "tagPolicy sets %d policies", set).
-			withHint("choose one of gitCommit, sha256, dateTime, envTemplate, inputDigest"))
+			withHint("choose one of gitCommit, sha256, dateTime, envTemplate, inputDigest, customTemplate"))
+	}
+	if ct := tp.CustomTemplate; ct != nil {
+		for i, c := range ct.Components {
+			p := fmt.Sprintf("build.tagPolicy.customTemplate.components[%d]", i)
+			if c.CustomTemplate != nil {
+				errs = append(errs, at(p+".customTemplate", "a customTemplate component cannot be a customTemplate"))
+			}
+			if c.TagPolicy == (TagPolicy{}) {
+				errs = append(errs, at(p, "component %q names no tag policy", c.Name).
+					withHint("give it one of gitCommit, sha256, dateTime, envTemplate, inputDigest"))
+			}
+		}
 	}
 	if g := tp.GitCommit; g != nil && !slices.Contains(gitCommitVariants, g.Variant) {
 		errs = append(errs, at("build.tagPolicy.gitCommit.variant", "unknown gitCommit variant %q", g.Variant).

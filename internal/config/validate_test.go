@@ -37,7 +37,7 @@ func TestValidate(t *testing.T) {
 			[]*Error{{Path: "build.artifacts[1]", Message: `artifact "worker" names two builders, docker and custom`, Hint: "keep one of them"}}},
 		{"two tag policies", func(c *Config) { c.Build.TagPolicy.Sha256 = &Sha256Tagger{} },
 			[]*Error{{Path: "build.tagPolicy", Message: "tagPolicy sets 2 policies",
-				Hint: "choose one of gitCommit, sha256, dateTime, envTemplate, inputDigest"}}},
+				Hint: "choose one of gitCommit, sha256, dateTime, envTemplate, inputDigest, customTemplate"}}},
 		{"unknown gitCommit variant", func(c *Config) { c.Build.TagPolicy.GitCommit.Variant = "Commit" },
 			[]*Error{{Path: "build.tagPolicy.gitCommit.variant", Message: `unknown gitCommit variant "Commit"`,
 				Hint: "use Tags, CommitSha, AbbrevCommitSha, TreeSha or AbbrevTreeSha"}}},

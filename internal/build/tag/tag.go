@@ -53,6 +53,8 @@ func (t *Tagger) Tag(ctx context.Context, a *config.Artifact) (string, error) {
 func (t *Tagger) TagWithNote(ctx context.Context, a *config.Artifact) (tag, note string, err error) {
 	p := t.Policy
 	switch {
+	case p.CustomTemplate != nil:
+		tag, note, err = t.customTemplate(ctx, a, p.CustomTemplate)
 	case p.Sha256 != nil:
 		tag = "latest"
 	case p.DateTime != nil:
@@ -91,6 +93,40 @@ func (t *Tagger) TagWithNote(ctx context.Context, a *config.Artifact) (tag, note
 			"a tag is up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'")
 	}
 	return tag, note, nil
+}
+
+// customTemplate fills the template with the components' tags: GIT,
+// DATE, SHA and INPUT_DIGEST by default, each computed only when the
+// template uses it.
+func (t *Tagger) customTemplate(ctx context.Context, a *config.Artifact, ct *config.CustomTemplateTagger) (string, string, error) {
+	components := map[string]config.TagPolicy{
+		"GIT":          {GitCommit: &config.GitCommitTagger{Variant: "Tags"}},
+		"DATE":         {DateTime: &config.DateTimeTagger{}},
+		"SHA":          {Sha256: &config.Sha256Tagger{}},
+		"INPUT_DIGEST": {InputDigest: &config.InputDigestTagger{}},
+	}
+	for _, c := range ct.Components {
+		components[c.Name] = c.TagPolicy
+	}
+	values := map[string]string{}
+	var notes []string
+	for name, policy := range components {
+		if !strings.Contains(ct.Template, "."+name) {
+			continue
+		}
+		sub := *t
+		sub.Policy = policy
+		v, note, err := sub.TagWithNote(ctx, a)
+		if err != nil {
+			return "", "", fmt.Errorf("component %s of the custom template: %w", name, err)
+		}
+		values[name] = v
+		if note != "" {
+			notes = append(notes, note)
+		}
+	}
+	tag, err := Template(ct.Template, values)
+	return tag, strings.Join(notes, "; "), err
 }
 
 // noGitError is gitCommit's failure for want of a commit to tag with.

@@ -58,6 +58,10 @@ func TestPolicies(t *testing.T) {
 		{"dateTime", config.TagPolicy{DateTime: &config.DateTimeTagger{Format: "2006-01-02_15-04", TimeZone: "UTC"}}, `^2024-03-01_12-30$`},
 		{"envTemplate", config.TagPolicy{EnvTemplate: &config.EnvTemplateTagger{Template: "{{.RELEASE}}-rc"}}, `^r42-rc$`},
 		{"inputDigest", config.TagPolicy{InputDigest: &config.InputDigestTagger{}}, `^[0-9a-f]{64}$`},
+		{"customTemplate of components and the defaults", config.TagPolicy{CustomTemplate: &config.CustomTemplateTagger{
+			Template: "{{.GIT}}_{{.WHEN}}_{{.SHA}}",
+			Components: []*config.TaggerComponent{{Name: "WHEN", TagPolicy: config.TagPolicy{
+				DateTime: &config.DateTimeTagger{Format: "20060102", TimeZone: "UTC"}}}}}}, `^v1\.2\.0_20240301_latest$`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
