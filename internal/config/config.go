@@ -72,6 +72,10 @@ type Build struct {
 	Local     Local       `yaml:"local,omitempty" overlay:"group=buildType"`
 	// GoogleCloudBuild and Cluster are Skaffold's remote builds, which
 	// hoist does not have: read, and refused when the pipeline uses them.
+	// InsecureRegistries are registries (host[:port]) hoist reaches over
+	// plain HTTP when it reads digests and copies cached images. Pushes by
+	// the Docker engine follow the engine's own insecure-registries.
+	InsecureRegistries []string `yaml:"insecureRegistries,omitempty"`
 	// Platforms every artifact is built for, unless it names its own.
 	Platforms []string `yaml:"platforms,omitempty"`
 	// Hooks run once around the whole build.

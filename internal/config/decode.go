@@ -14,7 +14,6 @@ import (
 // support yet. They get a "not supported yet" error instead of "unknown".
 var unsupported = map[reflect.Type][]string{
 	reflect.TypeFor[document]():       {"resourceSelector"},
-	reflect.TypeFor[Build]():          {"insecureRegistries"},
 	reflect.TypeFor[Artifact]():       {"runtimeType", "dockerfileInline"},
 	reflect.TypeFor[DockerArtifact](): {"cliFlags", "secrets", "ssh", "noCacheFilter"},
 	reflect.TypeFor[Local]():          {"useDockerCLI", "tryImportMissing"},

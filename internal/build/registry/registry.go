@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -18,9 +19,22 @@ import (
 	"github.com/hoist-dev/hoist/internal/fault"
 )
 
+// Insecure are registries (host[:port]) reached over plain HTTP, as
+// build.insecureRegistries lists them; loopback ones always are.
+type Insecure []string
+
+func (in Insecure) options(ref string) []name.Option {
+	for _, r := range in {
+		if strings.HasPrefix(ref, strings.TrimSuffix(r, "/")+"/") {
+			return []name.Option{name.Insecure}
+		}
+	}
+	return nil
+}
+
 // Digest returns the manifest digest the registry holds for ref.
-func Digest(ctx context.Context, ref string) (string, error) {
-	r, err := name.ParseReference(ref)
+func (in Insecure) Digest(ctx context.Context, ref string) (string, error) {
+	r, err := name.ParseReference(ref, in.options(ref)...)
 	if err != nil {
 		return "", fmt.Errorf("parsing image reference %q: %w", ref, err)
 	}
@@ -66,12 +80,12 @@ func classify(err error, ref string) error {
 
 // Copy makes the image at src (a reference by digest) available as dst,
 // mounting or copying its blobs, and returns dst's manifest digest.
-func Copy(ctx context.Context, src, dst string) (string, error) {
-	s, err := name.ParseReference(src)
+func (in Insecure) Copy(ctx context.Context, src, dst string) (string, error) {
+	s, err := name.ParseReference(src, in.options(src)...)
 	if err != nil {
 		return "", fmt.Errorf("parsing %q: %w", src, err)
 	}
-	d, err := name.NewTag(dst)
+	d, err := name.NewTag(dst, in.options(dst)...)
 	if err != nil {
 		return "", fmt.Errorf("parsing %q: %w", dst, err)
 	}

@@ -17,6 +17,9 @@ import (
 
 // Images finds and reuses images. Its zero value is ready to use.
 type Images struct {
+	// Insecure are the registries reached over plain HTTP.
+	Insecure registry.Insecure
+
 	once   sync.Once
 	docker *client.Client
 	err    error
@@ -30,7 +33,7 @@ func (im *Images) Client() (*client.Client, error) {
 
 // Remote returns the registry's manifest digest of ref.
 func (im *Images) Remote(ctx context.Context, ref string) (string, error) {
-	return registry.Digest(ctx, ref)
+	return im.Insecure.Digest(ctx, ref)
 }
 
 // Local returns the local image id of ref.
@@ -47,11 +50,11 @@ func (im *Images) Local(ctx context.Context, ref string) (string, error) {
 // local one when the engine still has its id.
 func (im *Images) Reuse(ctx context.Context, prev build.Result, ref string) (build.Result, bool, error) {
 	if prev.Pushed {
-		if d, err := registry.Digest(ctx, ref); err == nil && d == prev.Digest {
+		if d, err := im.Insecure.Digest(ctx, ref); err == nil && d == prev.Digest {
 			return build.Result{Tag: ref, Digest: d, Pushed: true}, true, nil
 		}
 		src := build.Repository(prev.Tag) + "@" + prev.Digest
-		d, err := registry.Copy(ctx, src, ref)
+		d, err := im.Insecure.Copy(ctx, src, ref)
 		if err != nil {
 			return build.Result{}, false, err
 		}
