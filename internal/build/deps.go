@@ -3,11 +3,13 @@ package build
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -32,15 +34,22 @@ func Dependencies(a *config.Artifact) ([]string, error) {
 			"fix build.artifacts[].context in skaffold.yaml; it is relative to the config file")
 	}
 	var include, exclude []string
+	dockerfile := ""
 	switch {
 	case a.Docker != nil:
-		exclude, err = dockerignore(a.Context, a.Docker.Dockerfile)
-		if err != nil {
-			return nil, err
-		}
+		dockerfile = a.Docker.Dockerfile
+	case a.Custom != nil && a.Custom.Dependencies != nil && a.Custom.Dependencies.Command != "":
+		return commandDependencies(a)
+	case a.Custom != nil && a.Custom.Dependencies != nil && a.Custom.Dependencies.Dockerfile != nil:
+		dockerfile = a.Custom.Dependencies.Dockerfile.Path
 	case a.Custom != nil && a.Custom.Dependencies != nil:
 		include = a.Custom.Dependencies.Paths
 		exclude = a.Custom.Dependencies.Ignore
+	}
+	if dockerfile != "" {
+		if exclude, err = dockerignore(a.Context, dockerfile); err != nil {
+			return nil, err
+		}
 	}
 	var inc, exc *patternmatcher.PatternMatcher
 	if len(include) > 0 {
@@ -95,8 +104,11 @@ func Dependencies(a *config.Artifact) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing inputs of artifact %q: %w", a.ImageName, err)
 	}
-	if a.Docker != nil {
-		df := DockerfilePath(a)
+	if dockerfile != "" {
+		df := dockerfile
+		if !filepath.IsAbs(df) {
+			df = filepath.Join(a.Context, df)
+		}
 		if _, err := os.Stat(df); err != nil {
 			return nil, fault.New(fault.BuildDockerfileMissing,
 				fmt.Sprintf("Dockerfile %s of artifact %q not found", df, a.ImageName),
@@ -184,6 +196,45 @@ func InputDigest(a *config.Artifact, buildArgs map[string]*string) (string, erro
 		h.Write(fmt.Appendf(nil, "command %s\x00", strings.TrimSpace(c.BuildCommand)))
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// commandDependencies runs a custom build's dependencies.command in its
+// context: it prints the build's inputs as a JSON list of paths, relative
+// to the context.
+func commandDependencies(a *config.Artifact) ([]string, error) {
+	cmd := exec.Command("/bin/sh", "-c", a.Custom.Dependencies.Command)
+	cmd.Dir = a.Context
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fault.Wrap(err, fault.BuildCustomCommandFail,
+			fmt.Sprintf("the dependencies command %q of %q failed: %s", a.Custom.Dependencies.Command, a.ImageName, strings.TrimSpace(stderr.String())),
+			"run it by hand in the artifact's context; it prints a JSON list of paths")
+	}
+	var files []string
+	if err := json.Unmarshal(out, &files); err != nil {
+		return nil, fault.New(fault.BuildCustomCommandFail,
+			fmt.Sprintf("the dependencies command %q of %q printed %q, not a JSON list of paths", a.Custom.Dependencies.Command, a.ImageName, truncate(string(out), 200)),
+			`print the inputs as ["path", ...], relative to the artifact's context`)
+	}
+	for i, f := range files {
+		if filepath.IsAbs(f) {
+			if rel, err := filepath.Rel(a.Context, f); err == nil {
+				f = rel
+			}
+		}
+		files[i] = filepath.ToSlash(filepath.Clean(f))
+	}
+	sort.Strings(files)
+	return slices.Compact(files), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 // DeclaredArgs are the names the Dockerfile at path declares with ARG, in

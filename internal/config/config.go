@@ -277,10 +277,21 @@ type CustomArtifact struct {
 	Dependencies *CustomDependencies `yaml:"dependencies,omitempty"`
 }
 
-// CustomDependencies are the files a custom build reads.
+// CustomDependencies are the files a custom build reads: those a
+// Dockerfile's build would read, those a Command prints (a JSON list of
+// paths relative to the context), or Paths less Ignore.
 type CustomDependencies struct {
-	Paths  []string `yaml:"paths,omitempty"`
-	Ignore []string `yaml:"ignore,omitempty"`
+	Dockerfile *DockerfileDependency `yaml:"dockerfile,omitempty"`
+	Command    string                `yaml:"command,omitempty"`
+	Paths      []string              `yaml:"paths,omitempty"`
+	Ignore     []string              `yaml:"ignore,omitempty"`
+}
+
+// DockerfileDependency names a Dockerfile whose build context is the
+// custom build's input.
+type DockerfileDependency struct {
+	Path      string             `yaml:"path,omitempty" hoist:"required"`
+	BuildArgs map[string]*string `yaml:"buildArgs,omitempty"`
 }
 
 // TagPolicy chooses how built images are tagged. At most one is set; Parse

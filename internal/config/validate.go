@@ -72,6 +72,25 @@ func validate(c *Config, at locator) []*Error {
 			}
 		}
 	}
+	for i, a := range c.Build.Artifacts {
+		if a.Custom == nil || a.Custom.Dependencies == nil {
+			continue
+		}
+		d := a.Custom.Dependencies
+		set := 0
+		for _, on := range []bool{d.Dockerfile != nil, d.Command != "", len(d.Paths) > 0} {
+			if on {
+				set++
+			}
+		}
+		p := fmt.Sprintf("build.artifacts[%d].custom.dependencies", i)
+		if set > 1 {
+			errs = append(errs, at(p, "dependencies sets %d of dockerfile, command and paths", set).withHint("choose one of them"))
+		}
+		if len(d.Ignore) > 0 && len(d.Paths) == 0 {
+			errs = append(errs, at(p+".ignore", "ignore applies to paths, and there are none"))
+		}
+	}
 	for i, tc := range c.Test {
 		for j, ct := range tc.Custom {
 			p := fmt.Sprintf("test[%d].custom[%d]", i, j)
@@ -172,6 +191,25 @@ func structureTests(c *Config, command string, at locator) []*Error {
 		return nil
 	}
 	var errs []*Error
+	for i, a := range c.Build.Artifacts {
+		if a.Custom == nil || a.Custom.Dependencies == nil {
+			continue
+		}
+		d := a.Custom.Dependencies
+		set := 0
+		for _, on := range []bool{d.Dockerfile != nil, d.Command != "", len(d.Paths) > 0} {
+			if on {
+				set++
+			}
+		}
+		p := fmt.Sprintf("build.artifacts[%d].custom.dependencies", i)
+		if set > 1 {
+			errs = append(errs, at(p, "dependencies sets %d of dockerfile, command and paths", set).withHint("choose one of them"))
+		}
+		if len(d.Ignore) > 0 && len(d.Paths) == 0 {
+			errs = append(errs, at(p+".ignore", "ignore applies to paths, and there are none"))
+		}
+	}
 	for i, tc := range c.Test {
 		if len(tc.StructureTests) > 0 {
 			e := at(fmt.Sprintf("test[%d].structureTests", i), "structure tests of %q: hoist does not run container-structure-test files yet", tc.Image).
