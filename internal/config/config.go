@@ -43,6 +43,9 @@ type Config struct {
 	Test []*TestCase
 	// PortForward are the ports hoist dev forwards.
 	PortForward []*PortForward
+	// ResourceSelector chooses the objects whose image fields name
+	// artifacts, beyond the pod specs of the built-in workloads.
+	ResourceSelector ResourceSelector
 	// Verify and CustomActions are kept as written, for diagnose.
 	Verify, CustomActions []Raw
 	Event                 Event
@@ -285,6 +288,24 @@ type CustomDependencies struct {
 	Command    string                `yaml:"command,omitempty"`
 	Paths      []string              `yaml:"paths,omitempty"`
 	Ignore     []string              `yaml:"ignore,omitempty"`
+}
+
+// ResourceSelector widens (Allow) or narrows (Deny) the objects whose
+// images hoist replaces with the built references.
+type ResourceSelector struct {
+	Allow []*ResourceFilter `yaml:"allow,omitempty"`
+	Deny  []*ResourceFilter `yaml:"deny,omitempty"`
+}
+
+// ResourceFilter selects objects by GroupKind (Kind.group, such as
+// Deployment.apps, or Kind for the core group), and their image fields by
+// Image: regular expressions of the fields' paths, such as .* for every
+// field named image.
+type ResourceFilter struct {
+	GroupKind string   `yaml:"groupKind,omitempty" hoist:"required"`
+	Image     []string `yaml:"image,omitempty"`
+	Labels    []string `yaml:"labels,omitempty"`
+	PodSpec   []string `yaml:"podSpec,omitempty"`
 }
 
 // DockerfileDependency names a Dockerfile whose build context is the

@@ -28,8 +28,9 @@ type Pipeline struct {
 	Test        []*TestCase    `yaml:"test,omitempty"`
 	// Verify and CustomActions serve hoist verify and hoist exec, which
 	// hoist does not have yet: kept as written, so that run and dev load.
-	Verify        []Raw `yaml:"verify,omitempty"`
-	CustomActions []Raw `yaml:"customActions,omitempty"`
+	ResourceSelector ResourceSelector `yaml:"resourceSelector,omitempty"`
+	Verify           []Raw            `yaml:"verify,omitempty"`
+	CustomActions    []Raw            `yaml:"customActions,omitempty"`
 }
 
 // manifests is the v3+ home of the Kubernetes manifests.
@@ -48,7 +49,8 @@ func convert(doc *document, at locator) (*Config, []*Error) {
 	}
 	var errs []*Error
 	cfg := &Config{APIVersion: doc.APIVersion, Metadata: doc.Metadata, Build: doc.Build, Deploy: doc.Deploy,
-		PortForward: doc.PortForward, Test: doc.Test, Verify: doc.Verify, CustomActions: doc.CustomActions, Event: doc.Event}
+		PortForward: doc.PortForward, Test: doc.Test, Verify: doc.Verify, CustomActions: doc.CustomActions,
+		ResourceSelector: doc.ResourceSelector, Event: doc.Event}
 	if k := doc.Deploy.Kubectl; k != nil && len(k.Manifests) > 0 {
 		errs = append(errs, at("deploy.kubectl.manifests", "deploy.kubectl.manifests is the v2beta layout").
 			withHint("with "+doc.APIVersion+", list manifests under manifests.rawYaml"))
@@ -71,7 +73,7 @@ const LatestVersion = "skaffold/v4beta14"
 func (c *Config) YAML() ([]byte, error) {
 	doc := document{APIVersion: LatestVersion, Kind: "Config", Metadata: c.Metadata,
 		Pipeline: Pipeline{Build: c.Build, Deploy: c.Deploy, PortForward: c.PortForward, Test: c.Test,
-			Verify: c.Verify, CustomActions: c.CustomActions}, Event: c.Event}
+			Verify: c.Verify, CustomActions: c.CustomActions, ResourceSelector: c.ResourceSelector}, Event: c.Event}
 	if k := c.Deploy.Kubectl; k != nil {
 		doc.Manifests.RawYAML = k.Manifests
 		kubectl := *k

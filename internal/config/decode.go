@@ -13,7 +13,6 @@ import (
 // unsupported lists, per struct, the fields Skaffold has that hoist does not
 // support yet. They get a "not supported yet" error instead of "unknown".
 var unsupported = map[reflect.Type][]string{
-	reflect.TypeFor[document]():       {"resourceSelector"},
 	reflect.TypeFor[Artifact]():       {"runtimeType", "dockerfileInline"},
 	reflect.TypeFor[DockerArtifact](): {"cliFlags", "secrets", "ssh", "noCacheFilter"},
 	reflect.TypeFor[Local]():          {"useDockerCLI", "tryImportMissing"},

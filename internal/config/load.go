@@ -247,6 +247,8 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 	out.PortForward = slices.Clone(base.PortForward)
 	out.Test = slices.Clone(base.Test)
 	out.Verify = slices.Clone(base.Verify)
+	out.ResourceSelector.Allow = slices.Clone(base.ResourceSelector.Allow)
+	out.ResourceSelector.Deny = slices.Clone(base.ResourceSelector.Deny)
 	out.CustomActions = slices.Clone(base.CustomActions)
 	out.Build.Artifacts = nil
 	out.Files = nil
@@ -299,6 +301,8 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 			out.PortForward = append(out.PortForward, c.PortForward...)
 			out.Test = append(out.Test, c.Test...)
 			out.Verify = append(out.Verify, c.Verify...)
+			out.ResourceSelector.Allow = append(out.ResourceSelector.Allow, c.ResourceSelector.Allow...)
+			out.ResourceSelector.Deny = append(out.ResourceSelector.Deny, c.ResourceSelector.Deny...)
 			out.CustomActions = append(out.CustomActions, c.CustomActions...)
 		}
 		if out.Event.RPC.Address == "" {

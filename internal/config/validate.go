@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -89,6 +90,18 @@ func validate(c *Config, at locator) []*Error {
 		}
 		if len(d.Ignore) > 0 && len(d.Paths) == 0 {
 			errs = append(errs, at(p+".ignore", "ignore applies to paths, and there are none"))
+		}
+	}
+	for _, side := range []struct {
+		name    string
+		filters []*ResourceFilter
+	}{{"allow", c.ResourceSelector.Allow}, {"deny", c.ResourceSelector.Deny}} {
+		for i, f := range side.filters {
+			for j, pattern := range f.Image {
+				if _, err := regexp.Compile(pattern); err != nil {
+					errs = append(errs, at(fmt.Sprintf("resourceSelector.%s[%d].image[%d]", side.name, i, j), "%q is not a regular expression: %v", pattern, err))
+				}
+			}
 		}
 	}
 	for i, tc := range c.Test {
@@ -208,6 +221,18 @@ func structureTests(c *Config, command string, at locator) []*Error {
 		}
 		if len(d.Ignore) > 0 && len(d.Paths) == 0 {
 			errs = append(errs, at(p+".ignore", "ignore applies to paths, and there are none"))
+		}
+	}
+	for _, side := range []struct {
+		name    string
+		filters []*ResourceFilter
+	}{{"allow", c.ResourceSelector.Allow}, {"deny", c.ResourceSelector.Deny}} {
+		for i, f := range side.filters {
+			for j, pattern := range f.Image {
+				if _, err := regexp.Compile(pattern); err != nil {
+					errs = append(errs, at(fmt.Sprintf("resourceSelector.%s[%d].image[%d]", side.name, i, j), "%q is not a regular expression: %v", pattern, err))
+				}
+			}
 		}
 	}
 	for i, tc := range c.Test {

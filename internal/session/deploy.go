@@ -119,9 +119,10 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		tolerate = *d.TolerateFailures
 	}
 	return &runner.Deploys{
-		Bus:         s.bus,
-		Name:        "kubectl",
-		Deployer:    &kubectl.Deployer{Cluster: cluster, Dir: cfg.Dir, Manifests: cfg.Deploy.Kubectl.Manifests, RunID: s.bus.RunID()},
+		Bus:  s.bus,
+		Name: "kubectl",
+		Deployer: &kubectl.Deployer{Cluster: cluster, Dir: cfg.Dir, Manifests: cfg.Deploy.Kubectl.Manifests, RunID: s.bus.RunID(),
+			Selector: cfg.ResourceSelector},
 		StatusCheck: check,
 		Check: status.Options{Deadline: time.Duration(cfg.Deploy.StatusCheckDeadlineSeconds) * time.Second,
 			TolerateFailures: tolerate},

@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/deploy"
 	"github.com/hoist-dev/hoist/internal/fault"
 )
@@ -38,6 +39,8 @@ type Deployer struct {
 	Dir       string
 	Manifests []string
 	RunID     string
+	// Selector widens or narrows the objects whose images are replaced.
+	Selector config.ResourceSelector
 }
 
 var _ deploy.Deployer = (*Deployer)(nil)
@@ -53,7 +56,7 @@ func (d *Deployer) Deploy(ctx context.Context, builds []build.Result, r deploy.R
 	var applied []deploy.Resource
 	nsChecked := map[string]bool{}
 	for _, m := range objs {
-		substitute(m.obj, builds)
+		substitute(m.obj, builds, d.Selector)
 		label(m.obj, d.RunID)
 		res, err := d.apply(ctx, m, nsChecked)
 		if err != nil {

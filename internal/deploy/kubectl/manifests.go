@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -15,6 +17,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/fault"
 )
 
@@ -133,19 +136,30 @@ var podSpecPaths = map[string][]string{
 
 // substitute replaces every container and init container image that names
 // a built artifact with the built reference: tag@digest when it was pushed.
-func substitute(obj *unstructured.Unstructured, builds []build.Result) {
+// sel widens that to other objects' image fields, or keeps kinds out.
+func substitute(obj *unstructured.Unstructured, builds []build.Result, sel ...config.ResourceSelector) {
+	refs := map[string]string{}
+	for _, b := range builds {
+		ref := b.Reference()
+		refs[b.ImageName] = ref
+		refs[build.Repository(b.Tag)] = ref
+	}
+	gk := groupKind(obj)
+	for _, s := range sel {
+		for _, f := range s.Deny {
+			if f.GroupKind == gk {
+				return
+			}
+		}
+		for _, f := range s.Allow {
+			if f.GroupKind == gk {
+				substituteFields(obj.Object, "", f.Image, refs)
+			}
+		}
+	}
 	path, ok := podSpecPaths[obj.GetKind()]
 	if !ok {
 		return
-	}
-	refs := map[string]string{}
-	for _, b := range builds {
-		ref := b.Tag
-		if b.Pushed && b.Digest != "" {
-			ref += "@" + b.Digest
-		}
-		refs[b.ImageName] = ref
-		refs[build.Repository(b.Tag)] = ref
 	}
 	// The images are replaced in place. A pod spec that is not a map is
 	// left as it is: applying it fails with the API server's own message.
@@ -167,6 +181,49 @@ func substitute(obj *unstructured.Unstructured, builds []build.Result) {
 			}
 		}
 	}
+}
+
+// groupKind is the object's Kind.group, or Kind for the core group, as
+// resourceSelector names them.
+func groupKind(obj *unstructured.Unstructured) string {
+	gvk := obj.GroupVersionKind()
+	if gvk.Group == "" {
+		return gvk.Kind
+	}
+	return gvk.Kind + "." + gvk.Group
+}
+
+// substituteFields replaces, below v at path, every string field named
+// image whose path (such as .spec.containers.0.image) matches one of
+// patterns and whose value names a built artifact.
+func substituteFields(v any, path string, patterns []string, refs map[string]string) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, child := range t {
+			p := path + "." + k
+			if s, ok := child.(string); ok && k == "image" && pathMatches(p, patterns) {
+				if ref, ok := refs[build.Repository(s)]; ok {
+					t[k] = ref
+				}
+				continue
+			}
+			substituteFields(child, p, patterns, refs)
+		}
+	case []any:
+		for i, child := range t {
+			substituteFields(child, path+"."+strconv.Itoa(i), patterns, refs)
+		}
+	}
+}
+
+func pathMatches(path string, patterns []string) bool {
+	for _, p := range patterns {
+		// Validated when the config loaded.
+		if re, err := regexp.Compile(p); err == nil && re.MatchString(path) {
+			return true
+		}
+	}
+	return false
 }
 
 // label sets the run id label on an object.

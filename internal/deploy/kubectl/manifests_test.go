@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/config"
 )
 
 func TestSubstituteEveryWorkloadKind(t *testing.T) {
@@ -103,3 +104,31 @@ func TestReadMultiDocumentAndLines(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// resourceSelector: allow brings a custom kind's image fields in, deny
+// keeps a built-in kind out.
+func TestSubstituteResourceSelector(t *testing.T) {
+	builds := []build.Result{{ImageName: "app", Tag: "reg/app:v1", Digest: "sha256:aaa", Pushed: true}}
+	sel := config.ResourceSelector{
+		Allow: []*config.ResourceFilter{{GroupKind: "Job.example.com", Image: []string{`^\.spec\.steps\.\d+\.image$`}}},
+		Deny:  []*config.ResourceFilter{{GroupKind: "Deployment.apps"}},
+	}
+	custom := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "example.com/v1", "kind": "Job",
+		"spec": map[string]any{
+			"steps":   []any{map[string]any{"image": "app"}, map[string]any{"image": "other"}},
+			"sidecar": map[string]any{"image": "app"},
+		}}}
+	substitute(custom, builds, sel)
+	steps, _, _ := unstructured.NestedSlice(custom.Object, "spec", "steps")
+	side, _, _ := unstructured.NestedString(custom.Object, "spec", "sidecar", "image")
+	if got := steps[0].(map[string]any)["image"]; got != "reg/app:v1@sha256:aaa" || steps[1].(map[string]any)["image"] != "other" || side != "app" {
+		t.Errorf("the custom object's images: steps %v, sidecar %q", steps, side)
+	}
+	dep := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment"}}
+	_ = unstructured.SetNestedField(dep.Object, []any{map[string]any{"name": "a", "image": "app"}}, "spec", "template", "spec", "containers")
+	substitute(dep, builds, sel)
+	cs, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+	if got := cs[0].(map[string]any)["image"]; got != "app" {
+		t.Errorf("a denied Deployment's image became %v", got)
+	}
+}
