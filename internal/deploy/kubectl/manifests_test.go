@@ -121,14 +121,19 @@ func TestSubstituteResourceSelector(t *testing.T) {
 	substitute(custom, builds, sel)
 	steps, _, _ := unstructured.NestedSlice(custom.Object, "spec", "steps")
 	side, _, _ := unstructured.NestedString(custom.Object, "spec", "sidecar", "image")
-	if got := steps[0].(map[string]any)["image"]; got != "reg/app:v1@sha256:aaa" || steps[1].(map[string]any)["image"] != "other" || side != "app" {
+	image := func(v any) string {
+		m, _ := v.(map[string]any)
+		s, _ := m["image"].(string)
+		return s
+	}
+	if image(steps[0]) != "reg/app:v1@sha256:aaa" || image(steps[1]) != "other" || side != "app" {
 		t.Errorf("the custom object's images: steps %v, sidecar %q", steps, side)
 	}
 	dep := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment"}}
 	_ = unstructured.SetNestedField(dep.Object, []any{map[string]any{"name": "a", "image": "app"}}, "spec", "template", "spec", "containers")
 	substitute(dep, builds, sel)
 	cs, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
-	if got := cs[0].(map[string]any)["image"]; got != "app" {
+	if got := image(cs[0]); got != "app" {
 		t.Errorf("a denied Deployment's image became %v", got)
 	}
 }
