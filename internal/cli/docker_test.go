@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -280,5 +281,31 @@ func TestDockerBuildOptions(t *testing.T) {
 	r := run(t, t.Context(), "build", "-f", cfg, "--cache-artifacts=false")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stderr, readFile(cfg))
+	}
+}
+
+// With useDockerCLI the docker command builds, with cliFlags: here a
+// label, read back from the engine.
+func TestDockerBuildWithTheCLI(t *testing.T) {
+	testutil.Docker(t)
+	cfg := dockerProject(t, goodDockerfile, "  local: {useDockerCLI: true}\n")
+	writeFile(t, cfg, []byte(strings.Replace(readFile(cfg), "      buildArgs:", "      network: host\n      cliFlags: [--label, built-by=hoist-cli]\n      buildArgs:", 1)))
+	r := run(t, t.Context(), "build", "-f", cfg, "--cache-artifacts=false")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	art := r.events[len(r.events)-2].Event.GetBuildEvent().GetArtifact()
+	out, err := exec.CommandContext(t.Context(), "docker", "image", "inspect", "-f", `{{index .Config.Labels "built-by"}}`, art.GetTag()).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "hoist-cli" {
+		t.Errorf("the image's label: %q %v", out, err)
+	}
+	var sawCLI bool
+	for _, e := range r.events {
+		if strings.Contains(e.Event.GetBuildEvent().GetLog(), "Successfully tagged") {
+			sawCLI = true
+		}
+	}
+	if !sawCLI {
+		t.Error("no docker build output in the build log")
 	}
 }

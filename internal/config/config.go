@@ -272,6 +272,12 @@ type DockerArtifact struct {
 	PullParent bool `yaml:"pullParent,omitempty"`
 	// Squash squashes the new layers into one (an experimental engine).
 	Squash bool `yaml:"squash,omitempty"`
+	// CliFlags are more flags of docker build (with useDockerCLI).
+	CliFlags []string `yaml:"cliFlags,omitempty"`
+	// Secrets and SSH are BuildKit's --secret and --ssh (with
+	// useDockerCLI and useBuildkit).
+	Secrets []*DockerSecret `yaml:"secrets,omitempty"`
+	SSH     string          `yaml:"ssh,omitempty"`
 }
 
 // CustomArtifact builds by running a command that builds (and pushes) $IMAGE.
@@ -288,6 +294,14 @@ type CustomDependencies struct {
 	Command    string                `yaml:"command,omitempty"`
 	Paths      []string              `yaml:"paths,omitempty"`
 	Ignore     []string              `yaml:"ignore,omitempty"`
+}
+
+// DockerSecret is a secret a BuildKit build mounts: from the file Src or
+// the environment variable Env.
+type DockerSecret struct {
+	ID  string `yaml:"id,omitempty" hoist:"required"`
+	Src string `yaml:"src,omitempty"`
+	Env string `yaml:"env,omitempty"`
 }
 
 // ResourceSelector widens (Allow) or narrows (Deny) the objects whose
@@ -373,6 +387,9 @@ type Local struct {
 	Push        *bool `yaml:"push,omitempty"`
 	UseBuildkit *bool `yaml:"useBuildkit,omitempty"`
 	Concurrency *int  `yaml:"concurrency,omitempty"`
+	// UseDockerCLI builds with the docker command instead of the Engine
+	// API: what docker.cliFlags, secrets and ssh need.
+	UseDockerCLI bool `yaml:"useDockerCLI,omitempty"`
 }
 
 // Deploy says where and how to deploy.

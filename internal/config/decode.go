@@ -14,8 +14,8 @@ import (
 // support yet. They get a "not supported yet" error instead of "unknown".
 var unsupported = map[reflect.Type][]string{
 	reflect.TypeFor[Artifact]():       {"runtimeType", "dockerfileInline"},
-	reflect.TypeFor[DockerArtifact](): {"cliFlags", "secrets", "ssh", "noCacheFilter"},
-	reflect.TypeFor[Local]():          {"useDockerCLI", "tryImportMissing"},
+	reflect.TypeFor[DockerArtifact](): {"noCacheFilter"},
+	reflect.TypeFor[Local]():          {"tryImportMissing"},
 	reflect.TypeFor[manifests](): {"kustomize", "helm", "kpt", "hooks", "transform",
 		"validate"},
 	reflect.TypeFor[Deploy](): {"helm", "kustomize", "kpt", "docker", "cloudrun",

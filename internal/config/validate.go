@@ -104,6 +104,22 @@ func validate(c *Config, at locator) []*Error {
 			}
 		}
 	}
+	for i, a := range c.Build.Artifacts {
+		d := a.Docker
+		if d == nil || c.Build.Local.UseDockerCLI {
+			continue
+		}
+		p := fmt.Sprintf("build.artifacts[%d].docker", i)
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"cliFlags", len(d.CliFlags) > 0}, {"secrets", len(d.Secrets) > 0}, {"ssh", d.SSH != ""}} {
+			if f.set {
+				errs = append(errs, at(p+"."+f.name, "docker.%s needs the docker command: set build.local.useDockerCLI: true", f.name).
+					withHint("hoist builds through the Engine API otherwise, which has no such option"))
+			}
+		}
+	}
 	for i, tc := range c.Test {
 		for j, ct := range tc.Custom {
 			p := fmt.Sprintf("test[%d].custom[%d]", i, j)
@@ -232,6 +248,22 @@ func structureTests(c *Config, command string, at locator) []*Error {
 				if _, err := regexp.Compile(pattern); err != nil {
 					errs = append(errs, at(fmt.Sprintf("resourceSelector.%s[%d].image[%d]", side.name, i, j), "%q is not a regular expression: %v", pattern, err))
 				}
+			}
+		}
+	}
+	for i, a := range c.Build.Artifacts {
+		d := a.Docker
+		if d == nil || c.Build.Local.UseDockerCLI {
+			continue
+		}
+		p := fmt.Sprintf("build.artifacts[%d].docker", i)
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"cliFlags", len(d.CliFlags) > 0}, {"secrets", len(d.Secrets) > 0}, {"ssh", d.SSH != ""}} {
+			if f.set {
+				errs = append(errs, at(p+"."+f.name, "docker.%s needs the docker command: set build.local.useDockerCLI: true", f.name).
+					withHint("hoist builds through the Engine API otherwise, which has no such option"))
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -65,5 +66,22 @@ func TestValidate(t *testing.T) {
 				t.Errorf("errors (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestDockerCLIOptionsNeedTheCLI(t *testing.T) {
+	c := &Config{Build: Build{Artifacts: []*Artifact{{ImageName: "a", Context: ".", Docker: &DockerArtifact{Dockerfile: "Dockerfile",
+		CliFlags: []string{"--label", "x=y"}, Secrets: []*DockerSecret{{ID: "npm", Src: "~/.npmrc"}}, SSH: "default"}}}}}
+	setDefaults(c)
+	var got []string
+	for _, e := range validate(c, atPath) {
+		got = append(got, e.Path)
+	}
+	if want := []string{"build.artifacts[0].docker.cliFlags", "build.artifacts[0].docker.secrets", "build.artifacts[0].docker.ssh"}; !slices.Equal(got, want) {
+		t.Errorf("errors at %v, want %v", got, want)
+	}
+	c.Build.Local.UseDockerCLI = true
+	if errs := validate(c, atPath); len(errs) != 0 {
+		t.Errorf("with useDockerCLI: %v", errs)
 	}
 }

@@ -89,7 +89,8 @@ func (s *session) build(ctx context.Context, cfg *config.Config, b BuildOptions,
 				return nil, err
 			}
 			return &docker.Builder{Client: c, Push: push, Env: env,
-				UseBuildkit: cfg.Build.Local.UseBuildkit != nil && *cfg.Build.Local.UseBuildkit}, nil
+				UseBuildkit: cfg.Build.Local.UseBuildkit != nil && *cfg.Build.Local.UseBuildkit,
+				UseCLI:      cfg.Build.Local.UseDockerCLI}, nil
 		},
 	}
 	if b.UseCache {

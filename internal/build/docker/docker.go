@@ -40,6 +40,8 @@ type Builder struct {
 	Client      *client.Client
 	Push        bool
 	UseBuildkit bool
+	// UseCLI builds with the docker command instead of the Engine API.
+	UseCLI bool
 	// Env is the environment build arguments are templated over.
 	Env map[string]string
 }
@@ -102,6 +104,12 @@ func (b *Builder) Build(ctx context.Context, out hbuild.Output, a *config.Artifa
 	if b.UseBuildkit {
 		opts.Version = build.BuilderBuildKit
 	}
+	if b.UseCLI {
+		if err := b.buildCLI(ctx, out, a, ref, filepath.ToSlash(dockerfile), args); err != nil {
+			return hbuild.Result{}, err
+		}
+		return b.finish(ctx, out, a, ref, "")
+	}
 	body := tarContext(a.Context, files)
 	// Closing the context stream stops its writer should the engine stop
 	// reading early; the reading end of an io.Pipe always closes cleanly.
@@ -131,7 +139,13 @@ func (b *Builder) Build(ctx context.Context, out hbuild.Output, a *config.Artifa
 	if err != nil {
 		return hbuild.Result{}, st.failure(a, err)
 	}
-	res := hbuild.Result{ImageName: a.ImageName, Tag: ref, Digest: st.imageID}
+	return b.finish(ctx, out, a, ref, st.imageID)
+}
+
+// finish completes a build: the local image id (when the build did not
+// say it), then the push.
+func (b *Builder) finish(ctx context.Context, out hbuild.Output, a *config.Artifact, ref, imageID string) (hbuild.Result, error) {
+	res := hbuild.Result{ImageName: a.ImageName, Tag: ref, Digest: imageID}
 	if res.Digest == "" {
 		inspect, err := b.Client.ImageInspect(ctx, ref)
 		if err != nil {
