@@ -1,15 +1,19 @@
-// Package config reads skaffold.yaml into one validated Config. Each YAML
-// document is decoded strictly into its versioned shape (an unknown field, a
-// wrong type or a missing required field stops it), converted into the one
-// internal Config (`kind: Config` with apiVersion skaffold/v2beta* through
-// skaffold/v4beta*, or the seed's skaffold.dev/... spelling; the v2beta
-// layout deploy.kubectl.manifests and the v3+ layout manifests.rawYaml end up
-// in the same place), given its defaults and validated; every problem found
-// is reported at once, each with the file, line and column it is at.
+// Package config reads skaffold.yaml, and the configs it requires, into
+// one validated Config, as Skaffold reads them. Each YAML document is
+// upgraded from its apiVersion (skaffold/v1alpha1 to skaffold/v4beta14, or
+// the seed's skaffold.dev/... spelling) to the latest, decoded strictly (an
+// unknown field, a wrong type or a missing required field stops it), has
+// its active profiles laid over it and applied as patches, and is decoded
+// again, converted into the internal Config, given its defaults and
+// validated. Every problem found is reported at once, each with the file,
+// line and column it is at.
 package config
 
 import (
+	"fmt"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // Config is the validated, merged configuration of one skaffold.yaml, the
@@ -143,6 +147,81 @@ type HostHook struct {
 	OS []string `yaml:"os,omitempty"`
 	// Dir is the folder it runs in, relative to the config's folder.
 	Dir string `yaml:"dir,omitempty"`
+}
+
+// KubectlFlags are kubectl flags for every command, for apply and for
+// delete.
+type KubectlFlags struct {
+	Global            []string `yaml:"global,omitempty"`
+	Apply             []string `yaml:"apply,omitempty"`
+	Delete            []string `yaml:"delete,omitempty"`
+	DisableValidation bool     `yaml:"disableValidation,omitempty"`
+}
+
+// KubectlOptions are what hoist does of kubectl flags: the field manager
+// of apply, and the propagation and grace period of delete.
+type KubectlOptions struct {
+	FieldManager      string
+	Propagation       string
+	GracePeriod       *int64
+	DisableValidation bool
+}
+
+// kubectlFlagHelp lists the flags hoist understands.
+const kubectlFlagHelp = "hoist applies through the Kubernetes API (server-side apply, forcing conflicts) and understands " +
+	"apply: --server-side, --force-conflicts, --field-manager=NAME; delete: --cascade=background|foreground|orphan, --grace-period=N, --wait; " +
+	"global: none"
+
+// Options turns the flags into what hoist does, or says which flag it
+// cannot follow.
+func (f *KubectlFlags) Options() (KubectlOptions, error) {
+	var o KubectlOptions
+	if f == nil {
+		return o, nil
+	}
+	o.DisableValidation = f.DisableValidation
+	for _, flag := range f.Global {
+		return o, fmt.Errorf("global flag %q: %s", flag, kubectlFlagHelp)
+	}
+	for _, flag := range f.Apply {
+		name, value, _ := strings.Cut(flag, "=")
+		switch name {
+		case "--server-side", "--force-conflicts":
+			if value != "" && value != "true" {
+				return o, fmt.Errorf("apply flag %q: %s", flag, kubectlFlagHelp)
+			}
+		case "--field-manager":
+			o.FieldManager = value
+		default:
+			return o, fmt.Errorf("apply flag %q: %s", flag, kubectlFlagHelp)
+		}
+	}
+	for _, flag := range f.Delete {
+		name, value, _ := strings.Cut(flag, "=")
+		switch name {
+		case "--cascade":
+			switch value {
+			case "background", "true", "":
+				o.Propagation = "Background"
+			case "foreground":
+				o.Propagation = "Foreground"
+			case "orphan", "false":
+				o.Propagation = "Orphan"
+			default:
+				return o, fmt.Errorf("delete flag %q: %s", flag, kubectlFlagHelp)
+			}
+		case "--grace-period":
+			n, err := strconv.ParseInt(value, 10, 64)
+			if err != nil {
+				return o, fmt.Errorf("delete flag %q: the grace period is a number of seconds", flag)
+			}
+			o.GracePeriod = &n
+		case "--wait":
+		default:
+			return o, fmt.Errorf("delete flag %q: %s", flag, kubectlFlagHelp)
+		}
+	}
+	return o, nil
 }
 
 // DeployHooks run around a deployer's deploy: before it, and after it
@@ -409,9 +488,12 @@ type Deploy struct {
 type KubectlDeploy struct {
 	// Manifests are globs relative to the config file. In v3+ configs they
 	// are written under manifests.rawYaml.
-	Manifests        []string     `yaml:"manifests,omitempty"`
-	DefaultNamespace string       `yaml:"defaultNamespace,omitempty"`
-	Hooks            *DeployHooks `yaml:"hooks,omitempty"`
+	Manifests        []string `yaml:"manifests,omitempty"`
+	DefaultNamespace string   `yaml:"defaultNamespace,omitempty"`
+	// Flags are kubectl's, of which hoist, applying through the API,
+	// understands those that have an API equivalent.
+	Flags *KubectlFlags `yaml:"flags,omitempty"`
+	Hooks *DeployHooks  `yaml:"hooks,omitempty"`
 }
 
 // Event says where events go.

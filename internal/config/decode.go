@@ -20,7 +20,7 @@ var unsupported = map[reflect.Type][]string{
 		"validate"},
 	reflect.TypeFor[Deploy](): {"helm", "kustomize", "kpt", "docker", "cloudrun",
 		"logs"},
-	reflect.TypeFor[KubectlDeploy](): {"flags", "remoteManifests"},
+	reflect.TypeFor[KubectlDeploy](): {"remoteManifests"},
 }
 
 // decoder turns a yaml.Node tree into Go values, strictly, and remembers the

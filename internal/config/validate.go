@@ -120,6 +120,11 @@ func validate(c *Config, at locator) []*Error {
 			}
 		}
 	}
+	if k := c.Deploy.Kubectl; k != nil {
+		if _, err := k.Flags.Options(); err != nil {
+			errs = append(errs, at("deploy.kubectl.flags", "%v", err).withHint("remove the flag, or use Skaffold, which runs kubectl"))
+		}
+	}
 	for i, tc := range c.Test {
 		for j, ct := range tc.Custom {
 			p := fmt.Sprintf("test[%d].custom[%d]", i, j)
@@ -265,6 +270,11 @@ func structureTests(c *Config, command string, at locator) []*Error {
 				errs = append(errs, at(p+"."+f.name, "docker.%s needs the docker command: set build.local.useDockerCLI: true", f.name).
 					withHint("hoist builds through the Engine API otherwise, which has no such option"))
 			}
+		}
+	}
+	if k := c.Deploy.Kubectl; k != nil {
+		if _, err := k.Flags.Options(); err != nil {
+			errs = append(errs, at("deploy.kubectl.flags", "%v", err).withHint("remove the flag, or use Skaffold, which runs kubectl"))
 		}
 	}
 	for i, tc := range c.Test {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -83,5 +84,31 @@ func TestDockerCLIOptionsNeedTheCLI(t *testing.T) {
 	c.Build.Local.UseDockerCLI = true
 	if errs := validate(c, atPath); len(errs) != 0 {
 		t.Errorf("with useDockerCLI: %v", errs)
+	}
+}
+
+func TestKubectlFlags(t *testing.T) {
+	grace := int64(5)
+	for _, tt := range []struct {
+		flags KubectlFlags
+		want  KubectlOptions
+		err   string
+	}{
+		{KubectlFlags{Apply: []string{"--server-side", "--force-conflicts", "--field-manager=ci"}, Delete: []string{"--cascade=foreground", "--grace-period=5", "--wait"}},
+			KubectlOptions{FieldManager: "ci", Propagation: "Foreground", GracePeriod: &grace}, ""},
+		{KubectlFlags{Apply: []string{"--prune"}}, KubectlOptions{}, `apply flag "--prune": hoist applies through the Kubernetes API`},
+		{KubectlFlags{Global: []string{"--insecure-skip-tls-verify"}}, KubectlOptions{}, `global flag "--insecure-skip-tls-verify"`},
+		{KubectlFlags{Delete: []string{"--grace-period=soon"}}, KubectlOptions{}, "the grace period is a number of seconds"},
+	} {
+		got, err := tt.flags.Options()
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%v: error %v, want %q", tt.flags, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got.FieldManager != tt.want.FieldManager || got.Propagation != tt.want.Propagation || *got.GracePeriod != *tt.want.GracePeriod {
+			t.Errorf("%v: %+v %v", tt.flags, got, err)
+		}
 	}
 }

@@ -101,6 +101,8 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		return nil, fault.New(fault.DeployNoDeployer,
 			fmt.Sprintf("%s configures no deployer", cfg.File), "add deploy.kubectl with its manifests")
 	}
+	// Validated when the config loaded.
+	kubectlOptions, _ := cfg.Deploy.Kubectl.Flags.Options()
 	kubeContext := d.KubeContext
 	if kubeContext == "" {
 		kubeContext = cfg.Deploy.KubeContext
@@ -122,7 +124,7 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		Bus:  s.bus,
 		Name: "kubectl",
 		Deployer: &kubectl.Deployer{Cluster: cluster, Dir: cfg.Dir, Manifests: cfg.Deploy.Kubectl.Manifests, RunID: s.bus.RunID(),
-			Selector: cfg.ResourceSelector},
+			Selector: cfg.ResourceSelector, Options: kubectlOptions},
 		StatusCheck: check,
 		Check: status.Options{Deadline: time.Duration(cfg.Deploy.StatusCheckDeadlineSeconds) * time.Second,
 			TolerateFailures: tolerate},

@@ -41,6 +41,8 @@ type Deployer struct {
 	RunID     string
 	// Selector widens or narrows the objects whose images are replaced.
 	Selector config.ResourceSelector
+	// Options are what kubectl.flags ask for.
+	Options config.KubectlOptions
 }
 
 var _ deploy.Deployer = (*Deployer)(nil)
@@ -139,7 +141,11 @@ func (d *Deployer) apply(ctx context.Context, m manifest, nsChecked map[string]b
 	case err != nil:
 		return res, d.applyFailure(ctx, m, err)
 	}
-	after, err := client.Apply(ctx, m.obj.GetName(), m.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	manager := FieldManager
+	if d.Options.FieldManager != "" {
+		manager = d.Options.FieldManager
+	}
+	after, err := client.Apply(ctx, m.obj.GetName(), m.obj, metav1.ApplyOptions{FieldManager: manager, Force: true})
 	if err != nil {
 		return res, d.applyFailure(ctx, m, err)
 	}
@@ -183,12 +189,15 @@ func (d *Deployer) Delete(ctx context.Context, r deploy.Reporter) ([]string, err
 	slices.SortStableFunc(objs, func(a, b manifest) int { return rank(a.obj.GetKind()) - rank(b.obj.GetKind()) })
 	slices.Reverse(objs)
 	policy := metav1.DeletePropagationBackground
+	if d.Options.Propagation != "" {
+		policy = metav1.DeletionPropagation(d.Options.Propagation)
+	}
 	for _, m := range objs {
 		client, mapping, err := d.resource(ctx, m, nil)
 		if err != nil {
 			return files, err
 		}
-		err = client.Delete(ctx, m.obj.GetName(), metav1.DeleteOptions{PropagationPolicy: &policy})
+		err = client.Delete(ctx, m.obj.GetName(), metav1.DeleteOptions{PropagationPolicy: &policy, GracePeriodSeconds: d.Options.GracePeriod})
 		if apierrors.IsNotFound(err) {
 			continue
 		}
