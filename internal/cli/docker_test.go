@@ -309,3 +309,30 @@ func TestDockerBuildWithTheCLI(t *testing.T) {
 		t.Error("no docker build output in the build log")
 	}
 }
+
+// tryImportMissing: a cached local image the engine lost comes back from
+// the registry of its tag instead of being built again.
+func TestDockerTryImportMissing(t *testing.T) {
+	docker := testutil.Docker(t)
+	cfg := dockerProject(t, goodDockerfile, "  local: {tryImportMissing: true}\n")
+	writeFile(t, cfg, []byte(strings.Replace(readFile(cfg), "      buildArgs:", "      network: host\n      buildArgs:", 1)))
+	cacheFile := filepath.Join(t.TempDir(), "cache.json")
+	build := func() result {
+		return run(t, t.Context(), "build", "-f", cfg, "--default-repo", docker.Registry, "--cache-file", cacheFile)
+	}
+	r := build()
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	art := r.events[len(r.events)-2].Event.GetBuildEvent().GetArtifact()
+	for _, args := range [][]string{{"push", art.Tag}, {"image", "rm", "-f", art.Digest}} {
+		if out, err := exec.CommandContext(t.Context(), "docker", args...).CombinedOutput(); err != nil {
+			t.Fatalf("docker %v: %v\n%s", args, err, out)
+		}
+	}
+	again := build()
+	got := again.events[len(again.events)-2].Event.GetBuildEvent()
+	if again.code != 0 || got.GetStatus() != pb.Status_SKIPPED || got.GetArtifact().GetDigest() != art.Digest {
+		t.Errorf("after the engine lost the image: exit %d, %v\n%s", again.code, got, again.stderr)
+	}
+}

@@ -115,6 +115,9 @@ type Artifact struct {
 	// Platforms the image is built for, such as linux/amd64; hoist builds
 	// for the host's platform only.
 	Platforms []string `yaml:"platforms,omitempty"`
+	// RuntimeType is the language of the image's program, for Skaffold's
+	// debug; hoist keeps it.
+	RuntimeType string `yaml:"runtimeType,omitempty"`
 	// Builders of Skaffold's that hoist does not have: read, and refused
 	// when the pipeline builds with them.
 	Jib        Raw `yaml:"jib,omitempty"`
@@ -357,6 +360,9 @@ type DockerArtifact struct {
 	// useDockerCLI and useBuildkit).
 	Secrets []*DockerSecret `yaml:"secrets,omitempty"`
 	SSH     string          `yaml:"ssh,omitempty"`
+	// NoCacheFilter are the stages built without the cache (with
+	// useDockerCLI and useBuildkit).
+	NoCacheFilter []string `yaml:"noCacheFilter,omitempty"`
 }
 
 // CustomArtifact builds by running a command that builds (and pushes) $IMAGE.
@@ -469,6 +475,9 @@ type Local struct {
 	// UseDockerCLI builds with the docker command instead of the Engine
 	// API: what docker.cliFlags, secrets and ssh need.
 	UseDockerCLI bool `yaml:"useDockerCLI,omitempty"`
+	// TryImportMissing pulls a cached image the engine no longer has from
+	// its registry instead of building it again.
+	TryImportMissing bool `yaml:"tryImportMissing,omitempty"`
 }
 
 // Deploy says where and how to deploy.

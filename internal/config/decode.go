@@ -13,11 +13,9 @@ import (
 // unsupported lists, per struct, the fields Skaffold has that hoist does not
 // support yet. They get a "not supported yet" error instead of "unknown".
 var unsupported = map[reflect.Type][]string{
-	reflect.TypeFor[Artifact]():       {"runtimeType", "dockerfileInline"},
-	reflect.TypeFor[DockerArtifact](): {"noCacheFilter"},
-	reflect.TypeFor[Local]():          {"tryImportMissing"},
+	reflect.TypeFor[Artifact](): {"dockerfileInline"},
 	reflect.TypeFor[manifests](): {"kustomize", "helm", "kpt", "hooks", "transform",
-		"validate"},
+		"validate", "remoteManifests"},
 	reflect.TypeFor[Deploy](): {"helm", "kustomize", "kpt", "docker", "cloudrun",
 		"logs"},
 	reflect.TypeFor[KubectlDeploy](): {"remoteManifests"},

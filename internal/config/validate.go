@@ -113,7 +113,7 @@ func validate(c *Config, at locator) []*Error {
 		for _, f := range []struct {
 			name string
 			set  bool
-		}{{"cliFlags", len(d.CliFlags) > 0}, {"secrets", len(d.Secrets) > 0}, {"ssh", d.SSH != ""}} {
+		}{{"cliFlags", len(d.CliFlags) > 0}, {"secrets", len(d.Secrets) > 0}, {"ssh", d.SSH != ""}, {"noCacheFilter", len(d.NoCacheFilter) > 0}} {
 			if f.set {
 				errs = append(errs, at(p+"."+f.name, "docker.%s needs the docker command: set build.local.useDockerCLI: true", f.name).
 					withHint("hoist builds through the Engine API otherwise, which has no such option"))
@@ -265,7 +265,7 @@ func structureTests(c *Config, command string, at locator) []*Error {
 		for _, f := range []struct {
 			name string
 			set  bool
-		}{{"cliFlags", len(d.CliFlags) > 0}, {"secrets", len(d.Secrets) > 0}, {"ssh", d.SSH != ""}} {
+		}{{"cliFlags", len(d.CliFlags) > 0}, {"secrets", len(d.Secrets) > 0}, {"ssh", d.SSH != ""}, {"noCacheFilter", len(d.NoCacheFilter) > 0}} {
 			if f.set {
 				errs = append(errs, at(p+"."+f.name, "docker.%s needs the docker command: set build.local.useDockerCLI: true", f.name).
 					withHint("hoist builds through the Engine API otherwise, which has no such option"))

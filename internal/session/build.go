@@ -66,7 +66,7 @@ func (s *session) build(ctx context.Context, cfg *config.Config, b BuildOptions,
 	if b.Tag != "" && !validTag(b.Tag) {
 		return nil, usageError("--tag %q is not a valid image tag", b.Tag)
 	}
-	images := &reuse.Images{Insecure: cfg.Build.InsecureRegistries}
+	images := &reuse.Images{Insecure: cfg.Build.InsecureRegistries, TryImportMissing: cfg.Build.Local.TryImportMissing}
 	env := tag.Env()
 	builds := &runner.Builds{
 		Bus:         s.bus,

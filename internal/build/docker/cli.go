@@ -63,6 +63,9 @@ func cliArgs(a *config.Artifact, ref, dockerfile string, args map[string]*string
 	if d.SSH != "" {
 		out = append(out, "--ssh", d.SSH)
 	}
+	for _, stage := range d.NoCacheFilter {
+		out = append(out, "--no-cache-filter", stage)
+	}
 	out = append(out, d.CliFlags...)
 	return append(out, a.Context)
 }

@@ -6,8 +6,10 @@ package reuse
 
 import (
 	"context"
+	"io"
 	"sync"
 
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
 	"github.com/hoist-dev/hoist/internal/build"
@@ -19,6 +21,10 @@ import (
 type Images struct {
 	// Insecure are the registries reached over plain HTTP.
 	Insecure registry.Insecure
+	// TryImportMissing pulls a cached local image that the engine no
+	// longer has from the registry of its tag, when it is there
+	// (build.local.tryImportMissing).
+	TryImportMissing bool
 
 	once   sync.Once
 	docker *client.Client
@@ -65,10 +71,30 @@ func (im *Images) Reuse(ctx context.Context, prev build.Result, ref string) (bui
 		return build.Result{}, false, err
 	}
 	if _, err := c.ImageInspect(ctx, prev.Digest); err != nil {
-		return build.Result{}, false, nil
+		if !im.TryImportMissing || !im.pull(ctx, prev) {
+			return build.Result{}, false, nil
+		}
 	}
 	if err := c.ImageTag(ctx, prev.Digest, ref); err != nil {
 		return build.Result{}, false, err
 	}
 	return build.Result{Tag: ref, Digest: prev.Digest}, true, nil
+}
+
+// pull fetches prev's image by its tag and reports whether the engine then
+// has prev's image id.
+func (im *Images) pull(ctx context.Context, prev build.Result) bool {
+	c, err := im.Client()
+	if err != nil {
+		return false
+	}
+	rc, err := c.ImagePull(ctx, prev.Tag, image.PullOptions{})
+	if err != nil {
+		return false
+	}
+	// The pull's progress is read to its end; only the image id decides.
+	_, _ = io.Copy(io.Discard, rc)
+	_ = rc.Close()
+	_, err = c.ImageInspect(ctx, prev.Digest)
+	return err == nil
 }
