@@ -315,3 +315,38 @@ func TestDeployErrors(t *testing.T) {
 		})
 	}
 }
+
+// The multi-config example: one hoist run builds both modules and deploys
+// both, the required backend first; their pods answer on the real node.
+func TestRunMultiConfigExample(t *testing.T) {
+	docker := testutil.Docker(t)
+	client, ns := namespace(t, testutil.Kubernetes(t))
+	cfg := filepath.Join(testutil.Root(t), "examples", "multi-config", "skaffold.yaml")
+	r := run(t, t.Context(), "run", "-f", cfg, "--default-repo", docker.Registry, "-n", ns,
+		"--cache-file", filepath.Join(t.TempDir(), "cache.json"))
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	checkRun(t, r.events, pb.Status_SUCCEEDED)
+	if got := r.events[0].Event.GetMetaEvent().Artifacts; !cmp.Equal(got, []string{"shop-backend", "shop-frontend"}) {
+		t.Errorf("metaEvent artifacts = %v", got)
+	}
+	var created []string
+	for _, e := range r.events {
+		for _, res := range e.Event.GetDeployEvent().GetResources() {
+			created = append(created, res.Kind+"/"+res.Name)
+		}
+	}
+	if !cmp.Equal(created, []string{"Deployment/shop-backend", "Deployment/shop-frontend"}) {
+		t.Errorf("deployed %v, want the backend, then the frontend", created)
+	}
+	for _, name := range []string{"shop-backend", "shop-frontend"} {
+		dep, err := client.AppsV1().Deployments(ns).Get(t.Context(), name, metav1.GetOptions{})
+		if err != nil || dep.Status.AvailableReplicas != 1 {
+			t.Errorf("%s: %v, %d available", name, err, dep.Status.AvailableReplicas)
+		}
+	}
+	if page := httpGet(t, "http://"+portForward(t, ns, "deployment/shop-frontend", 8080)+"/name.txt"); !strings.Contains(page, "frontend") {
+		t.Errorf("the frontend says %q", page)
+	}
+}

@@ -424,7 +424,13 @@ type TagPolicy struct {
 	InputDigest *InputDigestTagger `yaml:"inputDigest,omitempty"`
 	// CustomTemplate composes a tag of the other policies' tags.
 	CustomTemplate *CustomTemplateTagger `yaml:"customTemplate,omitempty"`
+
+	// defaulted is set when the config named no policy.
+	defaulted bool
 }
+
+// isDefault reports whether the policy is the default one, not written.
+func (p TagPolicy) isDefault() bool { return p.defaulted }
 
 // GitCommitTagger tags with the git commit, tag or tree of the context.
 type GitCommitTagger struct {

@@ -50,7 +50,7 @@ func TestConvert(t *testing.T) {
 				}
 				got.APIVersion = ""
 			}
-			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreUnexported(Config{})); diff != "" {
+			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreUnexported(Config{}, TagPolicy{})); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff(tt.wantErrs, errs); diff != "" {

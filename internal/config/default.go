@@ -37,6 +37,7 @@ func setDefaults(c *Config) {
 	}
 	if c.Build.TagPolicy == (TagPolicy{}) {
 		c.Build.TagPolicy.GitCommit = &GitCommitTagger{}
+		c.Build.TagPolicy.defaulted = true
 	}
 	if g := c.Build.TagPolicy.GitCommit; g != nil && g.Variant == "" {
 		g.Variant = "Tags"

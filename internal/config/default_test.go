@@ -64,7 +64,7 @@ func TestSetDefaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			setDefaults(tt.in)
-			if diff := cmp.Diff(tt.want, tt.in, cmpopts.IgnoreUnexported(Config{})); diff != "" {
+			if diff := cmp.Diff(tt.want, tt.in, cmpopts.IgnoreUnexported(Config{}, TagPolicy{})); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
 		})

@@ -265,6 +265,7 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 			out.Files = append(out.Files, c.File)
 		}
 		if c != base {
+			mergeBuildSettings(&out.Build, &c.Build)
 			out.Notes = append(out.Notes, c.Notes...)
 			if h := c.Build.Hooks; h != nil {
 				merged := BuildHooks{}
@@ -313,6 +314,41 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 		}
 	}
 	return &out, append(errs, dependencyErrors(cfgs)...)
+}
+
+// mergeBuildSettings fills what the root config leaves unset of the
+// build's settings from another config: the first config that sets push,
+// useBuildkit or the tag policy decides it, the smallest concurrency wins
+// (unset is 1; 0, all at once, only when every config says so), the
+// switches add up, and so do insecure registries.
+func mergeBuildSettings(out, c *Build) {
+	l, cl := &out.Local, &c.Local
+	if l.Push == nil {
+		l.Push = cl.Push
+	}
+	if l.UseBuildkit == nil {
+		l.UseBuildkit = cl.UseBuildkit
+	}
+	// Unset is 1, as in Skaffold; 0 is all at once.
+	eff := func(n *int) int {
+		if n == nil {
+			return 1
+		}
+		return *n
+	}
+	if a, b := eff(l.Concurrency), eff(cl.Concurrency); a == 0 || (b > 0 && b < a) {
+		l.Concurrency = cl.Concurrency
+	}
+	l.UseDockerCLI = l.UseDockerCLI || cl.UseDockerCLI
+	l.TryImportMissing = l.TryImportMissing || cl.TryImportMissing
+	if out.TagPolicy.isDefault() && !c.TagPolicy.isDefault() {
+		out.TagPolicy = c.TagPolicy
+	}
+	for _, r := range c.InsecureRegistries {
+		if !slices.Contains(out.InsecureRegistries, r) {
+			out.InsecureRegistries = append(out.InsecureRegistries, r)
+		}
+	}
 }
 
 var aliasRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)

@@ -26,7 +26,7 @@ func TestYAMLRoundTrip(t *testing.T) {
 			t.Fatalf("%v\n%s", err, out)
 		}
 		again.APIVersion, again.Profiles, again.Modules = cfg.APIVersion, cfg.Profiles, cfg.Modules
-		if diff := cmp.Diff(cfg, again, cmpopts.IgnoreUnexported(config.Config{})); diff != "" {
+		if diff := cmp.Diff(cfg, again, cmpopts.IgnoreUnexported(config.Config{}, config.TagPolicy{})); diff != "" {
 			t.Errorf("profiles %v: read back (-first +again):\n%s\n%s", profiles, diff, out)
 		}
 	}
