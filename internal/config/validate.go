@@ -225,58 +225,6 @@ func structureTests(c *Config, command string, at locator) []*Error {
 		return nil
 	}
 	var errs []*Error
-	for i, a := range c.Build.Artifacts {
-		if a.Custom == nil || a.Custom.Dependencies == nil {
-			continue
-		}
-		d := a.Custom.Dependencies
-		set := 0
-		for _, on := range []bool{d.Dockerfile != nil, d.Command != "", len(d.Paths) > 0} {
-			if on {
-				set++
-			}
-		}
-		p := fmt.Sprintf("build.artifacts[%d].custom.dependencies", i)
-		if set > 1 {
-			errs = append(errs, at(p, "dependencies sets %d of dockerfile, command and paths", set).withHint("choose one of them"))
-		}
-		if len(d.Ignore) > 0 && len(d.Paths) == 0 {
-			errs = append(errs, at(p+".ignore", "ignore applies to paths, and there are none"))
-		}
-	}
-	for _, side := range []struct {
-		name    string
-		filters []*ResourceFilter
-	}{{"allow", c.ResourceSelector.Allow}, {"deny", c.ResourceSelector.Deny}} {
-		for i, f := range side.filters {
-			for j, pattern := range f.Image {
-				if _, err := regexp.Compile(pattern); err != nil {
-					errs = append(errs, at(fmt.Sprintf("resourceSelector.%s[%d].image[%d]", side.name, i, j), "%q is not a regular expression: %v", pattern, err))
-				}
-			}
-		}
-	}
-	for i, a := range c.Build.Artifacts {
-		d := a.Docker
-		if d == nil || c.Build.Local.UseDockerCLI {
-			continue
-		}
-		p := fmt.Sprintf("build.artifacts[%d].docker", i)
-		for _, f := range []struct {
-			name string
-			set  bool
-		}{{"cliFlags", len(d.CliFlags) > 0}, {"secrets", len(d.Secrets) > 0}, {"ssh", d.SSH != ""}, {"noCacheFilter", len(d.NoCacheFilter) > 0}} {
-			if f.set {
-				errs = append(errs, at(p+"."+f.name, "docker.%s needs the docker command: set build.local.useDockerCLI: true", f.name).
-					withHint("hoist builds through the Engine API otherwise, which has no such option"))
-			}
-		}
-	}
-	if k := c.Deploy.Kubectl; k != nil {
-		if _, err := k.Flags.Options(); err != nil {
-			errs = append(errs, at("deploy.kubectl.flags", "%v", err).withHint("remove the flag, or use Skaffold, which runs kubectl"))
-		}
-	}
 	for i, tc := range c.Test {
 		if len(tc.StructureTests) > 0 {
 			e := at(fmt.Sprintf("test[%d].structureTests", i), "structure tests of %q: hoist does not run container-structure-test files yet", tc.Image).

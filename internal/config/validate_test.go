@@ -112,3 +112,13 @@ func TestKubectlFlags(t *testing.T) {
 		}
 	}
 }
+
+// Each problem is reported once, whatever the command.
+func TestProblemsReportedOnce(t *testing.T) {
+	for _, command := range []string{"run", "dev", "test", "build", "diagnose"} {
+		_, err := ParseWith("skaffold.yaml", []byte("apiVersion: skaffold/v4beta14\nkind: Config\nmanifests: {rawYaml: [a.yaml]}\ndeploy:\n  kubectl:\n    flags: {global: [--v=9]}\n"), Options{Command: command})
+		if n := strings.Count(fmt.Sprint(err), "global flag"); n != 1 {
+			t.Errorf("%s: reported %d times: %v", command, n, err)
+		}
+	}
+}
