@@ -100,35 +100,14 @@ func ParseWith(name string, data []byte, o Options) (*Config, error) {
 func (l *loader) parse(name string, data []byte, profiles []string) ([]*Config, []*Error, error) {
 	o := l.o
 	o.Profiles = profiles
-	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var (
 		cfgs []*Config
 		errs []*Error
 	)
-	for {
-		var root yaml.Node
-		err := dec.Decode(&root)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, append(errs, syntaxError(name, data, err)), nil
-		}
-		if len(root.Content) == 0 {
-			continue
-		}
-		written, verrs := checkVersion(name, root.Content[0])
-		if len(verrs) > 0 {
-			errs = append(errs, verrs...)
-			continue
-		}
-		notes, uerrs := upgradeDocument(root.Content[0], func(n *yaml.Node, format string, args ...any) *Error {
-			return &Error{File: name, Line: n.Line, Column: n.Column, Message: fmt.Sprintf(format, args...)}
-		})
-		if len(uerrs) > 0 {
-			errs = append(errs, uerrs...)
-			continue
-		}
+	docs, uerrs := upgraded(name, data)
+	errs = append(errs, uerrs...)
+	for _, u := range docs {
+		root, written, notes := u.root, u.written, u.notes
 		doc, d, err := decodeDocument(name, root.Content[0])
 		if err != nil {
 			return nil, nil, err
@@ -179,6 +158,52 @@ func (l *loader) parse(name string, data []byte, profiles []string) ([]*Config, 
 			Message: "the file holds no config", Hint: "start it with apiVersion: " + LatestVersion + " and kind: Config"})
 	}
 	return cfgs, errs, nil
+}
+
+// upgradedDocument is one document of a file, upgraded to the latest
+// apiVersion: its root node, the apiVersion it was written in and the
+// notes of what the upgrade dropped.
+type upgradedDocument struct {
+	root    *yaml.Node
+	written string
+	notes   []string
+}
+
+// upgraded reads every document of data (name is its file, for errors)
+// and upgrades it. A YAML syntax error ends the reading; a document whose
+// apiVersion cannot be upgraded is left out, with its errors.
+func upgraded(name string, data []byte) ([]upgradedDocument, []*Error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var (
+		docs []upgradedDocument
+		errs []*Error
+	)
+	for {
+		var root yaml.Node
+		err := dec.Decode(&root)
+		if errors.Is(err, io.EOF) {
+			return docs, errs
+		}
+		if err != nil {
+			return docs, append(errs, syntaxError(name, data, err))
+		}
+		if len(root.Content) == 0 {
+			continue
+		}
+		written, verrs := checkVersion(name, root.Content[0])
+		if len(verrs) > 0 {
+			errs = append(errs, verrs...)
+			continue
+		}
+		notes, uerrs := upgradeDocument(root.Content[0], func(n *yaml.Node, format string, args ...any) *Error {
+			return &Error{File: name, Line: n.Line, Column: n.Column, Message: fmt.Sprintf(format, args...)}
+		})
+		if len(uerrs) > 0 {
+			errs = append(errs, uerrs...)
+			continue
+		}
+		docs = append(docs, upgradedDocument{root: &root, written: written, notes: notes})
+	}
 }
 
 // checkVersion returns the apiVersion doc is written in, or the errors that

@@ -2,9 +2,7 @@ package config
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"slices"
 	"strconv"
@@ -842,46 +840,17 @@ func fromV4beta7(u *upgrader) error {
 // config, the notes of what the upgrade dropped, and whether any document
 // was older than the latest.
 func Upgrade(name string, data []byte) (out []byte, notes []string, changed bool, err error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var (
-		docs []*yaml.Node
-		errs []*Error
-	)
-	for {
-		var root yaml.Node
-		err := dec.Decode(&root)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, nil, false, invalid(syntaxError(name, data, err))
-		}
-		if len(root.Content) == 0 {
-			continue
-		}
-		written, verrs := checkVersion(name, root.Content[0])
-		if len(verrs) > 0 {
-			errs = append(errs, verrs...)
-			continue
-		}
-		if canonicalVersion(written) != LatestVersion || written != LatestVersion {
-			changed = true
-		}
-		n, uerrs := upgradeDocument(root.Content[0], func(n *yaml.Node, format string, args ...any) *Error {
-			return &Error{File: name, Line: n.Line, Column: n.Column, Message: fmt.Sprintf(format, args...)}
-		})
-		notes = append(notes, n...)
-		errs = append(errs, uerrs...)
-		docs = append(docs, &root)
-	}
+	docs, errs := upgraded(name, data)
 	if len(errs) > 0 {
-		return nil, notes, false, invalid(errs...)
+		return nil, nil, false, invalid(errs...)
 	}
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	for _, d := range docs {
-		if err := enc.Encode(d); err != nil {
+		notes = append(notes, d.notes...)
+		changed = changed || d.written != LatestVersion
+		if err := enc.Encode(d.root); err != nil {
 			return nil, notes, false, err
 		}
 	}

@@ -8,9 +8,9 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// upgraded upgrades the one document of in and returns it decoded, with
+// upgradeOne upgrades the one document of in and returns it decoded, with
 // the notes.
-func upgraded(t *testing.T, in string) (any, []string, []*Error) {
+func upgradeOne(t *testing.T, in string) (any, []string, []*Error) {
 	t.Helper()
 	var root yaml.Node
 	if err := yaml.Unmarshal([]byte(in), &root); err != nil {
@@ -181,7 +181,7 @@ build: {artifacts: [{image: a}]}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, _, errs := upgraded(t, tt.in)
+			got, _, errs := upgradeOne(t, tt.in)
 			if len(errs) > 0 {
 				t.Fatal(errs)
 			}
@@ -201,7 +201,7 @@ func TestUpgradeErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, errs := upgraded(t, tt.in)
+			_, _, errs := upgradeOne(t, tt.in)
 			if len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), tt.want) {
 				t.Errorf("errors %v, want one starting %q", errs, tt.want)
 			}
