@@ -27,7 +27,6 @@ func newDeploy(s Streams, logger func() *slog.Logger) *cobra.Command {
 	addRunFlags(cmd, &run)
 	addServerFlags(cmd, &run.Server)
 	deploy.add(cmd, true)
-	cmd.Flags().StringVarP(&artifacts.File, "build-artifacts", "a", "", "file of built artifacts, as written by hoist build --file-output")
-	cmd.Flags().StringSliceVarP(&artifacts.Images, "images", "i", nil, "built images to deploy: name=reference, or a reference whose name is an artifact's")
+	addArtifactsFlags(cmd, &artifacts, "deploy")
 	return cmd
 }

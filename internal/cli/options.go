@@ -41,6 +41,13 @@ func addProfileFlags(cmd *cobra.Command, o *session.ProfileOptions) {
 	f.StringSliceVarP(&o.Modules, "module", "m", nil, "only the configs with these metadata.names, and the configs they require")
 }
 
+// addArtifactsFlags adds the flags that name artifacts built earlier, for
+// commands that verb them.
+func addArtifactsFlags(cmd *cobra.Command, a *session.Artifacts, verb string) {
+	cmd.Flags().StringVarP(&a.File, "build-artifacts", "a", "", "file of built artifacts, as written by hoist build --file-output")
+	cmd.Flags().StringSliceVarP(&a.Images, "images", "i", nil, "built images to "+verb+": name=reference, or a reference whose name is an artifact's")
+}
+
 // addServerFlags adds the flags of the Event API server.
 func addServerFlags(cmd *cobra.Command, o *session.ServerOptions) {
 	f := cmd.Flags()

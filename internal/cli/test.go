@@ -25,7 +25,6 @@ func newTest(s Streams, logger func() *slog.Logger) *cobra.Command {
 	}
 	addRunFlags(cmd, &run)
 	addServerFlags(cmd, &run.Server)
-	cmd.Flags().StringVarP(&artifacts.File, "build-artifacts", "a", "", "file of built artifacts, as written by hoist build --file-output")
-	cmd.Flags().StringSliceVarP(&artifacts.Images, "images", "i", nil, "built images to test: name=reference, or a reference whose name is an artifact's")
+	addArtifactsFlags(cmd, &artifacts, "test")
 	return cmd
 }
