@@ -5,21 +5,19 @@
 package hooks
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/proc"
 )
 
 // Env are the SKAFFOLD_* variables of a hook, by their names without the
@@ -73,22 +71,7 @@ func run(ctx context.Context, h config.HostHook, dir string, env Env, line func(
 		}
 	}
 	cmd.Env = env.Environ()
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	var wg sync.WaitGroup
-	var tail []string
-	wg.Go(func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		for sc.Scan() {
-			line(sc.Text())
-			tail = append(tail[max(0, len(tail)-4):], sc.Text())
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	})
-	err := cmd.Run()
-	_ = pw.Close()
-	wg.Wait()
+	tail, err := proc.Run(cmd, line, 5)
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && len(tail) > 0 {
 		return fmt.Errorf("%w; last output: %s", err, strings.Join(tail, " | "))

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"time"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
@@ -16,7 +15,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/fault"
-	"github.com/hoist-dev/hoist/internal/hooks"
+	"github.com/hoist-dev/hoist/internal/proc"
 )
 
 // Tests is the test phase: after the build and before the deploy, it runs
@@ -79,17 +78,9 @@ func (t *Tests) custom(ctx context.Context, r build.Result, tc *config.TestCase,
 	cmd := exec.CommandContext(runCtx, "/bin/sh", "-c", command)
 	cmd.Dir = tc.Context
 	cmd.Env = append([]string{"IMAGE=" + r.Reference(), "TEST_CONTEXT=" + tc.Context}, os.Environ()...)
-	// The test and its children form a process group, ended together.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	var tail []string
-	lines := &hooks.Lines{Line: func(l string) {
+	tail, err := proc.Run(cmd, func(l string) {
 		t.publish(&pb.TestEvent{Image: r.ImageName, Status: pb.Status_IN_PROGRESS, Log: l})
-		tail = append(tail[max(0, len(tail)-4):], l)
-	}}
-	cmd.Stdout, cmd.Stderr = lines, lines
-	err = cmd.Run()
-	lines.Flush()
+	}, 5)
 	switch {
 	case err == nil:
 		return nil

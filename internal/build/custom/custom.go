@@ -5,21 +5,18 @@
 package custom
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/hoist-dev/hoist/internal/build"
 	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/proc"
 )
 
 // tailLines is how many of the last output lines a failure carries.
@@ -61,31 +58,12 @@ func (b *Builder) Build(ctx context.Context, out build.Output, a *config.Artifac
 	for alias, ref := range a.DependencyRefs {
 		cmd.Env = append(cmd.Env, alias+"="+ref)
 	}
-	// The command and its children form a process group, so that
-	// cancelling the build stops all of them.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
-	cmd.WaitDelay = 5 * time.Second
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return build.Result{}, fmt.Errorf("creating output pipe: %w", err)
-	}
-	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
-		// Nothing went through the pipe; closing it only frees the
-		// descriptors, and the start error is the one to report.
-		_ = pr.Close()
-		_ = pw.Close()
-		return build.Result{}, fault.Wrap(err, fault.BuildCustomCommandStart,
+	tail, err := proc.Run(cmd, func(l string) { out.Line(l, nil) }, tailLines)
+	var start *proc.StartError
+	if errors.As(err, &start) {
+		return build.Result{}, fault.Wrap(start.Err, fault.BuildCustomCommandStart,
 			fmt.Sprintf("starting the build command of %q", a.ImageName), "check that /bin/sh exists")
 	}
-	// The command has its own copy of the write end. Closing ours, which
-	// wrote nothing, lets scanLines see EOF when the command's copy closes;
-	// the read end is closed once read. Neither close can lose output.
-	_ = pw.Close()
-	tail := scanLines(pr, out)
-	_ = pr.Close()
-	err = cmd.Wait()
 	if ctx.Err() != nil {
 		return build.Result{}, ctx.Err()
 	}
@@ -111,32 +89,4 @@ func (b *Builder) Build(ctx context.Context, out build.Output, a *config.Artifac
 		return build.Result{}, err
 	}
 	return res, nil
-}
-
-// scanLines reports every line of r to out and returns the last few.
-func scanLines(r io.Reader, out build.Output) []string {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var (
-		last [tailLines]string // the last lines, the latest at n-1 (mod tailLines)
-		n    int
-	)
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
-		out.Line(line, nil)
-		last[n%tailLines] = line
-		n++
-	}
-	// A line over the scanner's limit ends scanning; drain the rest so the
-	// command does not block on a full pipe. Should the drain itself fail,
-	// the caller closes the read end, and the command's writes then fail
-	// instead of blocking, so its error has nothing to add.
-	if sc.Err() != nil {
-		_, _ = io.Copy(io.Discard, r)
-	}
-	tail := make([]string, 0, min(n, tailLines))
-	for i := max(0, n-tailLines); i < n; i++ {
-		tail = append(tail, last[i%tailLines])
-	}
-	return tail
 }

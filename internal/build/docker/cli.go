@@ -9,12 +9,11 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
-	"syscall"
 
 	hbuild "github.com/hoist-dev/hoist/internal/build"
 	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/fault"
-	"github.com/hoist-dev/hoist/internal/hooks"
+	"github.com/hoist-dev/hoist/internal/proc"
 )
 
 // cliArgs are the arguments of docker build for a, as ref, with its
@@ -81,16 +80,7 @@ func (b *Builder) buildCLI(ctx context.Context, out hbuild.Output, a *config.Art
 	} else {
 		cmd.Env = append(cmd.Env, "DOCKER_BUILDKIT=0")
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
-	var tail []string
-	lines := &hooks.Lines{Line: func(l string) {
-		out.Line(l, nil)
-		tail = append(tail[max(0, len(tail)-tailLines+1):], l)
-	}}
-	cmd.Stdout, cmd.Stderr = lines, lines
-	err := cmd.Run()
-	lines.Flush()
+	tail, err := proc.Run(cmd, func(l string) { out.Line(l, nil) }, tailLines)
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
