@@ -229,8 +229,12 @@ func removeAt(doc *yaml.Node, pointer string) (*yaml.Node, error) {
 	return nil, fmt.Errorf("%s: the parent is %s, not a mapping or a list", pointer, describe(parent))
 }
 
-// lookup returns the key and value nodes of key in mapping m.
+// lookup returns the key and value nodes of key in mapping m (nil, nil
+// when m is nil or lacks key).
 func lookup(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
+	if m == nil {
+		return nil, nil
+	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
 			return m.Content[i], m.Content[i+1]

@@ -289,7 +289,7 @@ func mappingOrNil(m *yaml.Node, key string) *yaml.Node {
 }
 
 func fromV1alpha2(u *upgrader) error {
-	if k := mappingOrNil(mappingOrNilPath(u.doc, "build"), "kaniko"); k != nil {
+	if k := mappingOrNil(mappingOrNil(u.doc, "build"), "kaniko"); k != nil {
 		if g := take(k, "gcsBucket"); g != nil {
 			put(mapping(k, "buildContext"), "gcsBucket", g)
 		}
@@ -300,13 +300,6 @@ func fromV1alpha2(u *upgrader) error {
 		}
 	})
 	return nil
-}
-
-func mappingOrNilPath(m *yaml.Node, key string) *yaml.Node {
-	if m == nil {
-		return nil
-	}
-	return mappingOrNil(m, key)
 }
 
 // v1alpha4 renamed imageName, workspace, dockerfilePath and kustomizePath,
@@ -329,18 +322,11 @@ func fromV1alpha3(u *upgrader) error {
 
 func fromV1alpha5(u *upgrader) error {
 	for _, p := range u.pipelines() {
-		if k, _ := lookup(mappingOrNilPath(p, "build"), "acr"); k != nil {
+		if k, _ := lookup(mappingOrNil(p, "build"), "acr"); k != nil {
 			u.errs = append(u.errs, u.at(k, "build.acr is not supported since skaffold/v1beta1; remove it"))
 		}
 	}
 	return nil
-}
-
-func lookupOr(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
-	if m == nil {
-		return nil, nil
-	}
-	return lookup(m, key)
 }
 
 // v1beta7 made kaniko a builder of each artifact, and its cluster settings
@@ -381,14 +367,14 @@ func fromV1beta8(u *upgrader) error {
 		}
 		walk(b, []string{"artifacts", "[]"}, func(a *yaml.Node) {
 			if pl := take(a, "plugin"); pl != nil {
-				if _, name := lookupOr(pl, "name"); name != nil && (name.Value == "bazel" || name.Value == "docker") {
+				if _, name := lookup(pl, "name"); name != nil && (name.Value == "bazel" || name.Value == "docker") {
 					_, props := lookup(pl, "properties")
 					put(a, name.Value, orEmptyMap(props, pl))
 				}
 			}
 		})
 		if ee := take(b, "executionEnvironment"); ee != nil {
-			if _, name := lookupOr(ee, "name"); name != nil && (name.Value == "googleCloudBuild" || name.Value == "local") {
+			if _, name := lookup(ee, "name"); name != nil && (name.Value == "googleCloudBuild" || name.Value == "local") {
 				_, props := lookup(ee, "properties")
 				put(b, name.Value, orEmptyMap(props, ee))
 			}
@@ -472,14 +458,14 @@ func fromV1beta13(u *upgrader) error {
 	u.each("build.artifacts.[]", func(a *yaml.Node) {
 		if m := take(a, "jibMaven"); m != nil {
 			j := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: m.Line, Column: m.Column}
-			if _, mod := lookupOr(m, "module"); mod != nil {
+			if _, mod := lookup(m, "module"); mod != nil {
 				put(j, "project", clone(mod))
 			}
 			args := seq(m)
-			if _, as := lookupOr(m, "args"); as != nil {
+			if _, as := lookup(m, "args"); as != nil {
 				args.Content = append(args.Content, as.Content...)
 			}
-			if _, pr := lookupOr(m, "profile"); pr != nil && pr.Value != "" {
+			if _, pr := lookup(m, "profile"); pr != nil && pr.Value != "" {
 				args.Content = append(args.Content, scalar("--activate-profiles", pr), clone(pr))
 			}
 			if len(args.Content) > 0 {
@@ -500,8 +486,8 @@ func fromV1beta13(u *upgrader) error {
 func fromV2alpha1(u *upgrader) error {
 	u.each("build.artifacts.[].kaniko", func(k *yaml.Node) {
 		bc := take(k, "buildContext")
-		if _, ld := lookupOr(bc, "localDir"); ld != nil {
-			if _, ii := lookupOr(ld, "initImage"); ii != nil {
+		if _, ld := lookup(bc, "localDir"); ld != nil {
+			if _, ii := lookup(ld, "initImage"); ii != nil {
 				put(k, "initImage", clone(ii))
 			}
 		}
@@ -655,8 +641,8 @@ func mergeKustomizeIntoKubectl(u *upgrader, d, ku *yaml.Node) *Error {
 	}
 	_, kf := lookup(kk, "flags")
 	_, uf := lookup(ku, "flags")
-	_, kdv := lookupOr(kf, "disableValidation")
-	_, udv := lookupOr(uf, "disableValidation")
+	_, kdv := lookup(kf, "disableValidation")
+	_, udv := lookup(uf, "disableValidation")
 	if truthy(kdv) != truthy(udv) {
 		return u.at(udv, "deploy.kustomize.flags.disableValidation differs from deploy.kubectl's, and skaffold/v3alpha1 merges the two; make them equal")
 	}
@@ -706,10 +692,10 @@ func upgradeHelm(p, d, h *yaml.Node) {
 				continue
 			}
 			svt := mapping(r, "setValueTemplates")
-			_, helmStrategy := lookupOr(strategy, "helm")
+			_, helmStrategy := lookup(strategy, "helm")
 			explicit := false
 			if helmStrategy != nil {
-				_, er := lookupOr(helmStrategy, "explicitRegistry")
+				_, er := lookup(helmStrategy, "explicitRegistry")
 				explicit = truthy(er)
 			}
 			for i := 0; i+1 < len(ao.Content); i += 2 {
@@ -756,7 +742,7 @@ func (u *upgrader) migratePatchPaths() {
 		}
 		var extra []*yaml.Node
 		for _, patch := range patches.Content {
-			_, path := lookupOr(patch, "path")
+			_, path := lookup(patch, "path")
 			if path == nil {
 				continue
 			}
@@ -783,7 +769,7 @@ func (u *upgrader) migratePatchPaths() {
 func fromV3(u *upgrader) error {
 	for _, p := range u.pipelines() {
 		d := mappingOrNil(p, "deploy")
-		k := mappingOrNilPath(d, "kubectl")
+		k := mappingOrNil(d, "kubectl")
 		if k == nil {
 			continue
 		}

@@ -57,12 +57,7 @@ func validate(c *Config, at locator) []*Error {
 		p := fmt.Sprintf("build.artifacts[%d]", i)
 		errs = append(errs, platforms(at, p+".platforms", a.Platforms)...)
 		if s := a.Sync; s != nil {
-			set := 0
-			for _, on := range []bool{len(s.Manual) > 0, len(s.Infer) > 0, s.Auto != nil} {
-				if on {
-					set++
-				}
-			}
+			set := count(len(s.Manual) > 0, len(s.Infer) > 0, s.Auto != nil)
 			if set > 1 {
 				errs = append(errs, at(p+".sync", "sync sets %d of manual, infer and auto", set).withHint("choose one of them"))
 			}
@@ -78,12 +73,7 @@ func validate(c *Config, at locator) []*Error {
 			continue
 		}
 		d := a.Custom.Dependencies
-		set := 0
-		for _, on := range []bool{d.Dockerfile != nil, d.Command != "", len(d.Paths) > 0} {
-			if on {
-				set++
-			}
-		}
+		set := count(d.Dockerfile != nil, d.Command != "", len(d.Paths) > 0)
 		p := fmt.Sprintf("build.artifacts[%d].custom.dependencies", i)
 		if set > 1 {
 			errs = append(errs, at(p, "dependencies sets %d of dockerfile, command and paths", set).withHint("choose one of them"))
@@ -157,12 +147,7 @@ func validate(c *Config, at locator) []*Error {
 		}
 	}
 	tp := c.Build.TagPolicy
-	set := 0
-	for _, p := range []bool{tp.GitCommit != nil, tp.Sha256 != nil, tp.DateTime != nil, tp.EnvTemplate != nil, tp.InputDigest != nil, tp.CustomTemplate != nil} {
-		if p {
-			set++
-		}
-	}
+	set := count(tp.GitCommit != nil, tp.Sha256 != nil, tp.DateTime != nil, tp.EnvTemplate != nil, tp.InputDigest != nil, tp.CustomTemplate != nil)
 	if set > 1 {
 		errs = append(errs, at("build.tagPolicy", "tagPolicy sets %d policies", set).
 			withHint("choose one of gitCommit, sha256, dateTime, envTemplate, inputDigest, customTemplate"))
@@ -234,6 +219,17 @@ func structureTests(c *Config, command string, at locator) []*Error {
 		}
 	}
 	return errs
+}
+
+// count is how many of set are true: how many of a choice a config makes.
+func count(set ...bool) int {
+	n := 0
+	for _, on := range set {
+		if on {
+			n++
+		}
+	}
+	return n
 }
 
 // oneOf returns an error at path when v is not one of allowed, suggesting

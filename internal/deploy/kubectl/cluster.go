@@ -54,22 +54,26 @@ func CurrentContext(kubeconfig, context string) (string, error) {
 	if context != "" {
 		return context, nil
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	raw, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).RawConfig()
+	raw, err := clientConfig(kubeconfig, "").RawConfig()
 	if err != nil {
 		return "", err
 	}
 	return raw.CurrentContext, nil
 }
 
+// clientConfig is the kubeconfig (empty: $KUBECONFIG or ~/.kube/config)
+// with context (empty: its current one) chosen.
+func clientConfig(kubeconfig, context string) clientcmd.ClientConfig {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context})
+}
+
 // Connect loads the kubeconfig, checks that the cluster answers, and
 // resolves the namespace: the flag, then defaultNamespace, then the
 // context's namespace, then "default".
 func Connect(ctx context.Context, o ClusterOptions) (*Cluster, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.Kubeconfig
-	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: o.Context})
+	cc := clientConfig(o.Kubeconfig, o.Context)
 	raw, err := cc.RawConfig()
 	if err != nil {
 		return nil, fault.Wrap(err, fault.DeployKubeconfigInvalid, "reading the kubeconfig",
