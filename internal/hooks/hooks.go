@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -77,6 +78,16 @@ func run(ctx context.Context, h config.HostHook, dir string, env Env, line func(
 		return fmt.Errorf("%w; last output: %s", err, strings.Join(tail, " | "))
 	}
 	return err
+}
+
+// Printer writes each line of a hook's output to out (nil discards them),
+// marked with its phase.
+func Printer(out io.Writer, phase string) func(string) {
+	if out == nil {
+		out = io.Discard
+	}
+	// A line that cannot be written loses no config or event.
+	return func(line string) { _, _ = fmt.Fprintf(out, "[%s hook] %s\n", phase, line) }
 }
 
 // Lines is an io.Writer that passes on each whole line written to it;

@@ -80,12 +80,7 @@ func (b *Builds) pipelineHooks(ctx context.Context, phase string, side func(*con
 	if b.Hooks == nil || len(side(b.Hooks)) == 0 {
 		return nil
 	}
-	out := b.HookOut
-	if out == nil {
-		out = io.Discard
-	}
-	return hooks.Run(ctx, phase, side(b.Hooks), b.Dir, b.hookEnv(), fault.BuildHookFailed,
-		func(line string) { _, _ = fmt.Fprintf(out, "[%s hook] %s\n", phase, line) })
+	return hooks.Run(ctx, phase, side(b.Hooks), b.Dir, b.hookEnv(), fault.BuildHookFailed, hooks.Printer(b.HookOut, phase))
 }
 
 func (b *Builds) hookEnv() hooks.Env {
@@ -235,13 +230,6 @@ func (b *Builds) build(ctx context.Context, a *config.Artifact) (build.Result, b
 			if args, err = tag.BuildArgs(a.Docker.BuildArgs, b.Tagger.Env); err != nil {
 				return build.Result{}, false, err
 			}
-		}
-		// The images it requires are inputs too.
-		for alias, ref := range a.DependencyRefs {
-			if args == nil {
-				args = map[string]*string{}
-			}
-			args["\x00requires:"+alias] = &ref
 		}
 		if key, err = cache.Key(a, args, b.Push); err != nil {
 			return build.Result{}, false, err

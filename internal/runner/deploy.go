@@ -108,10 +108,6 @@ func (d *Deploys) Run(ctx context.Context, builds []build.Result) error {
 // ones in every running container of the namespaces deployed to whose pod
 // and container names match.
 func (d *Deploys) runHooks(ctx context.Context, phase string, hs []config.DeployHook, deployed []deploy.Resource) error {
-	out := d.HookOut
-	if out == nil {
-		out = io.Discard
-	}
 	namespaces := []string{d.Namespace}
 	for _, r := range deployed {
 		if r.Namespace != "" && !slices.Contains(namespaces, r.Namespace) {
@@ -120,7 +116,7 @@ func (d *Deploys) runHooks(ctx context.Context, phase string, hs []config.Deploy
 	}
 	wd, _ := os.Getwd()
 	env := hooks.Env{"RUN_ID": d.RunID, "KUBE_CONTEXT": d.KubeContext, "NAMESPACES": strings.Join(namespaces, ","), "WORK_DIR": wd}
-	line := func(l string) { _, _ = fmt.Fprintf(out, "[%s hook] %s\n", phase, l) }
+	line := hooks.Printer(d.HookOut, phase)
 	for i, h := range hs {
 		switch {
 		case h.Host != nil:

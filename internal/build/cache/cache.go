@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/hoist-dev/hoist/internal/build"
@@ -53,13 +55,18 @@ func Open(path string) (*Cache, error) {
 }
 
 // Key is the cache key of an artifact: the digest of its inputs, its build
-// arguments after templating, and whether it is pushed.
+// arguments after templating, the images it requires (their references by
+// alias), and whether it is pushed.
 func Key(a *config.Artifact, args map[string]*string, push bool) (string, error) {
 	d, err := build.InputDigest(a, args)
 	if err != nil {
 		return "", err
 	}
-	h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00push=%v", a.ImageName, d, push))
+	key := fmt.Appendf(nil, "%s\x00%s\x00push=%v", a.ImageName, d, push)
+	for _, alias := range slices.Sorted(maps.Keys(a.DependencyRefs)) {
+		key = fmt.Appendf(key, "\x00requires %s=%s", alias, a.DependencyRefs[alias])
+	}
+	h := sha256.Sum256(key)
 	return hex.EncodeToString(h[:]), nil
 }
 

@@ -3,6 +3,7 @@ package cache_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -145,6 +146,11 @@ func TestKey(t *testing.T) {
 			return key(t, &a, map[string]*string{"V": &v1}, false)
 		}},
 		{name: "a custom build of the same files", key: func(t *testing.T) string { return key(t, custom, nil, false) }},
+		{name: "a required image built anew", key: func(t *testing.T) string {
+			a := *docker
+			a.DependencyRefs = map[string]string{"BASE": "reg/base:v1@sha256:" + strings.Repeat("1", 64)}
+			return key(t, &a, map[string]*string{"V": &v1}, false)
+		}},
 		{name: "a changed input", key: func(t *testing.T) string {
 			write(t, dir, "app/main.go", "package changed\n")
 			defer write(t, dir, "app/main.go", "package main\n")
