@@ -189,7 +189,7 @@ func overlay(base, prof *yaml.Node, t reflect.Type) *yaml.Node {
 	if prof == nil || isNull(prof) {
 		return base
 	}
-	for t.Kind() == reflect.Pointer {
+	if t.Kind() == reflect.Pointer {
 		return clone(prof)
 	}
 	switch t.Kind() {
@@ -288,22 +288,9 @@ func applyProfiles(root *yaml.Node, doc *document, active []int, at locator) []*
 	pt := reflect.TypeFor[Pipeline]()
 	for _, i := range active {
 		p := doc.Profiles[i]
-		pn := profNodes.Content[i]
-		sections := yamlFields(pt)
-		for k := 0; k+1 < len(pn.Content); k += 2 {
-			name, pv := pn.Content[k], pn.Content[k+1]
-			f, ok := sections[name.Value]
-			if !ok {
-				continue
-			}
-			_, bv := lookup(root, name.Value)
-			merged := overlay(bv, pv, f.Type)
-			if bv != nil {
-				*bv = *merged
-			} else if merged != nil {
-				root.Content = append(root.Content, clone(name), merged)
-			}
-		}
+		// The profile's sections lay over the document's; its other fields
+		// (name, activation, patches) are not the pipeline's, so they stay.
+		*root = *overlayStruct(root, profNodes.Content[i], pt)
 		for j, patch := range p.Patches {
 			if err := applyPatch(root, patch); err != nil {
 				errs = append(errs, at(fmt.Sprintf("profiles[%d].patches[%d].path", i, j),
