@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hoist-dev/hoist/internal/config"
-	"github.com/hoist-dev/hoist/internal/deploy/kubectl"
 	"github.com/hoist-dev/hoist/internal/session"
 	"github.com/hoist-dev/hoist/internal/version"
 )
@@ -29,10 +28,7 @@ latest apiVersion. It builds and deploys nothing. It exits 0 when the
 config loads, and with the config's errors otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			cfg, err := config.Load(file, config.Options{Profiles: profiles.Names, NoAutoActivation: profiles.NoAutoActivation, Modules: profiles.Modules,
-				Command: "diagnose", KubeContext: func() (string, error) {
-					return kubectl.CurrentContext(profiles.Kubeconfig, profiles.KubeContext)
-				}})
+			cfg, err := config.Load(file, profiles.ConfigOptions("diagnose"))
 			if err != nil {
 				return err
 			}

@@ -107,11 +107,5 @@ func expandEnvTemplate(s string) (string, error) {
 	if !strings.Contains(s, "{{") {
 		return s, nil
 	}
-	env := map[string]string{}
-	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			env[k] = v
-		}
-	}
-	return tag.Template(s, env)
+	return tag.Template(s, tag.Env())
 }

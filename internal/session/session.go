@@ -70,7 +70,11 @@ type ProfileOptions struct {
 
 // configOptions are the config loader's options for command.
 func (o Options) configOptions(command string) config.Options {
-	p := o.Profiles
+	return o.Profiles.ConfigOptions(command)
+}
+
+// ConfigOptions are the config loader's options for command.
+func (p ProfileOptions) ConfigOptions(command string) config.Options {
 	return config.Options{Profiles: p.Names, NoAutoActivation: p.NoAutoActivation, Command: command, Modules: p.Modules,
 		KubeContext: func() (string, error) { return kubectl.CurrentContext(p.Kubeconfig, p.KubeContext) }}
 }
