@@ -124,7 +124,7 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		Bus:  s.bus,
 		Name: "kubectl",
 		Deployer: &kubectl.Deployer{Cluster: cluster, Dir: cfg.Dir, Manifests: cfg.Deploy.Kubectl.Manifests, RunID: s.bus.RunID(),
-			Selector: cfg.ResourceSelector, Options: kubectlOptions, Kustomizations: cfg.Deploy.Kubectl.Kustomizations},
+			Selector: cfg.ResourceSelector, Options: kubectlOptions},
 		StatusCheck: check,
 		Check: status.Options{Deadline: time.Duration(cfg.Deploy.StatusCheckDeadlineSeconds) * time.Second,
 			TolerateFailures: tolerate},

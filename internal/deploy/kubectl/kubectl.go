@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -44,9 +43,6 @@ type Deployer struct {
 	Selector config.ResourceSelector
 	// Options are what kubectl.flags ask for.
 	Options config.KubectlOptions
-	// Kustomizations are rendered with kustomize and applied after the
-	// manifests.
-	Kustomizations []config.Kustomization
 }
 
 var _ deploy.Deployer = (*Deployer)(nil)
@@ -88,42 +84,12 @@ func rank(kind string) int {
 }
 
 func (d *Deployer) load() ([]string, []manifest, error) {
-	var files []string
-	var objs []manifest
-	if len(d.Manifests) > 0 {
-		var err error
-		if files, err = expand(d.Dir, d.Manifests); err != nil {
-			return nil, nil, err
-		}
-		if objs, err = read(d.Dir, files); err != nil {
-			return files, nil, err
-		}
+	files, err := expand(d.Dir, d.Manifests)
+	if err != nil {
+		return nil, nil, err
 	}
-	for _, z := range d.Kustomizations {
-		rel := z.Path
-		if r, err := filepath.Rel(d.Dir, z.Path); err == nil && filepath.IsLocal(r) {
-			rel = filepath.ToSlash(r)
-		}
-		zobjs, _, err := kustomize(d.Dir, z.Path, z.BuildArgs)
-		files = append(files, rel)
-		if err != nil {
-			return files, nil, err
-		}
-		objs = append(objs, zobjs...)
-	}
-	return files, objs, nil
-}
-
-// KustomizeInputs are the files the kustomizations read: what hoist dev
-// watches to redeploy. A kustomization that fails to build contributes
-// the files it read until then.
-func KustomizeInputs(zs []config.Kustomization) []string {
-	var out []string
-	for _, z := range zs {
-		_, files, _ := kustomize("", z.Path, z.BuildArgs)
-		out = append(out, files...)
-	}
-	return out
+	objs, err := read(d.Dir, files)
+	return files, objs, err
 }
 
 // resource returns the API resource of an object and sets its namespace.
