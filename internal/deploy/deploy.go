@@ -28,6 +28,8 @@ type Reporter interface {
 
 // Deployer deploys and deletes.
 type Deployer interface {
+	// Name is the deployer's name in events: kubectl, helm or docker.
+	Name() string
 	// Deploy applies the manifests with the built images substituted and
 	// returns the objects applied and the manifest files, relative to the
 	// config file.

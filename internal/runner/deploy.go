@@ -2,13 +2,16 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"slices"
 	"strings"
+	"sync"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -25,11 +28,12 @@ import (
 
 // Deploys runs the deploy phase and its status check.
 type Deploys struct {
-	Bus      *event.Bus
-	Deployer deploy.Deployer
-	// Name is the deployer's name in events: "kubectl".
-	Name string
+	Bus *event.Bus
+	// Deployers deploy in order and delete in the reverse order; each
+	// reports in deployEvents of its own name.
+	Deployers []deploy.Deployer
 	// StatusCheck turns the status check on; Client and Deadline serve it.
+	// Deployers that are StatusCheckers check their own resources.
 	StatusCheck bool
 	Check       status.Options
 	Client      kubernetes.Interface
@@ -47,57 +51,85 @@ type Deploys struct {
 	Namespace   string
 }
 
-func (d *Deploys) publish(e *pb.DeployEvent) {
-	e.Deployer = d.Name
-	d.Bus.Publish(&pb.Event{Payload: &pb.Event_DeployEvent{DeployEvent: e}})
+// StatusChecker is a Deployer whose resources are not Kubernetes
+// workloads, such as containers on a Docker engine: it waits for them
+// itself, reporting as the Kubernetes status check does.
+type StatusChecker interface {
+	CheckStatus(ctx context.Context, resources []deploy.Resource, o status.Options, report func(status.Update)) error
+}
+
+// reporter publishes the deployEvents of one deployer.
+type reporter struct {
+	bus  *event.Bus
+	name string
+}
+
+func (r reporter) publish(e *pb.DeployEvent) {
+	e.Deployer = r.name
+	r.bus.Publish(&pb.Event{Payload: &pb.Event_DeployEvent{DeployEvent: e}})
 }
 
 // Applied implements deploy.Reporter: one event per object.
-func (d *Deploys) Applied(r deploy.Resource) {
-	d.publish(&pb.DeployEvent{Status: pb.Status_IN_PROGRESS, Resources: []*pb.Resource{
-		{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Action: r.Action}}})
+func (r reporter) Applied(res deploy.Resource) {
+	r.publish(&pb.DeployEvent{Status: pb.Status_IN_PROGRESS, Resources: []*pb.Resource{
+		{Kind: res.Kind, Namespace: res.Namespace, Name: res.Name, Action: res.Action}}})
 }
 
 // ended publishes the end of a deploy or delete.
-func (d *Deploys) ended(ctx context.Context, files []string, err error) error {
+func (r reporter) ended(ctx context.Context, files []string, err error) error {
 	switch {
 	case err == nil:
-		d.publish(&pb.DeployEvent{Status: pb.Status_SUCCEEDED, Manifests: files})
+		r.publish(&pb.DeployEvent{Status: pb.Status_SUCCEEDED, Manifests: files})
 	case ctx.Err() != nil:
 		err = fault.Wrap(context.Cause(ctx), fault.Canceled, "deploy canceled")
-		d.publish(&pb.DeployEvent{Status: pb.Status_CANCELED, Manifests: files, Error: ErrorOf(err)})
+		r.publish(&pb.DeployEvent{Status: pb.Status_CANCELED, Manifests: files, Error: ErrorOf(err)})
 	default:
-		d.publish(&pb.DeployEvent{Status: pb.Status_FAILED, Manifests: files, Error: ErrorOf(err)})
+		r.publish(&pb.DeployEvent{Status: pb.Status_FAILED, Manifests: files, Error: ErrorOf(err)})
 	}
 	return err
 }
 
-// Fail reports a deploy that could not start.
-func (d *Deploys) Fail(err error) error {
-	d.publish(&pb.DeployEvent{Status: pb.Status_IN_PROGRESS})
-	return d.ended(context.Background(), nil, err)
+// Fail reports a deploy by the named deployer that could not start.
+func Fail(bus *event.Bus, deployer string, err error) error {
+	r := reporter{bus, deployer}
+	r.publish(&pb.DeployEvent{Status: pb.Status_IN_PROGRESS})
+	return r.ended(context.Background(), nil, err)
 }
 
-// Run deploys builds, then checks the status of what was applied.
+// deployed is what one deployer did.
+type deployed struct {
+	by        deploy.Deployer
+	resources []deploy.Resource
+}
+
+// Run deploys builds with each deployer in turn, then checks the status of
+// what they deployed.
 func (d *Deploys) Run(ctx context.Context, builds []build.Result) error {
-	d.publish(&pb.DeployEvent{Status: pb.Status_IN_PROGRESS})
-	if d.Hooks != nil {
-		if err := d.runHooks(ctx, "pre-deploy", d.Hooks.Before, nil); err != nil {
-			return d.ended(ctx, nil, err)
+	var done []deployed
+	var all []deploy.Resource
+	for i, dep := range d.Deployers {
+		r := reporter{d.Bus, dep.Name()}
+		r.publish(&pb.DeployEvent{Status: pb.Status_IN_PROGRESS})
+		if i == 0 && d.Hooks != nil {
+			if err := d.runHooks(ctx, "pre-deploy", d.Hooks.Before, nil); err != nil {
+				return r.ended(ctx, nil, err)
+			}
 		}
-	}
-	resources, files, err := d.Deployer.Deploy(ctx, builds, d)
-	if err := d.ended(ctx, files, err); err != nil {
-		return err
+		resources, files, err := dep.Deploy(ctx, builds, r)
+		if err := r.ended(ctx, files, err); err != nil {
+			return err
+		}
+		done = append(done, deployed{dep, resources})
+		all = append(all, resources...)
 	}
 	if d.StatusCheck {
-		if err := d.check(ctx, resources); err != nil {
+		if err := d.check(ctx, done); err != nil {
 			return err
 		}
 	}
-	if d.Hooks != nil {
-		if err := d.runHooks(ctx, "post-deploy", d.Hooks.After, resources); err != nil {
-			d.publish(&pb.DeployEvent{Status: pb.Status_FAILED, Manifests: files, Error: ErrorOf(err)})
+	if d.Hooks != nil && len(d.Deployers) > 0 {
+		if err := d.runHooks(ctx, "post-deploy", d.Hooks.After, all); err != nil {
+			reporter{d.Bus, d.Deployers[len(d.Deployers)-1].Name()}.publish(&pb.DeployEvent{Status: pb.Status_FAILED, Error: ErrorOf(err)})
 			return err
 		}
 	}
@@ -165,27 +197,46 @@ func (d *Deploys) containerHook(ctx context.Context, phase string, i int, h *con
 	return nil
 }
 
-// Delete deletes what the manifests describe.
+// Delete deletes what each deployer deployed, the last deployer first. A
+// deployer that fails to delete does not keep the others from trying.
 func (d *Deploys) Delete(ctx context.Context) error {
-	d.publish(&pb.DeployEvent{Status: pb.Status_IN_PROGRESS})
-	files, err := d.Deployer.Delete(ctx, d)
-	return d.ended(ctx, files, err)
+	var errs []error
+	for _, dep := range slices.Backward(d.Deployers) {
+		r := reporter{d.Bus, dep.Name()}
+		r.publish(&pb.DeployEvent{Status: pb.Status_IN_PROGRESS})
+		files, err := dep.Delete(ctx, r)
+		if err := r.ended(ctx, files, err); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (d *Deploys) statusEvent(e *pb.StatusCheckEvent) {
 	d.Bus.Publish(&pb.Event{Payload: &pb.Event_StatusCheckEvent{StatusCheckEvent: e}})
 }
 
-func (d *Deploys) check(ctx context.Context, resources []deploy.Resource) error {
+func (d *Deploys) check(ctx context.Context, done []deployed) error {
 	n := 0
-	for _, r := range resources {
-		if status.Checked(r.Kind) {
-			n++
+	var kube []deploy.Resource
+	var own []deployed
+	for _, dd := range done {
+		if _, ok := dd.by.(StatusChecker); ok {
+			n += len(dd.resources)
+			own = append(own, dd)
+			continue
 		}
+		for _, r := range dd.resources {
+			if status.Checked(r.Kind) {
+				n++
+			}
+		}
+		kube = append(kube, dd.resources...)
 	}
 	d.statusEvent(&pb.StatusCheckEvent{Status: pb.Status_IN_PROGRESS,
 		Message: fmt.Sprintf("waiting up to %s for %d resources to be ready", d.Check.Deadline, n)})
-	err := status.Check(ctx, d.Client, resources, d.Check, func(u status.Update) {
+	var mu sync.Mutex
+	report := func(u status.Update) {
 		e := &pb.StatusCheckEvent{Resource: u.Resource, Message: u.Message}
 		switch u.State {
 		case status.Ready:
@@ -196,8 +247,19 @@ func (d *Deploys) check(ctx context.Context, resources []deploy.Resource) error 
 		default:
 			e.Status = pb.Status_IN_PROGRESS
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		d.statusEvent(e)
-	})
+	}
+	// The checks share the deadline and end at the first failure.
+	g, gctx := errgroup.WithContext(ctx)
+	if len(kube) > 0 {
+		g.Go(func() error { return status.Check(gctx, d.Client, kube, d.Check, report) })
+	}
+	for _, dd := range own {
+		g.Go(func() error { return dd.by.(StatusChecker).CheckStatus(gctx, dd.resources, d.Check, report) })
+	}
+	err := g.Wait()
 	switch {
 	case err == nil:
 		d.statusEvent(&pb.StatusCheckEvent{Status: pb.Status_SUCCEEDED, Message: fmt.Sprintf("%d resources ready", n)})

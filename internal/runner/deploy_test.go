@@ -79,7 +79,7 @@ func TestDeploys(t *testing.T) {
 		},
 		{
 			name:  "could not start",
-			phase: func(_ context.Context, d *runner.Deploys) error { return d.Fail(errApply) },
+			phase: func(_ context.Context, d *runner.Deploys) error { return runner.Fail(d.Bus, "kubectl", errApply) },
 			want: []*pb.Event{start, deployEv(pb.Status_FAILED, nil, nil,
 				&pb.Error{Code: "DEPLOY_APPLY_FAILED", Message: errApply.Message, Suggestions: []string{"check your RBAC"}})},
 			wantCode: fault.DeployApplyFailed,
@@ -87,7 +87,7 @@ func TestDeploys(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bus := testutil.NewBus(t)
-			d := &runner.Deploys{Bus: bus, Deployer: tc.deployer, Name: "kubectl"}
+			d := &runner.Deploys{Bus: bus, Deployers: []deploy.Deployer{tc.deployer}}
 			ctx, cancel := context.WithCancel(t.Context())
 			if tc.canceled {
 				cancel()
@@ -106,12 +106,46 @@ func TestDeploys(t *testing.T) {
 
 func TestDeploysPassBuilds(t *testing.T) {
 	dep := &fakeDeployer{}
-	d := &runner.Deploys{Bus: testutil.NewBus(t), Deployer: dep, Name: "kubectl"}
+	d := &runner.Deploys{Bus: testutil.NewBus(t), Deployers: []deploy.Deployer{dep}}
 	builds := []build.Result{{ImageName: "app", Tag: "reg/app:v1", Digest: "sha256:1"}}
 	if err := d.Run(t.Context(), builds); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([][]build.Result{builds}, dep.deployed); diff != "" {
 		t.Errorf("deployed (-want +got):\n%s", diff)
+	}
+}
+
+func TestDeploysRunDeployersInOrderAndDeleteBackwards(t *testing.T) {
+	kube := &fakeDeployer{applied: []deploy.Resource{{Kind: "ConfigMap", Namespace: "ns", Name: "cfg", Action: "created"}}}
+	failing := fault.New(fault.DeployDeleteFailed, "deleting release app")
+	helm := &fakeDeployer{name: "helm", applied: []deploy.Resource{{Kind: "Service", Namespace: "ns", Name: "app", Action: "created"}}}
+	bus := testutil.NewBus(t)
+	d := &runner.Deploys{Bus: bus, Deployers: []deploy.Deployer{kube, helm}}
+	if err := d.Run(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	helm.err = failing
+	if err := d.Delete(t.Context()); codeOf(err) != fault.DeployDeleteFailed {
+		t.Errorf("Delete returned %v, want the helm deployer's failure", err)
+	}
+	var got []string
+	for _, e := range published(t, bus) {
+		de := e.GetDeployEvent()
+		line := de.Deployer + " " + de.Status.String()
+		for _, r := range de.Resources {
+			line += " " + r.Kind + "/" + r.Name + " " + r.Action
+		}
+		got = append(got, line)
+	}
+	want := []string{
+		"kubectl IN_PROGRESS", "kubectl IN_PROGRESS ConfigMap/cfg created", "kubectl SUCCEEDED",
+		"helm IN_PROGRESS", "helm IN_PROGRESS Service/app created", "helm SUCCEEDED",
+		// Deleting goes backwards, and a failure does not stop the rest.
+		"helm IN_PROGRESS", "helm IN_PROGRESS Service/app deleted", "helm FAILED",
+		"kubectl IN_PROGRESS", "kubectl IN_PROGRESS ConfigMap/cfg deleted", "kubectl SUCCEEDED",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/build"
 	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/deploy"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/fault"
 	"github.com/hoist-dev/hoist/internal/runner"
@@ -191,7 +192,7 @@ func startDev(t *testing.T, cfg *config.Config, opts runner.DevOptions, load fun
 		return bs.Run(ctx, artifacts)
 	}
 	opts.Deployer = func(context.Context, *config.Config) (*runner.Deploys, error) {
-		return &runner.Deploys{Bus: r.bus, Deployer: r.deployer, Name: "kubectl"}, nil
+		return &runner.Deploys{Bus: r.bus, Deployers: []deploy.Deployer{r.deployer}}, nil
 	}
 	opts.Watch = func(roots []string) (runner.Watcher, error) {
 		for _, root := range roots {

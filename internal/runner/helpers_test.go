@@ -126,6 +126,7 @@ func succeed(digest string) buildFunc {
 // fakeDeployer applies nothing and reports what it is told to; it ends
 // with its context's error when that is done.
 type fakeDeployer struct {
+	name    string // kubectl unless set
 	applied []deploy.Resource
 	files   []string
 	err     error
@@ -135,6 +136,13 @@ type fakeDeployer struct {
 }
 
 var _ deploy.Deployer = (*fakeDeployer)(nil)
+
+func (f *fakeDeployer) Name() string {
+	if f.name == "" {
+		return "kubectl"
+	}
+	return f.name
+}
 
 func (f *fakeDeployer) Deploy(ctx context.Context, builds []build.Result, r deploy.Reporter) ([]deploy.Resource, []string, error) {
 	f.mu.Lock()

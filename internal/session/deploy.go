@@ -7,6 +7,7 @@ import (
 
 	"github.com/hoist-dev/hoist/internal/build"
 	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/deploy"
 	"github.com/hoist-dev/hoist/internal/deploy/kubectl"
 	"github.com/hoist-dev/hoist/internal/deploy/status"
 	"github.com/hoist-dev/hoist/internal/fault"
@@ -90,7 +91,7 @@ func Delete(ctx context.Context, o Options, d DeployOptions) error {
 func (s *session) deploy(ctx context.Context, d DeployOptions, phase func(context.Context, *runner.Deploys) error) error {
 	p, err := s.deploys(ctx, s.cfg, d)
 	if err != nil {
-		return (&runner.Deploys{Bus: s.bus, Name: "kubectl"}).Fail(err)
+		return runner.Fail(s.bus, s.cfg.Deployer(), err)
 	}
 	return phase(ctx, p)
 }
@@ -121,10 +122,9 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		tolerate = *d.TolerateFailures
 	}
 	return &runner.Deploys{
-		Bus:  s.bus,
-		Name: "kubectl",
-		Deployer: &kubectl.Deployer{Cluster: cluster, Dir: cfg.Dir, Manifests: cfg.Deploy.Kubectl.Manifests, RunID: s.bus.RunID(),
-			Selector: cfg.ResourceSelector, Options: kubectlOptions},
+		Bus: s.bus,
+		Deployers: []deploy.Deployer{&kubectl.Deployer{Cluster: cluster, Dir: cfg.Dir, Manifests: cfg.Deploy.Kubectl.Manifests, RunID: s.bus.RunID(),
+			Selector: cfg.ResourceSelector, Options: kubectlOptions}},
 		StatusCheck: check,
 		Check: status.Options{Deadline: time.Duration(cfg.Deploy.StatusCheckDeadlineSeconds) * time.Second,
 			TolerateFailures: tolerate},

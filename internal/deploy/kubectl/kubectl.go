@@ -47,6 +47,9 @@ type Deployer struct {
 
 var _ deploy.Deployer = (*Deployer)(nil)
 
+// Name implements deploy.Deployer.
+func (d *Deployer) Name() string { return "kubectl" }
+
 // Deploy implements deploy.Deployer.
 func (d *Deployer) Deploy(ctx context.Context, builds []build.Result, r deploy.Reporter) ([]deploy.Resource, []string, error) {
 	files, objs, err := d.load()
