@@ -7,7 +7,6 @@ import (
 
 	"github.com/hoist-dev/hoist/internal/build"
 	"github.com/hoist-dev/hoist/internal/config"
-	"github.com/hoist-dev/hoist/internal/deploy"
 	"github.com/hoist-dev/hoist/internal/deploy/kubectl"
 	"github.com/hoist-dev/hoist/internal/deploy/status"
 	"github.com/hoist-dev/hoist/internal/fault"
@@ -96,22 +95,12 @@ func (s *session) deploy(ctx context.Context, d DeployOptions, phase func(contex
 	return phase(ctx, p)
 }
 
-// deploys returns the deploy phase of cfg on the run's bus.
+// deploys returns the deploy phase of cfg on the run's bus, with a
+// deployer for each kind of deploy the config has.
 func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptions) (*runner.Deploys, error) {
-	if cfg.Deploy.Kubectl == nil {
+	if cfg.Deployer() == "" {
 		return nil, fault.New(fault.DeployNoDeployer,
 			fmt.Sprintf("%s configures no deployer", cfg.File), "add deploy.kubectl with its manifests")
-	}
-	// Validated when the config loaded.
-	kubectlOptions, _ := cfg.Deploy.Kubectl.Flags.Options()
-	kubeContext := d.KubeContext
-	if kubeContext == "" {
-		kubeContext = cfg.Deploy.KubeContext
-	}
-	cluster, err := kubectl.Connect(ctx, kubectl.ClusterOptions{Kubeconfig: d.Kubeconfig, Context: kubeContext,
-		Namespace: d.Namespace, DefaultNamespace: cfg.Deploy.Kubectl.DefaultNamespace})
-	if err != nil {
-		return nil, err
 	}
 	check := cfg.Deploy.StatusCheck == nil || *cfg.Deploy.StatusCheck
 	if d.StatusCheck != nil {
@@ -121,19 +110,42 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 	if d.TolerateFailures != nil {
 		tolerate = *d.TolerateFailures
 	}
-	return &runner.Deploys{
-		Bus: s.bus,
-		Deployers: []deploy.Deployer{&kubectl.Deployer{Cluster: cluster, Dir: cfg.Dir, Manifests: cfg.Deploy.Kubectl.Manifests, RunID: s.bus.RunID(),
-			Selector: cfg.ResourceSelector, Options: kubectlOptions}},
+	p := &runner.Deploys{
+		Bus:         s.bus,
 		StatusCheck: check,
 		Check: status.Options{Deadline: time.Duration(cfg.Deploy.StatusCheckDeadlineSeconds) * time.Second,
 			TolerateFailures: tolerate},
-		Client:      cluster.Typed,
-		Hooks:       cfg.Deploy.Kubectl.Hooks,
-		HookOut:     s.errOut,
-		Exec:        cluster.Exec,
-		RunID:       s.bus.RunID(),
-		KubeContext: cluster.Context,
-		Namespace:   cluster.Namespace,
-	}, nil
+		HookOut: s.errOut,
+		RunID:   s.bus.RunID(),
+	}
+	var cluster *kubectl.Cluster
+	connect := func(defaultNamespace string) error {
+		if cluster != nil {
+			return nil
+		}
+		kubeContext := d.KubeContext
+		if kubeContext == "" {
+			kubeContext = cfg.Deploy.KubeContext
+		}
+		var err error
+		cluster, err = kubectl.Connect(ctx, kubectl.ClusterOptions{Kubeconfig: d.Kubeconfig, Context: kubeContext,
+			Namespace: d.Namespace, DefaultNamespace: defaultNamespace})
+		if err != nil {
+			return err
+		}
+		p.Client, p.Exec = cluster.Typed, cluster.Exec
+		p.KubeContext, p.Namespace = cluster.Context, cluster.Namespace
+		return nil
+	}
+	if k := cfg.Deploy.Kubectl; k != nil {
+		if err := connect(k.DefaultNamespace); err != nil {
+			return nil, err
+		}
+		// Validated when the config loaded.
+		kubectlOptions, _ := k.Flags.Options()
+		p.Deployers = append(p.Deployers, &kubectl.Deployer{Cluster: cluster, Dir: cfg.Dir, Manifests: k.Manifests, RunID: s.bus.RunID(),
+			Selector: cfg.ResourceSelector, Options: kubectlOptions})
+		p.Hooks = k.Hooks
+	}
+	return p, nil
 }
