@@ -11,9 +11,9 @@ demo:
 test:
 	bash hack/test.sh
 
-## build: build bin/hoist
+## build: build bin/hoist and its companion bin/hoist-render (kustomize, Helm)
 build:
-	go build -o bin/hoist ./cmd/hoist
+	go build -o bin/ ./cmd/hoist ./cmd/hoist-render
 
 ## generate: regenerate the Go code of the .proto files
 generate:

@@ -426,7 +426,8 @@ var (
 	binErr  error
 )
 
-// hoistBinary builds hoist once for the tests that need a real process.
+// hoistBinary builds hoist and hoist-render once for the tests that need
+// a real process.
 func hoistBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
@@ -435,8 +436,9 @@ func hoistBinary(t testing.TB) string {
 			binErr = err
 			return
 		}
+		// hoist-render beside it, where hoist looks for it.
 		binPath = filepath.Join(dir, "hoist")
-		if out, err := exec.Command("go", "build", "-o", binPath, "github.com/hoist-dev/hoist/cmd/hoist").CombinedOutput(); err != nil {
+		if out, err := exec.Command("go", "build", "-o", dir+"/", "github.com/hoist-dev/hoist/cmd/hoist", "github.com/hoist-dev/hoist/cmd/hoist-render").CombinedOutput(); err != nil {
 			binErr = fmt.Errorf("building hoist: %v\n%s", err, out)
 		}
 	})

@@ -35,8 +35,14 @@ type devSession struct {
 
 func startDev(t testing.TB, docker *testutil.DockerEnv, ns string, args ...string) *devSession {
 	t.Helper()
+	return startDevOn(t, "getting-started", docker, ns, args...)
+}
+
+// startDevOn starts hoist dev on a copy of the bundled example.
+func startDevOn(t testing.TB, example string, docker *testutil.DockerEnv, ns string, args ...string) *devSession {
+	t.Helper()
 	dir := t.TempDir()
-	if out, err := exec.Command("cp", "-r", filepath.Join(testutil.Root(t), "examples", "getting-started")+"/.", dir).CombinedOutput(); err != nil {
+	if out, err := exec.Command("cp", "-r", filepath.Join(testutil.Root(t), "examples", example)+"/.", dir).CombinedOutput(); err != nil {
 		t.Fatalf("copying the example: %v\n%s", err, out)
 	}
 	cfg := filepath.Join(dir, "skaffold.yaml")
@@ -289,4 +295,32 @@ func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// An edit to a kustomize overlay redeploys, with no build.
+func TestDevRedeploysAfterAnOverlayEdit(t *testing.T) {
+	testutil.Render(t)
+	docker := testutil.Docker(t)
+	client, ns := namespace(t, testutil.Kubernetes(t))
+	d := startDevOn(t, "kustomize", docker, ns)
+	if st, _ := d.iteration(1, 90*time.Second); st != pb.Status_SUCCEEDED {
+		t.Fatalf("first iteration %s\n%s", st, d.stderr)
+	}
+	d.write("k8s/overlays/dev/kustomization.yaml", "resources:\n- ../../base\nnameSuffix: -dev\ncommonAnnotations: {edited: \"yes\"}\n")
+	st, evs := d.iteration(2, 90*time.Second)
+	if st != pb.Status_SUCCEEDED {
+		t.Fatalf("second iteration %s\n%s", st, d.stderr)
+	}
+	for _, e := range evs {
+		if e.Event.GetBuildEvent() != nil {
+			t.Errorf("an overlay edit built: %v", e.Event)
+		}
+	}
+	dep, err := client.AppsV1().Deployments(ns).Get(t.Context(), "web-dev", metav1.GetOptions{})
+	if err != nil || dep.Annotations["edited"] != "yes" {
+		t.Errorf("the Deployment after the edit: %v %v", err, dep.GetAnnotations())
+	}
+	if code := d.interrupt(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
 }

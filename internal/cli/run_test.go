@@ -350,3 +350,41 @@ func TestRunMultiConfigExample(t *testing.T) {
 		t.Errorf("the frontend says %q", page)
 	}
 }
+
+// The kustomize example: the overlay a profile selects is rendered,
+// its image replaced by the built one, and applied.
+func TestRunKustomizeExample(t *testing.T) {
+	testutil.Render(t)
+	docker := testutil.Docker(t)
+	client, ns := namespace(t, testutil.Kubernetes(t))
+	cfg := filepath.Join(testutil.Root(t), "examples", "kustomize", "skaffold.yaml")
+	for _, tt := range []struct {
+		profile, name string
+		replicas      int32
+	}{{"", "web-dev", 1}, {"prod", "web-prod", 2}} {
+		args := []string{"run", "-f", cfg, "--default-repo", docker.Registry, "-n", ns, "--cache-file", filepath.Join(t.TempDir(), "cache.json")}
+		if tt.profile != "" {
+			args = append(args, "-p", tt.profile)
+		}
+		r := run(t, t.Context(), args...)
+		if r.code != 0 {
+			t.Fatalf("-p %q: exit %d\n%s", tt.profile, r.code, r.stderr)
+		}
+		var art *pb.Artifact
+		for _, e := range r.events {
+			if a := e.Event.GetBuildEvent().GetArtifact(); a != nil {
+				art = a
+			}
+		}
+		dep, err := client.AppsV1().Deployments(ns).Get(t.Context(), tt.name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("-p %q: %v", tt.profile, err)
+		}
+		if got := dep.Spec.Template.Spec.Containers[0].Image; got != art.Tag+"@"+art.Digest {
+			t.Errorf("-p %q: the Deployment runs %s", tt.profile, got)
+		}
+		if *dep.Spec.Replicas != tt.replicas || dep.Labels["app"] != "kustomize-app" || dep.Labels["hoist.dev/run-id"] == "" {
+			t.Errorf("-p %q: replicas %d, labels %v", tt.profile, *dep.Spec.Replicas, dep.Labels)
+		}
+	}
+}

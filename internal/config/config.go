@@ -152,6 +152,12 @@ type HostHook struct {
 	Dir string `yaml:"dir,omitempty"`
 }
 
+// Kustomization is a folder kustomize builds, with its flags.
+type Kustomization struct {
+	Path      string
+	BuildArgs []string
+}
+
 // KubectlFlags are kubectl flags for every command, for apply and for
 // delete.
 type KubectlFlags struct {
@@ -503,8 +509,11 @@ type Deploy struct {
 type KubectlDeploy struct {
 	// Manifests are globs relative to the config file. In v3+ configs they
 	// are written under manifests.rawYaml.
-	Manifests        []string `yaml:"manifests,omitempty"`
-	DefaultNamespace string   `yaml:"defaultNamespace,omitempty"`
+	Manifests []string `yaml:"manifests,omitempty"`
+	// Kustomizations are rendered with kustomize and applied with the
+	// manifests; in the file they are manifests.kustomize.
+	Kustomizations   []Kustomization `yaml:"-"`
+	DefaultNamespace string          `yaml:"defaultNamespace,omitempty"`
 	// Flags are kubectl's, of which hoist, applying through the API,
 	// understands those that have an API equivalent.
 	Flags *KubectlFlags `yaml:"flags,omitempty"`

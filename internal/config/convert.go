@@ -35,7 +35,16 @@ type Pipeline struct {
 
 // manifests is the v3+ home of the Kubernetes manifests.
 type manifests struct {
-	RawYAML []string `yaml:"rawYaml,omitempty"`
+	RawYAML   []string   `yaml:"rawYaml,omitempty"`
+	Kustomize *Kustomize `yaml:"kustomize,omitempty"`
+}
+
+// Kustomize renders manifests with kustomize build, of each of Paths
+// (folders with a kustomization, relative to the config's folder) with the
+// flags BuildArgs.
+type Kustomize struct {
+	Paths     []string `yaml:"paths,omitempty"`
+	BuildArgs []string `yaml:"buildArgs,omitempty"`
 }
 
 // convert reads doc, a document upgraded to the latest apiVersion, into
@@ -55,11 +64,20 @@ func convert(doc *document, at locator) (*Config, []*Error) {
 		errs = append(errs, at("deploy.kubectl.manifests", "deploy.kubectl.manifests is the v2beta layout").
 			withHint("with "+doc.APIVersion+", list manifests under manifests.rawYaml"))
 	}
-	if len(doc.Manifests.RawYAML) > 0 {
+	if len(doc.Manifests.RawYAML) > 0 || doc.Manifests.Kustomize != nil {
 		if cfg.Deploy.Kubectl == nil {
 			cfg.Deploy.Kubectl = &KubectlDeploy{}
 		}
 		cfg.Deploy.Kubectl.Manifests = doc.Manifests.RawYAML
+	}
+	if k := doc.Manifests.Kustomize; k != nil {
+		paths := k.Paths
+		if len(paths) == 0 {
+			paths = []string{"."}
+		}
+		for _, p := range paths {
+			cfg.Deploy.Kubectl.Kustomizations = append(cfg.Deploy.Kubectl.Kustomizations, Kustomization{Path: p, BuildArgs: k.BuildArgs})
+		}
 	}
 	return cfg, errs
 }
@@ -76,8 +94,14 @@ func (c *Config) YAML() ([]byte, error) {
 			Verify: c.Verify, CustomActions: c.CustomActions, ResourceSelector: c.ResourceSelector}, Event: c.Event}
 	if k := c.Deploy.Kubectl; k != nil {
 		doc.Manifests.RawYAML = k.Manifests
+		for _, z := range k.Kustomizations {
+			if doc.Manifests.Kustomize == nil {
+				doc.Manifests.Kustomize = &Kustomize{BuildArgs: z.BuildArgs}
+			}
+			doc.Manifests.Kustomize.Paths = append(doc.Manifests.Kustomize.Paths, z.Path)
+		}
 		kubectl := *k
-		kubectl.Manifests = nil
+		kubectl.Manifests, kubectl.Kustomizations = nil, nil
 		doc.Deploy.Kubectl = &kubectl
 	}
 	var b bytes.Buffer

@@ -14,9 +14,9 @@ import (
 // support yet. They get a "not supported yet" error instead of "unknown".
 var unsupported = map[reflect.Type][]string{
 	reflect.TypeFor[Artifact](): {"dockerfileInline"},
-	reflect.TypeFor[manifests](): {"kustomize", "helm", "kpt", "hooks", "transform",
+	reflect.TypeFor[manifests](): {"helm", "kpt", "hooks", "transform",
 		"validate", "remoteManifests"},
-	reflect.TypeFor[Deploy](): {"helm", "kustomize", "kpt", "docker", "cloudrun",
+	reflect.TypeFor[Deploy](): {"helm", "kpt", "docker", "cloudrun",
 		"logs"},
 	reflect.TypeFor[KubectlDeploy](): {"remoteManifests"},
 }

@@ -280,7 +280,7 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 	out.Modules = nil
 	if base.Deploy.Kubectl != nil {
 		k := *base.Deploy.Kubectl
-		k.Manifests = nil
+		k.Manifests, k.Kustomizations = nil, nil
 		out.Deploy.Kubectl = &k
 	}
 	var errs []*Error
@@ -318,10 +318,11 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 		if k := c.Deploy.Kubectl; k != nil {
 			if out.Deploy.Kubectl == nil {
 				kk := *k
-				kk.Manifests = nil
+				kk.Manifests, kk.Kustomizations = nil, nil
 				out.Deploy.Kubectl = &kk
 			}
 			out.Deploy.Kubectl.Manifests = append(out.Deploy.Kubectl.Manifests, k.Manifests...)
+			out.Deploy.Kubectl.Kustomizations = append(out.Deploy.Kubectl.Kustomizations, k.Kustomizations...)
 		}
 		if c != base {
 			out.PortForward = append(out.PortForward, c.PortForward...)
@@ -492,6 +493,11 @@ func (c *Config) resolvePaths() {
 		for i, m := range k.Manifests {
 			if !filepath.IsAbs(m) {
 				k.Manifests[i] = filepath.Join(c.Dir, m)
+			}
+		}
+		for i, z := range k.Kustomizations {
+			if !filepath.IsAbs(z.Path) {
+				k.Kustomizations[i].Path = filepath.Join(c.Dir, z.Path)
 			}
 		}
 	}

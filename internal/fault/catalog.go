@@ -57,6 +57,9 @@ const (
 	DeployNoDeployer         Code = "DEPLOY_NO_DEPLOYER"
 	DeployArtifactsInvalid   Code = "DEPLOY_BUILD_ARTIFACTS_INVALID"
 	DeployHookFailed         Code = "DEPLOY_HOOK_FAILED"
+	DeployRendererMissing    Code = "DEPLOY_RENDERER_MISSING"
+	DeployChartInvalid       Code = "DEPLOY_CHART_INVALID"
+	DeployHelmFailed         Code = "DEPLOY_HELM_FAILED"
 
 	StatusCheckFailed           Code = "STATUS_CHECK_FAILED"
 	StatusCheckDeadline         Code = "STATUS_CHECK_DEADLINE_EXCEEDED"
@@ -123,6 +126,9 @@ var Catalog = []Entry{
 	{DeployNoDeployer, ExitConfig, "the config has no `deploy.kubectl`", "add deploy.kubectl with its manifests"},
 	{DeployArtifactsInvalid, ExitConfig, "`--build-artifacts` or `--images` is wrong", "write them with hoist build --file-output, or give --images name=reference"},
 	{DeployHookFailed, ExitDeploy, "a deploy hook (`deploy.kubectl.hooks`) failed; the message has its command, exit status and last lines", "run the hook's command by hand, on the host or with kubectl exec"},
+	{DeployRendererMissing, ExitDeploy, "hoist-render, the companion program that renders kustomize and Helm, is missing or does not match hoist", "install it beside hoist with make build or go install github.com/hoist-dev/hoist/cmd/hoist-render, or set HOIST_RENDER"},
+	{DeployChartInvalid, ExitDeploy, "a Helm chart could not be loaded or rendered: it does not exist, a values file is not YAML, or a template fails; the message names the release and the file", "fix the chart or the release's values; helm template shows the same error"},
+	{DeployHelmFailed, ExitDeploy, "Helm could not install, upgrade or uninstall a release; the message has Helm's error", "read Helm's error; helm history and helm status show the release as Helm left it"},
 	{DeployManifestNotFound, ExitDeploy, "a manifest pattern matches no YAML file", "fix the manifest globs, which are relative to skaffold.yaml"},
 	{DeployManifestInvalid, ExitDeploy, "a manifest is not valid YAML or not a Kubernetes object; the message has `file:line`", "fix the manifest the message names"},
 	{DeployClusterUnreachable, ExitDeploy, "the cluster of the kubeconfig context does not answer; the message names the context and server", "check the kubeconfig context (--kube-context) and that the cluster is up"},

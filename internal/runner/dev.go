@@ -51,6 +51,9 @@ type DevOptions struct {
 	// AutoBuild builds when inputs change; AutoDeploy deploys after each
 	// build. When off, only Execute does.
 	AutoBuild, AutoDeploy bool
+	// DeployInputs are the files the deploy reads besides the manifests'
+	// globs (a kustomization's); a change to one redeploys. Nil is none.
+	DeployInputs func(cfg *config.Config) []string
 	// Watch starts watching folder trees; nil is watch.New.
 	Watch func(roots []string) (Watcher, error)
 	Log   *slog.Logger
@@ -144,7 +147,7 @@ func (d *Dev) Run(ctx context.Context) error {
 	for _, a := range st.cfg.Build.Artifacts {
 		st.dirty[a.ImageName] = true
 	}
-	w, err := d.opts.Watch(roots(st.cfg))
+	w, err := d.opts.Watch(d.roots(st.cfg))
 	if err != nil {
 		return fault.Wrap(err, fault.DevWatchFailed, "watching the project's files", watchSuggestion)
 	}
@@ -267,6 +270,7 @@ func (d *Dev) classify(st *devState, files []string) (reload bool) {
 	// The inputs as they are now, listed once for the whole burst: a new
 	// file may be an input the last build did not see.
 	current := dependencies(st.cfg)
+	deployInputs := d.deployInputs(st.cfg)
 	for _, f := range files {
 		rel := st.cfg.Rel(f)
 		hit := false
@@ -282,6 +286,9 @@ func (d *Dev) classify(st *devState, files []string) (reload bool) {
 					st.deployDue, hit = true, true
 				}
 			}
+		}
+		if slices.Contains(deployInputs, f) {
+			st.deployDue, hit = true, true
 		}
 		for _, a := range st.cfg.Build.Artifacts {
 			if st.deps[a.ImageName][f] || isInput(a, current[a.ImageName], f) {
@@ -341,7 +348,7 @@ func (d *Dev) reload(st *devState, w Watcher) {
 	for _, a := range cfg.Build.Artifacts {
 		st.dirty[a.ImageName] = true
 	}
-	for _, r := range roots(cfg) {
+	for _, r := range d.roots(cfg) {
 		if err := w.Add(r); err != nil {
 			d.watchFailed(err)
 		}
@@ -367,8 +374,11 @@ func (d *Dev) failedIteration(changed []string, err error) {
 }
 
 // roots are the folders a config's inputs live in.
-func roots(cfg *config.Config) []string {
+func (d *Dev) roots(cfg *config.Config) []string {
 	out := []string{cfg.Dir}
+	for _, f := range d.deployInputs(cfg) {
+		out = append(out, filepath.Dir(f))
+	}
 	for _, f := range cfg.Files {
 		out = append(out, filepath.Dir(f))
 	}
@@ -379,4 +389,11 @@ func roots(cfg *config.Config) []string {
 		}
 	}
 	return out
+}
+
+func (d *Dev) deployInputs(cfg *config.Config) []string {
+	if d.opts.DeployInputs == nil {
+		return nil
+	}
+	return d.opts.DeployInputs(cfg)
 }

@@ -144,7 +144,7 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		// Validated when the config loaded.
 		kubectlOptions, _ := k.Flags.Options()
 		p.Deployers = append(p.Deployers, &kubectl.Deployer{Cluster: cluster, Dir: cfg.Dir, Manifests: k.Manifests, RunID: s.bus.RunID(),
-			Selector: cfg.ResourceSelector, Options: kubectlOptions})
+			Selector: cfg.ResourceSelector, Options: kubectlOptions, Kustomizations: k.Kustomizations})
 		p.Hooks = k.Hooks
 	}
 	return p, nil

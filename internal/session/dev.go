@@ -6,6 +6,7 @@ import (
 
 	"github.com/hoist-dev/hoist/internal/build"
 	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/deploy/kubectl"
 	"github.com/hoist-dev/hoist/internal/runner"
 )
 
@@ -46,6 +47,12 @@ func Dev(ctx context.Context, o Options, b BuildOptions, d DeployOptions, dev De
 					err = s.test(ctx, cfg, results)
 				}
 				return results, err
+			},
+			DeployInputs: func(cfg *config.Config) []string {
+				if cfg.Deploy.Kubectl == nil {
+					return nil
+				}
+				return kubectl.KustomizeInputs(ctx, cfg.Deploy.Kubectl.Kustomizations)
 			},
 			Deployer: func(ctx context.Context, cfg *config.Config) (*runner.Deploys, error) {
 				return s.deploys(ctx, cfg, d)

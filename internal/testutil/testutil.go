@@ -5,6 +5,7 @@ package testutil
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,4 +78,34 @@ func Tool(t testing.TB, name string) string {
 		t.Fatalf("%s is not in the tools cache: %v", name, err)
 	}
 	return p
+}
+
+var (
+	renderOnce sync.Once
+	renderErr  error
+)
+
+// Render builds hoist-render once per test binary and points hoist at it
+// through $HOIST_RENDER, for the tests that render kustomize or Helm.
+func Render(t testing.TB) {
+	t.Helper()
+	renderOnce.Do(func() {
+		if p := os.Getenv("HOIST_RENDER"); p != "" {
+			return
+		}
+		dir, err := os.MkdirTemp("", "hoist-render-")
+		if err != nil {
+			renderErr = err
+			return
+		}
+		path := filepath.Join(dir, "hoist-render")
+		if out, err := exec.Command("go", "build", "-o", path, "github.com/hoist-dev/hoist/cmd/hoist-render").CombinedOutput(); err != nil {
+			renderErr = fmt.Errorf("building hoist-render: %v\n%s", err, out)
+			return
+		}
+		renderErr = os.Setenv("HOIST_RENDER", path)
+	})
+	if renderErr != nil {
+		t.Fatal(renderErr)
+	}
 }

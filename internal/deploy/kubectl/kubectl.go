@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -27,6 +28,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/deploy"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/render"
 )
 
 // FieldManager is the server-side apply field manager of hoist.
@@ -43,6 +45,9 @@ type Deployer struct {
 	Selector config.ResourceSelector
 	// Options are what kubectl.flags ask for.
 	Options config.KubectlOptions
+	// Kustomizations are rendered with kustomize and applied after the
+	// manifests.
+	Kustomizations []config.Kustomization
 }
 
 var _ deploy.Deployer = (*Deployer)(nil)
@@ -52,7 +57,7 @@ func (d *Deployer) Name() string { return "kubectl" }
 
 // Deploy implements deploy.Deployer.
 func (d *Deployer) Deploy(ctx context.Context, builds []build.Result, r deploy.Reporter) ([]deploy.Resource, []string, error) {
-	files, objs, err := d.load()
+	files, objs, err := d.load(ctx)
 	if err != nil {
 		return nil, files, err
 	}
@@ -86,13 +91,47 @@ func rank(kind string) int {
 	return 2
 }
 
-func (d *Deployer) load() ([]string, []manifest, error) {
-	files, err := expand(d.Dir, d.Manifests)
-	if err != nil {
-		return nil, nil, err
+func (d *Deployer) load(ctx context.Context) ([]string, []manifest, error) {
+	var files []string
+	var objs []manifest
+	if len(d.Manifests) > 0 {
+		var err error
+		if files, err = expand(d.Dir, d.Manifests); err != nil {
+			return nil, nil, err
+		}
+		if objs, err = read(d.Dir, files); err != nil {
+			return files, nil, err
+		}
 	}
-	objs, err := read(d.Dir, files)
-	return files, objs, err
+	for _, z := range d.Kustomizations {
+		rel := z.Path
+		if r, err := filepath.Rel(d.Dir, z.Path); err == nil && filepath.IsLocal(r) {
+			rel = filepath.ToSlash(r)
+		}
+		files = append(files, rel)
+		data, _, err := render.Kustomize(ctx, z.Path, z.BuildArgs)
+		if err != nil {
+			return files, nil, err
+		}
+		zobjs, err := parseManifests(rel+" (kustomize)", data)
+		if err != nil {
+			return files, nil, err
+		}
+		objs = append(objs, zobjs...)
+	}
+	return files, objs, nil
+}
+
+// KustomizeInputs are the files the kustomizations read: what hoist dev
+// watches to redeploy. A kustomization that fails to build contributes
+// the files it read until then.
+func KustomizeInputs(ctx context.Context, zs []config.Kustomization) []string {
+	var out []string
+	for _, z := range zs {
+		_, files, _ := render.Kustomize(ctx, z.Path, z.BuildArgs)
+		out = append(out, files...)
+	}
+	return out
 }
 
 // resource returns the API resource of an object and sets its namespace.
@@ -184,7 +223,7 @@ func describe(obj *unstructured.Unstructured, gvr schema.GroupVersionResource) d
 // Delete implements deploy.Deployer: it deletes every object of the
 // manifests that exists, in reverse order, and reports each.
 func (d *Deployer) Delete(ctx context.Context, r deploy.Reporter) ([]string, error) {
-	files, objs, err := d.load()
+	files, objs, err := d.load(ctx)
 	if err != nil {
 		return files, err
 	}

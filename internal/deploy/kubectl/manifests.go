@@ -84,41 +84,53 @@ func read(dir string, files []string) ([]manifest, error) {
 		if err != nil {
 			return nil, fault.Wrap(err, fault.DeployManifestNotFound, "reading manifest "+f)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		for {
-			var doc yaml.Node
-			err := dec.Decode(&doc)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, fault.New(fault.DeployManifestInvalid,
-					fmt.Sprintf("%s: %s", f, strings.TrimPrefix(err.Error(), "yaml: ")),
-					"fix the YAML of this manifest")
-			}
-			if len(doc.Content) == 0 || (doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].Tag == "!!null") {
-				continue
-			}
-			line := doc.Content[0].Line
-			raw, err := yaml.Marshal(doc.Content[0])
-			if err == nil {
-				raw, err = sigsyaml.YAMLToJSON(raw)
-			}
-			obj := &unstructured.Unstructured{}
-			if err == nil {
-				err = obj.UnmarshalJSON(raw)
-			}
-			if err != nil {
-				return nil, fault.New(fault.DeployManifestInvalid,
-					fmt.Sprintf("%s:%d: not a Kubernetes object: %v", f, line, err),
-					"each document needs apiVersion, kind and metadata.name")
-			}
-			if obj.GetName() == "" && obj.GetGenerateName() == "" {
-				return nil, fault.New(fault.DeployManifestInvalid,
-					fmt.Sprintf("%s:%d: %s has no metadata.name", f, line, obj.GetKind()), "give the object a name")
-			}
-			out = append(out, manifest{file: f, line: line, obj: obj})
+		objs, err := parseManifests(f, data)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, objs...)
+	}
+	return out, nil
+}
+
+// parseManifests parses the objects of one stream of YAML documents; f
+// names it in errors.
+func parseManifests(f string, data []byte) ([]manifest, error) {
+	var out []manifest
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fault.New(fault.DeployManifestInvalid,
+				fmt.Sprintf("%s: %s", f, strings.TrimPrefix(err.Error(), "yaml: ")),
+				"fix the YAML of this manifest")
+		}
+		if len(doc.Content) == 0 || (doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].Tag == "!!null") {
+			continue
+		}
+		line := doc.Content[0].Line
+		raw, err := yaml.Marshal(doc.Content[0])
+		if err == nil {
+			raw, err = sigsyaml.YAMLToJSON(raw)
+		}
+		obj := &unstructured.Unstructured{}
+		if err == nil {
+			err = obj.UnmarshalJSON(raw)
+		}
+		if err != nil {
+			return nil, fault.New(fault.DeployManifestInvalid,
+				fmt.Sprintf("%s:%d: not a Kubernetes object: %v", f, line, err),
+				"each document needs apiVersion, kind and metadata.name")
+		}
+		if obj.GetName() == "" && obj.GetGenerateName() == "" {
+			return nil, fault.New(fault.DeployManifestInvalid,
+				fmt.Sprintf("%s:%d: %s has no metadata.name", f, line, obj.GetKind()), "give the object a name")
+		}
+		out = append(out, manifest{file: f, line: line, obj: obj})
 	}
 	return out, nil
 }
