@@ -43,6 +43,9 @@ type Config struct {
 	Metadata Metadata
 	Build    Build
 	Deploy   Deploy
+	// HelmManifests is manifests.helm: the releases hoist render renders,
+	// and the kubectl deployer applies unless deploy.helm is set.
+	HelmManifests *Helm
 	// Test are the tests of the built images, run before the deploy.
 	Test []*TestCase
 	// PortForward are the ports hoist dev forwards.
@@ -495,6 +498,7 @@ type Local struct {
 // Deploy says where and how to deploy.
 type Deploy struct {
 	Kubectl                    *KubectlDeploy `yaml:"kubectl,omitempty"`
+	Helm                       *HelmDeploy    `yaml:"helm,omitempty"`
 	StatusCheck                *bool          `yaml:"statusCheck,omitempty"`
 	StatusCheckDeadlineSeconds int            `yaml:"statusCheckDeadlineSeconds,omitempty"`
 	// KubeContext is the kube context to deploy to, unless --kube-context
@@ -512,8 +516,11 @@ type KubectlDeploy struct {
 	Manifests []string `yaml:"manifests,omitempty"`
 	// Kustomizations are rendered with kustomize and applied with the
 	// manifests; in the file they are manifests.kustomize.
-	Kustomizations   []Kustomization `yaml:"-"`
-	DefaultNamespace string          `yaml:"defaultNamespace,omitempty"`
+	Kustomizations []Kustomization `yaml:"-"`
+	// Helm, manifests.helm when deploy.helm is not set, is rendered with
+	// helm template and applied with the manifests.
+	Helm             *Helm  `yaml:"-"`
+	DefaultNamespace string `yaml:"defaultNamespace,omitempty"`
 	// Flags are kubectl's, of which hoist, applying through the API,
 	// understands those that have an API equivalent.
 	Flags *KubectlFlags `yaml:"flags,omitempty"`
@@ -565,8 +572,11 @@ func (c *Config) ImageNames() []string {
 
 // Deployer names the configured deployer, or "" when none is.
 func (c *Config) Deployer() string {
-	if c.Deploy.Kubectl != nil {
+	switch {
+	case c.Deploy.Kubectl != nil:
 		return "kubectl"
+	case c.Deploy.Helm != nil:
+		return "helm"
 	}
 	return ""
 }

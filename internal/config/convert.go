@@ -37,6 +37,7 @@ type Pipeline struct {
 type manifests struct {
 	RawYAML   []string   `yaml:"rawYaml,omitempty"`
 	Kustomize *Kustomize `yaml:"kustomize,omitempty"`
+	Helm      *Helm      `yaml:"helm,omitempty"`
 }
 
 // Kustomize renders manifests with kustomize build, of each of Paths
@@ -64,7 +65,10 @@ func convert(doc *document, at locator) (*Config, []*Error) {
 		errs = append(errs, at("deploy.kubectl.manifests", "deploy.kubectl.manifests is the v2beta layout").
 			withHint("with "+doc.APIVersion+", list manifests under manifests.rawYaml"))
 	}
-	if len(doc.Manifests.RawYAML) > 0 || doc.Manifests.Kustomize != nil {
+	// manifests.helm renders for the kubectl deployer unless deploy.helm
+	// deploys the releases itself, as Skaffold does.
+	helmRenders := doc.Manifests.Helm != nil && doc.Deploy.Helm == nil
+	if len(doc.Manifests.RawYAML) > 0 || doc.Manifests.Kustomize != nil || helmRenders {
 		if cfg.Deploy.Kubectl == nil {
 			cfg.Deploy.Kubectl = &KubectlDeploy{}
 		}
@@ -79,6 +83,10 @@ func convert(doc *document, at locator) (*Config, []*Error) {
 			cfg.Deploy.Kubectl.Kustomizations = append(cfg.Deploy.Kubectl.Kustomizations, Kustomization{Path: p, BuildArgs: k.BuildArgs})
 		}
 	}
+	cfg.HelmManifests = doc.Manifests.Helm
+	if helmRenders {
+		cfg.Deploy.Kubectl.Helm = doc.Manifests.Helm
+	}
 	return cfg, errs
 }
 
@@ -92,6 +100,7 @@ func (c *Config) YAML() ([]byte, error) {
 	doc := document{APIVersion: LatestVersion, Kind: "Config", Metadata: c.Metadata,
 		Pipeline: Pipeline{Build: c.Build, Deploy: c.Deploy, PortForward: c.PortForward, Test: c.Test,
 			Verify: c.Verify, CustomActions: c.CustomActions, ResourceSelector: c.ResourceSelector}, Event: c.Event}
+	doc.Manifests.Helm = c.HelmManifests
 	if k := c.Deploy.Kubectl; k != nil {
 		doc.Manifests.RawYAML = k.Manifests
 		for _, z := range k.Kustomizations {
@@ -101,7 +110,7 @@ func (c *Config) YAML() ([]byte, error) {
 			doc.Manifests.Kustomize.Paths = append(doc.Manifests.Kustomize.Paths, z.Path)
 		}
 		kubectl := *k
-		kubectl.Manifests, kubectl.Kustomizations = nil, nil
+		kubectl.Manifests, kubectl.Kustomizations, kubectl.Helm = nil, nil, nil
 		doc.Deploy.Kubectl = &kubectl
 	}
 	var b bytes.Buffer

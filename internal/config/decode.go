@@ -14,9 +14,9 @@ import (
 // support yet. They get a "not supported yet" error instead of "unknown".
 var unsupported = map[reflect.Type][]string{
 	reflect.TypeFor[Artifact](): {"dockerfileInline"},
-	reflect.TypeFor[manifests](): {"helm", "kpt", "hooks", "transform",
+	reflect.TypeFor[manifests](): {"kpt", "hooks", "transform",
 		"validate", "remoteManifests"},
-	reflect.TypeFor[Deploy](): {"helm", "kpt", "docker", "cloudrun",
+	reflect.TypeFor[Deploy](): {"kpt", "docker", "cloudrun",
 		"logs"},
 	reflect.TypeFor[KubectlDeploy](): {"remoteManifests"},
 }
@@ -56,6 +56,16 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) error {
 	switch v.Type() {
 	case reflect.TypeFor[Raw]():
 		v.Set(reflect.ValueOf(Raw{Node: n}))
+		return nil
+	case reflect.TypeFor[FlatMap]():
+		if n.Kind != yaml.MappingNode && !isNull(n) {
+			return d.errAt(n, path, "expected a mapping of names to values, got %s", describe(n))
+		}
+		m, bad := FlatMap(nil).flatten("", n)
+		if bad != nil {
+			return d.errAt(bad, path, "expected a value or a mapping, got %s", describe(bad))
+		}
+		v.Set(reflect.ValueOf(m))
 		return nil
 	case reflect.TypeFor[IntOrString]():
 		if n.Kind != yaml.ScalarNode {

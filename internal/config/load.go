@@ -280,9 +280,10 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 	out.Modules = nil
 	if base.Deploy.Kubectl != nil {
 		k := *base.Deploy.Kubectl
-		k.Manifests, k.Kustomizations = nil, nil
+		k.Manifests, k.Kustomizations, k.Helm = nil, nil, nil
 		out.Deploy.Kubectl = &k
 	}
+	out.HelmManifests, out.Deploy.Helm = nil, nil
 	var errs []*Error
 	seen := map[string]*Config{}
 	for _, c := range cfgs {
@@ -318,11 +319,21 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 		if k := c.Deploy.Kubectl; k != nil {
 			if out.Deploy.Kubectl == nil {
 				kk := *k
-				kk.Manifests, kk.Kustomizations = nil, nil
+				kk.Manifests, kk.Kustomizations, kk.Helm = nil, nil, nil
 				out.Deploy.Kubectl = &kk
 			}
 			out.Deploy.Kubectl.Manifests = append(out.Deploy.Kubectl.Manifests, k.Manifests...)
 			out.Deploy.Kubectl.Kustomizations = append(out.Deploy.Kubectl.Kustomizations, k.Kustomizations...)
+			out.Deploy.Kubectl.Helm = mergeHelm(out.Deploy.Kubectl.Helm, k.Helm)
+		}
+		out.HelmManifests = mergeHelm(out.HelmManifests, c.HelmManifests)
+		if h := c.Deploy.Helm; h != nil {
+			if out.Deploy.Helm == nil {
+				hh := *h
+				hh.Releases = nil
+				out.Deploy.Helm = &hh
+			}
+			out.Deploy.Helm.Releases = append(out.Deploy.Helm.Releases, h.Releases...)
 		}
 		if c != base {
 			out.PortForward = append(out.PortForward, c.PortForward...)
@@ -340,6 +351,19 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 		}
 	}
 	return &out, append(errs, dependencyErrors(cfgs)...)
+}
+
+// mergeHelm adds the releases of more to those of h; the flags are the
+// first config's.
+func mergeHelm(h, more *Helm) *Helm {
+	if more == nil {
+		return h
+	}
+	if h == nil {
+		return &Helm{Flags: more.Flags, Releases: slices.Clone(more.Releases)}
+	}
+	h.Releases = append(h.Releases, more.Releases...)
+	return h
 }
 
 // mergeBuildSettings fills what the root config leaves unset of the
@@ -499,6 +523,28 @@ func (c *Config) resolvePaths() {
 			if !filepath.IsAbs(z.Path) {
 				k.Kustomizations[i].Path = filepath.Join(c.Dir, z.Path)
 			}
+		}
+	}
+	var releases []*HelmRelease
+	if c.HelmManifests != nil {
+		releases = append(releases, c.HelmManifests.Releases...)
+	}
+	if c.Deploy.Helm != nil {
+		releases = append(releases, c.Deploy.Helm.Releases...)
+	}
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(c.Dir, *p)
+		}
+	}
+	for _, r := range releases {
+		abs(&r.ChartPath)
+		for i := range r.ValuesFiles {
+			abs(&r.ValuesFiles[i])
+		}
+		for k, f := range r.SetFiles {
+			abs(&f)
+			r.SetFiles[k] = f
 		}
 	}
 	for _, tc := range c.Test {

@@ -115,6 +115,22 @@ func validate(c *Config, at locator) []*Error {
 			errs = append(errs, at("deploy.kubectl.flags", "%v", err).withHint("remove the flag, or use Skaffold, which runs kubectl"))
 		}
 	}
+	// An upgraded v2 config has its releases both under deploy.helm and
+	// under manifests.helm, at the same lines: each problem is told once.
+	seenHelm := map[string]bool{}
+	var helmErrs []*Error
+	if h := c.Deploy.Helm; h != nil {
+		helmErrs = validateHelm(&Helm{Releases: h.Releases}, h.Flags, "deploy.helm", at)
+	}
+	if h := c.HelmManifests; h != nil {
+		helmErrs = append(helmErrs, validateHelm(h, h.Flags, "manifests.helm", at)...)
+	}
+	for _, e := range helmErrs {
+		if key := fmt.Sprintf("%d:%d:%s", e.Line, e.Column, e.Message); !seenHelm[key] {
+			seenHelm[key] = true
+			errs = append(errs, e)
+		}
+	}
 	for i, tc := range c.Test {
 		for j, ct := range tc.Custom {
 			p := fmt.Sprintf("test[%d].custom[%d]", i, j)
