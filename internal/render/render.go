@@ -27,6 +27,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/fault"
 )
 
@@ -184,10 +186,12 @@ type HelmRequest struct {
 	KubeContext string      `json:"kubeContext,omitempty"`
 	Namespace   string      `json:"namespace"`
 	Release     HelmRelease `json:"release"`
-	// Images replace the artifact images left in the rendered objects:
-	// image name to the built tag@digest. RunID labels every object.
-	Images map[string]string `json:"images,omitempty"`
-	RunID  string            `json:"runID,omitempty"`
+	// Builds replace the artifact images left in the rendered objects, as
+	// in raw manifests, widened or narrowed by Selector; RunID labels
+	// every object.
+	Builds   []build.Result          `json:"builds,omitempty"`
+	Selector config.ResourceSelector `json:"selector,omitempty"`
+	RunID    string                  `json:"runID,omitempty"`
 	// Timeout bounds a wait for the release's resources.
 	Timeout time.Duration `json:"timeout,omitempty"`
 }
@@ -195,7 +199,8 @@ type HelmRequest struct {
 // HelmRelease is a release as hoist resolved it: paths absolute,
 // setValueTemplates expanded.
 type HelmRelease struct {
-	Name string `json:"name"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
 	// Chart is a chart folder or packaged chart (absolute), an oci://
 	// reference, or with Repo a chart name in that repository.
 	Chart   string `json:"chart"`

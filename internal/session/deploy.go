@@ -7,6 +7,7 @@ import (
 
 	"github.com/hoist-dev/hoist/internal/build"
 	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/deploy/helm"
 	"github.com/hoist-dev/hoist/internal/deploy/kubectl"
 	"github.com/hoist-dev/hoist/internal/deploy/status"
 	"github.com/hoist-dev/hoist/internal/fault"
@@ -144,8 +145,19 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		// Validated when the config loaded.
 		kubectlOptions, _ := k.Flags.Options()
 		p.Deployers = append(p.Deployers, &kubectl.Deployer{Cluster: cluster, Dir: cfg.Dir, Manifests: k.Manifests, RunID: s.bus.RunID(),
-			Selector: cfg.ResourceSelector, Options: kubectlOptions, Kustomizations: k.Kustomizations})
+			Selector: cfg.ResourceSelector, Options: kubectlOptions, Kustomizations: k.Kustomizations, Helm: k.Helm, Log: s.errOut})
 		p.Hooks = k.Hooks
+	}
+	if h := cfg.Deploy.Helm; h != nil {
+		if err := connect(""); err != nil {
+			return nil, err
+		}
+		p.Deployers = append(p.Deployers, &helm.Deployer{Releases: h.Releases, Flags: h.Flags, Dir: cfg.Dir,
+			Kubeconfig: d.Kubeconfig, KubeContext: cluster.Context, Namespace: cluster.Namespace,
+			RunID: s.bus.RunID(), Selector: cfg.ResourceSelector, Log: s.errOut})
+		if p.Hooks == nil {
+			p.Hooks = h.Hooks
+		}
 	}
 	return p, nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/build"
 	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/deploy/kubectl"
+	"github.com/hoist-dev/hoist/internal/render"
 	"github.com/hoist-dev/hoist/internal/runner"
 )
 
@@ -49,10 +50,17 @@ func Dev(ctx context.Context, o Options, b BuildOptions, d DeployOptions, dev De
 				return results, err
 			},
 			DeployInputs: func(cfg *config.Config) []string {
-				if cfg.Deploy.Kubectl == nil {
-					return nil
+				var in []string
+				if k := cfg.Deploy.Kubectl; k != nil {
+					in = kubectl.KustomizeInputs(ctx, k.Kustomizations)
+					if k.Helm != nil {
+						in = append(in, render.ReleaseInputs(k.Helm.Releases, cfg.Dir)...)
+					}
 				}
-				return kubectl.KustomizeInputs(ctx, cfg.Deploy.Kubectl.Kustomizations)
+				if h := cfg.Deploy.Helm; h != nil {
+					in = append(in, render.ReleaseInputs(h.Releases, cfg.Dir)...)
+				}
+				return in
 			},
 			Deployer: func(ctx context.Context, cfg *config.Config) (*runner.Deploys, error) {
 				return s.deploys(ctx, cfg, d)

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 
@@ -25,6 +26,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/build/tag"
 	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/deploy"
 	"github.com/hoist-dev/hoist/internal/fault"
@@ -48,6 +50,10 @@ type Deployer struct {
 	// Kustomizations are rendered with kustomize and applied after the
 	// manifests.
 	Kustomizations []config.Kustomization
+	// Helm's releases are rendered as helm template renders them and
+	// applied with the manifests; Helm's logs go to Log.
+	Helm *config.Helm
+	Log  io.Writer
 }
 
 var _ deploy.Deployer = (*Deployer)(nil)
@@ -57,7 +63,7 @@ func (d *Deployer) Name() string { return "kubectl" }
 
 // Deploy implements deploy.Deployer.
 func (d *Deployer) Deploy(ctx context.Context, builds []build.Result, r deploy.Reporter) ([]deploy.Resource, []string, error) {
-	files, objs, err := d.load(ctx)
+	files, objs, err := d.load(ctx, builds)
 	if err != nil {
 		return nil, files, err
 	}
@@ -91,7 +97,7 @@ func rank(kind string) int {
 	return 2
 }
 
-func (d *Deployer) load(ctx context.Context) ([]string, []manifest, error) {
+func (d *Deployer) load(ctx context.Context, builds []build.Result) ([]string, []manifest, error) {
 	var files []string
 	var objs []manifest
 	if len(d.Manifests) > 0 {
@@ -118,6 +124,29 @@ func (d *Deployer) load(ctx context.Context) ([]string, []manifest, error) {
 			return files, nil, err
 		}
 		objs = append(objs, zobjs...)
+	}
+	if d.Helm != nil {
+		for i, r := range d.Helm.Releases {
+			rel, err := render.ResolveRelease(r, d.Helm.Flags, builds, tag.Env(), d.Dir, d.Cluster.Namespace, fmt.Sprintf("manifests.helm.releases[%d]", i))
+			if err != nil {
+				return files, nil, err
+			}
+			files = append(files, (&config.Config{Dir: d.Dir}).Rel(rel.Chart))
+			resp, err := render.Call(ctx, &render.Request{Op: render.OpHelmTemplate, Helm: &render.HelmRequest{Release: rel}}, d.Log)
+			if err != nil {
+				return files, nil, err
+			}
+			hobjs, err := parseManifests("release "+rel.Name+" (helm template)", []byte(resp.Manifests))
+			if err != nil {
+				return files, nil, err
+			}
+			for _, m := range hobjs {
+				if m.obj.GetNamespace() == "" && !clusterScoped[m.obj.GetKind()] {
+					m.obj.SetNamespace(rel.Namespace)
+				}
+			}
+			objs = append(objs, hobjs...)
+		}
 	}
 	return files, objs, nil
 }
@@ -223,7 +252,7 @@ func describe(obj *unstructured.Unstructured, gvr schema.GroupVersionResource) d
 // Delete implements deploy.Deployer: it deletes every object of the
 // manifests that exists, in reverse order, and reports each.
 func (d *Deployer) Delete(ctx context.Context, r deploy.Reporter) ([]string, error) {
-	files, objs, err := d.load(ctx)
+	files, objs, err := d.load(ctx, nil)
 	if err != nil {
 		return files, err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hoist-dev/hoist/internal/build"
 	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/deploy"
 	"github.com/hoist-dev/hoist/internal/fault"
 )
 
@@ -246,4 +247,64 @@ func label(obj *unstructured.Unstructured, runID string) {
 	}
 	labels[RunIDLabel] = runID
 	obj.SetLabels(labels)
+}
+
+// Hydrate does to a stream of YAML objects what Deploy does to the
+// manifests it applies: it replaces the built images and labels each
+// object with runID (when set). Helm's post-renderer and hoist render use
+// it; source names the stream in errors.
+func Hydrate(source string, data []byte, builds []build.Result, sel config.ResourceSelector, runID string) ([]byte, error) {
+	objs, err := parseManifests(source, data)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	for i, m := range objs {
+		substitute(m.obj, builds, sel)
+		if runID != "" {
+			label(m.obj, runID)
+		}
+		j, err := m.obj.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		y, err := sigsyaml.JSONToYAML(j)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			out.WriteString("---\n")
+		}
+		out.Write(y)
+	}
+	return out.Bytes(), nil
+}
+
+// Resources lists the objects of a stream of YAML objects, those that name
+// no namespace in namespace, in the order written; source names the
+// stream in errors.
+func Resources(source string, data []byte, namespace string) ([]deploy.Resource, error) {
+	objs, err := parseManifests(source, data)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]deploy.Resource, 0, len(objs))
+	for _, m := range objs {
+		gvk := m.obj.GroupVersionKind()
+		r := deploy.Resource{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: m.obj.GetNamespace(), Name: m.obj.GetName()}
+		if r.Namespace == "" && !clusterScoped[gvk.Kind] {
+			r.Namespace = namespace
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// clusterScoped are the built-in kinds that live outside namespaces, for
+// listing objects without asking a cluster.
+var clusterScoped = map[string]bool{
+	"Namespace": true, "CustomResourceDefinition": true, "ClusterRole": true, "ClusterRoleBinding": true,
+	"PersistentVolume": true, "StorageClass": true, "PriorityClass": true, "IngressClass": true,
+	"MutatingWebhookConfiguration": true, "ValidatingWebhookConfiguration": true, "APIService": true,
+	"RuntimeClass": true, "Node": true,
 }

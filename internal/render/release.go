@@ -1,0 +1,182 @@
+package render
+
+import (
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/template"
+
+	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/build/tag"
+	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/fault"
+)
+
+// sanitize turns an image name into the suffix of its template variables,
+// as Skaffold does: IMAGE_TAG_gcr_io_proj_app for gcr.io/proj/app.
+var sanitize = strings.NewReplacer(".", "_", "-", "_", "/", "_", ":", "_")
+
+// ImageVars are the variables setValueTemplates see for the built images,
+// beside the environment: for each image, its fully qualified reference,
+// repository (with and without the registry), registry, tag and digest.
+func ImageVars(builds []build.Result) map[string]string {
+	vars := map[string]string{}
+	for _, b := range builds {
+		name := sanitize.Replace(b.ImageName)
+		repo := build.Repository(b.Tag)
+		t := strings.TrimPrefix(strings.TrimPrefix(b.Tag, repo), ":")
+		if i := strings.Index(t, "@"); i >= 0 {
+			t = t[:i]
+		}
+		domain, path := "", repo
+		if i := strings.Index(repo, "/"); i >= 0 && strings.ContainsAny(repo[:i], ".:") || i >= 0 && repo[:i] == "localhost" {
+			domain, path = repo[:i], repo[i+1:]
+		}
+		full := b.Tag
+		if b.Digest != "" && b.Pushed {
+			full = b.Tag + "@" + b.Digest
+		}
+		vars["IMAGE_FULLY_QUALIFIED_"+name] = full
+		vars["IMAGE_REPO_"+name] = repo
+		vars["IMAGE_TAG_"+name] = t
+		vars["IMAGE_DIGEST_"+name] = b.Digest
+		vars["IMAGE_DOMAIN_"+name] = domain
+		vars["IMAGE_REPO_NO_DOMAIN_"+name] = path
+	}
+	return vars
+}
+
+// lenient expands text over vars, a missing variable being empty.
+func lenient(text string, vars map[string]string) (string, error) {
+	t, err := template.New("value").Option("missingkey=zero").Parse(text)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	err = t.Execute(&b, vars)
+	return strings.ReplaceAll(b.String(), "<no value>", ""), err
+}
+
+// ResolveRelease resolves a configured release for hoist-render: its templates
+// expanded over env (and, for setValueTemplates, the built images),
+// relative paths made absolute against dir, the flags' options applied,
+// and namespace the namespace of a release that names none. Without
+// builds (to delete), image variables expand to nothing. at names the
+// release in errors, such as deploy.helm.releases[0].
+func ResolveRelease(r *config.HelmRelease, flags config.HelmFlags, builds []build.Result, env map[string]string, dir, namespace, at string) (HelmRelease, error) {
+	var err error
+	expand := func(field, s string) string {
+		if err != nil || !strings.Contains(s, "{{") {
+			return s
+		}
+		var out string
+		if out, err = tag.Template(s, env); err != nil {
+			err = fault.Wrap(err, fault.DeployChartInvalid, fmt.Sprintf("%s.%s", at, field),
+				"set the environment variable the template names, or fix the template")
+		}
+		return out
+	}
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	out := HelmRelease{
+		Name:                  expand("name", r.Name),
+		Repo:                  r.Repo,
+		Version:               expand("version", r.Version),
+		SkipBuildDependencies: r.SkipBuildDependencies,
+		Wait:                  r.Wait,
+		RecreatePods:          r.RecreatePods,
+		CreateNamespace:       r.CreateNamespace != nil && *r.CreateNamespace,
+	}
+	out.Chart = r.RemoteChart
+	if r.ChartPath != "" {
+		out.Chart = abs(expand("chartPath", r.ChartPath))
+	}
+	if out.Namespace = expand("namespace", r.Namespace); out.Namespace == "" {
+		out.Namespace = namespace
+	}
+	for _, f := range r.ValuesFiles {
+		out.ValuesFiles = append(out.ValuesFiles, abs(expand("valuesFiles", f)))
+	}
+	if r.Overrides.Node != nil {
+		if derr := r.Overrides.Node.Decode(&out.Overrides); derr != nil {
+			return out, fault.Wrap(derr, fault.DeployChartInvalid, at+".overrides is not a mapping of values")
+		}
+	}
+	for _, kv := range r.SetValues {
+		out.Set = append(out.Set, kv.Key+"="+expand("setValues."+kv.Key, kv.Value))
+	}
+	if len(r.SetValueTemplates) > 0 {
+		all := ImageVars(builds)
+		for k, v := range env {
+			if _, ok := all[k]; !ok {
+				all[k] = v
+			}
+		}
+		for _, kv := range r.SetValueTemplates {
+			v, terr := tag.Template(kv.Value, all)
+			if builds == nil {
+				// Deleting: the objects' names do not depend on images
+				// that were not built.
+				v, terr = lenient(kv.Value, all)
+			}
+			if terr != nil {
+				return out, fault.Wrap(terr, fault.DeployChartInvalid, fmt.Sprintf("%s.setValueTemplates.%s", at, kv.Key),
+					"each image variable names an artifact built in this run, such as {{.IMAGE_FULLY_QUALIFIED_app}}; other variables come from the environment")
+			}
+			out.Set = append(out.Set, kv.Key+"="+v)
+		}
+	}
+	keys := make([]string, 0, len(r.SetFiles))
+	for k := range r.SetFiles {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out.SetFiles = append(out.SetFiles, k+"="+abs(r.SetFiles[k]))
+	}
+	o, ferr := flags.Options()
+	if ferr != nil {
+		return out, fault.Wrap(ferr, fault.DeployChartInvalid, at)
+	}
+	out.Atomic, out.Force = o.Atomic, o.Force
+	out.Wait = out.Wait || o.Wait
+	out.PlainHTTP, out.InsecureSkipTLSVerify = o.PlainHTTP, o.InsecureSkipTLSVerify
+	return out, err
+}
+
+// ReleaseInputs are the local files releases read, absolute: every file
+// of a local chart, the values files and the set files. hoist dev watches
+// them to deploy again.
+func ReleaseInputs(releases []*config.HelmRelease, dir string) []string {
+	var out []string
+	abs := func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	for _, r := range releases {
+		if r.ChartPath != "" && !strings.Contains(r.ChartPath, "{{") {
+			root := abs(r.ChartPath)
+			_ = filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+				if err == nil && !e.IsDir() {
+					out = append(out, p)
+				}
+				return nil
+			})
+		}
+		for _, f := range r.ValuesFiles {
+			out = append(out, abs(f))
+		}
+		for _, f := range r.SetFiles {
+			out = append(out, abs(f))
+		}
+	}
+	return out
+}
