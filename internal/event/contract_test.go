@@ -86,6 +86,11 @@ func goldenEvents() map[string]*pb.Event {
 		"test_failed": {Payload: &pb.Event_TestEvent{TestEvent: &pb.TestEvent{Image: "my-app", Status: pb.Status_FAILED,
 			Error: &pb.Error{Code: "TEST_CUSTOM_COMMAND_FAILED", Message: "test command \"go test ./...\" of \"my-app\" exited with status 1",
 				Suggestions: []string{"run the command by hand with IMAGE set"}}}}},
+		"render_succeeded": {Payload: &pb.Event_RenderEvent{RenderEvent: &pb.RenderEvent{Status: pb.Status_SUCCEEDED,
+			Manifests: []string{"k8s/deployment.yaml", "k8s/overlays/dev", "charts/web"}}}},
+		"render_failed": {Payload: &pb.Event_RenderEvent{RenderEvent: &pb.RenderEvent{Status: pb.Status_FAILED,
+			Manifests: []string{"charts/web"}, Error: &pb.Error{Code: "DEPLOY_CHART_INVALID",
+				Message: "release web: values file charts/web/values.yaml is not YAML", Suggestions: []string{"fix the chart or the release's values"}}}}},
 		"termination": {Payload: &pb.Event_TerminationEvent{TerminationEvent: &pb.TerminationEvent{Status: pb.Status_CANCELED,
 			Error: &pb.Error{Code: "CANCELED", Message: "interrupted"}}}},
 	}

@@ -84,6 +84,11 @@ func (w *jsonWriter) messageEvent(m *v1alpha2.Event) {
 			w.name(start, `"testEvent":`)
 			w.messageTestEvent(p.TestEvent)
 		}
+	case *v1alpha2.Event_RenderEvent:
+		if p != nil {
+			w.name(start, `"renderEvent":`)
+			w.messageRenderEvent(p.RenderEvent)
+		}
 	}
 	w.b = append(w.b, '}')
 }
@@ -281,6 +286,32 @@ func (w *jsonWriter) messageTestEvent(m *v1alpha2.TestEvent) {
 	if v := m.GetLog(); v != "" {
 		w.name(start, `"log":`)
 		w.string(v, "hoist.v1alpha2.TestEvent.log")
+	}
+	if v := m.GetError(); v != nil {
+		w.name(start, `"error":`)
+		w.messageError(v)
+	}
+	w.b = append(w.b, '}')
+}
+
+// messageRenderEvent writes a hoist.v1alpha2.RenderEvent.
+func (w *jsonWriter) messageRenderEvent(m *v1alpha2.RenderEvent) {
+	w.b = append(w.b, '{')
+	start := len(w.b)
+	if v := m.GetStatus(); v != 0 {
+		w.name(start, `"status":`)
+		w.enumStatus(v)
+	}
+	if v := m.GetManifests(); len(v) > 0 {
+		w.name(start, `"manifests":`)
+		w.b = append(w.b, '[')
+		for i, e := range v {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			w.string(e, "hoist.v1alpha2.RenderEvent.manifests")
+		}
+		w.b = append(w.b, ']')
 	}
 	if v := m.GetError(); v != nil {
 		w.name(start, `"error":`)

@@ -52,6 +52,8 @@ func statusOf(ev *pb.Event) (pb.Status, *pb.Error) {
 		return p.DevLoopEvent.GetStatus(), p.DevLoopEvent.GetError()
 	case *pb.Event_TestEvent:
 		return p.TestEvent.GetStatus(), p.TestEvent.GetError()
+	case *pb.Event_RenderEvent:
+		return p.RenderEvent.GetStatus(), p.RenderEvent.GetError()
 	case *pb.Event_TerminationEvent:
 		return p.TerminationEvent.GetStatus(), p.TerminationEvent.GetError()
 	}

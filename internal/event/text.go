@@ -93,6 +93,9 @@ func AppendText(b []byte, env *pb.Envelope, color bool) []byte {
 			break
 		}
 		line("test", e.Image, e.Status, errorText(e.Error))
+	case *pb.Event_RenderEvent:
+		e := p.RenderEvent
+		line("render", strings.Join(e.Manifests, " "), e.Status, errorText(e.Error))
 	case *pb.Event_TerminationEvent:
 		e := p.TerminationEvent
 		line("end", "", e.Status, errorText(e.Error))

@@ -185,6 +185,7 @@ type Event struct {
 	//	*Event_DevLoopEvent
 	//	*Event_TerminationEvent
 	//	*Event_TestEvent
+	//	*Event_RenderEvent
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -304,6 +305,15 @@ func (x *Event) GetTestEvent() *TestEvent {
 	return nil
 }
 
+func (x *Event) GetRenderEvent() *RenderEvent {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_RenderEvent); ok {
+			return x.RenderEvent
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -336,6 +346,10 @@ type Event_TestEvent struct {
 	TestEvent *TestEvent `protobuf:"bytes,16,opt,name=test_event,json=testEvent,proto3,oneof"`
 }
 
+type Event_RenderEvent struct {
+	RenderEvent *RenderEvent `protobuf:"bytes,17,opt,name=render_event,json=renderEvent,proto3,oneof"`
+}
+
 func (*Event_MetaEvent) isEvent_Payload() {}
 
 func (*Event_BuildEvent) isEvent_Payload() {}
@@ -349,6 +363,8 @@ func (*Event_DevLoopEvent) isEvent_Payload() {}
 func (*Event_TerminationEvent) isEvent_Payload() {}
 
 func (*Event_TestEvent) isEvent_Payload() {}
+
+func (*Event_RenderEvent) isEvent_Payload() {}
 
 // Error says what went wrong in a form programs can act on.
 type Error struct {
@@ -1083,6 +1099,71 @@ func (x *TestEvent) GetError() *Error {
 	return nil
 }
 
+// RenderEvent reports hoist render: the manifests of every deployer
+// hydrated (raw YAML, kustomize, helm template) with the built images:
+// started, done.
+type RenderEvent struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Status Status                 `protobuf:"varint,1,opt,name=status,proto3,enum=hoist.v1alpha2.Status" json:"status,omitempty"`
+	// The sources rendered, relative to skaffold.yaml: manifest files,
+	// kustomization folders and charts.
+	Manifests     []string `protobuf:"bytes,2,rep,name=manifests,proto3" json:"manifests,omitempty"`
+	Error         *Error   `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenderEvent) Reset() {
+	*x = RenderEvent{}
+	mi := &file_hoist_v1alpha2_event_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenderEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenderEvent) ProtoMessage() {}
+
+func (x *RenderEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_hoist_v1alpha2_event_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenderEvent.ProtoReflect.Descriptor instead.
+func (*RenderEvent) Descriptor() ([]byte, []int) {
+	return file_hoist_v1alpha2_event_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RenderEvent) GetStatus() Status {
+	if x != nil {
+		return x.Status
+	}
+	return Status_STATUS_UNSPECIFIED
+}
+
+func (x *RenderEvent) GetManifests() []string {
+	if x != nil {
+		return x.Manifests
+	}
+	return nil
+}
+
+func (x *RenderEvent) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // TerminationEvent is the last event of every run, also on Ctrl-C and on
 // failure.
 type TerminationEvent struct {
@@ -1095,7 +1176,7 @@ type TerminationEvent struct {
 
 func (x *TerminationEvent) Reset() {
 	*x = TerminationEvent{}
-	mi := &file_hoist_v1alpha2_event_proto_msgTypes[12]
+	mi := &file_hoist_v1alpha2_event_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1107,7 +1188,7 @@ func (x *TerminationEvent) String() string {
 func (*TerminationEvent) ProtoMessage() {}
 
 func (x *TerminationEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hoist_v1alpha2_event_proto_msgTypes[12]
+	mi := &file_hoist_v1alpha2_event_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1120,7 +1201,7 @@ func (x *TerminationEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminationEvent.ProtoReflect.Descriptor instead.
 func (*TerminationEvent) Descriptor() ([]byte, []int) {
-	return file_hoist_v1alpha2_event_proto_rawDescGZIP(), []int{12}
+	return file_hoist_v1alpha2_event_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TerminationEvent) GetStatus() Status {
@@ -1147,7 +1228,7 @@ const file_hoist_v1alpha2_event_proto_rawDesc = "" +
 	"apiVersion\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1a\n" +
 	"\bevent_id\x18\x03 \x01(\tR\bevent_id\x12+\n" +
-	"\x05event\x18\x04 \x01(\v2\x15.hoist.v1alpha2.EventR\x05event\"\xca\x04\n" +
+	"\x05event\x18\x04 \x01(\v2\x15.hoist.v1alpha2.EventR\x05event\"\x8c\x05\n" +
 	"\x05Event\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\rR\bsequence\x128\n" +
 	"\ttimestamp\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\ttimestamp\x12:\n" +
@@ -1161,7 +1242,8 @@ const file_hoist_v1alpha2_event_proto_rawDesc = "" +
 	"\x0edev_loop_event\x18\x0e \x01(\v2\x1c.hoist.v1alpha2.DevLoopEventH\x00R\fdevLoopEvent\x12O\n" +
 	"\x11termination_event\x18\x0f \x01(\v2 .hoist.v1alpha2.TerminationEventH\x00R\x10terminationEvent\x12:\n" +
 	"\n" +
-	"test_event\x18\x10 \x01(\v2\x19.hoist.v1alpha2.TestEventH\x00R\ttestEventB\t\n" +
+	"test_event\x18\x10 \x01(\v2\x19.hoist.v1alpha2.TestEventH\x00R\ttestEvent\x12@\n" +
+	"\frender_event\x18\x11 \x01(\v2\x1b.hoist.v1alpha2.RenderEventH\x00R\vrenderEventB\t\n" +
 	"\apayload\"W\n" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
@@ -1217,7 +1299,11 @@ const file_hoist_v1alpha2_event_proto_rawDesc = "" +
 	"\x05image\x18\x01 \x01(\tR\x05image\x12.\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x16.hoist.v1alpha2.StatusR\x06status\x12\x10\n" +
 	"\x03log\x18\x03 \x01(\tR\x03log\x12+\n" +
-	"\x05error\x18\x04 \x01(\v2\x15.hoist.v1alpha2.ErrorR\x05error\"o\n" +
+	"\x05error\x18\x04 \x01(\v2\x15.hoist.v1alpha2.ErrorR\x05error\"\x88\x01\n" +
+	"\vRenderEvent\x12.\n" +
+	"\x06status\x18\x01 \x01(\x0e2\x16.hoist.v1alpha2.StatusR\x06status\x12\x1c\n" +
+	"\tmanifests\x18\x02 \x03(\tR\tmanifests\x12+\n" +
+	"\x05error\x18\x03 \x01(\v2\x15.hoist.v1alpha2.ErrorR\x05error\"o\n" +
 	"\x10TerminationEvent\x12.\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x16.hoist.v1alpha2.StatusR\x06status\x12+\n" +
 	"\x05error\x18\x02 \x01(\v2\x15.hoist.v1alpha2.ErrorR\x05error*g\n" +
@@ -1243,7 +1329,7 @@ func file_hoist_v1alpha2_event_proto_rawDescGZIP() []byte {
 }
 
 var file_hoist_v1alpha2_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_hoist_v1alpha2_event_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_hoist_v1alpha2_event_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_hoist_v1alpha2_event_proto_goTypes = []any{
 	(Status)(0),                   // 0: hoist.v1alpha2.Status
 	(*Envelope)(nil),              // 1: hoist.v1alpha2.Envelope
@@ -1258,39 +1344,43 @@ var file_hoist_v1alpha2_event_proto_goTypes = []any{
 	(*StatusCheckEvent)(nil),      // 10: hoist.v1alpha2.StatusCheckEvent
 	(*DevLoopEvent)(nil),          // 11: hoist.v1alpha2.DevLoopEvent
 	(*TestEvent)(nil),             // 12: hoist.v1alpha2.TestEvent
-	(*TerminationEvent)(nil),      // 13: hoist.v1alpha2.TerminationEvent
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(*RenderEvent)(nil),           // 13: hoist.v1alpha2.RenderEvent
+	(*TerminationEvent)(nil),      // 14: hoist.v1alpha2.TerminationEvent
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
 }
 var file_hoist_v1alpha2_event_proto_depIdxs = []int32{
 	2,  // 0: hoist.v1alpha2.Envelope.event:type_name -> hoist.v1alpha2.Event
-	14, // 1: hoist.v1alpha2.Event.timestamp:type_name -> google.protobuf.Timestamp
+	15, // 1: hoist.v1alpha2.Event.timestamp:type_name -> google.protobuf.Timestamp
 	4,  // 2: hoist.v1alpha2.Event.meta_event:type_name -> hoist.v1alpha2.MetaEvent
 	5,  // 3: hoist.v1alpha2.Event.build_event:type_name -> hoist.v1alpha2.BuildEvent
 	8,  // 4: hoist.v1alpha2.Event.deploy_event:type_name -> hoist.v1alpha2.DeployEvent
 	10, // 5: hoist.v1alpha2.Event.status_check_event:type_name -> hoist.v1alpha2.StatusCheckEvent
 	11, // 6: hoist.v1alpha2.Event.dev_loop_event:type_name -> hoist.v1alpha2.DevLoopEvent
-	13, // 7: hoist.v1alpha2.Event.termination_event:type_name -> hoist.v1alpha2.TerminationEvent
+	14, // 7: hoist.v1alpha2.Event.termination_event:type_name -> hoist.v1alpha2.TerminationEvent
 	12, // 8: hoist.v1alpha2.Event.test_event:type_name -> hoist.v1alpha2.TestEvent
-	0,  // 9: hoist.v1alpha2.BuildEvent.status:type_name -> hoist.v1alpha2.Status
-	6,  // 10: hoist.v1alpha2.BuildEvent.step:type_name -> hoist.v1alpha2.Step
-	7,  // 11: hoist.v1alpha2.BuildEvent.artifact:type_name -> hoist.v1alpha2.Artifact
-	3,  // 12: hoist.v1alpha2.BuildEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 13: hoist.v1alpha2.DeployEvent.status:type_name -> hoist.v1alpha2.Status
-	9,  // 14: hoist.v1alpha2.DeployEvent.resources:type_name -> hoist.v1alpha2.Resource
-	3,  // 15: hoist.v1alpha2.DeployEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 16: hoist.v1alpha2.StatusCheckEvent.status:type_name -> hoist.v1alpha2.Status
-	3,  // 17: hoist.v1alpha2.StatusCheckEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 18: hoist.v1alpha2.DevLoopEvent.status:type_name -> hoist.v1alpha2.Status
-	3,  // 19: hoist.v1alpha2.DevLoopEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 20: hoist.v1alpha2.TestEvent.status:type_name -> hoist.v1alpha2.Status
-	3,  // 21: hoist.v1alpha2.TestEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 22: hoist.v1alpha2.TerminationEvent.status:type_name -> hoist.v1alpha2.Status
-	3,  // 23: hoist.v1alpha2.TerminationEvent.error:type_name -> hoist.v1alpha2.Error
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	13, // 9: hoist.v1alpha2.Event.render_event:type_name -> hoist.v1alpha2.RenderEvent
+	0,  // 10: hoist.v1alpha2.BuildEvent.status:type_name -> hoist.v1alpha2.Status
+	6,  // 11: hoist.v1alpha2.BuildEvent.step:type_name -> hoist.v1alpha2.Step
+	7,  // 12: hoist.v1alpha2.BuildEvent.artifact:type_name -> hoist.v1alpha2.Artifact
+	3,  // 13: hoist.v1alpha2.BuildEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 14: hoist.v1alpha2.DeployEvent.status:type_name -> hoist.v1alpha2.Status
+	9,  // 15: hoist.v1alpha2.DeployEvent.resources:type_name -> hoist.v1alpha2.Resource
+	3,  // 16: hoist.v1alpha2.DeployEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 17: hoist.v1alpha2.StatusCheckEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 18: hoist.v1alpha2.StatusCheckEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 19: hoist.v1alpha2.DevLoopEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 20: hoist.v1alpha2.DevLoopEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 21: hoist.v1alpha2.TestEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 22: hoist.v1alpha2.TestEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 23: hoist.v1alpha2.RenderEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 24: hoist.v1alpha2.RenderEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 25: hoist.v1alpha2.TerminationEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 26: hoist.v1alpha2.TerminationEvent.error:type_name -> hoist.v1alpha2.Error
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_hoist_v1alpha2_event_proto_init() }
@@ -1306,6 +1396,7 @@ func file_hoist_v1alpha2_event_proto_init() {
 		(*Event_DevLoopEvent)(nil),
 		(*Event_TerminationEvent)(nil),
 		(*Event_TestEvent)(nil),
+		(*Event_RenderEvent)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1313,7 +1404,7 @@ func file_hoist_v1alpha2_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hoist_v1alpha2_event_proto_rawDesc), len(file_hoist_v1alpha2_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

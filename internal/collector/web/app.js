@@ -281,6 +281,8 @@ class Run {
       if (ev.devLoopEvent.error) this.failed("dev iteration " + ev.devLoopEvent.iteration, ev.devLoopEvent.error);
     } else if (ev.testEvent) {
       if (ev.testEvent.error) this.failed("test " + ev.testEvent.image, ev.testEvent.error);
+    } else if (ev.renderEvent) {
+      if (ev.renderEvent.error) this.failed("render", ev.renderEvent.error);
     } else if (ev.terminationEvent) {
       this.end = { status: ev.terminationEvent.status, time: t, error: ev.terminationEvent.error };
       if (ev.terminationEvent.error) this.failed("run", ev.terminationEvent.error);
