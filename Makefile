@@ -13,7 +13,8 @@ test:
 
 ## build: build bin/hoist and its companion bin/hoist-render (kustomize, Helm)
 build:
-	go build -o bin/ ./cmd/hoist ./cmd/hoist-render
+	go build -o bin/hoist ./cmd/hoist
+	CGO_ENABLED=0 go build -o bin/hoist-render ./cmd/hoist-render
 
 ## generate: regenerate the Go code of the .proto files
 generate:

@@ -22,7 +22,7 @@ bash hack/testenv/up.sh
 # shellcheck disable=SC1091
 source "${HOIST_TESTENV_DIR:-$HOME/.cache/hoist/testenv}/env"
 mkdir -p out bin
-go build -o bin/ ./cmd/hoist ./cmd/hoist-render
+go build -o bin/hoist ./cmd/hoist && CGO_ENABLED=0 go build -o bin/hoist-render ./cmd/hoist-render
 
 echo "== hoist build: examples/custom-builder (registry $HOIST_TEST_REGISTRY)" >&2
 bin/hoist build -f examples/custom-builder/skaffold.yaml --default-repo "$HOIST_TEST_REGISTRY"

@@ -9,7 +9,7 @@ setup() {
 	RUNS=${RUNS:-7}
 	# shellcheck disable=SC1091
 	source "${HOIST_TESTENV_DIR:-$HOME/.cache/hoist/testenv}/env"
-	go build -o bin/ ./cmd/hoist ./cmd/hoist-render
+	go build -o bin/hoist ./cmd/hoist && CGO_ENABLED=0 go build -o bin/hoist-render ./cmd/hoist-render
 	work=$(mktemp -d)
 	cp -r examples/getting-started "$work/app"
 	sed -i 's|      network: host|      network: host\n      noCache: true|' "$work/app/skaffold.yaml"

@@ -84,6 +84,13 @@ func convert(doc *document, at locator) (*Config, []*Error) {
 		}
 	}
 	cfg.HelmManifests = doc.Manifests.Helm
+	if m, d := doc.Manifests.Helm, cfg.Deploy.Helm; m != nil && d != nil {
+		// With both, the helm deployer deploys manifests.helm's releases,
+		// as Skaffold's does.
+		merged := *d
+		merged.Releases, merged.Flags = m.Releases, m.Flags
+		cfg.Deploy.Helm = &merged
+	}
 	if helmRenders {
 		cfg.Deploy.Kubectl.Helm = doc.Manifests.Helm
 	}

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 
@@ -19,31 +20,50 @@ import (
 var sanitize = strings.NewReplacer(".", "_", "-", "_", "/", "_", ":", "_")
 
 // ImageVars are the variables setValueTemplates see for the built images,
-// beside the environment: for each image, its fully qualified reference,
-// repository (with and without the registry), registry, tag and digest.
+// beside the environment, named as Skaffold names them. Each image's
+// variables come with its sanitised name as suffix (IMAGE_TAG_gcr_io_app
+// for gcr.io/app), and with the build's position: none for the first
+// build (IMAGE_TAG), 2 for the second (IMAGE_TAG2) and so on.
+//
+//   - IMAGE_FULLY_QUALIFIED and DIGEST: the reference, tag@digest when
+//     pushed;
+//   - IMAGE_REPO (with the registry), IMAGE_REPO_NO_DOMAIN, IMAGE_DOMAIN;
+//   - IMAGE_TAG, IMAGE_DIGEST, DIGEST_ALGO and DIGEST_HEX;
+//   - IMAGE_NAME: the image name as configured.
 func ImageVars(builds []build.Result) map[string]string {
 	vars := map[string]string{}
-	for _, b := range builds {
-		name := sanitize.Replace(b.ImageName)
-		repo := build.Repository(b.Tag)
-		t := strings.TrimPrefix(strings.TrimPrefix(b.Tag, repo), ":")
-		if i := strings.Index(t, "@"); i >= 0 {
-			t = t[:i]
-		}
-		domain, path := "", repo
-		if i := strings.Index(repo, "/"); i >= 0 && strings.ContainsAny(repo[:i], ".:") || i >= 0 && repo[:i] == "localhost" {
-			domain, path = repo[:i], repo[i+1:]
-		}
+	for i, b := range builds {
 		full := b.Tag
-		if b.Digest != "" && b.Pushed {
+		if b.Pushed && b.Digest != "" {
 			full = b.Tag + "@" + b.Digest
 		}
-		vars["IMAGE_FULLY_QUALIFIED_"+name] = full
-		vars["IMAGE_REPO_"+name] = repo
-		vars["IMAGE_TAG_"+name] = t
-		vars["IMAGE_DIGEST_"+name] = b.Digest
-		vars["IMAGE_DOMAIN_"+name] = domain
-		vars["IMAGE_REPO_NO_DOMAIN_"+name] = path
+		repo := build.Repository(b.Tag)
+		t := strings.TrimPrefix(strings.TrimPrefix(b.Tag, repo), ":")
+		if j := strings.Index(t, "@"); j >= 0 {
+			t = t[:j]
+		}
+		domain, path := "", repo
+		if j := strings.Index(repo, "/"); j >= 0 && (strings.ContainsAny(repo[:j], ".:") || repo[:j] == "localhost") {
+			domain, path = repo[:j], repo[j+1:]
+		}
+		digest := ""
+		if b.Pushed {
+			digest = b.Digest
+		}
+		algo, hex, _ := strings.Cut(digest, ":")
+		image := map[string]string{
+			"IMAGE_NAME": b.ImageName, "DIGEST": full, "IMAGE_FULLY_QUALIFIED": full,
+			"IMAGE_REPO": repo, "IMAGE_REPO_NO_DOMAIN": path, "IMAGE_DOMAIN": domain,
+			"IMAGE_TAG": t, "IMAGE_DIGEST": digest, "DIGEST_ALGO": algo, "DIGEST_HEX": hex,
+		}
+		position := ""
+		if i > 0 {
+			position = strconv.Itoa(i + 1)
+		}
+		for k, v := range image {
+			vars[k+position] = v
+			vars[k+"_"+sanitize.Replace(b.ImageName)] = v
+		}
 	}
 	return vars
 }
@@ -89,9 +109,13 @@ func ResolveRelease(r *config.HelmRelease, flags config.HelmFlags, builds []buil
 		Repo:                  r.Repo,
 		Version:               expand("version", r.Version),
 		SkipBuildDependencies: r.SkipBuildDependencies,
+		SkipTests:             r.SkipTests,
 		Wait:                  r.Wait,
 		RecreatePods:          r.RecreatePods,
 		CreateNamespace:       r.CreateNamespace != nil && *r.CreateNamespace,
+	}
+	if p := r.Packaged; p != nil {
+		out.Packaged = &config.HelmPackaged{Version: expand("packaged.version", p.Version), AppVersion: expand("packaged.appVersion", p.AppVersion)}
 	}
 	out.Chart = r.RemoteChart
 	if r.ChartPath != "" {
@@ -111,6 +135,9 @@ func ResolveRelease(r *config.HelmRelease, flags config.HelmFlags, builds []buil
 	for _, kv := range r.SetValues {
 		out.Set = append(out.Set, kv.Key+"="+expand("setValues."+kv.Key, kv.Value))
 	}
+	if err != nil {
+		return out, err
+	}
 	if len(r.SetValueTemplates) > 0 {
 		all := ImageVars(builds)
 		for k, v := range env {
@@ -129,7 +156,9 @@ func ResolveRelease(r *config.HelmRelease, flags config.HelmFlags, builds []buil
 				return out, fault.Wrap(terr, fault.DeployChartInvalid, fmt.Sprintf("%s.setValueTemplates.%s", at, kv.Key),
 					"each image variable names an artifact built in this run, such as {{.IMAGE_FULLY_QUALIFIED_app}}; other variables come from the environment")
 			}
-			out.Set = append(out.Set, kv.Key+"="+v)
+			// A template such as {{.IMAGE_TAG}}@{{.IMAGE_DIGEST}} of an
+			// image that was not pushed ends with @ and no digest.
+			out.Set = append(out.Set, kv.Key+"="+strings.TrimSuffix(v, "@"))
 		}
 	}
 	keys := make([]string, 0, len(r.SetFiles))

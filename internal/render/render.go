@@ -214,6 +214,10 @@ type HelmRelease struct {
 	Set       []string `json:"set,omitempty"`
 	SetString []string `json:"setString,omitempty"`
 	SetFiles  []string `json:"setFiles,omitempty"`
+	// Packaged packages a local chart with these versions first.
+	Packaged *config.HelmPackaged `json:"packaged,omitempty"`
+	// SkipTests leaves the chart's test hooks out of a rendering.
+	SkipTests bool `json:"skipTests,omitempty"`
 	// SkipBuildDependencies leaves a local chart's charts/ as it is;
 	// otherwise its dependencies are built as helm dependency build does.
 	SkipBuildDependencies bool `json:"skipBuildDependencies,omitempty"`

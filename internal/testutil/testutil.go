@@ -99,7 +99,9 @@ func Render(t testing.TB) {
 			return
 		}
 		path := filepath.Join(dir, "hoist-render")
-		if out, err := exec.Command("go", "build", "-o", path, "github.com/hoist-dev/hoist/cmd/hoist-render").CombinedOutput(); err != nil {
+		cmd := exec.Command("go", "build", "-o", path, "github.com/hoist-dev/hoist/cmd/hoist-render")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
 			renderErr = fmt.Errorf("building hoist-render: %v\n%s", err, out)
 			return
 		}

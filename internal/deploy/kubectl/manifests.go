@@ -258,12 +258,19 @@ func Hydrate(source string, data []byte, builds []build.Result, sel config.Resou
 	if err != nil {
 		return nil, err
 	}
-	var out bytes.Buffer
-	for i, m := range objs {
+	for _, m := range objs {
 		substitute(m.obj, builds, sel)
 		if runID != "" {
 			label(m.obj, runID)
 		}
+	}
+	return encode(objs)
+}
+
+// encode writes objects as a stream of YAML documents.
+func encode(objs []manifest) ([]byte, error) {
+	var out bytes.Buffer
+	for i, m := range objs {
 		j, err := m.obj.MarshalJSON()
 		if err != nil {
 			return nil, err
@@ -307,4 +314,24 @@ var clusterScoped = map[string]bool{
 	"PersistentVolume": true, "StorageClass": true, "PriorityClass": true, "IngressClass": true,
 	"MutatingWebhookConfiguration": true, "ValidatingWebhookConfiguration": true, "APIService": true,
 	"RuntimeClass": true, "Node": true,
+}
+
+// RestartedAtAnnotation, set on pod templates, makes their workloads
+// replace their pods, as kubectl rollout restart does.
+const RestartedAtAnnotation = "hoist.dev/restartedAt"
+
+// Restart stamps the pod template of every workload in a stream of YAML
+// objects with at, so that applying them replaces the pods.
+func Restart(data []byte, at string) ([]byte, error) {
+	objs, err := parseManifests("restart", data)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range objs {
+		if path, ok := podSpecPaths[m.obj.GetKind()]; ok && len(path) > 1 {
+			meta := append(slices.Clone(path[:len(path)-1]), "metadata", "annotations")
+			_ = unstructured.SetNestedField(m.obj.Object, at, append(meta, RestartedAtAnnotation)...)
+		}
+	}
+	return encode(objs)
 }
