@@ -106,7 +106,6 @@ func ResolveRelease(r *config.HelmRelease, flags config.HelmFlags, builds []buil
 	}
 	out := HelmRelease{
 		Name:                  expand("name", r.Name),
-		Repo:                  r.Repo,
 		Version:               expand("version", r.Version),
 		SkipBuildDependencies: r.SkipBuildDependencies,
 		SkipTests:             r.SkipTests,
@@ -117,7 +116,9 @@ func ResolveRelease(r *config.HelmRelease, flags config.HelmFlags, builds []buil
 	if p := r.Packaged; p != nil {
 		out.Packaged = &config.HelmPackaged{Version: expand("packaged.version", p.Version), AppVersion: expand("packaged.appVersion", p.AppVersion)}
 	}
-	out.Chart = r.RemoteChart
+	// remoteChart and repo are templated too, unlike Skaffold's, so that
+	// a registry's address can come from the environment.
+	out.Chart, out.Repo = expand("remoteChart", r.RemoteChart), expand("repo", r.Repo)
 	if r.ChartPath != "" {
 		out.Chart = abs(expand("chartPath", r.ChartPath))
 	}
