@@ -91,17 +91,7 @@ func Connect(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 	}
 	cfg.QPS, cfg.Burst = 50, 100
 	cfg.UserAgent = "hoist"
-	ns, _, err := cc.Namespace()
-	if err != nil || ns == "" {
-		ns = "default"
-	}
-	if o.DefaultNamespace != "" {
-		ns = o.DefaultNamespace
-	}
-	if o.Namespace != "" {
-		ns = o.Namespace
-	}
-	c := &Cluster{Context: name, Server: cfg.Host, Namespace: ns, Config: cfg}
+	c := &Cluster{Context: name, Server: cfg.Host, Namespace: namespace(cc, o), Config: cfg}
 	if c.Typed, err = kubernetes.NewForConfig(cfg); err != nil {
 		return nil, err
 	}
@@ -119,6 +109,32 @@ func Connect(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 	}
 	c.Mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
 	return c, nil
+}
+
+// namespace is the namespace of objects that name none: the flag, then
+// defaultNamespace, then the context's namespace, then "default".
+func namespace(cc clientcmd.ClientConfig, o ClusterOptions) string {
+	if o.Namespace != "" {
+		return o.Namespace
+	}
+	if o.DefaultNamespace != "" {
+		return o.DefaultNamespace
+	}
+	if ns, _, err := cc.Namespace(); err == nil && ns != "" {
+		return ns
+	}
+	return "default"
+}
+
+// DefaultNamespace is the namespace Connect would resolve, read from the
+// kubeconfig without reaching the cluster.
+func DefaultNamespace(o ClusterOptions) (string, error) {
+	cc := clientConfig(o.Kubeconfig, o.Context)
+	if _, err := cc.RawConfig(); err != nil {
+		return "", fault.Wrap(err, fault.DeployKubeconfigInvalid, "reading the kubeconfig",
+			"check --kubeconfig or $KUBECONFIG, or render with --offline")
+	}
+	return namespace(cc, o), nil
 }
 
 func (c *Cluster) unreachable(err error) error {

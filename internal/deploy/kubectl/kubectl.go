@@ -54,6 +54,9 @@ type Deployer struct {
 	// applied with the manifests; Helm's logs go to Log.
 	Helm *config.Helm
 	Log  io.Writer
+	// Namespace is where objects that name none go when there is no
+	// Cluster (hoist render).
+	Namespace string
 }
 
 var _ deploy.Deployer = (*Deployer)(nil)
@@ -85,6 +88,34 @@ func (d *Deployer) Deploy(ctx context.Context, builds []build.Result, r deploy.R
 		r.Applied(res)
 	}
 	return applied, files, nil
+}
+
+func (d *Deployer) namespace() string {
+	if d.Cluster != nil {
+		return d.Cluster.Namespace
+	}
+	return d.Namespace
+}
+
+// Render returns the objects Deploy would apply, as a stream of YAML
+// documents: the built images replaced, the run id label added, and, when
+// the Deployer has a namespace, the namespace of namespaced objects that
+// name none set. The files are the manifests' sources.
+func (d *Deployer) Render(ctx context.Context, builds []build.Result) ([]byte, []string, error) {
+	files, objs, err := d.load(ctx, builds)
+	if err != nil {
+		return nil, files, err
+	}
+	ns := d.namespace()
+	for _, m := range objs {
+		substitute(m.obj, builds, d.Selector)
+		label(m.obj, d.RunID)
+		if ns != "" && m.obj.GetNamespace() == "" && !clusterScoped[m.obj.GetKind()] {
+			m.obj.SetNamespace(ns)
+		}
+	}
+	data, err := encode(objs)
+	return data, files, err
 }
 
 func rank(kind string) int {
@@ -127,7 +158,7 @@ func (d *Deployer) load(ctx context.Context, builds []build.Result) ([]string, [
 	}
 	if d.Helm != nil {
 		for i, r := range d.Helm.Releases {
-			rel, err := render.ResolveRelease(r, d.Helm.Flags, builds, tag.Env(), d.Dir, d.Cluster.Namespace, fmt.Sprintf("manifests.helm.releases[%d]", i))
+			rel, err := render.ResolveRelease(r, d.Helm.Flags, builds, tag.Env(), d.Dir, d.namespace(), fmt.Sprintf("manifests.helm.releases[%d]", i))
 			if err != nil {
 				return files, nil, err
 			}
