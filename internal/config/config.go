@@ -307,7 +307,8 @@ type SyncRule struct {
 // PortForward forwards a local port to a port of a deployed resource.
 type PortForward struct {
 	// Type is the resource's kind: pod, deployment, service, replicaset,
-	// statefulset, daemonset, job (any case).
+	// statefulset, daemonset, job (any case), or container for a
+	// container that deploy.docker runs (Name is then its image name).
 	Type      string      `yaml:"resourceType,omitempty"`
 	Name      string      `yaml:"resourceName,omitempty"`
 	Namespace string      `yaml:"namespace,omitempty"`
@@ -497,6 +498,8 @@ type Deploy struct {
 	// TolerateFailuresUntilDeadline keeps the status check waiting through
 	// image pull errors and crash loops until the deadline.
 	TolerateFailuresUntilDeadline bool `yaml:"tolerateFailuresUntilDeadline,omitempty"`
+	// Docker runs the images as containers of the local Docker engine.
+	Docker *DockerDeploy `yaml:"docker,omitempty"`
 }
 
 // KubectlDeploy deploys manifests with kubectl semantics.
@@ -554,12 +557,17 @@ func (c *Config) ImageNames() []string {
 	return names
 }
 
-// Deployer names the configured deployer, or "" when none is.
+// Deployer names the configured deployers in the order they deploy,
+// separated by commas (kubectl,docker), or is "" when none is.
 func (c *Config) Deployer() string {
+	var names []string
 	if c.Deploy.Kubectl != nil {
-		return "kubectl"
+		names = append(names, "kubectl")
 	}
-	return ""
+	if c.Deploy.Docker != nil {
+		names = append(names, "docker")
+	}
+	return strings.Join(names, ",")
 }
 
 // Rel returns path relative to the config's folder when it is inside it.

@@ -16,7 +16,7 @@ var unsupported = map[reflect.Type][]string{
 	reflect.TypeFor[Artifact](): {"dockerfileInline"},
 	reflect.TypeFor[manifests](): {"kustomize", "helm", "kpt", "hooks", "transform",
 		"validate", "remoteManifests"},
-	reflect.TypeFor[Deploy](): {"helm", "kustomize", "kpt", "docker", "cloudrun",
+	reflect.TypeFor[Deploy](): {"helm", "kustomize", "kpt", "cloudrun",
 		"logs"},
 	reflect.TypeFor[KubectlDeploy](): {"remoteManifests"},
 }

@@ -283,6 +283,7 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 		k.Manifests = nil
 		out.Deploy.Kubectl = &k
 	}
+	out.Deploy.Docker = nil
 	var errs []*Error
 	seen := map[string]*Config{}
 	for _, c := range cfgs {
@@ -323,6 +324,7 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 			}
 			out.Deploy.Kubectl.Manifests = append(out.Deploy.Kubectl.Manifests, k.Manifests...)
 		}
+		out.Deploy.Docker = mergeDocker(out.Deploy.Docker, c.Deploy.Docker)
 		if c != base {
 			out.PortForward = append(out.PortForward, c.PortForward...)
 			out.Test = append(out.Test, c.Test...)
@@ -338,7 +340,8 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 			out.Event.Log.File = c.Event.Log.File
 		}
 	}
-	return &out, append(errs, dependencyErrors(cfgs)...)
+	errs = append(errs, dependencyErrors(cfgs)...)
+	return &out, append(errs, dockerErrors(cfgs)...)
 }
 
 // mergeBuildSettings fills what the root config leaves unset of the

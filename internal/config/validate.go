@@ -115,6 +115,7 @@ func validate(c *Config, at locator) []*Error {
 			errs = append(errs, at("deploy.kubectl.flags", "%v", err).withHint("remove the flag, or use Skaffold, which runs kubectl"))
 		}
 	}
+	errs = append(errs, validateDocker(c, at)...)
 	for i, tc := range c.Test {
 		for j, ct := range tc.Custom {
 			p := fmt.Sprintf("test[%d].custom[%d]", i, j)
@@ -183,7 +184,7 @@ func validate(c *Config, at locator) []*Error {
 	return errs
 }
 
-var portForwardTypes = []string{"pod", "deployment", "service", "replicaset", "statefulset", "daemonset", "job", "cronjob"}
+var portForwardTypes = []string{"pod", "deployment", "service", "replicaset", "statefulset", "daemonset", "job", "cronjob", ContainerPortType}
 
 // hostPlatform is the only platform hoist builds for.
 var hostPlatform = runtime.GOOS + "/" + runtime.GOARCH
