@@ -18,11 +18,12 @@ import (
 
 	"github.com/hoist-dev/hoist/internal/build"
 	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/deploy"
 	"github.com/hoist-dev/hoist/internal/fault"
 )
 
 // RunIDLabel labels every object hoist applies with the run that applied it.
-const RunIDLabel = "hoist.dev/run-id"
+const RunIDLabel = deploy.RunIDLabel
 
 // manifest is one object of one manifest file.
 type manifest struct {
