@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/build/daemon"
 	"github.com/hoist-dev/hoist/internal/config"
+	dockerdeploy "github.com/hoist-dev/hoist/internal/deploy/docker"
 	"github.com/hoist-dev/hoist/internal/deploy/kubectl"
 	"github.com/hoist-dev/hoist/internal/deploy/status"
 	"github.com/hoist-dev/hoist/internal/fault"
@@ -100,7 +102,7 @@ func (s *session) deploy(ctx context.Context, d DeployOptions, phase func(contex
 func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptions) (*runner.Deploys, error) {
 	if cfg.Deployer() == "" {
 		return nil, fault.New(fault.DeployNoDeployer,
-			fmt.Sprintf("%s configures no deployer", cfg.File), "add deploy.kubectl with its manifests")
+			fmt.Sprintf("%s configures no deployer", cfg.File), "add deploy.kubectl with its manifests, or deploy.docker with the images to run")
 	}
 	check := cfg.Deploy.StatusCheck == nil || *cfg.Deploy.StatusCheck
 	if d.StatusCheck != nil {
@@ -146,6 +148,15 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		p.Deployers = append(p.Deployers, &kubectl.Deployer{Cluster: cluster, Dir: cfg.Dir, Manifests: k.Manifests, RunID: s.bus.RunID(),
 			Selector: cfg.ResourceSelector, Options: kubectlOptions})
 		p.Hooks = k.Hooks
+	}
+	if dk := cfg.Deploy.Docker; dk != nil {
+		// The local Docker engine: no cluster to connect to.
+		c, err := daemon.Connect()
+		if err != nil {
+			return nil, err
+		}
+		p.Deployers = append(p.Deployers, &dockerdeploy.Deployer{Client: c, Images: dk.Images, PortForward: cfg.PortForward,
+			RunID: s.bus.RunID(), Project: dockerdeploy.ProjectID(cfg.File), Logs: s.containerLogs()})
 	}
 	return p, nil
 }
