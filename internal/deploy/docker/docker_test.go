@@ -286,6 +286,8 @@ func TestCheckStatus(t *testing.T) {
 			// The engine keeps the order of each stream, not across them.
 			[]string{"exited with code 3; last output: ", "one", "two"}, false},
 		{"exits with success", "exit 0", nil, fault.StatusCheckFailed, []string{"exited with code 0"}, false},
+		// Seen running first, it is not ready until it has stayed up.
+		{"exits soon after it starts", "sleep 0.3; exit 4", nil, fault.StatusCheckFailed, []string{"exited with code 4"}, false},
 		{"unhealthy", "exec sleep 600", failing, fault.StatusCheckFailed, []string{"is unhealthy (last probe exited 1: not ready)"}, false},
 		{"unhealthy until the deadline", "exec sleep 600", failing, fault.StatusCheckDeadline,
 			[]string{"was not ready within 2s: unhealthy"}, true},

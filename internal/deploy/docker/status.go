@@ -25,10 +25,16 @@ const pollInterval = 200 * time.Millisecond
 // quotes.
 const tailLines = 10
 
+// settle is how long a container without a health check must be seen
+// running to be ready: long enough for one that fails as it starts (a
+// missing file, a wrong command) to have exited.
+const settle = time.Second
+
 var errDeadline = errors.New("status check deadline exceeded")
 
-// CheckStatus waits until every container of resources runs, and is
-// healthy when its image or config has a HEALTHCHECK, reporting each
+// CheckStatus waits until every container of resources runs (for a
+// second, when it has no HEALTHCHECK), and is healthy when its image or
+// config has a HEALTHCHECK, reporting each
 // change as container/NAME. A container that exits fails the check with
 // its exit code and its last lines of output, as does one whose health
 // check reports it unhealthy (unless o.TolerateFailures, which waits for
@@ -61,6 +67,10 @@ type waiter struct {
 	o      status.Options
 	report func(status.Update)
 	last   string
+	// since is when the container, started at started (the engine's
+	// time), was first seen running.
+	since   time.Time
+	started string
 }
 
 func (w *waiter) id() string { return "container/" + w.name }
@@ -137,6 +147,12 @@ func (w *waiter) evaluate(ctx context.Context) (bool, string, error) {
 	}
 	h := st.Health
 	if h == nil || h.Status == container.NoHealthcheck || h.Status == "" {
+		if w.since.IsZero() || w.started != st.StartedAt {
+			w.since, w.started = time.Now(), st.StartedAt
+		}
+		if time.Since(w.since) < settle {
+			return false, "running, making sure it stays up", nil
+		}
 		return true, "running" + ports, nil
 	}
 	switch h.Status {
