@@ -18,9 +18,9 @@ import (
 	"github.com/hoist-dev/hoist/internal/testutil"
 )
 
-// deployed lists a run's deployEvents' objects as "deployer action
+// helmDeployed lists a run's deployEvents' objects as "deployer action
 // Kind/name", and returns the built artifact.
-func deployed(r result) ([]string, *pb.Artifact) {
+func helmDeployed(r result) ([]string, *pb.Artifact) {
 	var objs []string
 	var art *pb.Artifact
 	for _, e := range r.events {
@@ -81,7 +81,7 @@ func TestRunHelmExample(t *testing.T) {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
 	checkRun(t, r.events, pb.Status_SUCCEEDED)
-	objs, art := deployed(r)
+	objs, art := helmDeployed(r)
 	if want := []string{"helm created Service/helm-app", "helm created Deployment/helm-app"}; !slices.Equal(objs, want) {
 		t.Errorf("deployed %v, want %v", objs, want)
 	}
@@ -98,7 +98,7 @@ func TestRunHelmExample(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("second run: exit %d\n%s", r.code, r.stderr)
 	}
-	if objs, _ := deployed(r); !slices.Equal(objs, []string{"helm configured Service/helm-app", "helm configured Deployment/helm-app"}) {
+	if objs, _ := helmDeployed(r); !slices.Equal(objs, []string{"helm configured Service/helm-app", "helm configured Deployment/helm-app"}) {
 		t.Errorf("second run deployed %v", objs)
 	}
 	if got := releaseSecrets(t, client, ns); len(got) != 2 {
@@ -109,7 +109,7 @@ func TestRunHelmExample(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("delete: exit %d\n%s", r.code, r.stderr)
 	}
-	if objs, _ := deployed(r); !slices.Equal(objs, []string{"helm deleted Service/helm-app", "helm deleted Deployment/helm-app"}) {
+	if objs, _ := helmDeployed(r); !slices.Equal(objs, []string{"helm deleted Service/helm-app", "helm deleted Deployment/helm-app"}) {
 		t.Errorf("delete reported %v", objs)
 	}
 	if got := releaseSecrets(t, client, ns); len(got) != 0 {
@@ -151,7 +151,7 @@ func TestRunHelmExampleFromOCIAndTemplate(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("-p oci: exit %d\n%s", r.code, r.stderr)
 	}
-	_, art := deployed(r)
+	_, art := helmDeployed(r)
 	checkHelmApp(t, client, ns, art)
 	if got := releaseSecrets(t, client, ns); !slices.Equal(got, []string{"sh.helm.release.v1.helm-app.v1"}) {
 		t.Errorf("release secrets %v", got)
@@ -165,7 +165,7 @@ func TestRunHelmExampleFromOCIAndTemplate(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("-p template: exit %d\n%s", r.code, r.stderr)
 	}
-	objs, art := deployed(r)
+	objs, art := helmDeployed(r)
 	if want := []string{"kubectl created Service/helm-app", "kubectl created Deployment/helm-app"}; !slices.Equal(objs, want) {
 		t.Errorf("-p template deployed %v, want %v", objs, want)
 	}

@@ -316,7 +316,8 @@ type SyncRule struct {
 // PortForward forwards a local port to a port of a deployed resource.
 type PortForward struct {
 	// Type is the resource's kind: pod, deployment, service, replicaset,
-	// statefulset, daemonset, job (any case).
+	// statefulset, daemonset, job (any case), or container for a
+	// container that deploy.docker runs (Name is then its image name).
 	Type      string      `yaml:"resourceType,omitempty"`
 	Name      string      `yaml:"resourceName,omitempty"`
 	Namespace string      `yaml:"namespace,omitempty"`
@@ -507,6 +508,8 @@ type Deploy struct {
 	// TolerateFailuresUntilDeadline keeps the status check waiting through
 	// image pull errors and crash loops until the deadline.
 	TolerateFailuresUntilDeadline bool `yaml:"tolerateFailuresUntilDeadline,omitempty"`
+	// Docker runs the images as containers of the local Docker engine.
+	Docker *DockerDeploy `yaml:"docker,omitempty"`
 }
 
 // KubectlDeploy deploys manifests with kubectl semantics.
@@ -570,15 +573,20 @@ func (c *Config) ImageNames() []string {
 	return names
 }
 
-// Deployer names the configured deployer, or "" when none is.
+// Deployer names the configured deployers in the order they deploy,
+// separated by commas (kubectl,docker), or is "" when none is.
 func (c *Config) Deployer() string {
-	switch {
-	case c.Deploy.Kubectl != nil:
-		return "kubectl"
-	case c.Deploy.Helm != nil:
-		return "helm"
+	var names []string
+	if c.Deploy.Kubectl != nil {
+		names = append(names, "kubectl")
 	}
-	return ""
+	if c.Deploy.Helm != nil {
+		names = append(names, "helm")
+	}
+	if c.Deploy.Docker != nil {
+		names = append(names, "docker")
+	}
+	return strings.Join(names, ",")
 }
 
 // Rel returns path relative to the config's folder when it is inside it.

@@ -283,7 +283,7 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 		k.Manifests, k.Kustomizations, k.Helm = nil, nil, nil
 		out.Deploy.Kubectl = &k
 	}
-	out.HelmManifests, out.Deploy.Helm = nil, nil
+	out.HelmManifests, out.Deploy.Helm, out.Deploy.Docker = nil, nil, nil
 	var errs []*Error
 	seen := map[string]*Config{}
 	for _, c := range cfgs {
@@ -335,6 +335,7 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 			}
 			out.Deploy.Helm.Releases = append(out.Deploy.Helm.Releases, h.Releases...)
 		}
+		out.Deploy.Docker = mergeDocker(out.Deploy.Docker, c.Deploy.Docker)
 		if c != base {
 			out.PortForward = append(out.PortForward, c.PortForward...)
 			out.Test = append(out.Test, c.Test...)
@@ -350,7 +351,8 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 			out.Event.Log.File = c.Event.Log.File
 		}
 	}
-	return &out, append(errs, dependencyErrors(cfgs)...)
+	errs = append(errs, dependencyErrors(cfgs)...)
+	return &out, append(errs, dockerErrors(cfgs)...)
 }
 
 // mergeHelm adds the releases of more to those of h; the flags are the

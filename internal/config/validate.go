@@ -131,6 +131,7 @@ func validate(c *Config, at locator) []*Error {
 			errs = append(errs, e)
 		}
 	}
+	errs = append(errs, validateDocker(c, at)...)
 	for i, tc := range c.Test {
 		for j, ct := range tc.Custom {
 			p := fmt.Sprintf("test[%d].custom[%d]", i, j)
@@ -199,7 +200,7 @@ func validate(c *Config, at locator) []*Error {
 	return errs
 }
 
-var portForwardTypes = []string{"pod", "deployment", "service", "replicaset", "statefulset", "daemonset", "job", "cronjob"}
+var portForwardTypes = []string{"pod", "deployment", "service", "replicaset", "statefulset", "daemonset", "job", "cronjob", ContainerPortType}
 
 // hostPlatform is the only platform hoist builds for.
 var hostPlatform = runtime.GOOS + "/" + runtime.GOARCH

@@ -1,7 +1,8 @@
-// Package deploy puts built images on a cluster. A Deployer applies a
-// config's manifests with the built images substituted and reports each
+// Package deploy puts built images on a cluster, or on a Docker engine. A
+// Deployer applies a config's manifests with the built images substituted
+// (kubectl), or runs the images as containers (docker), and reports each
 // object it touched; the status package then waits for those objects to
-// become ready.
+// become ready, or the deployer waits for its containers itself.
 package deploy
 
 import (
@@ -9,6 +10,10 @@ import (
 
 	"github.com/hoist-dev/hoist/internal/build"
 )
+
+// RunIDLabel labels every object and container hoist deploys with the
+// run that deployed it.
+const RunIDLabel = "hoist.dev/run-id"
 
 // Resource is one object a deploy touched.
 type Resource struct {

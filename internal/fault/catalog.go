@@ -104,7 +104,7 @@ var Catalog = []Entry{
 	{UsageInvalid, ExitConfig, "a flag is wrong", "see the command's --help"},
 	{ConfigNotFound, ExitConfig, "the config file does not exist", "pass the config with -f, or run hoist in the project's folder"},
 	{ConfigInvalid, ExitConfig, "the config file is wrong; the message starts with `file:line:column`", "fix the field the message names; the hint names the field that was likely meant"},
-	{ConfigUnsupport, ExitConfig, "a Skaffold field or builder hoist does not support yet", "use a builder or deployer hoist supports (docker, custom; kubectl)"},
+	{ConfigUnsupport, ExitConfig, "a Skaffold field or builder hoist does not support yet", "use a builder or deployer hoist supports (docker, custom; kubectl, docker)"},
 
 	{TagFailed, ExitBuild, "the tag policy could not compute a tag", "check build.tagPolicy and what it reads (git repository, environment variables)"},
 	{BuildDockerfileMissing, ExitBuild, "an artifact's Dockerfile does not exist", "fix docker.dockerfile, which is relative to the artifact's context"},
@@ -123,7 +123,7 @@ var Catalog = []Entry{
 	{TestTimedOut, ExitTest, "a custom test ran longer than its `timeoutSeconds`", "raise timeoutSeconds, or find why the test hangs"},
 	{BuildHookFailed, ExitBuild, "a build hook (`build.hooks` or `build.artifacts[].hooks`) failed; the message has its command, exit status and last lines", "run the hook's command by hand in its dir"},
 
-	{DeployNoDeployer, ExitConfig, "the config has no `deploy.kubectl`", "add deploy.kubectl with its manifests"},
+	{DeployNoDeployer, ExitConfig, "the config has no deployer (`deploy.kubectl` or `deploy.docker`)", "add deploy.kubectl with its manifests, or deploy.docker with the images to run"},
 	{DeployArtifactsInvalid, ExitConfig, "`--build-artifacts` or `--images` is wrong", "write them with hoist build --file-output, or give --images name=reference"},
 	{DeployHookFailed, ExitDeploy, "a deploy hook (`deploy.kubectl.hooks`) failed; the message has its command, exit status and last lines", "run the hook's command by hand, on the host or with kubectl exec"},
 	{DeployRendererMissing, ExitDeploy, "hoist-render, the companion program that renders kustomize and Helm, is missing or does not match hoist", "install it beside hoist with make build or go install github.com/hoist-dev/hoist/cmd/hoist-render, or set HOIST_RENDER"},
@@ -134,11 +134,11 @@ var Catalog = []Entry{
 	{DeployClusterUnreachable, ExitDeploy, "the cluster of the kubeconfig context does not answer; the message names the context and server", "check the kubeconfig context (--kube-context) and that the cluster is up"},
 	{DeployUnknownKind, ExitDeploy, "the cluster does not know an object's kind", "install the CRD first, or fix apiVersion and kind"},
 	{DeployNamespaceMissing, ExitDeploy, "an object's namespace does not exist", "create the namespace, or deploy with -n to one that exists"},
-	{DeployApplyFailed, ExitDeploy, "the API server refused an object", "read the API server's message; check RBAC and the object's fields"},
-	{DeployDeleteFailed, ExitDeploy, "an object could not be deleted", "delete it with kubectl, or run hoist delete again"},
+	{DeployApplyFailed, ExitDeploy, "the API server refused an object, or the Docker engine a container or network of `deploy.docker`", "read the API server's (or the engine's) message; check RBAC and the object's fields, or the container's local ports"},
+	{DeployDeleteFailed, ExitDeploy, "an object, container or network could not be deleted", "delete it with kubectl (or docker rm, docker network rm), or run hoist delete again"},
 	{DeployKubeconfigInvalid, ExitDeploy, "the kubeconfig or the chosen context is wrong", "check --kubeconfig, $KUBECONFIG and --kube-context"},
 
-	{StatusCheckFailed, ExitStatus, "a pod failed, or the resource could not be watched", "read the resource's status events; kubectl describe it"},
+	{StatusCheckFailed, ExitStatus, "a pod failed, a container of `deploy.docker` exited or became unhealthy (the message has its exit code and last lines), or the resource could not be watched", "read the resource's status events; kubectl describe it, or read the container's output with docker logs"},
 	{StatusCheckDeadline, ExitStatus, "a resource was not ready within `statusCheckDeadlineSeconds`", "raise the deadline, or find why the pods are slow to start"},
 	{StatusCheckImagePull, ExitStatus, "a pod could not pull its image (at the first error; at the deadline with `tolerateFailuresUntilDeadline`)", "check the image reference, and that the cluster can reach and log in to its registry"},
 	{StatusCheckCrashLoop, ExitStatus, "a container kept exiting (at the first CrashLoopBackOff; at the deadline with `tolerateFailuresUntilDeadline`)", "read the container's logs (kubectl logs --previous)"},

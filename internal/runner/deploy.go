@@ -257,7 +257,8 @@ func (d *Deploys) check(ctx context.Context, done []deployed) error {
 		g.Go(func() error { return status.Check(gctx, d.Client, kube, d.Check, report) })
 	}
 	for _, dd := range own {
-		g.Go(func() error { return dd.by.(StatusChecker).CheckStatus(gctx, dd.resources, d.Check, report) })
+		checker, _ := dd.by.(StatusChecker) // own holds only StatusCheckers
+		g.Go(func() error { return checker.CheckStatus(gctx, dd.resources, d.Check, report) })
 	}
 	err := g.Wait()
 	switch {

@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/build/daemon"
 	"github.com/hoist-dev/hoist/internal/config"
+	dockerdeploy "github.com/hoist-dev/hoist/internal/deploy/docker"
 	"github.com/hoist-dev/hoist/internal/deploy/helm"
 	"github.com/hoist-dev/hoist/internal/deploy/kubectl"
 	"github.com/hoist-dev/hoist/internal/deploy/status"
@@ -101,7 +103,7 @@ func (s *session) deploy(ctx context.Context, d DeployOptions, phase func(contex
 func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptions) (*runner.Deploys, error) {
 	if cfg.Deployer() == "" {
 		return nil, fault.New(fault.DeployNoDeployer,
-			fmt.Sprintf("%s configures no deployer", cfg.File), "add deploy.kubectl with its manifests")
+			fmt.Sprintf("%s configures no deployer", cfg.File), "add deploy.kubectl with its manifests, or deploy.docker with the images to run")
 	}
 	check := cfg.Deploy.StatusCheck == nil || *cfg.Deploy.StatusCheck
 	if d.StatusCheck != nil {
@@ -158,6 +160,15 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		if p.Hooks == nil {
 			p.Hooks = h.Hooks
 		}
+	}
+	if dk := cfg.Deploy.Docker; dk != nil {
+		// The local Docker engine: no cluster to connect to.
+		c, err := daemon.Connect()
+		if err != nil {
+			return nil, err
+		}
+		p.Deployers = append(p.Deployers, &dockerdeploy.Deployer{Client: c, Images: dk.Images, PortForward: cfg.PortForward,
+			RunID: s.bus.RunID(), Project: dockerdeploy.ProjectID(cfg.File), Logs: s.containerLogs()})
 	}
 	return p, nil
 }

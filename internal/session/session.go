@@ -21,6 +21,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/hoist-dev/hoist/internal/config"
+	dockerdeploy "github.com/hoist-dev/hoist/internal/deploy/docker"
 	"github.com/hoist-dev/hoist/internal/deploy/kubectl"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/event/sink"
@@ -118,6 +119,9 @@ type session struct {
 	state  *state.Tracker
 	log    *slog.Logger
 	errOut io.Writer
+	// logs follows the output of the containers the run deploys on a
+	// Docker engine, to errOut, until the run ends.
+	logs *dockerdeploy.Logs
 
 	wg    sync.WaitGroup
 	mu    sync.Mutex
@@ -159,7 +163,21 @@ func run(ctx context.Context, o Options, command string, control bool, fn func(c
 	if err == nil {
 		err = fn(ctx, s)
 	}
+	// Nothing is written to errOut after the run.
+	s.logs.Close()
 	return s.finish(ctx, err)
+}
+
+// The Docker deployer checks the status of its containers itself.
+var _ runner.StatusChecker = (*dockerdeploy.Deployer)(nil)
+
+// containerLogs returns the run's follower of container output, made on
+// first use.
+func (s *session) containerLogs() *dockerdeploy.Logs {
+	if s.logs == nil {
+		s.logs = dockerdeploy.NewLogs(s.errOut)
+	}
+	return s.logs
 }
 
 // start creates the bus and starts the sinks and the server.

@@ -23,7 +23,7 @@ import (
 )
 
 // RunIDLabel labels every object hoist applies with the run that applied it.
-const RunIDLabel = "hoist.dev/run-id"
+const RunIDLabel = deploy.RunIDLabel
 
 // manifest is one object of one manifest file.
 type manifest struct {
