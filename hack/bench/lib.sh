@@ -1,17 +1,18 @@
 # Helpers of the benchmark scripts; sourced, not run. They set root first.
 
 # setup moves to the repository root, reads the test environment's
-# variables, builds hoist, and copies examples/getting-started to
-# $work/app with the layer cache off, so that every run does the same work.
-# The caller removes $work.
+# variables, builds hoist, and copies the example $1 (default
+# getting-started) to $work/app with the layer cache off, so that every
+# run does the same work. The caller removes $work.
 setup() {
+	local example=${1:-getting-started}
 	cd "$root"
 	RUNS=${RUNS:-7}
 	# shellcheck disable=SC1091
 	source "${HOIST_TESTENV_DIR:-$HOME/.cache/hoist/testenv}/env"
 	go build -o bin/hoist ./cmd/hoist && CGO_ENABLED=0 go build -o bin/hoist-render ./cmd/hoist-render
 	work=$(mktemp -d)
-	cp -r examples/getting-started "$work/app"
+	cp -r "examples/$example" "$work/app"
 	sed -i 's|      network: host|      network: host\n      noCache: true|' "$work/app/skaffold.yaml"
 }
 
