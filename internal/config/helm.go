@@ -247,7 +247,7 @@ func validateHelm(h *Helm, flags HelmFlags, path string, at locator) []*Error {
 		}
 		for _, kv := range r.SetValueTemplates {
 			if _, err := template.New(kv.Key).Option("missingkey=zero").Parse(kv.Value); err != nil {
-				errs = append(errs, at(p+".setValueTemplates."+kv.Key, "%v", err))
+				errs = append(errs, at(p+".setValueTemplates."+kv.Key, "the template of %q does not parse: %v", kv.Key, err))
 			}
 		}
 	}

@@ -78,6 +78,15 @@ func TestMalformedCorpus(t *testing.T) {
 		{"a hook without a command", one("build:\n  hooks: {before: [{dir: .}]}\n"), config.Options{}, `missing required field "command"`},
 		{"a sync rule without dest", one("build:\n  artifacts:\n  - {image: a, sync: {manual: [{src: '*.html'}]}}\n"), config.Options{}, `missing required field "dest"`},
 		{"a port that is a list", one("portForward: [{resourceType: pod, resourceName: a, port: [80]}]\n"), config.Options{}, "expected a port number or name"},
+		// Helm and kustomize.
+		{"a release without a chart", one("deploy:\n  helm:\n    releases: [{name: web}]\n"), config.Options{}, `release "web" needs chartPath or remoteChart`},
+		{"a release with two charts", one("deploy:\n  helm:\n    releases: [{name: web, chartPath: c, remoteChart: oci://r/c}]\n"), config.Options{}, "sets both chartPath and remoteChart"},
+		{"a release name Helm refuses", one("deploy:\n  helm:\n    releases: [{name: Web_App, chartPath: c}]\n"), config.Options{}, `"Web_App" is not a valid Helm release name`},
+		{"a helm flag hoist does not know", one("deploy:\n  helm:\n    flags: {upgrade: [--post-renderer=x]}\n    releases: [{name: web, chartPath: c}]\n"), config.Options{}, `upgrade flag "--post-renderer=x"`},
+		{"a setValueTemplate that does not parse", one("manifests:\n  helm:\n    releases: [{name: web, chartPath: c, setValueTemplates: {image: '{{.IMAGE'}}]\ndeploy: {kubectl: {}}\n"), config.Options{}, `the template of "image" does not parse`},
+		{"setValues that are a list", one("deploy:\n  helm:\n    releases: [{name: web, chartPath: c, setValues: [a]}]\n"), config.Options{}, "expected a mapping"},
+		{"helm secrets", one("deploy:\n  helm:\n    releases: [{name: web, chartPath: c, useHelmSecrets: true}]\n"), config.Options{}, "helm-secrets plugin"},
+		{"kustomize paths that are a string", one("manifests:\n  kustomize: {paths: k8s}\ndeploy: {kubectl: {}}\n"), config.Options{}, "expected a list"},
 		{"a tab", map[string]string{"skaffold.yaml": v + "build:\n\tlocal: {}\n"}, config.Options{}, "YAML syntax error"},
 	}
 	if len(tests) < 40 {
