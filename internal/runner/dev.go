@@ -274,7 +274,7 @@ func (d *Dev) classify(st *devState, files []string) (reload bool) {
 	for _, f := range files {
 		rel := st.cfg.Rel(f)
 		hit := false
-		if f == st.cfg.File {
+		if slices.Contains(st.cfg.Files, f) || f == st.cfg.File {
 			reload, hit = true, true
 		}
 		if st.cfg.Deploy.Kubectl != nil {

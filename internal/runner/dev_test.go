@@ -87,7 +87,7 @@ func (w *fakeWatcher) wait(t *testing.T) {
 func project(t *testing.T) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
-	for _, f := range []string{"skaffold.yaml", "README.md", "app/main.go", "app/old.go", "web/index.html", "k8s/app.yaml"} {
+	for _, f := range []string{"skaffold.yaml", "README.md", "app/main.go", "app/old.go", "web/index.html", "k8s/app.yaml", "shared/skaffold.yaml"} {
 		p := filepath.Join(dir, f)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
@@ -98,7 +98,9 @@ func project(t *testing.T) *config.Config {
 	}
 	return &config.Config{
 		File: filepath.Join(dir, "skaffold.yaml"),
-		Dir:  dir,
+		// It requires the config in shared/.
+		Files: []string{filepath.Join(dir, "skaffold.yaml"), filepath.Join(dir, "shared", "skaffold.yaml")},
+		Dir:   dir,
 		Build: config.Build{Artifacts: []*config.Artifact{
 			{ImageName: "app", Context: filepath.Join(dir, "app"), Custom: &config.CustomArtifact{BuildCommand: "make"}},
 			{ImageName: "web", Context: filepath.Join(dir, "web"), Custom: &config.CustomArtifact{BuildCommand: "make"}},
@@ -325,7 +327,21 @@ func TestDevLoop(t *testing.T) {
 				one(iteration(2, pb.Status_SUCCEEDED, "skaffold.yaml")),
 			),
 			wantLoads:  1,
-			wantRoots:  []string{".", "app", "app"},
+			wantRoots:  []string{".", ".", "shared", "app", "app"},
+			wantDeploy: 1,
+		},
+		{
+			name:  "a changed required config reloads too",
+			steps: []step{{files: []string{"shared/skaffold.yaml"}}},
+			load:  func(old *config.Config) (*config.Config, error) { return old, nil },
+			want: concat(
+				one(iteration(2, pb.Status_IN_PROGRESS, "shared/skaffold.yaml")),
+				built("app", "sha256:app-2"), built("web", "sha256:web-2"),
+				deployed,
+				one(iteration(2, pb.Status_SUCCEEDED, "shared/skaffold.yaml")),
+			),
+			wantLoads:  1,
+			wantRoots:  []string{".", ".", "shared", "app", "web"},
 			wantDeploy: 1,
 		},
 		{
@@ -465,7 +481,7 @@ func TestDevWatchStart(t *testing.T) {
 	if got := fault.CodeOf(err); got != fault.DevWatchFailed {
 		t.Errorf("Run returned %v (code %s), want %s", err, got, fault.DevWatchFailed)
 	}
-	want := []string{cfg.Dir, filepath.Join(cfg.Dir, "app"), filepath.Join(cfg.Dir, "web")}
+	want := []string{cfg.Dir, cfg.Dir, filepath.Join(cfg.Dir, "shared"), filepath.Join(cfg.Dir, "app"), filepath.Join(cfg.Dir, "web")}
 	if diff := cmp.Diff(want, roots); diff != "" {
 		t.Errorf("folders to watch (-want +got):\n%s", diff)
 	}
