@@ -10,12 +10,17 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/hoist-dev/hoist/internal/build"
 	"github.com/hoist-dev/hoist/internal/build/tag"
 	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/deploy"
 	"github.com/hoist-dev/hoist/internal/deploy/kubectl"
+	"github.com/hoist-dev/hoist/internal/fault"
 	"github.com/hoist-dev/hoist/internal/render"
 )
 
@@ -55,11 +60,20 @@ func (d *Deployer) request(op string, i int, builds []build.Result) (*render.Req
 func (d *Deployer) Deploy(ctx context.Context, builds []build.Result, r deploy.Reporter) ([]deploy.Resource, []string, error) {
 	var all []deploy.Resource
 	var charts []string
+	// What can be checked here is checked for every release before any
+	// is installed: a broken second release leaves the first as it was.
+	reqs := make([]*render.Request, len(d.Releases))
 	for i := range d.Releases {
 		req, err := d.request(render.OpHelmUpgrade, i, builds)
-		if err != nil {
-			return all, charts, err
+		if err == nil {
+			err = check(req.Helm.Release)
 		}
+		if err != nil {
+			return nil, nil, err
+		}
+		reqs[i] = req
+	}
+	for _, req := range reqs {
 		rel := req.Helm.Release
 		charts = append(charts, d.chart(rel.Chart))
 		resp, err := render.Call(ctx, req, d.Log)
@@ -98,6 +112,30 @@ func (d *Deployer) Deploy(ctx context.Context, builds []build.Result, r deploy.R
 		}
 	}
 	return all, charts, nil
+}
+
+// check finds, without Helm, what would fail a release: a local chart or
+// a values file that does not exist, or a values file that is not YAML.
+func check(rel render.HelmRelease) error {
+	if rel.Repo == "" && !strings.Contains(rel.Chart, "://") {
+		if _, err := os.Stat(rel.Chart); err != nil {
+			return fault.Wrap(err, fault.DeployChartInvalid, fmt.Sprintf("release %s: chart %s does not exist", rel.Name, rel.Chart),
+				"fix chartPath, which is relative to skaffold.yaml")
+		}
+	}
+	for _, f := range rel.ValuesFiles {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return fault.Wrap(err, fault.DeployChartInvalid, fmt.Sprintf("release %s: values file %s cannot be read", rel.Name, f),
+				"fix valuesFiles, which are relative to skaffold.yaml")
+		}
+		var v map[string]any
+		if err := yaml.Unmarshal(data, &v); err != nil {
+			return fault.Wrap(err, fault.DeployChartInvalid, fmt.Sprintf("release %s: values file %s is not YAML", rel.Name, f),
+				"fix the values file; it must be a mapping of values")
+		}
+	}
+	return nil
 }
 
 func key(r deploy.Resource) string { return r.Group + "/" + r.Kind + "/" + r.Namespace + "/" + r.Name }
