@@ -259,3 +259,26 @@ func DeclaredArgs(path string) map[string]bool {
 	}
 	return out
 }
+
+// TestDependencies returns the files the custom tests of tc read, as
+// absolute paths: each test's dependencies.paths less ignore, or what its
+// dependencies.command prints, under the tests' context. Tests without
+// dependencies have none: only a new image runs them again.
+func TestDependencies(tc *config.TestCase) ([]string, error) {
+	var out []string
+	for _, ct := range tc.Custom {
+		d := ct.Dependencies
+		if d == nil || (d.Command == "" && len(d.Paths) == 0) {
+			continue
+		}
+		files, err := Dependencies(&config.Artifact{ImageName: tc.Image + " (tests)", Context: tc.Context,
+			Custom: &config.CustomArtifact{Dependencies: &config.CustomDependencies{Command: d.Command, Paths: d.Paths, Ignore: d.Ignore}}})
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			out = append(out, filepath.Join(tc.Context, filepath.FromSlash(f)))
+		}
+	}
+	return out, nil
+}

@@ -42,6 +42,9 @@ type DevOptions struct {
 	Load func() (*config.Config, error)
 	// Build builds some artifacts of a config.
 	Build func(ctx context.Context, cfg *config.Config, artifacts []*config.Artifact) ([]build.Result, error)
+	// Test runs the tests of built images again, after a change to what
+	// the tests read (test[].custom[].dependencies); nil runs none.
+	Test func(ctx context.Context, cfg *config.Config, results []build.Result) error
 	// Deployer returns the deploy phase of a config.
 	Deployer func(ctx context.Context, cfg *config.Config) (*Deploys, error)
 	// Debounce is how long changes must be quiet before an iteration.
@@ -134,6 +137,7 @@ type devState struct {
 	cfg       *config.Config
 	results   map[string]build.Result
 	dirty     map[string]bool // artifacts to build
+	retest    map[string]bool // built artifacts whose tests' inputs changed
 	deployDue bool
 	deps      map[string]map[string]bool // artifact -> absolute input paths the last build saw
 	changed   []string                   // changed files no iteration has reported yet
@@ -143,7 +147,7 @@ type devState struct {
 // Run runs the loop until ctx is done, then cleans up. Stopping by the user
 // is not an error; failing to start watching, or to clean up, is.
 func (d *Dev) Run(ctx context.Context) error {
-	st := &devState{cfg: d.opts.Cfg, results: map[string]build.Result{}, dirty: map[string]bool{}, deployDue: true}
+	st := &devState{cfg: d.opts.Cfg, results: map[string]build.Result{}, dirty: map[string]bool{}, retest: map[string]bool{}, deployDue: true}
 	for _, a := range st.cfg.Build.Artifacts {
 		st.dirty[a.ImageName] = true
 	}
@@ -162,7 +166,7 @@ func (d *Dev) Run(ctx context.Context) error {
 		// Whether to deploy is decided after the build: a new image is a
 		// reason to deploy.
 		allowDeploy := first || d.autoDeploy.Load() || in.deploy
-		wantBuild := len(st.dirty) > 0 && (first || d.autoBuild.Load() || in.build)
+		wantBuild := (len(st.dirty) > 0 || len(st.retest) > 0) && (first || d.autoBuild.Load() || in.build)
 		wantDeploy := st.deployDue && st.cfg.Deployer() != "" && allowDeploy
 		if wantBuild || wantDeploy || in.build || in.deploy {
 			d.iterate(ctx, st, wantBuild || in.build, allowDeploy)
@@ -239,6 +243,20 @@ func (d *Dev) work(ctx context.Context, st *devState, doBuild, doDeploy bool) er
 			}
 			st.results[r.ImageName] = r
 			delete(st.dirty, r.ImageName)
+			// The build ran its tests.
+			delete(st.retest, r.ImageName)
+		}
+	}
+	if doBuild && len(st.retest) > 0 && d.opts.Test != nil {
+		var again []build.Result
+		for _, a := range st.cfg.Build.Artifacts {
+			if r, ok := st.results[a.ImageName]; ok && st.retest[a.ImageName] {
+				again = append(again, r)
+			}
+		}
+		clear(st.retest)
+		if err := d.opts.Test(ctx, st.cfg, again); err != nil {
+			return err
 		}
 	}
 	if !doDeploy || !st.deployDue || st.cfg.Deployer() == "" || len(st.dirty) > 0 {
@@ -270,6 +288,12 @@ func (d *Dev) classify(st *devState, files []string) (reload bool) {
 	// The inputs as they are now, listed once for the whole burst: a new
 	// file may be an input the last build did not see.
 	current := dependencies(st.cfg)
+	testInputs := map[string][]string{}
+	for _, tc := range st.cfg.Test {
+		// A test whose inputs cannot be listed is run with the next build.
+		files, _ := build.TestDependencies(tc)
+		testInputs[tc.Image] = append(testInputs[tc.Image], files...)
+	}
 	deployInputs := d.deployInputs(st.cfg)
 	for _, f := range files {
 		rel := st.cfg.Rel(f)
@@ -293,6 +317,11 @@ func (d *Dev) classify(st *devState, files []string) (reload bool) {
 		for _, a := range st.cfg.Build.Artifacts {
 			if st.deps[a.ImageName][f] || isInput(a, current[a.ImageName], f) {
 				st.dirty[a.ImageName], hit = true, true
+			}
+		}
+		for image, files := range testInputs {
+			if slices.Contains(files, f) {
+				st.retest[image], hit = true, true
 			}
 		}
 		if hit && !slices.Contains(st.changed, rel) {

@@ -87,7 +87,7 @@ func (w *fakeWatcher) wait(t *testing.T) {
 func project(t *testing.T) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
-	for _, f := range []string{"skaffold.yaml", "README.md", "app/main.go", "app/old.go", "web/index.html", "k8s/app.yaml", "shared/skaffold.yaml"} {
+	for _, f := range []string{"skaffold.yaml", "README.md", "app/main.go", "app/old.go", "web/index.html", "k8s/app.yaml", "shared/skaffold.yaml", "app-tests/check.sh"} {
 		p := filepath.Join(dir, f)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
@@ -106,6 +106,8 @@ func project(t *testing.T) *config.Config {
 			{ImageName: "web", Context: filepath.Join(dir, "web"), Custom: &config.CustomArtifact{BuildCommand: "make"}},
 		}},
 		Deploy: config.Deploy{Kubectl: &config.KubectlDeploy{Manifests: []string{"k8s/*.yaml"}}},
+		Test: []*config.TestCase{{Image: "app", Context: filepath.Join(dir, "app-tests"),
+			Custom: []*config.CustomTest{{Command: "sh check.sh", Dependencies: &config.CustomTestDependencies{Paths: []string{"*.sh"}}}}}},
 	}
 }
 
@@ -195,6 +197,12 @@ func startDev(t *testing.T, cfg *config.Config, opts runner.DevOptions, load fun
 	}
 	opts.Deployer = func(context.Context, *config.Config) (*runner.Deploys, error) {
 		return &runner.Deploys{Bus: r.bus, Deployers: []deploy.Deployer{r.deployer}}, nil
+	}
+	opts.Test = func(_ context.Context, _ *config.Config, results []build.Result) error {
+		for _, res := range results {
+			r.bus.Publish(&pb.Event{Payload: &pb.Event_TestEvent{TestEvent: &pb.TestEvent{Image: res.ImageName, Status: pb.Status_SUCCEEDED}}})
+		}
+		return nil
 	}
 	opts.Watch = func(roots []string) (runner.Watcher, error) {
 		for _, root := range roots {
@@ -329,6 +337,15 @@ func TestDevLoop(t *testing.T) {
 			wantLoads:  1,
 			wantRoots:  []string{".", ".", "shared", "app", "app"},
 			wantDeploy: 1,
+		},
+		{
+			name:  "a changed test input runs the tests again, without a build or a deploy",
+			steps: []step{{files: []string{"app-tests/check.sh"}}},
+			want: concat(
+				one(iteration(2, pb.Status_IN_PROGRESS, "app-tests/check.sh")),
+				one(&pb.Event{Payload: &pb.Event_TestEvent{TestEvent: &pb.TestEvent{Image: "app", Status: pb.Status_SUCCEEDED}}}),
+				one(iteration(2, pb.Status_SUCCEEDED, "app-tests/check.sh")),
+			),
 		},
 		{
 			name:  "a changed required config reloads too",

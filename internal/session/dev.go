@@ -49,6 +49,12 @@ func Dev(ctx context.Context, o Options, b BuildOptions, d DeployOptions, dev De
 				}
 				return results, err
 			},
+			Test: func(ctx context.Context, cfg *config.Config, results []build.Result) error {
+				if b.SkipTests {
+					return nil
+				}
+				return s.test(ctx, cfg, results)
+			},
 			DeployInputs: func(cfg *config.Config) []string {
 				var in []string
 				if k := cfg.Deploy.Kubectl; k != nil {
