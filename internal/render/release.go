@@ -109,6 +109,7 @@ func ResolveRelease(r *config.HelmRelease, flags config.HelmFlags, builds []buil
 		Version:               expand("version", r.Version),
 		SkipBuildDependencies: r.SkipBuildDependencies,
 		SkipTests:             r.SkipTests,
+		KeepInstalled:         r.UpgradeOnChange != nil && !*r.UpgradeOnChange || r.UpgradeOnChange == nil && r.RemoteChart != "",
 		Wait:                  r.Wait,
 		RecreatePods:          r.RecreatePods,
 		CreateNamespace:       r.CreateNamespace != nil && *r.CreateNamespace,

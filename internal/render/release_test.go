@@ -92,3 +92,21 @@ func TestResolveRelease(t *testing.T) {
 		t.Errorf("a name over a missing variable: %v", err)
 	}
 }
+
+func TestKeepInstalled(t *testing.T) {
+	yes, no := true, false
+	for _, tc := range []struct {
+		r    config.HelmRelease
+		keep bool
+	}{
+		{config.HelmRelease{Name: "a", ChartPath: "c"}, false},
+		{config.HelmRelease{Name: "a", RemoteChart: "oci://r/c"}, true},
+		{config.HelmRelease{Name: "a", RemoteChart: "oci://r/c", UpgradeOnChange: &yes}, false},
+		{config.HelmRelease{Name: "a", ChartPath: "c", UpgradeOnChange: &no}, true},
+	} {
+		got, err := render.ResolveRelease(&tc.r, config.HelmFlags{}, nil, nil, "/p", "ns", "r")
+		if err != nil || got.KeepInstalled != tc.keep {
+			t.Errorf("%+v: keep %v (%v), want %v", tc.r, got.KeepInstalled, err, tc.keep)
+		}
+	}
+}

@@ -223,6 +223,10 @@ type HelmRelease struct {
 	SkipBuildDependencies bool `json:"skipBuildDependencies,omitempty"`
 	CreateNamespace       bool `json:"createNamespace,omitempty"`
 	Wait                  bool `json:"wait,omitempty"`
+	// KeepInstalled leaves a release that is installed as it is, rather
+	// than upgrading it (upgradeOnChange: false; by default for remote
+	// charts, as Skaffold does).
+	KeepInstalled bool `json:"keepInstalled,omitempty"`
 	// RecreatePods restarts the release's workloads on upgrade.
 	RecreatePods bool `json:"recreatePods,omitempty"`
 	// Atomic rolls a failed install or upgrade back; Force replaces
@@ -247,4 +251,6 @@ type Release struct {
 	// Previous is the manifest of the revision before, to tell created
 	// objects from configured and deleted ones.
 	Previous string `json:"previous,omitempty"`
+	// Kept says the installed release was left as it was (KeepInstalled).
+	Kept bool `json:"kept,omitempty"`
 }

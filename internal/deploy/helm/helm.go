@@ -94,7 +94,11 @@ func (d *Deployer) Deploy(ctx context.Context, builds []build.Result, r deploy.R
 		}
 		for _, res := range now {
 			res.Action = "created"
-			if before[key(res)] {
+			switch {
+			case resp.Release != nil && resp.Release.Kept:
+				res.Action = "unchanged"
+				delete(before, key(res))
+			case before[key(res)]:
 				res.Action = "configured"
 				delete(before, key(res))
 			}

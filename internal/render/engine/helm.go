@@ -337,6 +337,12 @@ func (h *helmRun) upgrade(ctx context.Context) *render.Response {
 			previous = last.Manifest
 		}
 	}
+	if previous != "" && h.rel.KeepInstalled {
+		last := revisions[len(revisions)-1].(*release.Release)
+		return &render.Response{Manifests: previous, Release: &render.Release{
+			Name: last.Name, Namespace: last.Namespace, Chart: last.Chart.Metadata.Name, ChartVersion: last.Chart.Metadata.Version,
+			Revision: last.Version, Status: last.Info.Status.String(), Previous: previous, Kept: true}}
+	}
 	wait := kube.HookOnlyStrategy
 	if h.rel.Wait {
 		wait = kube.StatusWatcherStrategy

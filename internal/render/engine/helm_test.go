@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/render"
 	"github.com/hoist-dev/hoist/internal/testutil"
 )
@@ -33,7 +34,7 @@ func writeChart(t *testing.T, dir, name string, extra map[string]string) string 
 		"Chart.yaml":  "apiVersion: v2\nname: " + name + "\nversion: 0.1.0\n",
 		"values.yaml": "greeting: hi\nimage: app\n",
 		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cfg\n" +
-			"data:\n  greeting: {{ .Values.greeting | quote }}\n",
+			"data:\n  greeting: {{ .Values.greeting | quote }}\n  version: {{ .Chart.Version | quote }}\n",
 		"templates/deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n" +
 			"spec:\n  replicas: 0\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n" +
 			"    spec:\n      containers:\n      - name: c\n        image: {{ .Values.image }}\n",
@@ -83,6 +84,11 @@ func TestHelmTemplate(t *testing.T) {
 	rel.SkipTests = true
 	if resp := call(t, render.OpHelmTemplate, &render.HelmRequest{Release: rel}); resp.Error != nil || strings.Contains(resp.Manifests, "site-ping") {
 		t.Errorf("with skipTests the test hook is rendered: %+v\n%s", resp.Error, resp.Manifests)
+	}
+	// packaged packages the chart with its own version first.
+	rel.Packaged = &config.HelmPackaged{Version: "9.9.9", AppVersion: "2.0"}
+	if resp := call(t, render.OpHelmTemplate, &render.HelmRequest{Release: rel}); resp.Error != nil || !strings.Contains(resp.Manifests, `version: "9.9.9"`) {
+		t.Errorf("packaged: %+v\n%s", resp.Error, resp.Manifests)
 	}
 }
 
@@ -215,6 +221,16 @@ func TestHelmReleases(t *testing.T) {
 				t.Errorf("uninstalling again: %+v", resp.Error)
 			}
 		})
+	}
+
+	// An installed release that is to be kept is left at its revision.
+	kept := render.HelmRelease{Name: "kept", Namespace: ns, Chart: local, CreateNamespace: true, KeepInstalled: true}
+	req := &render.HelmRequest{Kubeconfig: kube.Kubeconfig, Release: kept, Builds: builds}
+	for i := range 2 {
+		resp := call(t, render.OpHelmUpgrade, req)
+		if resp.Error != nil || resp.Release == nil || resp.Release.Revision != 1 || resp.Release.Kept != (i == 1) {
+			t.Errorf("deploy %d of a kept release: %+v %+v", i+1, resp.Error, resp.Release)
+		}
 	}
 
 	missing := render.HelmRelease{Name: "nothing", Namespace: ns, Chart: "oci://" + docker.Registry + "/charts/missing", Version: "0.1.0"}
