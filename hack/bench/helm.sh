@@ -19,21 +19,11 @@ if [[ ! -x $helm ]]; then
 	(cd "$tmp" && CGO_ENABLED=0 GOBIN="$tmp" go install "helm.sh/helm/v4/cmd/helm@$helm_version")
 	mkdir -p "$cache" && mv "$tmp/helm" "$helm" && rm -rf "$tmp"
 fi
-namespaces=()
-cleanup() {
-	for ns in "${namespaces[@]}"; do kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
+trap cleanup_bench EXIT
 
 hoist_times=() hand_times=()
 for i in $(seq "$RUNS"); do
-	for who in hoist hand; do
-		ns="bench-helm-$who-$i-$$"
-		namespaces+=("$ns")
-		kubectl create namespace "$ns" >/dev/null
-		until kubectl -n "$ns" get serviceaccount default >/dev/null 2>&1; do sleep 0.1; done
-	done
+	for who in hoist hand; do fresh_namespace "bench-helm-$who-$i-$$"; done
 	t0=$(now)
 	bin/hoist run -f "$work/app/skaffold.yaml" --default-repo "$HOIST_TEST_REGISTRY" -n "bench-helm-hoist-$i-$$" \
 		--tag "bench-helm-hoist-$i" --cache-artifacts=false >/dev/null

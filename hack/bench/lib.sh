@@ -30,3 +30,16 @@ report() {
 	printf '%-28s %s  median %s\n' "$b (ms):" "$bt" "$bm"
 	awk -v a="$am" -v b="$bm" -v l="ratio $a / $b:" 'BEGIN {printf "%-28s %.3f\n", l, a / b}'
 }
+
+# fresh_namespace NAME creates a namespace for one run and waits for its
+# default service account; cleanup_bench deletes them all, and $work.
+namespaces=()
+fresh_namespace() {
+	namespaces+=("$1")
+	kubectl create namespace "$1" >/dev/null
+	until kubectl -n "$1" get serviceaccount default >/dev/null 2>&1; do sleep 0.1; done
+}
+cleanup_bench() {
+	for ns in "${namespaces[@]}"; do kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true; done
+	rm -rf "$work"
+}

@@ -9,21 +9,11 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=hack/bench/lib.sh
 source "$root/hack/bench/lib.sh"
 setup
-namespaces=()
-cleanup() {
-	for ns in "${namespaces[@]}"; do kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
+trap cleanup_bench EXIT
 
 hoist_times=() hand_times=()
 for i in $(seq "$RUNS"); do
-	for who in hoist hand; do
-		ns="bench-$who-$i-$$"
-		namespaces+=("$ns")
-		kubectl create namespace "$ns" >/dev/null
-		until kubectl -n "$ns" get serviceaccount default >/dev/null 2>&1; do sleep 0.1; done
-	done
+	for who in hoist hand; do fresh_namespace "bench-$who-$i-$$"; done
 	t0=$(now)
 	bin/hoist run -f "$work/app/skaffold.yaml" --default-repo "$HOIST_TEST_REGISTRY" -n "bench-hoist-$i-$$" \
 		--tag "bench-run-hoist-$i" --cache-artifacts=false >/dev/null

@@ -235,14 +235,26 @@ func (h *helmRun) values() (map[string]any, *render.Response) {
 
 func slicesClone(s []string) []string { return append([]string(nil), s...) }
 
+// inputs loads the release's chart and merges its values.
+func (h *helmRun) inputs() (*chartv2.Chart, map[string]any, *render.Response) {
+	ch, resp := h.chart()
+	if resp != nil {
+		return nil, nil, resp
+	}
+	vals, resp := h.values()
+	return ch, vals, resp
+}
+
+// releaseOf says what Helm's release is.
+func releaseOf(rel *release.Release) *render.Release {
+	return &render.Release{Name: rel.Name, Namespace: rel.Namespace, Chart: rel.Chart.Metadata.Name,
+		ChartVersion: rel.Chart.Metadata.Version, Revision: rel.Version, Status: rel.Info.Status.String()}
+}
+
 // template renders the release as helm template does: its objects, then
 // its hooks, tests included unless skipped.
 func (h *helmRun) template(ctx context.Context) *render.Response {
-	ch, resp := h.chart()
-	if resp != nil {
-		return resp
-	}
-	vals, resp := h.values()
+	ch, vals, resp := h.inputs()
 	if resp != nil {
 		return resp
 	}
@@ -309,11 +321,7 @@ func (p *postRenderer) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
 // upgrade --install does, and answers its objects with those of the
 // revision before.
 func (h *helmRun) upgrade(ctx context.Context) *render.Response {
-	ch, resp := h.chart()
-	if resp != nil {
-		return resp
-	}
-	vals, resp := h.values()
+	ch, vals, resp := h.inputs()
 	if resp != nil {
 		return resp
 	}
@@ -338,10 +346,9 @@ func (h *helmRun) upgrade(ctx context.Context) *render.Response {
 		}
 	}
 	if previous != "" && h.rel.KeepInstalled {
-		last := revisions[len(revisions)-1].(*release.Release)
-		return &render.Response{Manifests: previous, Release: &render.Release{
-			Name: last.Name, Namespace: last.Namespace, Chart: last.Chart.Metadata.Name, ChartVersion: last.Chart.Metadata.Version,
-			Revision: last.Version, Status: last.Info.Status.String(), Previous: previous, Kept: true}}
+		kept := releaseOf(revisions[len(revisions)-1].(*release.Release))
+		kept.Previous, kept.Kept = previous, true
+		return &render.Response{Manifests: previous, Release: kept}
 	}
 	wait := kube.HookOnlyStrategy
 	if h.rel.Wait {
@@ -378,9 +385,9 @@ func (h *helmRun) upgrade(ctx context.Context) *render.Response {
 		return h.helmErr(err, fmt.Sprintf("%s chart %s", verb, h.rel.Chart))
 	}
 	rel := r.(*release.Release)
-	return &render.Response{Manifests: rel.Manifest, Release: &render.Release{
-		Name: rel.Name, Namespace: rel.Namespace, Chart: rel.Chart.Metadata.Name, ChartVersion: rel.Chart.Metadata.Version,
-		Revision: rel.Version, Status: rel.Info.Status.String(), Previous: previous}}
+	done := releaseOf(rel)
+	done.Previous = previous
+	return &render.Response{Manifests: rel.Manifest, Release: done}
 }
 
 // uninstall uninstalls the release and answers the objects it had; a
@@ -402,9 +409,7 @@ func (h *helmRun) uninstall() *render.Response {
 	resp := &render.Response{}
 	if r != nil {
 		if rel, ok := r.Release.(*release.Release); ok && rel != nil {
-			resp.Manifests = rel.Manifest
-			resp.Release = &render.Release{Name: rel.Name, Namespace: rel.Namespace, Chart: rel.Chart.Metadata.Name,
-				ChartVersion: rel.Chart.Metadata.Version, Revision: rel.Version, Status: rel.Info.Status.String()}
+			resp.Manifests, resp.Release = rel.Manifest, releaseOf(rel)
 		}
 	}
 	return resp
