@@ -104,7 +104,7 @@ var Catalog = []Entry{
 	{UsageInvalid, ExitConfig, "a flag is wrong", "see the command's --help"},
 	{ConfigNotFound, ExitConfig, "the config file does not exist", "pass the config with -f, or run hoist in the project's folder"},
 	{ConfigInvalid, ExitConfig, "the config file is wrong; the message starts with `file:line:column`", "fix the field the message names; the hint names the field that was likely meant"},
-	{ConfigUnsupport, ExitConfig, "a Skaffold field or builder hoist does not support yet", "use a builder or deployer hoist supports (docker, custom; kubectl, docker)"},
+	{ConfigUnsupport, ExitConfig, "a Skaffold field or builder hoist does not support yet", "use a builder or deployer hoist supports (docker, custom; kubectl, helm, docker)"},
 
 	{TagFailed, ExitBuild, "the tag policy could not compute a tag", "check build.tagPolicy and what it reads (git repository, environment variables)"},
 	{BuildDockerfileMissing, ExitBuild, "an artifact's Dockerfile does not exist", "fix docker.dockerfile, which is relative to the artifact's context"},
@@ -123,9 +123,9 @@ var Catalog = []Entry{
 	{TestTimedOut, ExitTest, "a custom test ran longer than its `timeoutSeconds`", "raise timeoutSeconds, or find why the test hangs"},
 	{BuildHookFailed, ExitBuild, "a build hook (`build.hooks` or `build.artifacts[].hooks`) failed; the message has its command, exit status and last lines", "run the hook's command by hand in its dir"},
 
-	{DeployNoDeployer, ExitConfig, "the config has no deployer (`deploy.kubectl` or `deploy.docker`)", "add deploy.kubectl with its manifests, or deploy.docker with the images to run"},
+	{DeployNoDeployer, ExitConfig, "the config has no deployer (`deploy.kubectl`, `deploy.helm` or `deploy.docker`), or `hoist render` finds no manifests", "add deploy.kubectl with its manifests, deploy.helm with its releases, or deploy.docker with the images to run"},
 	{DeployArtifactsInvalid, ExitConfig, "`--build-artifacts` or `--images` is wrong", "write them with hoist build --file-output, or give --images name=reference"},
-	{DeployHookFailed, ExitDeploy, "a deploy hook (`deploy.kubectl.hooks`) failed; the message has its command, exit status and last lines", "run the hook's command by hand, on the host or with kubectl exec"},
+	{DeployHookFailed, ExitDeploy, "a deploy hook (`deploy.kubectl.hooks`, `deploy.helm.hooks`) failed; the message has its command, exit status and last lines", "run the hook's command by hand, on the host or with kubectl exec"},
 	{DeployRendererMissing, ExitDeploy, "hoist-render, the companion program that renders kustomize and Helm, is missing or does not match hoist", "install it beside hoist with make build or go install github.com/hoist-dev/hoist/cmd/hoist-render, or set HOIST_RENDER"},
 	{DeployChartInvalid, ExitDeploy, "a Helm chart could not be loaded or rendered: it does not exist, a values file is not YAML, or a template fails; the message names the release and the file", "fix the chart or the release's values; helm template shows the same error"},
 	{DeployHelmFailed, ExitDeploy, "Helm could not install, upgrade or uninstall a release; the message has Helm's error", "read Helm's error; helm history and helm status show the release as Helm left it"},

@@ -103,7 +103,7 @@ func (s *session) deploy(ctx context.Context, d DeployOptions, phase func(contex
 func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptions) (*runner.Deploys, error) {
 	if cfg.Deployer() == "" {
 		return nil, fault.New(fault.DeployNoDeployer,
-			fmt.Sprintf("%s configures no deployer", cfg.File), "add deploy.kubectl with its manifests, or deploy.docker with the images to run")
+			fmt.Sprintf("%s configures no deployer", cfg.File), "add deploy.kubectl with its manifests, deploy.helm with its releases, or deploy.docker with the images to run")
 	}
 	check := cfg.Deploy.StatusCheck == nil || *cfg.Deploy.StatusCheck
 	if d.StatusCheck != nil {
