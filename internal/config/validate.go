@@ -110,6 +110,18 @@ func validate(c *Config, at locator) []*Error {
 			}
 		}
 	}
+	for _, h := range c.RenderHooks {
+		for i, rh := range h.Before {
+			errs = append(errs, renderHook(at, fmt.Sprintf("manifests.hooks.before[%d]", i), rh.Host)...)
+		}
+		for i, rh := range h.After {
+			var host *HostHook
+			if rh.Host != nil {
+				host = &rh.Host.HostHook
+			}
+			errs = append(errs, renderHook(at, fmt.Sprintf("manifests.hooks.after[%d]", i), host)...)
+		}
+	}
 	if k := c.Deploy.Kubectl; k != nil {
 		if _, err := k.Flags.Options(); err != nil {
 			errs = append(errs, at("deploy.kubectl.flags", "%v", err).withHint("remove the flag, or use Skaffold, which runs kubectl"))
@@ -236,6 +248,25 @@ func structureTests(c *Config, command string, at locator) []*Error {
 		}
 	}
 	return errs
+}
+
+// renderHook checks the render hook at path, whose host hook is h: Skaffold
+// runs render hooks on the host only.
+func renderHook(at locator, path string, h *HostHook) []*Error {
+	if h == nil {
+		return []*Error{at(path, "a render hook needs host, the command to run on the host").
+			withHint("write it as - host: {command: [sh, -c, 'echo rendering']}")}
+	}
+	return hostHook(at, path+".host", h)
+}
+
+// hostHook checks the host hook at path: it needs a command.
+func hostHook(at locator, path string, h *HostHook) []*Error {
+	if len(h.Command) == 0 || h.Command[0] == "" {
+		return []*Error{at(path+".command", "a hook needs a command").
+			withHint("give the program and its arguments as a list, such as command: [sh, -c, 'echo hello']")}
+	}
+	return nil
 }
 
 // count is how many of set are true: how many of a choice a config makes.
