@@ -125,7 +125,7 @@ var Catalog = []Entry{
 
 	{DeployNoDeployer, ExitConfig, "the config has no deployer (`deploy.kubectl` or `deploy.docker`)", "add deploy.kubectl with its manifests, or deploy.docker with the images to run"},
 	{DeployArtifactsInvalid, ExitConfig, "`--build-artifacts` or `--images` is wrong", "write them with hoist build --file-output, or give --images name=reference"},
-	{DeployHookFailed, ExitDeploy, "a deploy hook (`deploy.kubectl.hooks`) failed; the message has its command, exit status and last lines", "run the hook's command by hand, on the host or with kubectl exec"},
+	{DeployHookFailed, ExitDeploy, "a deploy hook (`deploy.kubectl.hooks`) or render hook (`manifests.hooks`) failed, or a render hook `withChange` printed no manifests or not Kubernetes objects; the message has its command, exit status and last lines", "run the hook's command by hand, on the host or with kubectl exec; a render hook reads the manifests on its standard input"},
 	{DeployRendererMissing, ExitDeploy, "hoist-render, the companion program that renders kustomize and Helm, is missing or does not match hoist", "install it beside hoist with make build or go install github.com/hoist-dev/hoist/cmd/hoist-render, or set HOIST_RENDER"},
 	{DeployChartInvalid, ExitDeploy, "a Helm chart could not be loaded or rendered: it does not exist, a values file is not YAML, or a template fails; the message names the release and the file", "fix the chart or the release's values; helm template shows the same error"},
 	{DeployHelmFailed, ExitDeploy, "Helm could not install, upgrade or uninstall a release; the message has Helm's error", "read Helm's error; helm history and helm status show the release as Helm left it"},
