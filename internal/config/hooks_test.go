@@ -178,3 +178,40 @@ profiles:
 		t.Errorf("render hooks without the profile: %+v", cfg.RenderHooks)
 	}
 }
+
+// Every hook needs a command: one without would have nothing to run.
+func TestHooksWithoutACommand(t *testing.T) {
+	_, err := config.Parse("skaffold.yaml", []byte(head+`build:
+  hooks:
+    before: [{command: []}]
+  artifacts:
+  - image: a
+    hooks:
+      after:
+      - command: [echo]
+      - command: ['']
+deploy:
+  kubectl:
+    hooks:
+      after:
+      - host: {command: []}
+      - container: {command: [], podName: a-*}
+  helm:
+    hooks:
+      before: [{host: {command: []}}]
+`))
+	want := []string{
+		"skaffold.yaml:5:24: build.hooks.before[0].command: a hook needs a command",
+		"skaffold.yaml:11:18: build.artifacts[0].hooks.after[1].command: a hook needs a command",
+		"skaffold.yaml:16:25: deploy.kubectl.hooks.after[0].host.command: a hook needs a command",
+		"skaffold.yaml:17:30: deploy.kubectl.hooks.after[1].container.command: a hook needs a command",
+		"skaffold.yaml:20:33: deploy.helm.hooks.before[0].host.command: a hook needs a command",
+	}
+	f := fault.As(err)
+	if f == nil {
+		t.Fatalf("error %v, want %s", err, fault.ConfigInvalid)
+	}
+	if diff := cmp.Diff(strings.Join(want, "\n"), f.Message); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+}

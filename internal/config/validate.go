@@ -110,6 +110,47 @@ func validate(c *Config, at locator) []*Error {
 			}
 		}
 	}
+	buildHooks := func(path string, h *BuildHooks) {
+		if h == nil {
+			return
+		}
+		for i := range h.Before {
+			errs = append(errs, hostHook(at, fmt.Sprintf("%s.before[%d]", path, i), &h.Before[i])...)
+		}
+		for i := range h.After {
+			errs = append(errs, hostHook(at, fmt.Sprintf("%s.after[%d]", path, i), &h.After[i])...)
+		}
+	}
+	buildHooks("build.hooks", c.Build.Hooks)
+	for i, a := range c.Build.Artifacts {
+		buildHooks(fmt.Sprintf("build.artifacts[%d].hooks", i), a.Hooks)
+	}
+	deployHooks := func(path string, h *DeployHooks) {
+		if h == nil {
+			return
+		}
+		for _, side := range []struct {
+			name  string
+			hooks []DeployHook
+		}{{"before", h.Before}, {"after", h.After}} {
+			for i, dh := range side.hooks {
+				p := fmt.Sprintf("%s.%s[%d]", path, side.name, i)
+				if dh.Host != nil {
+					errs = append(errs, hostHook(at, p+".host", dh.Host)...)
+				}
+				if ch := dh.Container; ch != nil && (len(ch.Command) == 0 || ch.Command[0] == "") {
+					errs = append(errs, at(p+".container.command", "a hook needs a command").
+						withHint("give the program and its arguments as a list, such as command: [sh, -c, 'echo hello']"))
+				}
+			}
+		}
+	}
+	if k := c.Deploy.Kubectl; k != nil {
+		deployHooks("deploy.kubectl.hooks", k.Hooks)
+	}
+	if h := c.Deploy.Helm; h != nil {
+		deployHooks("deploy.helm.hooks", h.Hooks)
+	}
 	for _, h := range c.RenderHooks {
 		for i, rh := range h.Before {
 			errs = append(errs, renderHook(at, fmt.Sprintf("manifests.hooks.before[%d]", i), rh.Host)...)
