@@ -157,6 +157,9 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		if err := connect(""); err != nil {
 			return nil, err
 		}
+		if cfg.Deploy.Kubectl == nil && len(cfg.RenderHooks) > 0 {
+			s.log.Warn("manifests.hooks run only where hoist renders manifests (hoist render, deploy.kubectl), not here: deploy.helm renders and installs its releases with Helm itself")
+		}
 		p.Deployers = append(p.Deployers, &helm.Deployer{Releases: h.Releases, Flags: h.Flags, Dir: cfg.Dir,
 			Kubeconfig: d.Kubeconfig, KubeContext: cluster.Context, Namespace: cluster.Namespace,
 			RunID: s.bus.RunID(), Selector: cfg.ResourceSelector, Log: s.errOut})
