@@ -265,6 +265,9 @@ func errorOf(ev *pb.Event) *pb.Error {
 	if sc := ev.GetStatusCheckEvent(); sc != nil {
 		return sc.Error
 	}
+	if re := ev.GetRenderEvent(); re != nil {
+		return re.Error
+	}
 	return ev.GetDeployEvent().GetError()
 }
 

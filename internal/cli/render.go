@@ -22,7 +22,8 @@ func newRender(s Streams, logger func() *slog.Logger) *cobra.Command {
 		Long: `Render prints the manifests hoist would deploy: raw YAML, kustomize
 builds and helm template renderings, with each artifact's image replaced
 and the hoist.dev/run-id label added, to standard output or to a file
-with -o. hoist apply deploys them later.
+with -o. hoist apply deploys them later. The config's render hooks
+(manifests.hooks) run as in a deploy, their output on standard error.
 
 The images come from --digest-source: remote (the default) asks the
 registry for the digest of each artifact's tag, local builds the artifacts

@@ -50,6 +50,10 @@ type Config struct {
 	Test []*TestCase
 	// PortForward are the ports hoist dev forwards.
 	PortForward []*PortForward
+	// RenderHooks are the manifests.hooks of each config that has them,
+	// in the order of the configs: they run wherever hoist renders
+	// manifests, in hoist render and in the kubectl deployer's deploy.
+	RenderHooks []*RenderHooks
 	// ResourceSelector chooses the objects whose image fields name
 	// artifacts, beyond the pod specs of the built-in workloads.
 	ResourceSelector ResourceSelector
@@ -255,6 +259,42 @@ type ContainerHook struct {
 	Command       []string `yaml:"command,omitempty" hoist:"required"`
 	PodName       string   `yaml:"podName,omitempty" hoist:"required"`
 	ContainerName string   `yaml:"containerName,omitempty"`
+}
+
+// RenderHooks are the manifests.hooks of one config: host commands run
+// before its manifests render (Before) and on the rendered manifests
+// (After), as Skaffold runs them around its render step.
+type RenderHooks struct {
+	Before []RenderHook     `yaml:"before,omitempty"`
+	After  []PostRenderHook `yaml:"after,omitempty"`
+
+	// Manifests, Kustomizations and Releases are the config's own
+	// manifests: its rawYaml globs and kustomize paths (absolute after
+	// Load) and its Helm releases. The after hooks are given their objects
+	// only, as Skaffold gives each config's hooks its own manifests. Set
+	// when the config is read, never read from the file.
+	Manifests      []string       `yaml:"-"`
+	Kustomizations []string       `yaml:"-"`
+	Releases       []*HelmRelease `yaml:"-"`
+}
+
+// RenderHook runs on the host before the manifests render.
+type RenderHook struct {
+	Host *HostHook `yaml:"host,omitempty"`
+}
+
+// PostRenderHook runs on the host on the rendered manifests.
+type PostRenderHook struct {
+	Host *PostRenderHostHook `yaml:"host,omitempty"`
+}
+
+// PostRenderHostHook is a host hook given the rendered manifests, a stream
+// of YAML documents, on its standard input. With WithChange its standard
+// output replaces them (printing nothing is an error); otherwise its
+// output is only shown.
+type PostRenderHostHook struct {
+	HostHook   `yaml:",inline"`
+	WithChange bool `yaml:"withChange,omitempty"`
 }
 
 // TestCase are the tests of one artifact's image.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"slices"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -38,6 +39,8 @@ type manifests struct {
 	RawYAML   []string   `yaml:"rawYaml,omitempty"`
 	Kustomize *Kustomize `yaml:"kustomize,omitempty"`
 	Helm      *Helm      `yaml:"helm,omitempty"`
+	// Hooks run before the manifests render and on what they render to.
+	Hooks *RenderHooks `yaml:"hooks,omitempty"`
 }
 
 // Kustomize renders manifests with kustomize build, of each of Paths
@@ -94,6 +97,21 @@ func convert(doc *document, at locator) (*Config, []*Error) {
 	if helmRenders {
 		cfg.Deploy.Kubectl.Helm = doc.Manifests.Helm
 	}
+	if h := doc.Manifests.Hooks; h != nil {
+		h.Manifests = slices.Clone(doc.Manifests.RawYAML)
+		if k := cfg.Deploy.Kubectl; k != nil {
+			for _, z := range k.Kustomizations {
+				h.Kustomizations = append(h.Kustomizations, z.Path)
+			}
+		}
+		if m := doc.Manifests.Helm; m != nil {
+			h.Releases = append(h.Releases, m.Releases...)
+		}
+		if d := doc.Deploy.Helm; d != nil {
+			h.Releases = append(h.Releases, d.Releases...)
+		}
+		cfg.RenderHooks = []*RenderHooks{h}
+	}
 	return cfg, errs
 }
 
@@ -108,6 +126,14 @@ func (c *Config) YAML() ([]byte, error) {
 		Pipeline: Pipeline{Build: c.Build, Deploy: c.Deploy, PortForward: c.PortForward, Test: c.Test,
 			Verify: c.Verify, CustomActions: c.CustomActions, ResourceSelector: c.ResourceSelector}, Event: c.Event}
 	doc.Manifests.Helm = c.HelmManifests
+	// The hooks of several configs are written as one config's.
+	for _, h := range c.RenderHooks {
+		if doc.Manifests.Hooks == nil {
+			doc.Manifests.Hooks = &RenderHooks{}
+		}
+		doc.Manifests.Hooks.Before = append(doc.Manifests.Hooks.Before, h.Before...)
+		doc.Manifests.Hooks.After = append(doc.Manifests.Hooks.After, h.After...)
+	}
 	if k := c.Deploy.Kubectl; k != nil {
 		doc.Manifests.RawYAML = k.Manifests
 		for _, z := range k.Kustomizations {

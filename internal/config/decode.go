@@ -14,7 +14,7 @@ import (
 // support yet. They get a "not supported yet" error instead of "unknown".
 var unsupported = map[reflect.Type][]string{
 	reflect.TypeFor[Artifact](): {"dockerfileInline"},
-	reflect.TypeFor[manifests](): {"kpt", "hooks", "transform",
+	reflect.TypeFor[manifests](): {"kpt", "transform",
 		"validate", "remoteManifests"},
 	reflect.TypeFor[Deploy](): {"kpt", "cloudrun",
 		"logs"},

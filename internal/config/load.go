@@ -284,6 +284,7 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 		out.Deploy.Kubectl = &k
 	}
 	out.HelmManifests, out.Deploy.Helm, out.Deploy.Docker = nil, nil, nil
+	out.RenderHooks = nil
 	var errs []*Error
 	seen := map[string]*Config{}
 	for _, c := range cfgs {
@@ -327,6 +328,9 @@ func merge(root string, cfgs []*Config) (*Config, []*Error) {
 			out.Deploy.Kubectl.Helm = mergeHelm(out.Deploy.Kubectl.Helm, k.Helm)
 		}
 		out.HelmManifests = mergeHelm(out.HelmManifests, c.HelmManifests)
+		// Each config's render hooks stay its own: its after hooks are
+		// given its own manifests.
+		out.RenderHooks = append(out.RenderHooks, c.RenderHooks...)
 		if h := c.Deploy.Helm; h != nil {
 			if out.Deploy.Helm == nil {
 				hh := *h
@@ -480,7 +484,7 @@ func dependencyErrors(cfgs []*Config) []*Error {
 }
 
 // resolvePaths makes the config's relative paths absolute against its
-// folder: artifact contexts, manifests and the event log file.
+// folder: artifact contexts, hooks' dirs, manifests and the event log file.
 func (c *Config) resolvePaths() {
 	for _, a := range c.Build.Artifacts {
 		if !filepath.IsAbs(a.Context) {
@@ -512,6 +516,33 @@ func (c *Config) resolvePaths() {
 						h.Host.Dir = filepath.Join(c.Dir, h.Host.Dir)
 					}
 				}
+			}
+		}
+	}
+	hostDir := func(h *HostHook) {
+		if h != nil && !filepath.IsAbs(h.Dir) {
+			h.Dir = filepath.Join(c.Dir, h.Dir)
+		}
+	}
+	for _, h := range c.RenderHooks {
+		for _, rh := range h.Before {
+			hostDir(rh.Host)
+		}
+		for _, rh := range h.After {
+			if rh.Host != nil {
+				hostDir(&rh.Host.HostHook)
+			}
+		}
+		// The same paths as the manifests' below, so that the kubectl
+		// deployer knows the config's own.
+		for i, m := range h.Manifests {
+			if !filepath.IsAbs(m) {
+				h.Manifests[i] = filepath.Join(c.Dir, m)
+			}
+		}
+		for i, p := range h.Kustomizations {
+			if !filepath.IsAbs(p) {
+				h.Kustomizations[i] = filepath.Join(c.Dir, p)
 			}
 		}
 	}

@@ -110,6 +110,59 @@ func validate(c *Config, at locator) []*Error {
 			}
 		}
 	}
+	buildHooks := func(path string, h *BuildHooks) {
+		if h == nil {
+			return
+		}
+		for i := range h.Before {
+			errs = append(errs, hostHook(at, fmt.Sprintf("%s.before[%d]", path, i), &h.Before[i])...)
+		}
+		for i := range h.After {
+			errs = append(errs, hostHook(at, fmt.Sprintf("%s.after[%d]", path, i), &h.After[i])...)
+		}
+	}
+	buildHooks("build.hooks", c.Build.Hooks)
+	for i, a := range c.Build.Artifacts {
+		buildHooks(fmt.Sprintf("build.artifacts[%d].hooks", i), a.Hooks)
+	}
+	deployHooks := func(path string, h *DeployHooks) {
+		if h == nil {
+			return
+		}
+		for _, side := range []struct {
+			name  string
+			hooks []DeployHook
+		}{{"before", h.Before}, {"after", h.After}} {
+			for i, dh := range side.hooks {
+				p := fmt.Sprintf("%s.%s[%d]", path, side.name, i)
+				if dh.Host != nil {
+					errs = append(errs, hostHook(at, p+".host", dh.Host)...)
+				}
+				if ch := dh.Container; ch != nil && (len(ch.Command) == 0 || ch.Command[0] == "") {
+					errs = append(errs, at(p+".container.command", "a hook needs a command").
+						withHint("give the program and its arguments as a list, such as command: [sh, -c, 'echo hello']"))
+				}
+			}
+		}
+	}
+	if k := c.Deploy.Kubectl; k != nil {
+		deployHooks("deploy.kubectl.hooks", k.Hooks)
+	}
+	if h := c.Deploy.Helm; h != nil {
+		deployHooks("deploy.helm.hooks", h.Hooks)
+	}
+	for _, h := range c.RenderHooks {
+		for i, rh := range h.Before {
+			errs = append(errs, renderHook(at, fmt.Sprintf("manifests.hooks.before[%d]", i), rh.Host)...)
+		}
+		for i, rh := range h.After {
+			var host *HostHook
+			if rh.Host != nil {
+				host = &rh.Host.HostHook
+			}
+			errs = append(errs, renderHook(at, fmt.Sprintf("manifests.hooks.after[%d]", i), host)...)
+		}
+	}
 	if k := c.Deploy.Kubectl; k != nil {
 		if _, err := k.Flags.Options(); err != nil {
 			errs = append(errs, at("deploy.kubectl.flags", "%v", err).withHint("remove the flag, or use Skaffold, which runs kubectl"))
@@ -236,6 +289,25 @@ func structureTests(c *Config, command string, at locator) []*Error {
 		}
 	}
 	return errs
+}
+
+// renderHook checks the render hook at path, whose host hook is h: Skaffold
+// runs render hooks on the host only.
+func renderHook(at locator, path string, h *HostHook) []*Error {
+	if h == nil {
+		return []*Error{at(path, "a render hook needs host, the command to run on the host").
+			withHint("write it as - host: {command: [sh, -c, 'echo rendering']}")}
+	}
+	return hostHook(at, path+".host", h)
+}
+
+// hostHook checks the host hook at path: it needs a command.
+func hostHook(at locator, path string, h *HostHook) []*Error {
+	if len(h.Command) == 0 || h.Command[0] == "" {
+		return []*Error{at(path+".command", "a hook needs a command").
+			withHint("give the program and its arguments as a list, such as command: [sh, -c, 'echo hello']")}
+	}
+	return nil
 }
 
 // count is how many of set are true: how many of a choice a config makes.

@@ -1,7 +1,9 @@
 // Package hooks runs the lifecycle hooks of skaffold.yaml on the host, as
 // Skaffold runs them: a command (no shell) in a folder, with Skaffold's
 // SKAFFOLD_* variables set, skipped on other operating systems, its output
-// passed on line by line. A hook that fails fails the phase it belongs to.
+// passed on line by line. A render hook can also be given the manifests on
+// its standard input and have its standard output kept. A hook that fails
+// fails the phase it belongs to.
 package hooks
 
 import (
@@ -47,22 +49,67 @@ func (e Env) Environ() []string {
 // the folder relative dirs are relative to. Each line of their output goes
 // to line. The first that fails ends Run with an error of code.
 func Run(ctx context.Context, phase string, hs []config.HostHook, dir string, env Env, code fault.Code, line func(string)) error {
+	return Runner{Phase: phase, Dir: dir, Env: env, Code: code, Line: line}.Run(ctx, hs)
+}
+
+// Runner runs the host hooks of one phase.
+type Runner struct {
+	// Phase, such as "pre-build", names the hooks in errors.
+	Phase string
+	// Dir is the folder relative dirs are relative to.
+	Dir string
+	Env Env
+	// Code is the code of a hook's failure.
+	Code fault.Code
+	// Line takes each line of the hooks' output.
+	Line func(string)
+}
+
+// IO are a hook's standard input and output. By default it reads nothing
+// and its standard output goes to the Runner's Line with its standard
+// error.
+type IO struct {
+	// In, when set, is the hook's standard input.
+	In io.Reader
+	// Out, when set, takes the hook's standard output as it is; its
+	// standard error still goes to Line.
+	Out io.Writer
+}
+
+// Run runs the hooks in order; the first that fails ends it.
+func (r Runner) Run(ctx context.Context, hs []config.HostHook) error {
 	for i, h := range hs {
-		if len(h.OS) > 0 && !slices.Contains(h.OS, runtime.GOOS) {
-			continue
-		}
-		if err := run(ctx, h, dir, env, line); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fault.Wrap(err, code, fmt.Sprintf("%s hook %d (%s) failed", phase, i+1, strings.Join(h.Command, " ")),
-				"run the hook's command by hand in its dir to see why; hooks run without a shell")
+		if _, err := r.Hook(ctx, i+1, h, IO{}); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func run(ctx context.Context, h config.HostHook, dir string, env Env, line func(string)) error {
+// Hook runs h, hook n (counting from 1) of the phase, with stdio. It
+// reports whether h ran: a hook for other operating systems does not. A
+// hook that fails is an error of r.Code that names it by n and command and
+// holds its exit status and last lines.
+func (r Runner) Hook(ctx context.Context, n int, h config.HostHook, stdio IO) (bool, error) {
+	if len(h.OS) > 0 && !slices.Contains(h.OS, runtime.GOOS) {
+		return false, nil
+	}
+	if err := run(ctx, h, r.Dir, r.Env, r.Line, stdio); err != nil {
+		if ctx.Err() != nil {
+			return true, ctx.Err()
+		}
+		return true, fault.Wrap(err, r.Code, fmt.Sprintf("%s hook %d (%s) failed", r.Phase, n, strings.Join(h.Command, " ")),
+			"run the hook's command by hand in its dir to see why; hooks run without a shell")
+	}
+	return true, nil
+}
+
+func run(ctx context.Context, h config.HostHook, dir string, env Env, line func(string), stdio IO) error {
+	if len(h.Command) == 0 {
+		// The config's validation refuses it; this keeps a bad caller
+		// from a panic.
+		return errors.New("the hook has no command")
+	}
 	cmd := exec.CommandContext(ctx, h.Command[0], h.Command[1:]...)
 	cmd.Dir = dir
 	if h.Dir != "" {
@@ -72,6 +119,8 @@ func run(ctx context.Context, h config.HostHook, dir string, env Env, line func(
 		}
 	}
 	cmd.Env = env.Environ()
+	cmd.Stdin = stdio.In
+	cmd.Stdout = stdio.Out
 	tail, err := proc.Run(cmd, line, 5)
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && len(tail) > 0 {

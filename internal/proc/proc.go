@@ -23,8 +23,10 @@ func (e *StartError) Unwrap() error { return e.Err }
 
 // Run runs cmd, made with exec.CommandContext, to its end. Each line of its
 // output (stdout and stderr together, without "\r") goes to line; Run
-// returns the last keep lines and Wait's error. When the context ends, the
-// process group gets SIGTERM, then SIGKILL 5 s later.
+// returns the last keep lines and Wait's error. A cmd.Stdout set by the
+// caller keeps the standard output, and only the standard error goes to
+// line; cmd.Stdin, when set, is the program's input. When the context ends,
+// the process group gets SIGTERM, then SIGKILL 5 s later.
 func Run(cmd *exec.Cmd, line func(string), keep int) ([]string, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
@@ -33,7 +35,10 @@ func Run(cmd *exec.Cmd, line func(string), keep int) ([]string, error) {
 	if err != nil {
 		return nil, &StartError{fmt.Errorf("creating output pipe: %w", err)}
 	}
-	cmd.Stdout, cmd.Stderr = pw, pw
+	if cmd.Stdout == nil {
+		cmd.Stdout = pw
+	}
+	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
 		// Nothing went through the pipe; closing it only frees the
 		// descriptors, and the start error is the one to report.

@@ -41,3 +41,17 @@ func TestRunStartError(t *testing.T) {
 		t.Errorf("error %v, want a StartError", err)
 	}
 }
+
+func TestRunKeepsAStdoutOfTheCaller(t *testing.T) {
+	var got []string
+	var out strings.Builder
+	cmd := exec.CommandContext(t.Context(), "/bin/sh", "-c", `tr a-z A-Z; echo note >&2`)
+	cmd.Stdin, cmd.Stdout = strings.NewReader("kind: a\n"), &out
+	tail, err := Run(cmd, func(l string) { got = append(got, l) }, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "KIND: A\n" || !slices.Equal(got, []string{"note"}) || !slices.Equal(tail, []string{"note"}) {
+		t.Errorf("stdout %q, lines %q, tail %q", out.String(), got, tail)
+	}
+}

@@ -149,10 +149,11 @@ func (d *Deploys) runHooks(ctx context.Context, phase string, hs []config.Deploy
 	wd, _ := os.Getwd()
 	env := hooks.Env{"RUN_ID": d.RunID, "KUBE_CONTEXT": d.KubeContext, "NAMESPACES": strings.Join(namespaces, ","), "WORK_DIR": wd}
 	line := hooks.Printer(d.HookOut, phase)
+	host := hooks.Runner{Phase: phase, Dir: wd, Env: env, Code: fault.DeployHookFailed, Line: line}
 	for i, h := range hs {
 		switch {
 		case h.Host != nil:
-			if err := hooks.Run(ctx, phase, []config.HostHook{*h.Host}, wd, env, fault.DeployHookFailed, line); err != nil {
+			if _, err := host.Hook(ctx, i+1, *h.Host, hooks.IO{}); err != nil {
 				return err
 			}
 		case h.Container != nil:

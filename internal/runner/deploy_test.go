@@ -2,12 +2,14 @@ package runner_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/build"
+	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/deploy"
 	"github.com/hoist-dev/hoist/internal/fault"
 	"github.com/hoist-dev/hoist/internal/runner"
@@ -147,5 +149,22 @@ func TestDeploysRunDeployersInOrderAndDeleteBackwards(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
+// A failing deploy hook is named by its place among the phase's hooks.
+func TestDeployHookFailureNamesTheHook(t *testing.T) {
+	var out strings.Builder
+	d := &runner.Deploys{Bus: testutil.NewBus(t), Deployers: []deploy.Deployer{&fakeDeployer{}}, HookOut: &out,
+		Hooks: &config.DeployHooks{Before: []config.DeployHook{
+			{Host: &config.HostHook{Command: []string{"echo", "first"}}},
+			{Host: &config.HostHook{Command: []string{"sh", "-c", "exit 6"}}},
+		}}}
+	err := d.Run(t.Context(), nil)
+	if codeOf(err) != fault.DeployHookFailed || !strings.Contains(err.Error(), "pre-deploy hook 2 (sh -c exit 6) failed: exit status 6") {
+		t.Errorf("error %v", err)
+	}
+	if out.String() != "[pre-deploy hook] first\n" {
+		t.Errorf("hook output %q", out.String())
 	}
 }

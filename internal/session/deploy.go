@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/hoist-dev/hoist/internal/build"
@@ -13,6 +14,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/deploy/kubectl"
 	"github.com/hoist-dev/hoist/internal/deploy/status"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/hooks"
 	"github.com/hoist-dev/hoist/internal/runner"
 )
 
@@ -147,12 +149,16 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		// Validated when the config loaded.
 		kubectlOptions, _ := k.Flags.Options()
 		p.Deployers = append(p.Deployers, &kubectl.Deployer{Cluster: cluster, Dir: cfg.Dir, Manifests: k.Manifests, RunID: s.bus.RunID(),
-			Selector: cfg.ResourceSelector, Options: kubectlOptions, Kustomizations: k.Kustomizations, Helm: k.Helm, Log: s.errOut})
+			Selector: cfg.ResourceSelector, Options: kubectlOptions, Kustomizations: k.Kustomizations, Helm: k.Helm, Log: s.errOut,
+			RenderHooks: cfg.RenderHooks, HookOut: s.errOut, HookEnv: renderHookEnv(cluster.Context, cluster.Namespace)})
 		p.Hooks = k.Hooks
 	}
 	if h := cfg.Deploy.Helm; h != nil {
 		if err := connect(""); err != nil {
 			return nil, err
+		}
+		if cfg.Deploy.Kubectl == nil && len(cfg.RenderHooks) > 0 {
+			s.log.Warn("manifests.hooks run only where hoist renders manifests (hoist render, deploy.kubectl), not here: deploy.helm renders and installs its releases with Helm itself")
 		}
 		p.Deployers = append(p.Deployers, &helm.Deployer{Releases: h.Releases, Flags: h.Flags, Dir: cfg.Dir,
 			Kubeconfig: d.Kubeconfig, KubeContext: cluster.Context, Namespace: cluster.Namespace,
@@ -171,4 +177,11 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 			RunID: s.bus.RunID(), Project: dockerdeploy.ProjectID(cfg.File), Logs: s.containerLogs()})
 	}
 	return p, nil
+}
+
+// renderHookEnv is what render hooks are told, as Skaffold tells them:
+// SKAFFOLD_KUBE_CONTEXT, SKAFFOLD_NAMESPACES and SKAFFOLD_WORK_DIR.
+func renderHookEnv(kubeContext, namespace string) hooks.Env {
+	wd, _ := os.Getwd()
+	return hooks.Env{"KUBE_CONTEXT": kubeContext, "NAMESPACES": namespace, "WORK_DIR": wd}
 }

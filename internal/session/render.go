@@ -83,7 +83,8 @@ func writeManifests(r RenderOptions, data []byte) error {
 
 func (s *session) render(ctx context.Context, b BuildOptions, d DeployOptions, r RenderOptions) ([]byte, []string, error) {
 	cfg := s.cfg
-	dep := &kubectl.Deployer{Dir: cfg.Dir, RunID: s.bus.RunID(), Selector: cfg.ResourceSelector, Log: s.errOut}
+	dep := &kubectl.Deployer{Dir: cfg.Dir, RunID: s.bus.RunID(), Selector: cfg.ResourceSelector, Log: s.errOut,
+		RenderHooks: cfg.RenderHooks, HookOut: s.errOut}
 	defaultNamespace := ""
 	if k := cfg.Deploy.Kubectl; k != nil {
 		dep.Manifests, dep.Kustomizations = k.Manifests, k.Kustomizations
@@ -99,14 +100,24 @@ func (s *session) render(ctx context.Context, b BuildOptions, d DeployOptions, r
 		return nil, nil, fault.New(fault.DeployNoDeployer, fmt.Sprintf("%s has no manifests to render", cfg.File),
 			"add manifests.rawYaml, manifests.kustomize or manifests.helm")
 	}
+	kubeContext := s.kubeContext(d)
 	if !r.Offline {
-		ns, err := kubectl.DefaultNamespace(kubectl.ClusterOptions{Kubeconfig: d.Kubeconfig, Context: s.kubeContext(d),
+		ns, err := kubectl.DefaultNamespace(kubectl.ClusterOptions{Kubeconfig: d.Kubeconfig, Context: kubeContext,
 			Namespace: d.Namespace, DefaultNamespace: defaultNamespace})
 		if err != nil {
 			return nil, nil, err
 		}
 		dep.Namespace = ns
+		// The kubeconfig has just been read.
+		kubeContext, _ = kubectl.CurrentContext(d.Kubeconfig, kubeContext)
 	}
+	// Offline, the hooks are told only the context and namespace the
+	// flags and the config name.
+	namespace := dep.Namespace
+	if namespace == "" {
+		namespace = d.Namespace
+	}
+	dep.HookEnv = renderHookEnv(kubeContext, namespace)
 	builds, err := s.renderImages(ctx, b, r)
 	if err != nil {
 		return nil, nil, err
@@ -178,6 +189,8 @@ func Apply(ctx context.Context, o Options, d DeployOptions, files []string) erro
 			}
 			k.Manifests = append(k.Manifests, abs)
 		}
+		// The manifests were rendered: their render hooks have run.
+		cfg.RenderHooks = nil
 		cfg.Deploy = config.Deploy{Kubectl: &k, StatusCheck: cfg.Deploy.StatusCheck, KubeContext: cfg.Deploy.KubeContext,
 			StatusCheckDeadlineSeconds: cfg.Deploy.StatusCheckDeadlineSeconds, TolerateFailuresUntilDeadline: cfg.Deploy.TolerateFailuresUntilDeadline}
 		p, err := s.deploys(ctx, &cfg, d)

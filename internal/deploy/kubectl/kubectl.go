@@ -1,6 +1,7 @@
 // Package kubectl deploys Kubernetes manifests as `kubectl apply` would:
 // it expands the manifest globs, substitutes built images, labels every
-// object with the run id, and applies the objects one by one.
+// object with the run id, runs the config's render hooks (manifests.hooks)
+// around that, and applies the objects one by one.
 //
 // It uses client-go with server-side apply (field manager "hoist") rather
 // than running the kubectl binary: API errors arrive typed (not found, no
@@ -30,6 +31,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/deploy"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/hooks"
 	"github.com/hoist-dev/hoist/internal/render"
 )
 
@@ -57,6 +59,14 @@ type Deployer struct {
 	// Namespace is where objects that name none go when there is no
 	// Cluster (hoist render).
 	Namespace string
+	// RenderHooks are the configs' manifests.hooks, which Deploy and
+	// Render run (Delete does not): each config's before hooks before the
+	// manifests load, its after hooks on the hydrated objects of its own
+	// manifests. Their output goes to HookOut; HookEnv is what they are
+	// told (SKAFFOLD_KUBE_CONTEXT, SKAFFOLD_NAMESPACES, ...).
+	RenderHooks []*config.RenderHooks
+	HookOut     io.Writer
+	HookEnv     hooks.Env
 }
 
 var _ deploy.Deployer = (*Deployer)(nil)
@@ -66,7 +76,7 @@ func (d *Deployer) Name() string { return "kubectl" }
 
 // Deploy implements deploy.Deployer.
 func (d *Deployer) Deploy(ctx context.Context, builds []build.Result, r deploy.Reporter) ([]deploy.Resource, []string, error) {
-	files, objs, err := d.load(ctx, builds)
+	files, objs, err := d.render(ctx, builds)
 	if err != nil {
 		return nil, files, err
 	}
@@ -75,8 +85,6 @@ func (d *Deployer) Deploy(ctx context.Context, builds []build.Result, r deploy.R
 	var applied []deploy.Resource
 	nsChecked := map[string]bool{}
 	for _, m := range objs {
-		substitute(m.obj, builds, d.Selector)
-		label(m.obj, d.RunID)
 		res, err := d.apply(ctx, m, nsChecked)
 		if err != nil {
 			return applied, files, err
@@ -102,9 +110,27 @@ func (d *Deployer) namespace() string {
 // the Deployer has a namespace, the namespace of namespaced objects that
 // name none set. The files are the manifests' sources.
 func (d *Deployer) Render(ctx context.Context, builds []build.Result) ([]byte, []string, error) {
-	files, objs, err := d.load(ctx, builds)
+	files, objs, err := d.render(ctx, builds)
 	if err != nil {
 		return nil, files, err
+	}
+	data, err := encode(objs)
+	return data, files, err
+}
+
+// render returns the objects to apply: the render hooks' before hooks
+// run, the manifests loaded, the built images replaced, the run id label
+// added, the namespace of namespaced objects that name none set (when the
+// Deployer has one), and the after hooks run on the result, so that they
+// see what hoist render prints and what Deploy applies, as Skaffold's
+// post-render hooks see the hydrated manifests.
+func (d *Deployer) render(ctx context.Context, builds []build.Result) ([]string, []manifest, error) {
+	if err := d.preRender(ctx); err != nil {
+		return nil, nil, err
+	}
+	files, objs, err := d.load(ctx, builds)
+	if err != nil {
+		return files, nil, err
 	}
 	ns := d.namespace()
 	for _, m := range objs {
@@ -114,8 +140,8 @@ func (d *Deployer) Render(ctx context.Context, builds []build.Result) ([]byte, [
 			m.obj.SetNamespace(ns)
 		}
 	}
-	data, err := encode(objs)
-	return data, files, err
+	objs, err = d.postRender(ctx, objs)
+	return files, objs, err
 }
 
 func rank(kind string) int {
@@ -131,13 +157,23 @@ func rank(kind string) int {
 func (d *Deployer) load(ctx context.Context, builds []build.Result) ([]string, []manifest, error) {
 	var files []string
 	var objs []manifest
-	if len(d.Manifests) > 0 {
-		var err error
-		if files, err = expand(d.Dir, d.Manifests); err != nil {
-			return nil, nil, err
-		}
-		if objs, err = read(d.Dir, files); err != nil {
+	// A file that globs of several configs match is the first one's.
+	for _, g := range d.Manifests {
+		matched, err := expand(d.Dir, []string{g})
+		if err != nil {
 			return files, nil, err
+		}
+		owner := d.owner(func(h *config.RenderHooks) bool { return slices.Contains(h.Manifests, g) })
+		for _, f := range matched {
+			if slices.Contains(files, f) {
+				continue
+			}
+			files = append(files, f)
+			fobjs, err := read(d.Dir, []string{f})
+			if err != nil {
+				return files, nil, err
+			}
+			objs = append(objs, owned(fobjs, owner)...)
 		}
 	}
 	for _, z := range d.Kustomizations {
@@ -154,7 +190,8 @@ func (d *Deployer) load(ctx context.Context, builds []build.Result) ([]string, [
 		if err != nil {
 			return files, nil, err
 		}
-		objs = append(objs, zobjs...)
+		owner := d.owner(func(h *config.RenderHooks) bool { return slices.Contains(h.Kustomizations, z.Path) })
+		objs = append(objs, owned(zobjs, owner)...)
 	}
 	if d.Helm != nil {
 		for i, r := range d.Helm.Releases {
@@ -176,7 +213,8 @@ func (d *Deployer) load(ctx context.Context, builds []build.Result) ([]string, [
 					m.obj.SetNamespace(rel.Namespace)
 				}
 			}
-			objs = append(objs, hobjs...)
+			owner := d.owner(func(h *config.RenderHooks) bool { return slices.Contains(h.Releases, r) })
+			objs = append(objs, owned(hobjs, owner)...)
 		}
 	}
 	return files, objs, nil

@@ -30,6 +30,9 @@ type manifest struct {
 	file string // relative to the config folder
 	line int
 	obj  *unstructured.Unstructured
+	// owner are the render hooks of the config whose manifests the object
+	// is of, if that config has any.
+	owner *config.RenderHooks
 }
 
 // expand returns the files the globs match, relative to dir, in glob order

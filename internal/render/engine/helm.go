@@ -53,7 +53,11 @@ func helm(ctx context.Context, op string, r *render.HelmRequest, log io.Writer) 
 	if err != nil {
 		return failed(err)
 	}
-	defer os.RemoveAll(scratch)
+	defer func() {
+		if err := os.RemoveAll(scratch); err != nil {
+			_, _ = fmt.Fprintf(log, "removing %s: %v\n", scratch, err)
+		}
+	}()
 	// Helm writes repository indexes under its cache home, whatever the
 	// settings say; keep them in the scratch folder too.
 	_ = os.Setenv("HELM_CACHE_HOME", filepath.Join(scratch, "cache"))
@@ -245,6 +249,16 @@ func (h *helmRun) inputs() (*chartv2.Chart, map[string]any, *render.Response) {
 	return ch, vals, resp
 }
 
+// released is the release an action returned, which Helm types as any.
+func (h *helmRun) released(r any) (*release.Release, *render.Response) {
+	rel, ok := r.(*release.Release)
+	if !ok || rel == nil {
+		return nil, failed(fault.New(fault.DeployHelmFailed,
+			fmt.Sprintf("release %s: Helm returned a %T, not a release", h.rel.Name, r), "report this as a bug of hoist"))
+	}
+	return rel, nil
+}
+
 // releaseOf says what Helm's release is.
 func releaseOf(rel *release.Release) *render.Release {
 	return &render.Release{Name: rel.Name, Namespace: rel.Namespace, Chart: rel.Chart.Metadata.Name,
@@ -266,7 +280,10 @@ func (h *helmRun) template(ctx context.Context) *render.Response {
 	if err != nil {
 		return h.chartErr(err, "rendering chart "+h.rel.Chart)
 	}
-	rel := r.(*release.Release)
+	rel, resp := h.released(r)
+	if resp != nil {
+		return resp
+	}
 	var b strings.Builder
 	b.WriteString(strings.TrimSpace(rel.Manifest))
 	for _, hook := range rel.Hooks {
@@ -337,16 +354,19 @@ func (h *helmRun) upgrade(ctx context.Context) *render.Response {
 		return h.helmErr(err, "reading the release's history")
 	}
 	var previous string
+	var last *release.Release
 	uninstalled := false
 	if len(revisions) > 0 {
-		last := revisions[len(revisions)-1].(*release.Release)
+		if last, resp = h.released(revisions[len(revisions)-1]); resp != nil {
+			return resp
+		}
 		uninstalled = last.Info.Status == rcommon.StatusUninstalled
 		if !uninstalled {
 			previous = last.Manifest
 		}
 	}
 	if previous != "" && h.rel.KeepInstalled {
-		kept := releaseOf(revisions[len(revisions)-1].(*release.Release))
+		kept := releaseOf(last)
 		kept.Previous, kept.Kept = previous, true
 		return &render.Response{Manifests: previous, Release: kept}
 	}
@@ -384,7 +404,10 @@ func (h *helmRun) upgrade(ctx context.Context) *render.Response {
 		}
 		return h.helmErr(err, fmt.Sprintf("%s chart %s", verb, h.rel.Chart))
 	}
-	rel := r.(*release.Release)
+	rel, resp := h.released(r)
+	if resp != nil {
+		return resp
+	}
 	done := releaseOf(rel)
 	done.Previous = previous
 	return &render.Response{Manifests: rel.Manifest, Release: done}
