@@ -1,12 +1,18 @@
 package cli_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +22,7 @@ import (
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/testutil"
+	"github.com/hoist-dev/hoist/pkg/client"
 )
 
 // counterProject writes a config without artifacts that deploys a
@@ -289,4 +296,141 @@ func TestDevFollowsThePodsOfEachRedeploy(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, d.stderr)
 	}
 	checkRun(t, d.events(), pb.Status_SUCCEEDED)
+}
+
+// BenchmarkApplicationLogs measures issue 17's target: a container that
+// prints 100k lines as fast as it can (busybox seq) has every one of
+// them delivered, in order and none lost, to the event log file and to a
+// subscriber of the Event API attached from the start, by hoist run
+// --tail. It reports the medians of: the time from the first line's
+// event to the last line's (ms-first-to-last-event, the follower and the
+// bus), and from the first line's event to the last line being in the
+// file (ms-to-file) and at the subscriber (ms-to-subscriber), and the
+// lines per second that makes at the subscriber.
+func BenchmarkApplicationLogs(b *testing.B) {
+	const lines = 100_000
+	docker := testutil.Docker(b)
+	kube := testutil.Kubernetes(b)
+	hoist := hoistBinary(b)
+	var published, toFile, toSubscriber []time.Duration
+	for i := range b.N {
+		_, ns := namespace(b, kube)
+		dir := b.TempDir()
+		if err := os.Mkdir(filepath.Join(dir, "k8s"), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		writeFile(b, filepath.Join(dir, "skaffold.yaml"), []byte("apiVersion: skaffold/v4beta14\nkind: Config\nmanifests: {rawYaml: [k8s/*.yaml]}\ndeploy: {kubectl: {}}\n"))
+		writeFile(b, filepath.Join(dir, "k8s", "printer.yaml"), []byte(strings.ReplaceAll(deploymentYAML(1, "",
+			fmt.Sprintf("        command: [sh, -c, 'seq 1 %d; sleep 3600']\n", lines)), "image: app", "image: "+docker.BaseImage)))
+		logFile := filepath.Join(dir, "events.jsonl")
+		port := freePort(b)
+		cmd := exec.Command(hoist, "run", "--tail", "-f", filepath.Join(dir, "skaffold.yaml"), "-n", ns,
+			"--event-log-file", logFile, "--rpc-port", strconv.Itoa(port))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		stop := func() {
+			_ = cmd.Process.Signal(syscall.SIGINT)
+			_ = cmd.Wait()
+		}
+
+		// The subscriber, from the run's first event.
+		type arrival struct {
+			at  time.Time
+			err error
+		}
+		subscribed := make(chan arrival, 1)
+		go func() {
+			c, err := client.New("127.0.0.1:" + strconv.Itoa(port))
+			if err != nil {
+				subscribed <- arrival{err: err}
+				return
+			}
+			ctx, cancel := context.WithTimeout(b.Context(), 3*time.Minute)
+			defer cancel()
+			next, any := 1, false
+			done := errors.New("done")
+			for {
+				err = c.Events(ctx, &pb.EventsRequest{AfterSequence: 0}, func(env *pb.Envelope) error {
+					any = true
+					l := env.Event.GetApplicationLogEvent()
+					if l == nil {
+						return nil
+					}
+					if l.Message != strconv.Itoa(next) {
+						return fmt.Errorf("the subscriber got line %q, want %d", l.Message, next)
+					}
+					if next++; next > lines {
+						return done
+					}
+					return nil
+				})
+				if any || ctx.Err() != nil {
+					break
+				}
+				time.Sleep(20 * time.Millisecond) // not listening yet
+			}
+			if errors.Is(err, done) {
+				err = nil
+			}
+			subscribed <- arrival{at: time.Now(), err: err}
+		}()
+
+		// The event log file, read as it grows.
+		var inFile time.Time
+		var off int64
+		count := 0
+		deadline := time.Now().Add(3 * time.Minute)
+		for count < lines {
+			if time.Now().After(deadline) {
+				stop()
+				b.Fatalf("%d of %d lines in the event log file\n%s", count, lines, stderr.String())
+			}
+			f, err := os.Open(logFile)
+			if err == nil {
+				data, _ := io.ReadAll(io.NewSectionReader(f, off, 1<<40))
+				_ = f.Close()
+				whole := bytes.LastIndexByte(data, '\n') + 1
+				count += bytes.Count(data[:whole], []byte(`"applicationLogEvent"`))
+				off += int64(whole)
+			}
+			inFile = time.Now()
+			time.Sleep(10 * time.Millisecond)
+		}
+		sub := <-subscribed
+		stop()
+		if sub.err != nil {
+			b.Fatalf("the subscriber: %v\n%s", sub.err, stderr.String())
+		}
+		var first, last time.Time
+		next := 1
+		for _, e := range eventsOf(b, logFile) {
+			l := e.Event.GetApplicationLogEvent()
+			if l == nil {
+				continue
+			}
+			if l.Message != strconv.Itoa(next) {
+				b.Fatalf("line %d of the event log file is %q", next, l.Message)
+			}
+			if next == 1 {
+				first = e.Event.Timestamp.AsTime()
+			}
+			last = e.Event.Timestamp.AsTime()
+			next++
+		}
+		if next != lines+1 {
+			b.Fatalf("the event log file has %d lines, want %d", next-1, lines)
+		}
+		published = append(published, last.Sub(first))
+		toFile = append(toFile, inFile.Sub(first))
+		toSubscriber = append(toSubscriber, sub.at.Sub(first))
+		b.Logf("run %d: %d lines, first to last event %v, in the file after %v, at the subscriber after %v",
+			i+1, lines, last.Sub(first).Round(time.Millisecond), inFile.Sub(first).Round(time.Millisecond), sub.at.Sub(first).Round(time.Millisecond))
+	}
+	b.ReportMetric(float64(median(published).Milliseconds()), "ms-first-to-last-event")
+	b.ReportMetric(float64(median(toFile).Milliseconds()), "ms-to-file")
+	b.ReportMetric(float64(median(toSubscriber).Milliseconds()), "ms-to-subscriber")
+	b.ReportMetric(lines/median(toSubscriber).Seconds(), "lines/s")
 }
