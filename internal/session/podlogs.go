@@ -9,7 +9,7 @@ import (
 )
 
 // podLogs follows the logs of the run's pods, from its first deploy with
-// --tail (hoist dev's always) until the run ends.
+// --tail (hoist dev's by default) until the run ends.
 type podLogs struct {
 	follower *podlogs.Follower
 	stop     context.CancelFunc
@@ -26,9 +26,10 @@ func (s *session) podLogs(ctx context.Context, cluster *kubectl.Cluster) *podlog
 	f := podlogs.New(podlogs.Options{Client: cluster.Typed, Selector: kubectl.RunIDLabel + "=" + s.bus.RunID(),
 		Emit: runner.ApplicationLogs(s.bus), Log: s.log})
 	ctx, stop := context.WithCancel(ctx)
-	s.pods = &podLogs{follower: f, stop: stop, done: make(chan struct{})}
+	p := &podLogs{follower: f, stop: stop, done: make(chan struct{})}
+	s.pods = p
 	go func() {
-		defer close(s.pods.done)
+		defer close(p.done)
 		f.Run(ctx)
 	}()
 	return f
