@@ -2,12 +2,15 @@ package cli_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/testutil"
@@ -100,3 +103,86 @@ func TestDashboardShowsARunLive(t *testing.T) {
 }
 
 func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+
+// TestDashboardShowsApplicationLogsPerPod follows a pod with hoist run
+// --tail pushing to a collector, and checks that the run's page shows the
+// pod's application logs in a card of its own: its containers, and every
+// line the event log file has, in order, each after its container's name.
+func TestDashboardShowsApplicationLogsPerPod(t *testing.T) {
+	ctx := testutil.Browser(t)
+	docker := testutil.Docker(t)
+	_, ns := namespace(t, testutil.Kubernetes(t))
+	c := startCollector(t, filepath.Join(t.TempDir(), "collector.db"), "--token", "dash")
+	cfg := counterProject(t, docker.BaseImage, 3)
+	logFile := filepath.Join(t.TempDir(), "events.jsonl")
+	runCtx, interrupt := context.WithCancel(t.Context())
+	defer interrupt()
+	done := make(chan result, 1)
+	go func() {
+		done <- run(t, runCtx, "run", "--tail", "-f", cfg, "-n", ns, "--event-log-file", logFile,
+			"--event-rpc-address", c.addr, "--event-rpc-token", "dash")
+	}()
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	var lines []string
+	var pod string
+	for deadline := time.Now().Add(2 * time.Minute); !slices.Contains(lines, "counter │ run 2 line 3"); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the pod's lines did not arrive: %q", lines)
+		}
+		lines = nil
+		for _, e := range eventsOf(t, logFile) {
+			if l := e.Event.GetApplicationLogEvent(); l != nil {
+				pod = l.Pod
+				lines = append(lines, l.Container+" │ "+l.Message)
+			}
+		}
+	}
+	runID := eventsOf(t, logFile)[0].EventId
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate("http://"+c.addr+"/runs/"+runID),
+		chromedp.WaitVisible(css(`input[name=token]`)),
+		chromedp.SendKeys(css(`input[name=token]`), "dash"),
+		chromedp.Submit(css(`input[name=token]`)),
+		chromedp.WaitVisible(css(`.card.pod .line`)),
+	); err != nil {
+		t.Fatalf("the run's page shows no application log: %v", err)
+	}
+	type card struct {
+		Pod, Namespace, Containers, Count string
+		Lines                             []string
+	}
+	read := chromedp.Evaluate[[]card](`[...document.querySelectorAll('.card.pod')].map((c) => ({
+		Pod: c.dataset.pod, Namespace: c.dataset.namespace,
+		Containers: c.querySelector('.containers').textContent, Count: c.querySelector('.count').textContent,
+		Lines: [...c.querySelectorAll('.line')].sort((a, b) => parseInt(a.style.top) - parseInt(b.style.top))
+			.map((l) => l.textContent.slice(l.querySelector('.n').textContent.length)),
+	}))`)
+	want := []card{{Pod: pod, Namespace: ns, Containers: "setup, counter", Count: fmt.Sprintf("%d lines", len(lines)), Lines: lines}}
+	var got []card
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		var err error
+		if got, err = chromedp.Run(ctx, read); err != nil {
+			t.Fatal(err)
+		}
+		if cmp.Equal(want, got) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the application logs on the page (-want +got):\n%s", diff)
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := testutil.Artifact(t, "dashboard-logs.png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	interrupt()
+	if r := <-done; r.code != 0 {
+		t.Fatalf("hoist run --tail: exit %d\n%s", r.code, r.stderr)
+	}
+	t.Logf("screenshot: %s", path)
+}

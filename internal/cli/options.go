@@ -101,6 +101,13 @@ func (o *deployFlags) add(cmd *cobra.Command, withStatus bool) {
 		f.BoolVar(&o.statusCheck, "status-check", true, "wait for deployed workloads to be ready (default from deploy.statusCheck)")
 		f.BoolVar(&o.tolerate, "tolerate-failures-until-deadline", false,
 			"keep the status check waiting through image pull errors and crash loops until the deadline (default from deploy.tolerateFailuresUntilDeadline)")
+		// As in Skaffold: on by default in dev only.
+		dev := cmd.Name() == "dev"
+		usage := "follow the logs of the deployed pods, each line an applicationLogEvent, until Ctrl-C"
+		if dev {
+			usage = "follow the logs of the deployed pods, each line an applicationLogEvent"
+		}
+		f.BoolVar(&o.Tail, "tail", dev, usage)
 	}
 }
 

@@ -550,6 +550,8 @@ type Deploy struct {
 	TolerateFailuresUntilDeadline bool `yaml:"tolerateFailuresUntilDeadline,omitempty"`
 	// Docker runs the images as containers of the local Docker engine.
 	Docker *DockerDeploy `yaml:"docker,omitempty"`
+	// Logs says how the deployed containers' lines are shown.
+	Logs Logs `yaml:"logs,omitempty"`
 }
 
 // KubectlDeploy deploys manifests with kubectl semantics.

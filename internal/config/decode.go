@@ -16,8 +16,7 @@ var unsupported = map[reflect.Type][]string{
 	reflect.TypeFor[Artifact](): {"dockerfileInline"},
 	reflect.TypeFor[manifests](): {"kpt", "transform",
 		"validate", "remoteManifests"},
-	reflect.TypeFor[Deploy](): {"kpt", "cloudrun",
-		"logs"},
+	reflect.TypeFor[Deploy]():        {"kpt", "cloudrun"},
 	reflect.TypeFor[KubectlDeploy](): {"remoteManifests"},
 }
 

@@ -10,9 +10,9 @@ const (
 // setDefaults fills in what c leaves out, as Skaffold does: an artifact's
 // context is the config's folder, an artifact without a builder is built by
 // docker, a docker build reads the context's Dockerfile, images are tagged
-// with the git commit (variant Tags), and the status check deadline and the
-// event log's level and format get the values above. Wrong values are left
-// for validate to report.
+// with the git commit (variant Tags), and the status check deadline, the
+// log prefix and the event log's level and format get the values above.
+// Wrong values are left for validate to report.
 func setDefaults(c *Config) {
 	for _, a := range c.Build.Artifacts {
 		if a.Context == "" {
@@ -44,6 +44,9 @@ func setDefaults(c *Config) {
 	}
 	if c.Deploy.StatusCheckDeadlineSeconds == 0 {
 		c.Deploy.StatusCheckDeadlineSeconds = DefaultStatusCheckDeadlineSeconds
+	}
+	if c.Deploy.Logs.Prefix == "" {
+		c.Deploy.Logs.Prefix = DefaultLogPrefix
 	}
 	if c.Event.Log.Level == "" {
 		c.Event.Log.Level = DefaultLogLevel

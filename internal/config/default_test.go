@@ -15,6 +15,7 @@ func TestSetDefaults(t *testing.T) {
 			c.Build.TagPolicy.GitCommit = &GitCommitTagger{Variant: "Tags"}
 		}
 		c.Deploy.StatusCheckDeadlineSeconds = 600
+		c.Deploy.Logs.Prefix = "auto"
 		c.Event.Log = EventLog{Level: "info", Format: "json"}
 		return &c
 	}
@@ -38,7 +39,7 @@ func TestSetDefaults(t *testing.T) {
 					Artifacts: []*Artifact{{ImageName: "app", Context: "sub", Docker: &DockerArtifact{Dockerfile: "Dockerfile.dev"}}},
 					TagPolicy: TagPolicy{Sha256: &Sha256Tagger{}},
 				},
-				Deploy: Deploy{StatusCheckDeadlineSeconds: 30},
+				Deploy: Deploy{StatusCheckDeadlineSeconds: 30, Logs: Logs{Prefix: "none"}},
 				Event:  Event{Log: EventLog{Level: "debug", Format: "text"}},
 			},
 			&Config{
@@ -46,18 +47,18 @@ func TestSetDefaults(t *testing.T) {
 					Artifacts: []*Artifact{{ImageName: "app", Context: "sub", Docker: &DockerArtifact{Dockerfile: "Dockerfile.dev"}}},
 					TagPolicy: TagPolicy{Sha256: &Sha256Tagger{}},
 				},
-				Deploy: Deploy{StatusCheckDeadlineSeconds: 30},
+				Deploy: Deploy{StatusCheckDeadlineSeconds: 30, Logs: Logs{Prefix: "none"}},
 				Event:  Event{Log: EventLog{Level: "debug", Format: "text"}},
 			}},
 		{"wrong values are left for validate",
 			&Config{
 				Build:  Build{TagPolicy: TagPolicy{GitCommit: &GitCommitTagger{Variant: "Commit"}, DateTime: &DateTimeTagger{}}},
-				Deploy: Deploy{StatusCheckDeadlineSeconds: -1},
+				Deploy: Deploy{StatusCheckDeadlineSeconds: -1, Logs: Logs{Prefix: "all"}},
 				Event:  Event{Log: EventLog{Level: "loud", Format: "yaml"}},
 			},
 			&Config{
 				Build:  Build{TagPolicy: TagPolicy{GitCommit: &GitCommitTagger{Variant: "Commit"}, DateTime: &DateTimeTagger{}}},
-				Deploy: Deploy{StatusCheckDeadlineSeconds: -1},
+				Deploy: Deploy{StatusCheckDeadlineSeconds: -1, Logs: Logs{Prefix: "all"}},
 				Event:  Event{Log: EventLog{Level: "loud", Format: "yaml"}},
 			}},
 	}

@@ -185,6 +185,7 @@ func validate(c *Config, at locator) []*Error {
 		}
 	}
 	errs = append(errs, validateDocker(c, at)...)
+	errs = append(errs, validateLogs(c, at)...)
 	for i, tc := range c.Test {
 		for j, ct := range tc.Custom {
 			p := fmt.Sprintf("test[%d].custom[%d]", i, j)

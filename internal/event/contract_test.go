@@ -91,6 +91,8 @@ func goldenEvents() map[string]*pb.Event {
 		"render_failed": {Payload: &pb.Event_RenderEvent{RenderEvent: &pb.RenderEvent{Status: pb.Status_FAILED,
 			Manifests: []string{"charts/web"}, Error: &pb.Error{Code: "DEPLOY_CHART_INVALID",
 				Message: "release web: values file charts/web/values.yaml is not YAML", Suggestions: []string{"fix the chart or the release's values"}}}}},
+		"application_log": {Payload: &pb.Event_ApplicationLogEvent{ApplicationLogEvent: &pb.ApplicationLogEvent{Pod: "my-app-7d4b9c8f6-x2k4q",
+			Container: "web", Namespace: "default", Message: `{"level":"info","msg":"listening on :8080"}`}}},
 		"termination": {Payload: &pb.Event_TerminationEvent{TerminationEvent: &pb.TerminationEvent{Status: pb.Status_CANCELED,
 			Error: &pb.Error{Code: "CANCELED", Message: "interrupted"}}}},
 	}

@@ -89,6 +89,11 @@ func (w *jsonWriter) messageEvent(m *v1alpha2.Event) {
 			w.name(start, `"renderEvent":`)
 			w.messageRenderEvent(p.RenderEvent)
 		}
+	case *v1alpha2.Event_ApplicationLogEvent:
+		if p != nil {
+			w.name(start, `"applicationLogEvent":`)
+			w.messageApplicationLogEvent(p.ApplicationLogEvent)
+		}
 	}
 	w.b = append(w.b, '}')
 }
@@ -316,6 +321,29 @@ func (w *jsonWriter) messageRenderEvent(m *v1alpha2.RenderEvent) {
 	if v := m.GetError(); v != nil {
 		w.name(start, `"error":`)
 		w.messageError(v)
+	}
+	w.b = append(w.b, '}')
+}
+
+// messageApplicationLogEvent writes a hoist.v1alpha2.ApplicationLogEvent.
+func (w *jsonWriter) messageApplicationLogEvent(m *v1alpha2.ApplicationLogEvent) {
+	w.b = append(w.b, '{')
+	start := len(w.b)
+	if v := m.GetPod(); v != "" {
+		w.name(start, `"pod":`)
+		w.string(v, "hoist.v1alpha2.ApplicationLogEvent.pod")
+	}
+	if v := m.GetContainer(); v != "" {
+		w.name(start, `"container":`)
+		w.string(v, "hoist.v1alpha2.ApplicationLogEvent.container")
+	}
+	if v := m.GetNamespace(); v != "" {
+		w.name(start, `"namespace":`)
+		w.string(v, "hoist.v1alpha2.ApplicationLogEvent.namespace")
+	}
+	if v := m.GetMessage(); v != "" {
+		w.name(start, `"message":`)
+		w.string(v, "hoist.v1alpha2.ApplicationLogEvent.message")
 	}
 	w.b = append(w.b, '}')
 }

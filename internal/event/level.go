@@ -9,7 +9,7 @@ import (
 )
 
 // LevelOf returns an event's level: failures are error, cancellations warn,
-// everything else info. Levels filter what is written to stdout, never
+// everything else info, application log lines included. Levels filter what is written to stdout, never
 // what is recorded or sent. No event is below info, since hoist reports a
 // watched resource only when its state changes: at info level (and at
 // debug, which selects the same) stdout carries every event, contiguously.

@@ -96,6 +96,8 @@ func AppendText(b []byte, env *pb.Envelope, color bool) []byte {
 	case *pb.Event_RenderEvent:
 		e := p.RenderEvent
 		line("render", strings.Join(e.Manifests, " "), e.Status, errorText(e.Error))
+	case *pb.Event_ApplicationLogEvent:
+		b = LogFormat{}.appendLine(b, p.ApplicationLogEvent, color)
 	case *pb.Event_TerminationEvent:
 		e := p.TerminationEvent
 		line("end", "", e.Status, errorText(e.Error))

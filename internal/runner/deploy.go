@@ -49,6 +49,16 @@ type Deploys struct {
 	RunID       string
 	KubeContext string
 	Namespace   string
+
+	// Logs, when set, follows the deployed pods' logs: each deployer's
+	// namespaces are added as it deploys, before the status check.
+	Logs LogFollower
+}
+
+// LogFollower follows what the containers of a run's pods print.
+type LogFollower interface {
+	// Follow follows the run's pods in these namespaces too.
+	Follow(namespaces ...string)
 }
 
 // StatusChecker is a Deployer whose resources are not Kubernetes
@@ -121,6 +131,15 @@ func (d *Deploys) Run(ctx context.Context, builds []build.Result) error {
 		}
 		done = append(done, deployed{dep, resources})
 		all = append(all, resources...)
+		if d.Logs != nil {
+			for _, r := range resources {
+				// Namespaced objects of a cluster; a Docker container,
+				// like a Namespace, is in none.
+				if r.Namespace != "" {
+					d.Logs.Follow(r.Namespace)
+				}
+			}
+		}
 	}
 	if d.StatusCheck {
 		if err := d.check(ctx, done); err != nil {

@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/build"
 	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/deploy"
+	"github.com/hoist-dev/hoist/internal/deploy/podlogs"
 	"github.com/hoist-dev/hoist/internal/fault"
 	"github.com/hoist-dev/hoist/internal/runner"
 	"github.com/hoist-dev/hoist/internal/testutil"
@@ -166,5 +168,42 @@ func TestDeployHookFailureNamesTheHook(t *testing.T) {
 	}
 	if out.String() != "[pre-deploy hook] first\n" {
 		t.Errorf("hook output %q", out.String())
+	}
+}
+
+// recordingFollower records the namespaces it is asked to follow.
+type recordingFollower struct{ namespaces []string }
+
+func (r *recordingFollower) Follow(namespaces ...string) {
+	for _, ns := range namespaces {
+		if !slices.Contains(r.namespaces, ns) {
+			r.namespaces = append(r.namespaces, ns)
+		}
+	}
+}
+
+// Each deployer's namespaces are followed as soon as it has deployed,
+// before the status check.
+func TestDeploysFollowTheLogsOfWhatTheyDeploy(t *testing.T) {
+	kube := &fakeDeployer{applied: []deploy.Resource{{Kind: "Deployment", Namespace: "web", Name: "app"}, {Kind: "Namespace", Name: "jobs"}}}
+	helm := &fakeDeployer{name: "helm", applied: []deploy.Resource{{Kind: "Job", Namespace: "jobs", Name: "migrate"}, {Kind: "Service", Namespace: "web", Name: "app"}}}
+	docker := &fakeDeployer{name: "docker", applied: []deploy.Resource{{Kind: "Container", Name: "api"}}}
+	logs := &recordingFollower{}
+	d := &runner.Deploys{Bus: testutil.NewBus(t), Deployers: []deploy.Deployer{kube, helm, docker}, Logs: logs}
+	if err := d.Run(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"web", "jobs"}, logs.namespaces); diff != "" {
+		t.Errorf("namespaces followed (-want +got):\n%s", diff)
+	}
+}
+
+func TestApplicationLogs(t *testing.T) {
+	bus := testutil.NewBus(t)
+	runner.ApplicationLogs(bus)(podlogs.Line{Namespace: "web", Pod: "app-1", Container: "app", Message: "listening"})
+	want := []*pb.Event{{Payload: &pb.Event_ApplicationLogEvent{ApplicationLogEvent: &pb.ApplicationLogEvent{
+		Namespace: "web", Pod: "app-1", Container: "app", Message: "listening"}}}}
+	if diff := diffEvents(want, published(t, bus)); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
 	}
 }

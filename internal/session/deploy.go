@@ -29,6 +29,9 @@ type DeployOptions struct {
 	// TolerateFailures, when set, overrides
 	// deploy.tolerateFailuresUntilDeadline.
 	TolerateFailures *bool
+	// Tail follows the logs of the deployed pods, as applicationLogEvents;
+	// run, deploy and apply then wait for Ctrl-C once deployed.
+	Tail bool
 }
 
 // Artifacts are built images to deploy: a build artifacts file (see
@@ -51,8 +54,20 @@ func Run(ctx context.Context, o Options, b BuildOptions, d DeployOptions) error 
 				return err
 			}
 		}
-		return s.deploy(ctx, d, func(ctx context.Context, p *runner.Deploys) error { return p.Run(ctx, results) })
+		return s.deploy(ctx, d, func(ctx context.Context, p *runner.Deploys) error { return s.tail(ctx, d, p.Run(ctx, results)) })
 	})
+}
+
+// tail waits, after a deploy that succeeded, until the user stops the run
+// when d asks to follow the logs: their lines go on arriving as events
+// meanwhile. Stopping so is the run's success.
+func (s *session) tail(ctx context.Context, d DeployOptions, deployErr error) error {
+	if deployErr != nil || !d.Tail {
+		return deployErr
+	}
+	s.log.Info("following the deployed pods' logs; press Ctrl-C to stop")
+	<-ctx.Done()
+	return nil
 }
 
 // Test runs the tests of artifacts built earlier.
@@ -78,7 +93,7 @@ func Deploy(ctx context.Context, o Options, d DeployOptions, a Artifacts) error 
 		if err != nil {
 			return err
 		}
-		return s.deploy(ctx, d, func(ctx context.Context, p *runner.Deploys) error { return p.Run(ctx, results) })
+		return s.deploy(ctx, d, func(ctx context.Context, p *runner.Deploys) error { return s.tail(ctx, d, p.Run(ctx, results)) })
 	})
 }
 
@@ -140,6 +155,9 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		}
 		p.Client, p.Exec = cluster.Typed, cluster.Exec
 		p.KubeContext, p.Namespace = cluster.Context, cluster.Namespace
+		if d.Tail {
+			p.Logs = s.podLogs(ctx, cluster)
+		}
 		return nil
 	}
 	if k := cfg.Deploy.Kubectl; k != nil {

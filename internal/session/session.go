@@ -122,6 +122,8 @@ type session struct {
 	// logs follows the output of the containers the run deploys on a
 	// Docker engine, to errOut, until the run ends.
 	logs *dockerdeploy.Logs
+	// pods follows the logs of the run's pods, when asked to.
+	pods *podLogs
 
 	wg    sync.WaitGroup
 	mu    sync.Mutex
@@ -163,8 +165,9 @@ func run(ctx context.Context, o Options, command string, control bool, fn func(c
 	if err == nil {
 		err = fn(ctx, s)
 	}
-	// Nothing is written to errOut after the run.
+	// Nothing is written to errOut, or published, after the run.
 	s.logs.Close()
+	s.stopPodLogs()
 	return s.finish(ctx, err)
 }
 
@@ -262,6 +265,9 @@ func (s *session) startSinks(ctx context.Context, o Options, cfg *config.Config)
 	stream, err := sink.NewStream(o.Out, sink.Format(format), lvl, isTerminal(o.Out))
 	if err != nil {
 		return usageError("--event-format: %v", err)
+	}
+	if cfg != nil {
+		stream.ShowLogs(event.LogFormat{Prefix: cfg.Deploy.Logs.Prefix, Fields: cfg.Deploy.Logs.JSONParse.Fields})
 	}
 	if file != "" {
 		f, err := sink.OpenFile(file)

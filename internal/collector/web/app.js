@@ -209,6 +209,7 @@ class Run {
     this.checks = new Map(); // resource -> {status, message, error}
     this.errors = [];
     this.iterations = new Map(); // dev loop iteration -> its latest event
+    this.pods = new Map(); // namespace/pod -> {namespace, pod, containers, lines}: application logs
     this.meta = null;
     this.end = null;
     this.count = 0;
@@ -283,6 +284,17 @@ class Run {
       if (ev.testEvent.error) this.failed("test " + ev.testEvent.image, ev.testEvent.error);
     } else if (ev.renderEvent) {
       if (ev.renderEvent.error) this.failed("render", ev.renderEvent.error);
+    } else if (ev.applicationLogEvent) {
+      const e = ev.applicationLogEvent;
+      const key = (e.namespace || "") + "/" + (e.pod || "");
+      let p = this.pods.get(key);
+      if (!p) {
+        p = { namespace: e.namespace || "", pod: e.pod || "", containers: [], lines: [], dirty: true };
+        this.pods.set(key, p);
+      }
+      if (!p.containers.includes(e.container || "")) p.containers.push(e.container || "");
+      p.lines.push((e.container || "") + " │ " + (e.message || ""));
+      p.dirty = true;
     } else if (ev.terminationEvent) {
       this.end = { status: ev.terminationEvent.status, time: t, error: ev.terminationEvent.error };
       if (ev.terminationEvent.error) this.failed("run", ev.terminationEvent.error);
@@ -302,6 +314,8 @@ function runPage(id) {
   const errors = h("div", { id: "errors" });
   const iterations = h("div", { id: "iterations" });
   const devSection = h("section", { hidden: true }, h("h2", {}, "Dev loop iterations"), iterations);
+  const pods = h("div", { id: "pods" });
+  const podsSection = h("section", { hidden: true }, h("h2", {}, "Application logs"), pods);
   app.replaceChildren(
     h("p", {}, h("a", { href: "/", onclick: (e) => { e.preventDefault(); navigate("/"); } }, "← all runs")),
     header,
@@ -310,8 +324,10 @@ function runPage(id) {
     h("section", {}, h("h2", {}, "Builds"), noBuilds, builds),
     h("section", {}, h("h2", {}, "Pushes"), pushes),
     h("section", {}, h("h2", {}, "Deploy"), deploy),
-    h("section", {}, h("h2", {}, "Status checks"), checks));
+    h("section", {}, h("h2", {}, "Status checks"), checks),
+    podsSection);
   const cards = new Map();
+  const podCards = new Map();
   let scheduled = false;
   const schedule = () => {
     if (scheduled) return;
@@ -377,8 +393,27 @@ function runPage(id) {
     }
   }
 
+  // podCard shows one pod's application logs: every container's lines in
+  // the order they were printed, each after its container's name.
+  function podCard(p) {
+    const key = p.namespace + "/" + p.pod;
+    let c = podCards.get(key);
+    if (!c) {
+      c = { head: h("div", { class: "head" }), view: new LogView(p.lines) };
+      c.el = h("div", { class: "card pod", "data-pod": p.pod, "data-namespace": p.namespace }, c.head, c.view.el);
+      podCards.set(key, c);
+      pods.append(c.el);
+    }
+    c.head.replaceChildren(h("strong", { class: "mono" }, p.pod), h("span", { class: "muted" }, p.namespace),
+      h("span", { class: "mono muted containers" }, p.containers.join(", ")),
+      h("span", { class: "muted count" }, p.lines.length + (p.lines.length === 1 ? " line" : " lines")));
+    c.view.update();
+  }
+
   function render() {
     renderHeader();
+    podsSection.hidden = model.pods.size === 0;
+    for (const p of model.pods.values()) if (p.dirty) { p.dirty = false; podCard(p); }
     const seen = () => window.hoistTimings.firstLog || (window.hoistTimings.firstLog = performance.now());
     for (const b of model.builds.values()) if (b.dirty || !cards.has(b.image)) { b.dirty = false; buildCard(b); }
     if (builds.querySelector(".log:not([hidden]) .line")) seen();

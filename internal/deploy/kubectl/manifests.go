@@ -242,7 +242,14 @@ func pathMatches(path string, patterns []string) bool {
 	return false
 }
 
-// label sets the run id label on an object.
+// label sets the run id label on an object and, for a workload, on its
+// pod template, so that the run finds its pods (to follow their logs) by
+// the label, as Skaffold labels pod templates with skaffold.dev/run-id.
+// A new run id so changes the pod template: each run rolls the workloads
+// out, as each Skaffold run does, while the iterations of one hoist dev
+// session share the run id and roll out only for a new image or manifest.
+// A Job's pod template cannot change: a Job deployed by an earlier run
+// must be deleted before the next, as for a new image.
 func label(obj *unstructured.Unstructured, runID string) {
 	labels := obj.GetLabels()
 	if labels == nil {
@@ -250,6 +257,38 @@ func label(obj *unstructured.Unstructured, runID string) {
 	}
 	labels[RunIDLabel] = runID
 	obj.SetLabels(labels)
+	path, ok := podSpecPaths[obj.GetKind()]
+	if !ok || len(path) < 2 {
+		return
+	}
+	// A template whose metadata or labels are not maps is left as it is:
+	// applying it fails with the API server's own message.
+	v, _, _ := unstructured.NestedFieldNoCopy(obj.Object, path[:len(path)-1]...)
+	template, ok := v.(map[string]any)
+	if !ok {
+		return
+	}
+	meta := child(template, "metadata")
+	if meta == nil {
+		return
+	}
+	if podLabels := child(meta, "labels"); podLabels != nil {
+		podLabels[RunIDLabel] = runID
+	}
+}
+
+// child returns the map m holds at key, made when m holds nothing there,
+// or nil when m holds something else.
+func child(m map[string]any, key string) map[string]any {
+	switch v := m[key].(type) {
+	case map[string]any:
+		return v
+	case nil:
+		c := map[string]any{}
+		m[key] = c
+		return c
+	}
+	return nil
 }
 
 // Hydrate does to a stream of YAML objects what Deploy does to the

@@ -3,6 +3,7 @@ package kubectl
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -135,5 +136,51 @@ func TestSubstituteResourceSelector(t *testing.T) {
 	cs, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
 	if got := image(cs[0]); got != "app" {
 		t.Errorf("a denied Deployment's image became %v", got)
+	}
+}
+
+// Every object gets the run id label, and so does every workload's pod
+// template, so that the run's pods carry it; the template's own labels
+// stay.
+func TestLabelPodTemplates(t *testing.T) {
+	for kind, path := range podSpecPaths {
+		t.Run(kind, func(t *testing.T) {
+			obj := &unstructured.Unstructured{Object: map[string]any{"kind": kind, "metadata": map[string]any{"name": "x", "labels": map[string]any{"app": "x"}}}}
+			if err := unstructured.SetNestedField(obj.Object, map[string]any{"containers": []any{}}, path...); err != nil {
+				t.Fatal(err)
+			}
+			meta := append(slices.Clone(path[:len(path)-1]), "metadata")
+			if len(path) > 1 {
+				if err := unstructured.SetNestedStringMap(obj.Object, map[string]string{"app": "x"}, append(meta, "labels")...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			label(obj, "run-1")
+			if diff := cmp.Diff(map[string]string{"app": "x", RunIDLabel: "run-1"}, obj.GetLabels()); diff != "" {
+				t.Errorf("the object's labels (-want +got):\n%s", diff)
+			}
+			if len(path) == 1 {
+				return // a Pod is its own template
+			}
+			got, _, err := unstructured.NestedStringMap(obj.Object, append(meta, "labels")...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(map[string]string{"app": "x", RunIDLabel: "run-1"}, got); diff != "" {
+				t.Errorf("the pod template's labels (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// A template without metadata gets some; one whose metadata is not a
+	// map is left for the API server to refuse.
+	dep := &unstructured.Unstructured{Object: map[string]any{"kind": "Deployment", "spec": map[string]any{"template": map[string]any{"spec": map[string]any{}}}}}
+	label(dep, "run-2")
+	if got, _, _ := unstructured.NestedString(dep.Object, "spec", "template", "metadata", "labels", RunIDLabel); got != "run-2" {
+		t.Errorf("a template without metadata: %v", dep.Object)
+	}
+	odd := &unstructured.Unstructured{Object: map[string]any{"kind": "Deployment", "spec": map[string]any{"template": map[string]any{"metadata": "x"}}}}
+	label(odd, "run-3")
+	if got, _, _ := unstructured.NestedFieldNoCopy(odd.Object, "spec", "template", "metadata"); got != "x" {
+		t.Errorf("a template whose metadata is a string became %v", got)
 	}
 }

@@ -26,6 +26,7 @@ type Stream struct {
 	fmt   Format
 	level slog.Level
 	color bool
+	logs  event.LogFormat
 	buf   []byte
 }
 
@@ -39,6 +40,10 @@ func NewStream(w io.Writer, format Format, level slog.Level, color bool) (*Strea
 	}
 	return &Stream{w: w, fmt: format, level: level, color: color}, nil
 }
+
+// ShowLogs sets how the text form shows application log lines
+// (deploy.logs); it is called before the stream is started.
+func (s *Stream) ShowLogs(f event.LogFormat) { s.logs = f }
 
 // Write implements Sink.
 func (s *Stream) Write(env *pb.Envelope) error {
@@ -76,7 +81,7 @@ func (s *Stream) Wants() event.Form {
 
 func (s *Stream) append(env *pb.Envelope) error {
 	if s.fmt == Text {
-		s.buf = event.AppendText(s.buf, env, s.color)
+		s.buf = s.logs.AppendText(s.buf, env, s.color)
 	} else {
 		var err error
 		if s.buf, err = event.AppendJSON(s.buf, env); err != nil {
