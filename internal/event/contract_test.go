@@ -91,6 +91,9 @@ func goldenEvents() map[string]*pb.Event {
 		"render_failed": {Payload: &pb.Event_RenderEvent{RenderEvent: &pb.RenderEvent{Status: pb.Status_FAILED,
 			Manifests: []string{"charts/web"}, Error: &pb.Error{Code: "DEPLOY_CHART_INVALID",
 				Message: "release web: values file charts/web/values.yaml is not YAML", Suggestions: []string{"fix the chart or the release's values"}}}}},
+		"port": {Payload: &pb.Event_PortEvent{PortEvent: &pb.PortEvent{LocalPort: 9000, RemotePort: 8080,
+			Pod: "getting-started-7d9f8b6c5-x2k4p", Container: "web", Namespace: "default",
+			ResourceType: "service", ResourceName: "getting-started", Address: "127.0.0.1"}}},
 		"termination": {Payload: &pb.Event_TerminationEvent{TerminationEvent: &pb.TerminationEvent{Status: pb.Status_CANCELED,
 			Error: &pb.Error{Code: "CANCELED", Message: "interrupted"}}}},
 	}
