@@ -31,6 +31,9 @@ type devSession struct {
 	cmd     *exec.Cmd
 	stderr  *bytes.Buffer
 	addr    string
+	// forward is the local address of the example's portForward, on a
+	// free port of its own rather than the example's 9000.
+	forward string
 }
 
 func startDev(t testing.TB, docker *testutil.DockerEnv, ns string, args ...string) *devSession {
@@ -48,8 +51,12 @@ func startDevOn(t testing.TB, example string, docker *testutil.DockerEnv, ns str
 	cfg := filepath.Join(dir, "skaffold.yaml")
 	data, _ := os.ReadFile(cfg)
 	// The copy is not in a git repository: tag by inputs instead.
-	writeFile(t, cfg, bytes.Replace(data, []byte("build:\n"), []byte("build:\n  tagPolicy:\n    inputDigest: {}\n"), 1))
-	d := &devSession{t: t, dir: dir, logFile: filepath.Join(t.TempDir(), "events.jsonl"), stderr: &bytes.Buffer{}}
+	data = bytes.Replace(data, []byte("build:\n"), []byte("build:\n  tagPolicy:\n    inputDigest: {}\n"), 1)
+	forward := freePort(t)
+	data = bytes.ReplaceAll(data, []byte("localPort: 9000"), fmt.Appendf(nil, "localPort: %d", forward))
+	writeFile(t, cfg, data)
+	d := &devSession{t: t, dir: dir, logFile: filepath.Join(t.TempDir(), "events.jsonl"), stderr: &bytes.Buffer{},
+		forward: "127.0.0.1:" + strconv.Itoa(forward)}
 	port := freePort(t)
 	d.addr = "127.0.0.1:" + strconv.Itoa(port)
 	d.cmd = exec.Command(hoistBinary(t), append([]string{"dev", "-f", cfg, "--default-repo", docker.Registry, "-n", ns,

@@ -49,6 +49,11 @@ type Deploys struct {
 	RunID       string
 	KubeContext string
 	Namespace   string
+
+	// Deployed, when set, is given what each deploy applied once it, its
+	// status check and its hooks have succeeded: the port forwards follow
+	// it.
+	Deployed func(resources []deploy.Resource)
 }
 
 // StatusChecker is a Deployer whose resources are not Kubernetes
@@ -132,6 +137,9 @@ func (d *Deploys) Run(ctx context.Context, builds []build.Result) error {
 			reporter{d.Bus, d.Deployers[len(d.Deployers)-1].Name()}.publish(&pb.DeployEvent{Status: pb.Status_FAILED, Error: ErrorOf(err)})
 			return err
 		}
+	}
+	if d.Deployed != nil {
+		d.Deployed(all)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/deploy/kubectl"
 	"github.com/hoist-dev/hoist/internal/deploy/status"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/portforward"
 	"github.com/hoist-dev/hoist/internal/runner"
 )
 
@@ -27,6 +28,10 @@ type DeployOptions struct {
 	// TolerateFailures, when set, overrides
 	// deploy.tolerateFailuresUntilDeadline.
 	TolerateFailures *bool
+	// PortForward says what to forward after each deploy (--port-forward).
+	// A run or deploy that forwards then keeps forwarding until it is
+	// interrupted.
+	PortForward portforward.Modes
 }
 
 // Artifacts are built images to deploy: a build artifacts file (see
@@ -40,6 +45,7 @@ type Artifacts struct {
 // healthy.
 func Run(ctx context.Context, o Options, b BuildOptions, d DeployOptions) error {
 	return run(ctx, o, "run", false, func(ctx context.Context, s *session) error {
+		defer s.startForwarding(ctx, d.PortForward)()
 		results, err := s.buildAll(ctx, b)
 		if err != nil {
 			return err
@@ -49,7 +55,10 @@ func Run(ctx context.Context, o Options, b BuildOptions, d DeployOptions) error 
 				return err
 			}
 		}
-		return s.deploy(ctx, d, func(ctx context.Context, p *runner.Deploys) error { return p.Run(ctx, results) })
+		if err := s.deploy(ctx, d, func(ctx context.Context, p *runner.Deploys) error { return p.Run(ctx, results) }); err != nil {
+			return err
+		}
+		return s.keepForwarding(ctx)
 	})
 }
 
@@ -72,11 +81,15 @@ func (s *session) test(ctx context.Context, cfg *config.Config, results []build.
 // Deploy deploys artifacts built earlier and waits until they are healthy.
 func Deploy(ctx context.Context, o Options, d DeployOptions, a Artifacts) error {
 	return run(ctx, o, "deploy", false, func(ctx context.Context, s *session) error {
+		defer s.startForwarding(ctx, d.PortForward)()
 		results, err := build.ReadArtifacts(a.File, a.Images)
 		if err != nil {
 			return err
 		}
-		return s.deploy(ctx, d, func(ctx context.Context, p *runner.Deploys) error { return p.Run(ctx, results) })
+		if err := s.deploy(ctx, d, func(ctx context.Context, p *runner.Deploys) error { return p.Run(ctx, results) }); err != nil {
+			return err
+		}
+		return s.keepForwarding(ctx)
 	})
 }
 
@@ -170,5 +183,6 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		p.Deployers = append(p.Deployers, &dockerdeploy.Deployer{Client: c, Images: dk.Images, PortForward: cfg.PortForward,
 			RunID: s.bus.RunID(), Project: dockerdeploy.ProjectID(cfg.File), Logs: s.containerLogs()})
 	}
+	p.Deployed = s.forwardDeployed(cluster, cfg, d.PortForward)
 	return p, nil
 }

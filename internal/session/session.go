@@ -26,6 +26,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/event/sink"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/portforward"
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/runner"
 	"github.com/hoist-dev/hoist/internal/state"
@@ -122,6 +123,8 @@ type session struct {
 	// logs follows the output of the containers the run deploys on a
 	// Docker engine, to errOut, until the run ends.
 	logs *dockerdeploy.Logs
+	// forwards are the run's port forwards, when it has any.
+	forwards *portforward.Forwarder
 
 	wg    sync.WaitGroup
 	mu    sync.Mutex
