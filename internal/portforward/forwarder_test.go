@@ -95,8 +95,8 @@ func (c *fakeConn) Close() error {
 	return nil
 }
 
-func (c *fakeConn) CloseChan() <-chan bool              { return c.closed }
-func (c *fakeConn) SetIdleTimeout(time.Duration)        {}
+func (c *fakeConn) CloseChan() <-chan bool             { return c.closed }
+func (c *fakeConn) SetIdleTimeout(time.Duration)       {}
 func (c *fakeConn) RemoveStreams(...httpstream.Stream) {}
 
 // pipeStream is a data stream over a pipe, or with no Conn an error

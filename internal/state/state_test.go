@@ -161,7 +161,7 @@ func TestTracker(t *testing.T) {
 				Error: errApply},
 		},
 		{
-			name: "port forwards: one per local address and port, as its last portEvent tells",
+			name:   "port forwards: one per local address and port, as its last portEvent tells",
 			events: []*pb.Event{meta("dev"), portEv(web1), portEv(api), portEv(web2)},
 			want: &pb.State{EventId: runID, LastSequence: 4, Command: "dev", Status: pb.Status_IN_PROGRESS,
 				ForwardedPorts: []*pb.PortEvent{web2, api}},
