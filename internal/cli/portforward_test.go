@@ -53,6 +53,16 @@ func (d *devSession) waitPort(ok func(*pb.PortEvent) bool, timeout time.Duration
 
 func anyPort(*pb.PortEvent) bool { return true }
 
+// heldPort is the port a listener holds.
+func heldPort(t *testing.T, l net.Listener) int {
+	t.Helper()
+	a, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		t.Fatalf("%v is not a TCP address", l.Addr())
+	}
+	return a.Port
+}
+
 func localAddr(p *pb.PortEvent) string {
 	return net.JoinHostPort(p.Address, strconv.Itoa(int(p.LocalPort)))
 }
@@ -186,7 +196,7 @@ func TestRunPortForwardUntilInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = held.Close() }()
-	taken := held.Addr().(*net.TCPAddr).Port
+	taken := heldPort(t, held)
 	cfgFile := filepath.Join(src, "skaffold.yaml")
 	cfg := strings.Replace(readFile(cfgFile), "localPort: 9000", "localPort: "+strconv.Itoa(taken), 1)
 	cfg = strings.Replace(cfg, "portForward:\n", "portForward:\n- {resourceType: service, resourceName: nope, port: 80}\n", 1)

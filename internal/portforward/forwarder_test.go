@@ -79,7 +79,7 @@ func (c *fakeConn) CreateStream(h http.Header) (httpstream.Stream, error) {
 	}
 	local, remote := net.Pipe()
 	go func() {
-		defer remote.Close()
+		defer func() { _ = remote.Close() }()
 		sc := bufio.NewScanner(remote)
 		for sc.Scan() {
 			if _, err := fmt.Fprintf(remote, "%s:%s %s\n", c.pod, h.Get(corev1.PortHeader), sc.Text()); err != nil {
@@ -210,7 +210,7 @@ func exchange(t *testing.T, addr, line string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := fmt.Fprintln(c, line); err != nil {
 		t.Fatal(err)
@@ -354,7 +354,7 @@ func TestATakenLocalPortIsToldAndTheNextOneUsed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer taken.Close()
+	defer func() { _ = taken.Close() }()
 	port := portOf(taken)
 	tf := startForwarder(t, fake.NewClientset(webService(), pod("web-1", 0, true)))
 	tf.update(Target{Type: Service, Name: "web", Namespace: "ns", Port: intstr.FromInt32(80), Address: "127.0.0.1", LocalPort: port, User: true})

@@ -39,7 +39,7 @@ func TestListenTakesTheWantedPortOrTheNextFreeOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer first.Close()
+	defer func() { _ = first.Close() }()
 	if got := portOf(first); got != want {
 		t.Errorf("listened on %d, want %d, which was free", got, want)
 	}
@@ -48,7 +48,7 @@ func TestListenTakesTheWantedPortOrTheNextFreeOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer second.Close()
+	defer func() { _ = second.Close() }()
 	if got := portOf(second); got != want+1 {
 		t.Errorf("with %d taken, listened on %d, want %d", want, got, want+1)
 	}
@@ -57,12 +57,12 @@ func TestListenTakesTheWantedPortOrTheNextFreeOne(t *testing.T) {
 	if err != nil {
 		t.Skipf("port %d was taken meanwhile: %v", want+2, err)
 	}
-	defer all.Close()
+	defer func() { _ = all.Close() }()
 	third, err := listen(t.Context(), "127.0.0.1", want+2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer third.Close()
+	defer func() { _ = third.Close() }()
 	if got := portOf(third); got == want+2 {
 		t.Errorf("listened on %d, which another listener holds on every address", got)
 	}
@@ -73,7 +73,7 @@ func TestListenWithoutAWantedPort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	if portOf(l) == 0 {
 		t.Error("no port")
 	}
