@@ -314,3 +314,38 @@ func TestDashboardShowsForwardedPorts(t *testing.T) {
 		t.Fatalf("exit %d after SIGINT\n%s", code, d.stderr)
 	}
 }
+
+// BenchmarkPortForward times a GET of the example's page on a new
+// connection through hoist run's forward and, for comparison, through
+// kubectl port-forward to the same Service, on the real node, and reports
+// the medians.
+func BenchmarkPortForward(b *testing.B) {
+	docker := testutil.Docker(b)
+	_, ns := namespace(b, testutil.Kubernetes(b))
+	d := startOn(b, "getting-started", docker, ns, "run", "--port-forward=user")
+	hoist := "http://" + localAddr(d.waitPort(anyPort, 120*time.Second)) + "/"
+	kubectl := "http://" + portForward(b, ns, "service/getting-started", 80) + "/"
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	fetch := func(url string) time.Duration {
+		start := time.Now()
+		resp, err := client.Get(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return time.Since(start)
+	}
+	fetch(hoist)
+	fetch(kubectl)
+	var viaHoist, viaKubectl []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		viaHoist = append(viaHoist, fetch(hoist))
+		viaKubectl = append(viaKubectl, fetch(kubectl))
+	}
+	b.StopTimer()
+	d.interrupt()
+	b.ReportMetric(float64(median(viaHoist).Microseconds())/1000, "ms-hoist")
+	b.ReportMetric(float64(median(viaKubectl).Microseconds())/1000, "ms-kubectl")
+}
