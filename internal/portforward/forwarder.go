@@ -215,7 +215,7 @@ func (r *running) start(ctx context.Context, client kubernetes.Interface, t Targ
 		r.f.tell("warning: port forward of %s: local port %d is taken, using %d\n", t, want, local)
 	}
 	fctx, cancel := context.WithCancel(ctx)
-	fw := &forward{t: t, ln: ln, local: local, cancel: cancel, kick: make(chan struct{}, 1)}
+	fw := &forward{t: t, ln: ln, local: local, cancel: cancel, kick: make(chan struct{}, 1), owner: r.f}
 	pods := r.podChanges(ctx, client, t.Namespace)
 	r.wg.Go(func() { r.f.follow(fctx, fw, pods) })
 	r.wg.Go(func() { fw.accept(fctx, &r.wg) })
@@ -229,6 +229,7 @@ type forward struct {
 	ln     net.Listener
 	local  int
 	cancel context.CancelFunc
+	owner  *Forwarder
 	// kick asks the forward to look where it goes now.
 	kick chan struct{}
 	// swapped is woken when the tunnel changes.
@@ -315,6 +316,11 @@ func (fw *forward) serve(ctx context.Context, conn net.Conn) {
 		err := t.forward(conn)
 		t.release()
 		if !errors.Is(err, errStreams) {
+			if err != nil {
+				// The pod refused the connection, say: the app does not
+				// listen on the port (yet). Told once per pod.
+				fw.owner.tellOnce("refused/"+fw.t.key()+"/"+t.ep.Pod, "warning: port forward of %s: pod %s, port %d: %v\n", fw.t, t.ep.Pod, t.ep.Port, err)
+			}
 			return
 		}
 		// The pod's connection broke before this one could use it: ask
@@ -420,7 +426,11 @@ func (f *Forwarder) refresh(ctx context.Context, fw *forward, last endpoint) (en
 	}
 	conn, err := dialContext(ctx, dial, fw.t.Namespace, ep.Pod)
 	if err != nil {
-		return endpoint{}, fmt.Errorf("connecting to pod %s/%s: %w", fw.t.Namespace, ep.Pod, err)
+		if ctx.Err() != nil {
+			return endpoint{}, err
+		}
+		return endpoint{}, &problem{kind: unreachable, msg: fmt.Sprintf("cannot connect to pod %s: %v", ep.Pod, err),
+			hint: "check that the kubeconfig's user may create pods/portforward (kubectl auth can-i create pods/portforward -n " + fw.t.Namespace + "); hoist tries again"}
 	}
 	fw.swap(&tunnel{conn: conn, namespace: fw.t.Namespace, ep: ep})
 	return ep, nil
@@ -473,7 +483,7 @@ func (f *Forwarder) problem(t Target, err error) {
 		f.Log.Debug("port forward", "target", t.key(), "err", err)
 		return
 	}
-	if !t.User && p.kind != badPort {
+	if !t.User && p.kind != badPort && p.kind != unreachable {
 		// What the run deployed and then removed is not the user's doing.
 		f.Log.Debug("port forward", "target", t.key(), "err", err)
 		return

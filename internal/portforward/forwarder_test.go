@@ -32,14 +32,28 @@ import (
 type fakePods struct {
 	mu    sync.Mutex
 	conns []*fakeConn
+	// fail, when set, is the error of every dial.
+	fail error
+	// refuse, when set, is what the pods say on each connection's error
+	// stream, as when nothing listens on the port.
+	refuse string
 }
 
 func (p *fakePods) dial(namespace, pod string) (httpstream.Connection, error) {
-	c := &fakeConn{pod: pod, closed: make(chan bool)}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.fail != nil {
+		return nil, p.fail
+	}
+	c := &fakeConn{pod: pod, closed: make(chan bool), refuse: p.refuse}
 	p.conns = append(p.conns, c)
 	return c, nil
+}
+
+func (p *fakePods) set(fail error, refuse string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fail, p.refuse = fail, refuse
 }
 
 // of returns the connections dialed to pod.
@@ -57,6 +71,7 @@ func (p *fakePods) of(pod string) []*fakeConn {
 
 type fakeConn struct {
 	pod    string
+	refuse string
 	once   sync.Once
 	closed chan bool
 }
@@ -75,11 +90,14 @@ func (c *fakeConn) CreateStream(h http.Header) (httpstream.Stream, error) {
 		return nil, errors.New("connection closed")
 	}
 	if h.Get(corev1.StreamType) == corev1.StreamTypeError {
-		return &pipeStream{Conn: nil, h: h}, nil
+		return &pipeStream{Conn: nil, h: h, says: c.refuse}, nil
 	}
 	local, remote := net.Pipe()
 	go func() {
 		defer func() { _ = remote.Close() }()
+		if c.refuse != "" {
+			return
+		}
 		sc := bufio.NewScanner(remote)
 		for sc.Scan() {
 			if _, err := fmt.Fprintf(remote, "%s:%s %s\n", c.pod, h.Get(corev1.PortHeader), sc.Text()); err != nil {
@@ -103,12 +121,18 @@ func (c *fakeConn) RemoveStreams(...httpstream.Stream) {}
 // stream on which the pod reports nothing.
 type pipeStream struct {
 	net.Conn
-	h http.Header
+	h    http.Header
+	says string
 }
 
 func (s *pipeStream) Read(b []byte) (int, error) {
 	if s.Conn == nil {
-		return 0, io.EOF
+		n := copy(b, s.says)
+		s.says = s.says[n:]
+		if n == 0 {
+			return 0, io.EOF
+		}
+		return n, nil
 	}
 	return s.Conn.Read(b)
 }
@@ -385,5 +409,56 @@ func TestEveryPortOfTheServices(t *testing.T) {
 	case e := <-tf.events:
 		t.Errorf("port 80 forwarded twice: %v", e)
 	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func TestAPodThatCannotBeReachedIsToldOnceAndTriedAgain(t *testing.T) {
+	tf := startForwarder(t, fake.NewClientset(webService(), pod("web-1", 0, true)))
+	tf.pods.set(errors.New("pods \"web-1\" is forbidden: cannot create pods/portforward"), "")
+	tf.update(Target{Type: Service, Name: "web", Namespace: "ns", Port: intstr.FromInt32(80), Address: "127.0.0.1", User: true})
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(tf.out.String(), "cannot connect to pod web-1") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A retry fails the same way, and is not told again.
+	time.Sleep(retryAfter + 500*time.Millisecond)
+	if n := strings.Count(tf.out.String(), "cannot connect to pod web-1"); n != 1 {
+		t.Fatalf("told %d times:\n%s", n, tf.out)
+	}
+	if !strings.Contains(tf.out.String(), "kubectl auth can-i create pods/portforward -n ns") {
+		t.Errorf("no hint:\n%s", tf.out)
+	}
+	tf.pods.set(nil, "")
+	if e := tf.next(t); e.Pod != "web-1" {
+		t.Errorf("portEvent %v", e)
+	}
+}
+
+func TestAPortThePodRefusesIsToldOnce(t *testing.T) {
+	tf := startForwarder(t, fake.NewClientset(webService(), pod("web-1", 0, true)))
+	tf.pods.set(nil, "failed to connect to localhost:8080 inside namespace: connection refused")
+	tf.update(Target{Type: Service, Name: "web", Namespace: "ns", Port: intstr.FromInt32(80), Address: "127.0.0.1", User: true})
+	e := tf.next(t)
+	for range 2 {
+		c, err := net.Dial("tcp", local(e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := fmt.Fprintln(c, "hello"); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := io.ReadAll(c); err != nil || len(b) > 0 {
+			t.Errorf("a refused connection read %q, %v; want nothing, closed", b, err)
+		}
+		_ = c.Close()
+	}
+	want := "pod web-1, port 8080: failed to connect to localhost:8080 inside namespace: connection refused"
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(tf.out.String(), want) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := strings.Count(tf.out.String(), want); n != 1 {
+		t.Errorf("told %d times, want once:\n%s", n, tf.out)
 	}
 }

@@ -41,6 +41,8 @@ const (
 	badPort  = "port"     // it has no such port
 	noSelect = "selector" // it selects no pods by labels
 	noPod    = "pod"      // no pod of it runs
+	// unreachable is a pod the API server would not connect to.
+	unreachable = "unreachable"
 )
 
 // resolve finds where connections to t go now: a running pod of the
