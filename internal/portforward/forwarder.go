@@ -127,7 +127,14 @@ func (r *running) apply(ctx context.Context, client kubernetes.Interface, target
 		if t.allPorts() {
 			ps, err := ports(ctx, client, t)
 			if err != nil {
+				// The ports forwarded so far stay, rather than come back
+				// on other local ports after a passing failure.
 				r.f.Log.Debug("listing the ports to forward", "target", t.key(), "err", err)
+				for k, fw := range r.forwards {
+					if fw.t.sameResource(t) {
+						want[k] = true
+					}
+				}
 			}
 			each = each[:0]
 			for _, p := range ps {

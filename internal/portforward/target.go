@@ -61,6 +61,11 @@ func (t Target) key() string {
 	return strings.Join([]string{t.Type, t.Namespace, t.Name, t.Port.String()}, "/")
 }
 
+// sameResource reports whether t and o are ports of one resource.
+func (t Target) sameResource(o Target) bool {
+	return t.Type == o.Type && t.Namespace == o.Namespace && t.Name == o.Name
+}
+
 // String names the target as the user would: service/web in namespace ns,
 // port 80.
 func (t Target) String() string {
