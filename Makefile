@@ -43,12 +43,13 @@ testenv-status:
 bench:
 	go test -run '^$$' -bench . -benchmem ./internal/event/... ./internal/rpc/
 
-## bench-testenv: the benchmarks against the test environment (build, run, dev loop, application logs, collector)
+## bench-testenv: the benchmarks against the test environment (build, run, dev loop, application logs, port forward, collector)
 bench-testenv: testenv
 	bash hack/bench/build.sh
 	bash hack/bench/run.sh
 	go test -run '^$$' -bench DevLoop -benchtime 7x ./internal/cli/
 	go test -run '^$$' -bench ApplicationLogs -benchtime 5x ./internal/cli/
+	go test -run '^$$' -bench PortForward -benchtime 200x ./internal/cli/
 	go test -run '^$$' -bench Ingest -benchtime 100000x ./internal/collector/
 	go test -run '^$$' -bench DashboardFirstRender -benchtime 5x ./internal/collector/
 	go test -run '^$$' -bench Runs ./internal/collector/store/

@@ -9,7 +9,10 @@
 #      `hoist collector` started for the demo,
 # each printing its event stream as JSON lines on stdout. The application
 # then answers: its pods run on the environment's real node, and the demo
-# fetches its page through kubectl port-forward. The events of the
+# fetches its page through hoist's own port forward (hoist run
+# --port-forward=user stays up forwarding the example's portForward entry
+# until it is interrupted; its portEvent tells the local port), then
+# interrupts it. The events of the
 # run also land in out/demo-events.jsonl, replayed at the end as text, and
 # the collector's copy is listed and read back. With DEMO_KEEP=1 the
 # collector stays up afterwards, its dashboard at http://127.0.0.1:$DEMO_COLLECTOR_PORT/.
@@ -40,25 +43,36 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 
-echo "== hoist run: examples/getting-started (build, push, deploy, status check)" >&2
+echo "== hoist run --port-forward=user: examples/getting-started (build, push, deploy, status check, then forward)" >&2
 rm -f out/demo-events.jsonl
 bin/hoist run -f examples/getting-started/skaffold.yaml --default-repo "$HOIST_TEST_REGISTRY" \
-	--event-log-file out/demo-events.jsonl --event-rpc-address "$collector"
-
-echo "== in the cluster" >&2
-kubectl get deployments,pods -l app=getting-started -o wide >&2
-echo "== the application answers (kubectl port-forward deployment/getting-started, then curl)" >&2
-kubectl port-forward --address 127.0.0.1 deployment/getting-started :8080 >out/demo-port-forward.log 2>&1 &
-forward_pid=$!
+	--event-log-file out/demo-events.jsonl --event-rpc-address "$collector" --port-forward=user &
+run_pid=$!
+# The run's portEvent says where the page is: address and local port (9000
+# unless it was taken). A run that ends before forwarding has failed.
 local_addr=""
-for _ in $(seq 100); do
-	local_addr=$(sed -nE 's/^Forwarding from (127\.0\.0\.1:[0-9]+) .*/\1/p' out/demo-port-forward.log | head -1)
+while kill -0 "$run_pid" 2>/dev/null; do
+	local_addr=$(grep -m1 '"portEvent"' out/demo-events.jsonl 2>/dev/null |
+		sed -nE 's/.*"localPort":([0-9]+).*"address":"([^"]+)".*/\2:\1/p' || true)
 	[[ -n $local_addr ]] && break
 	sleep 0.1
 done
-[[ -n $local_addr ]] || { cat out/demo-port-forward.log >&2; kill "$forward_pid"; exit 1; }
+if [[ -z $local_addr ]]; then
+	status=0
+	wait "$run_pid" || status=$?
+	echo "hoist run ended (exit $status) without forwarding a port" >&2
+	exit 1
+fi
+
+echo "== in the cluster" >&2
+kubectl get deployments,pods -l app=getting-started -o wide >&2
+echo "== the application answers through hoist's forward (curl http://$local_addr/)" >&2
 curl -sSf "http://$local_addr/" >&2
-kill "$forward_pid"; wait "$forward_pid" 2>/dev/null || true
+echo "== interrupting hoist run (pid $run_pid), as Ctrl-C would" >&2
+kill -INT "$run_pid"
+status=0
+wait "$run_pid" || status=$?
+[[ $status == 0 ]] || { echo "hoist run exited $status after the interrupt" >&2; exit 1; }
 echo "== the server's log (kubectl logs deployment/getting-started)" >&2
 kubectl logs deployment/getting-started >&2
 echo "== the run again, from out/demo-events.jsonl, as text" >&2

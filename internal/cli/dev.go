@@ -34,6 +34,7 @@ what was deployed (unless --cleanup=false) and exits 0.`,
 	build.add(cmd)
 	addServerFlags(cmd, &run.Server)
 	deploy.add(cmd, true)
+	addPortForwardFlag(cmd, &deploy.PortForward, "user")
 	f := cmd.Flags()
 	f.BoolVar(&dev.Cleanup, "cleanup", true, "delete what was deployed when hoist dev stops")
 	f.BoolVar(&dev.AutoBuild, "auto-build", true, "build when inputs change; when off, only Execute builds")

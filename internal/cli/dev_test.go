@@ -31,6 +31,9 @@ type devSession struct {
 	cmd     *exec.Cmd
 	stderr  *bytes.Buffer
 	addr    string
+	// forward is the local address of the example's portForward, on a
+	// free port of its own rather than the example's 9000.
+	forward string
 }
 
 func startDev(t testing.TB, docker *testutil.DockerEnv, ns string, args ...string) *devSession {
@@ -41,20 +44,36 @@ func startDev(t testing.TB, docker *testutil.DockerEnv, ns string, args ...strin
 // startDevOn starts hoist dev on a copy of the bundled example.
 func startDevOn(t testing.TB, example string, docker *testutil.DockerEnv, ns string, args ...string) *devSession {
 	t.Helper()
+	return startOn(t, example, docker, ns, append([]string{"dev", "--debounce", "300ms"}, args...)...)
+}
+
+// startOn starts hoist on a copy of the bundled example (or of the folder
+// example, when it is a path), with the command and flags of args, its
+// events in a file and its Event API on a free port.
+func startOn(t testing.TB, example string, docker *testutil.DockerEnv, ns string, args ...string) *devSession {
+	t.Helper()
 	dir := t.TempDir()
-	if out, err := exec.Command("cp", "-r", filepath.Join(testutil.Root(t), "examples", example)+"/.", dir).CombinedOutput(); err != nil {
+	src := filepath.Join(testutil.Root(t), "examples", example)
+	if filepath.IsAbs(example) {
+		src = example // a copy the test changed
+	}
+	if out, err := exec.Command("cp", "-r", src+"/.", dir).CombinedOutput(); err != nil {
 		t.Fatalf("copying the example: %v\n%s", err, out)
 	}
 	cfg := filepath.Join(dir, "skaffold.yaml")
 	data, _ := os.ReadFile(cfg)
 	// The copy is not in a git repository: tag by inputs instead.
-	writeFile(t, cfg, bytes.Replace(data, []byte("build:\n"), []byte("build:\n  tagPolicy:\n    inputDigest: {}\n"), 1))
-	d := &devSession{t: t, dir: dir, logFile: filepath.Join(t.TempDir(), "events.jsonl"), stderr: &bytes.Buffer{}}
+	data = bytes.Replace(data, []byte("build:\n"), []byte("build:\n  tagPolicy:\n    inputDigest: {}\n"), 1)
+	forward := freePort(t)
+	data = bytes.ReplaceAll(data, []byte("localPort: 9000"), fmt.Appendf(nil, "localPort: %d", forward))
+	writeFile(t, cfg, data)
+	d := &devSession{t: t, dir: dir, logFile: filepath.Join(t.TempDir(), "events.jsonl"), stderr: &bytes.Buffer{},
+		forward: "127.0.0.1:" + strconv.Itoa(forward)}
 	port := freePort(t)
 	d.addr = "127.0.0.1:" + strconv.Itoa(port)
-	d.cmd = exec.Command(hoistBinary(t), append([]string{"dev", "-f", cfg, "--default-repo", docker.Registry, "-n", ns,
+	d.cmd = exec.Command(hoistBinary(t), append([]string{args[0], "-f", cfg, "--default-repo", docker.Registry, "-n", ns,
 		"--event-log-file", d.logFile, "--cache-file", filepath.Join(t.TempDir(), "cache.json"),
-		"--rpc-port", strconv.Itoa(port), "--debounce", "300ms"}, args...)...)
+		"--rpc-port", strconv.Itoa(port)}, args[1:]...)...)
 	d.cmd.Stderr = d.stderr
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hoist-dev/hoist/internal/build/cache"
+	"github.com/hoist-dev/hoist/internal/portforward"
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/session"
 )
@@ -124,6 +125,18 @@ func (o *deployFlags) options(cmd *cobra.Command) session.DeployOptions {
 	d.StatusCheck = changed(cmd, "status-check", o.statusCheck)
 	d.TolerateFailures = changed(cmd, "tolerate-failures-until-deadline", o.tolerate)
 	return d
+}
+
+// addPortForwardFlag adds --port-forward with Skaffold's values and
+// defaults: def is user for hoist dev, off for run and deploy; the flag
+// given alone means true (user and services).
+func addPortForwardFlag(cmd *cobra.Command, m *portforward.Modes, def string) {
+	_ = m.Set(def)
+	f := cmd.Flags()
+	f.Var(m, "port-forward", "forward local ports to what is deployed: user (the config's portForward entries), services (every Service deployed), "+
+		"pods (every container port deployed), off, or several separated by commas; true means user,services. "+
+		"hoist run and deploy then keep forwarding until Ctrl-C")
+	f.Lookup("port-forward").NoOptDefVal = "true"
 }
 
 // changed is &v when the flag name was given, else nil: the config decides.

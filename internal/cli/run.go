@@ -26,5 +26,6 @@ func newRun(s Streams, logger func() *slog.Logger) *cobra.Command {
 	build.add(cmd)
 	addServerFlags(cmd, &run.Server)
 	deploy.add(cmd, true)
+	addPortForwardFlag(cmd, &deploy.PortForward, "off")
 	return cmd
 }

@@ -93,6 +93,9 @@ func goldenEvents() map[string]*pb.Event {
 				Message: "release web: values file charts/web/values.yaml is not YAML", Suggestions: []string{"fix the chart or the release's values"}}}}},
 		"application_log": {Payload: &pb.Event_ApplicationLogEvent{ApplicationLogEvent: &pb.ApplicationLogEvent{Pod: "my-app-7d4b9c8f6-x2k4q",
 			Container: "web", Namespace: "default", Message: `{"level":"info","msg":"listening on :8080"}`}}},
+		"port": {Payload: &pb.Event_PortEvent{PortEvent: &pb.PortEvent{LocalPort: 9000, RemotePort: 8080,
+			Pod: "getting-started-7d9f8b6c5-x2k4p", Container: "web", Namespace: "default",
+			ResourceType: "service", ResourceName: "getting-started", Address: "127.0.0.1"}}},
 		"termination": {Payload: &pb.Event_TerminationEvent{TerminationEvent: &pb.TerminationEvent{Status: pb.Status_CANCELED,
 			Error: &pb.Error{Code: "CANCELED", Message: "interrupted"}}}},
 	}

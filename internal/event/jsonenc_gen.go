@@ -94,6 +94,11 @@ func (w *jsonWriter) messageEvent(m *v1alpha2.Event) {
 			w.name(start, `"applicationLogEvent":`)
 			w.messageApplicationLogEvent(p.ApplicationLogEvent)
 		}
+	case *v1alpha2.Event_PortEvent:
+		if p != nil {
+			w.name(start, `"portEvent":`)
+			w.messagePortEvent(p.PortEvent)
+		}
 	}
 	w.b = append(w.b, '}')
 }
@@ -344,6 +349,45 @@ func (w *jsonWriter) messageApplicationLogEvent(m *v1alpha2.ApplicationLogEvent)
 	if v := m.GetMessage(); v != "" {
 		w.name(start, `"message":`)
 		w.string(v, "hoist.v1alpha2.ApplicationLogEvent.message")
+	}
+	w.b = append(w.b, '}')
+}
+
+// messagePortEvent writes a hoist.v1alpha2.PortEvent.
+func (w *jsonWriter) messagePortEvent(m *v1alpha2.PortEvent) {
+	w.b = append(w.b, '{')
+	start := len(w.b)
+	if v := m.GetLocalPort(); v != 0 {
+		w.name(start, `"localPort":`)
+		w.uint32(v)
+	}
+	if v := m.GetRemotePort(); v != 0 {
+		w.name(start, `"remotePort":`)
+		w.uint32(v)
+	}
+	if v := m.GetPod(); v != "" {
+		w.name(start, `"pod":`)
+		w.string(v, "hoist.v1alpha2.PortEvent.pod")
+	}
+	if v := m.GetContainer(); v != "" {
+		w.name(start, `"container":`)
+		w.string(v, "hoist.v1alpha2.PortEvent.container")
+	}
+	if v := m.GetNamespace(); v != "" {
+		w.name(start, `"namespace":`)
+		w.string(v, "hoist.v1alpha2.PortEvent.namespace")
+	}
+	if v := m.GetResourceType(); v != "" {
+		w.name(start, `"resourceType":`)
+		w.string(v, "hoist.v1alpha2.PortEvent.resource_type")
+	}
+	if v := m.GetResourceName(); v != "" {
+		w.name(start, `"resourceName":`)
+		w.string(v, "hoist.v1alpha2.PortEvent.resource_name")
+	}
+	if v := m.GetAddress(); v != "" {
+		w.name(start, `"address":`)
+		w.string(v, "hoist.v1alpha2.PortEvent.address")
 	}
 	w.b = append(w.b, '}')
 }

@@ -2,6 +2,8 @@ package event
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
@@ -98,6 +100,14 @@ func AppendText(b []byte, env *pb.Envelope, color bool) []byte {
 		line("render", strings.Join(e.Manifests, " "), e.Status, errorText(e.Error))
 	case *pb.Event_ApplicationLogEvent:
 		b = LogFormat{}.appendLine(b, p.ApplicationLogEvent, color)
+	case *pb.Event_PortEvent:
+		e := p.PortEvent
+		to := fmt.Sprintf("%s/%s:%d", e.Namespace, e.Pod, e.RemotePort)
+		if e.Container != "" {
+			to += " (container " + e.Container + ")"
+		}
+		local := net.JoinHostPort(e.Address, strconv.FormatUint(uint64(e.LocalPort), 10))
+		line("port", e.ResourceType+"/"+e.ResourceName, 0, local+" -> "+to)
 	case *pb.Event_TerminationEvent:
 		e := p.TerminationEvent
 		line("end", "", e.Status, errorText(e.Error))

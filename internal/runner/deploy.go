@@ -50,6 +50,10 @@ type Deploys struct {
 	KubeContext string
 	Namespace   string
 
+	// Deployed, when set, is given what each deploy applied once it, its
+	// status check and its hooks have succeeded: the port forwards follow
+	// it.
+	Deployed func(resources []deploy.Resource)
 	// Logs, when set, follows the deployed pods' logs: each deployer's
 	// namespaces are added as it deploys, before the status check.
 	Logs LogFollower
@@ -151,6 +155,9 @@ func (d *Deploys) Run(ctx context.Context, builds []build.Result) error {
 			reporter{d.Bus, d.Deployers[len(d.Deployers)-1].Name()}.publish(&pb.DeployEvent{Status: pb.Status_FAILED, Error: ErrorOf(err)})
 			return err
 		}
+	}
+	if d.Deployed != nil {
+		d.Deployed(all)
 	}
 	return nil
 }

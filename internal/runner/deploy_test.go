@@ -207,3 +207,22 @@ func TestApplicationLogs(t *testing.T) {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
 }
+
+func TestDeploysTellWhatWasDeployedOnlyOnSuccess(t *testing.T) {
+	kube := &fakeDeployer{applied: []deploy.Resource{{Kind: "Deployment", Namespace: "ns", Name: "app", Action: "created"}}}
+	helm := &fakeDeployer{name: "helm", applied: []deploy.Resource{{Kind: "Service", Namespace: "ns", Name: "app", Action: "created"}}}
+	var told [][]deploy.Resource
+	d := &runner.Deploys{Bus: testutil.NewBus(t), Deployers: []deploy.Deployer{kube, helm},
+		Deployed: func(rs []deploy.Resource) { told = append(told, rs) }}
+	if err := d.Run(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	helm.err = fault.New(fault.DeployApplyFailed, "forbidden")
+	if err := d.Run(t.Context(), nil); err == nil {
+		t.Fatal("the failing deploy succeeded")
+	}
+	want := [][]deploy.Resource{append(slices.Clone(kube.applied), helm.applied...)}
+	if diff := cmp.Diff(want, told); diff != "" {
+		t.Errorf("Deployed was told (-want +got):\n%s", diff)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/deploy/status"
 	"github.com/hoist-dev/hoist/internal/fault"
 	"github.com/hoist-dev/hoist/internal/hooks"
+	"github.com/hoist-dev/hoist/internal/portforward"
 	"github.com/hoist-dev/hoist/internal/runner"
 )
 
@@ -32,6 +33,10 @@ type DeployOptions struct {
 	// Tail follows the logs of the deployed pods, as applicationLogEvents;
 	// run, deploy and apply then wait for Ctrl-C once deployed.
 	Tail bool
+	// PortForward says what to forward after each deploy (--port-forward).
+	// A run or deploy that forwards then keeps forwarding until it is
+	// interrupted.
+	PortForward portforward.Modes
 }
 
 // Artifacts are built images to deploy: a build artifacts file (see
@@ -45,6 +50,7 @@ type Artifacts struct {
 // healthy.
 func Run(ctx context.Context, o Options, b BuildOptions, d DeployOptions) error {
 	return run(ctx, o, "run", false, func(ctx context.Context, s *session) error {
+		defer s.startForwarding(ctx, d.PortForward)()
 		results, err := s.buildAll(ctx, b)
 		if err != nil {
 			return err
@@ -54,18 +60,25 @@ func Run(ctx context.Context, o Options, b BuildOptions, d DeployOptions) error 
 				return err
 			}
 		}
-		return s.deploy(ctx, d, func(ctx context.Context, p *runner.Deploys) error { return s.tail(ctx, d, p.Run(ctx, results)) })
+		return s.stayUp(ctx, d, s.deploy(ctx, d, func(ctx context.Context, p *runner.Deploys) error { return p.Run(ctx, results) }))
 	})
 }
 
-// tail waits, after a deploy that succeeded, until the user stops the run
-// when d asks to follow the logs: their lines go on arriving as events
-// meanwhile. Stopping so is the run's success.
-func (s *session) tail(ctx context.Context, d DeployOptions, deployErr error) error {
-	if deployErr != nil || !d.Tail {
+// stayUp waits, after a deploy that succeeded, until the user stops the
+// run, when it follows the deployed pods' logs (--tail) or forwards ports
+// (--port-forward); a deploy that failed ends the run at once.
+func (s *session) stayUp(ctx context.Context, d DeployOptions, deployErr error) error {
+	if deployErr != nil || (!d.Tail && s.forwards == nil) {
 		return deployErr
 	}
-	s.log.Info("following the deployed pods' logs; press Ctrl-C to stop")
+	switch {
+	case d.Tail && s.forwards != nil:
+		s.tell("Following the deployed pods' logs and forwarding ports until interrupted (Ctrl-C)\n")
+	case d.Tail:
+		s.tell("Following the deployed pods' logs until interrupted (Ctrl-C)\n")
+	default:
+		s.tell("Forwarding ports until interrupted (Ctrl-C)\n")
+	}
 	<-ctx.Done()
 	return nil
 }
@@ -89,11 +102,12 @@ func (s *session) test(ctx context.Context, cfg *config.Config, results []build.
 // Deploy deploys artifacts built earlier and waits until they are healthy.
 func Deploy(ctx context.Context, o Options, d DeployOptions, a Artifacts) error {
 	return run(ctx, o, "deploy", false, func(ctx context.Context, s *session) error {
+		defer s.startForwarding(ctx, d.PortForward)()
 		results, err := build.ReadArtifacts(a.File, a.Images)
 		if err != nil {
 			return err
 		}
-		return s.deploy(ctx, d, func(ctx context.Context, p *runner.Deploys) error { return s.tail(ctx, d, p.Run(ctx, results)) })
+		return s.stayUp(ctx, d, s.deploy(ctx, d, func(ctx context.Context, p *runner.Deploys) error { return p.Run(ctx, results) }))
 	})
 }
 
@@ -194,6 +208,7 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		p.Deployers = append(p.Deployers, &dockerdeploy.Deployer{Client: c, Images: dk.Images, PortForward: cfg.PortForward,
 			RunID: s.bus.RunID(), Project: dockerdeploy.ProjectID(cfg.File), Logs: s.containerLogs()})
 	}
+	p.Deployed = s.forwardDeployed(cluster, cfg, d.PortForward)
 	return p, nil
 }
 

@@ -34,6 +34,7 @@ func Dev(ctx context.Context, o Options, b BuildOptions, d DeployOptions, dev De
 	}
 	manual := dev.Trigger == "manual"
 	return run(ctx, o, "dev", true, func(ctx context.Context, s *session) error {
+		defer s.startForwarding(ctx, d.PortForward)()
 		loop := runner.NewDev(runner.DevOptions{
 			Bus:      s.bus,
 			Cfg:      s.cfg,

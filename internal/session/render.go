@@ -197,6 +197,6 @@ func Apply(ctx context.Context, o Options, d DeployOptions, files []string) erro
 		if err != nil {
 			return runner.Fail(s.bus, "kubectl", err)
 		}
-		return s.tail(ctx, d, p.Run(ctx, nil))
+		return s.stayUp(ctx, d, p.Run(ctx, nil))
 	})
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/event/sink"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/portforward"
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/runner"
 	"github.com/hoist-dev/hoist/internal/state"
@@ -124,6 +125,8 @@ type session struct {
 	logs *dockerdeploy.Logs
 	// pods follows the logs of the run's pods, when asked to.
 	pods *podLogs
+	// forwards are the run's port forwards, when it has any.
+	forwards *portforward.Forwarder
 
 	wg    sync.WaitGroup
 	mu    sync.Mutex

@@ -1,9 +1,12 @@
 // Package state folds a run's events into where the run stands: every
-// artifact, the deploy and every watched resource. The Event API's
+// artifact, the deploy, every watched resource and every port forward. The Event API's
 // GetState serves it, for a running hoist and for each run a collector holds.
 package state
 
 import (
+	"net"
+	"slices"
+	"strconv"
 	"sync"
 
 	"google.golang.org/protobuf/proto"
@@ -82,10 +85,25 @@ func (t *Tracker) Apply(env *pb.Envelope) {
 			st.Resources = append(st.Resources, r)
 		}
 		r.Status, r.Message, r.Error = e.Status, e.Message, e.Error
+	case *pb.Event_PortEvent:
+		// A forward keeps its local address and port when it moves to
+		// another pod: its last event replaces the one before.
+		e := p.PortEvent
+		k := portKey(e)
+		if i := slices.IndexFunc(st.ForwardedPorts, func(f *pb.PortEvent) bool { return portKey(f) == k }); i >= 0 {
+			st.ForwardedPorts[i] = e
+		} else {
+			st.ForwardedPorts = append(st.ForwardedPorts, e)
+		}
 	case *pb.Event_TerminationEvent:
 		st.Status = p.TerminationEvent.Status
 		st.Error = p.TerminationEvent.Error
 	}
+}
+
+// portKey names a forward: its local address and port.
+func portKey(e *pb.PortEvent) string {
+	return net.JoinHostPort(e.Address, strconv.FormatUint(uint64(e.LocalPort), 10))
 }
 
 func (t *Tracker) artifact(image string) *pb.ArtifactState {

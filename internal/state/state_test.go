@@ -38,6 +38,10 @@ func checkEv(e *pb.StatusCheckEvent) *pb.Event {
 	return &pb.Event{Payload: &pb.Event_StatusCheckEvent{StatusCheckEvent: e}}
 }
 
+func portEv(e *pb.PortEvent) *pb.Event {
+	return &pb.Event{Payload: &pb.Event_PortEvent{PortEvent: e}}
+}
+
 func end(status pb.Status, e *pb.Error) *pb.Event {
 	return &pb.Event{Payload: &pb.Event_TerminationEvent{TerminationEvent: &pb.TerminationEvent{Status: status, Error: e}}}
 }
@@ -50,6 +54,14 @@ func TestTracker(t *testing.T) {
 	app2 := &pb.Artifact{ImageName: "app", Tag: "reg/app:v2", Digest: "sha256:2"}
 	deployment := &pb.Resource{Kind: "Deployment", Namespace: "ns", Name: "app", Action: "created"}
 	service := &pb.Resource{Kind: "Service", Namespace: "ns", Name: "app", Action: "configured"}
+	web1 := &pb.PortEvent{LocalPort: 9000, RemotePort: 8080, Pod: "web-1", Container: "web", Namespace: "ns",
+		ResourceType: "service", ResourceName: "web", Address: "127.0.0.1"}
+	// The same forward, moved to a new pod.
+	web2 := &pb.PortEvent{LocalPort: 9000, RemotePort: 8080, Pod: "web-2", Container: "web", Namespace: "ns",
+		ResourceType: "service", ResourceName: "web", Address: "127.0.0.1"}
+	// The same local port on another address is another forward.
+	api := &pb.PortEvent{LocalPort: 9000, RemotePort: 80, Pod: "api-1", Namespace: "ns",
+		ResourceType: "pod", ResourceName: "api-1", Address: "127.0.0.2"}
 
 	for _, tc := range []struct {
 		name   string
@@ -147,6 +159,12 @@ func TestTracker(t *testing.T) {
 			events: []*pb.Event{meta("run"), end(pb.Status_FAILED, errApply)},
 			want: &pb.State{EventId: runID, LastSequence: 2, Command: "run", Status: pb.Status_FAILED,
 				Error: errApply},
+		},
+		{
+			name:   "port forwards: one per local address and port, as its last portEvent tells",
+			events: []*pb.Event{meta("dev"), portEv(web1), portEv(api), portEv(web2)},
+			want: &pb.State{EventId: runID, LastSequence: 4, Command: "dev", Status: pb.Status_IN_PROGRESS,
+				ForwardedPorts: []*pb.PortEvent{web2, api}},
 		},
 		{
 			name: "a dev loop iteration only moves the sequence",

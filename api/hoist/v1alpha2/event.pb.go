@@ -187,6 +187,7 @@ type Event struct {
 	//	*Event_TestEvent
 	//	*Event_RenderEvent
 	//	*Event_ApplicationLogEvent
+	//	*Event_PortEvent
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -324,6 +325,15 @@ func (x *Event) GetApplicationLogEvent() *ApplicationLogEvent {
 	return nil
 }
 
+func (x *Event) GetPortEvent() *PortEvent {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_PortEvent); ok {
+			return x.PortEvent
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -364,6 +374,10 @@ type Event_ApplicationLogEvent struct {
 	ApplicationLogEvent *ApplicationLogEvent `protobuf:"bytes,18,opt,name=application_log_event,json=applicationLogEvent,proto3,oneof"`
 }
 
+type Event_PortEvent struct {
+	PortEvent *PortEvent `protobuf:"bytes,19,opt,name=port_event,json=portEvent,proto3,oneof"`
+}
+
 func (*Event_MetaEvent) isEvent_Payload() {}
 
 func (*Event_BuildEvent) isEvent_Payload() {}
@@ -381,6 +395,8 @@ func (*Event_TestEvent) isEvent_Payload() {}
 func (*Event_RenderEvent) isEvent_Payload() {}
 
 func (*Event_ApplicationLogEvent) isEvent_Payload() {}
+
+func (*Event_PortEvent) isEvent_Payload() {}
 
 // Error says what went wrong in a form programs can act on.
 type Error struct {
@@ -1255,6 +1271,117 @@ func (x *ApplicationLogEvent) GetMessage() string {
 	return ""
 }
 
+// PortEvent reports a port forward (hoist dev, or hoist run and deploy with
+// --port-forward) when it is established, and again each time it moves to
+// another pod, when the pod it went to is replaced: its local address and
+// port stay the same for the whole run.
+type PortEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The local port that connections are accepted on.
+	LocalPort uint32 `protobuf:"varint,1,opt,name=local_port,json=localPort,proto3" json:"local_port,omitempty"`
+	// The pod's port that connections go to.
+	RemotePort uint32 `protobuf:"varint,2,opt,name=remote_port,json=remotePort,proto3" json:"remote_port,omitempty"`
+	// The pod that connections go to now.
+	Pod string `protobuf:"bytes,3,opt,name=pod,proto3" json:"pod,omitempty"`
+	// The container that declares the remote port, if one does.
+	Container string `protobuf:"bytes,4,opt,name=container,proto3" json:"container,omitempty"`
+	Namespace string `protobuf:"bytes,5,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// The forwarded resource: pod, service, deployment, statefulset,
+	// replicaset, daemonset or job, as portForward's resourceType.
+	ResourceType string `protobuf:"bytes,6,opt,name=resource_type,json=resourceType,proto3" json:"resource_type,omitempty"`
+	ResourceName string `protobuf:"bytes,7,opt,name=resource_name,json=resourceName,proto3" json:"resource_name,omitempty"`
+	// The local address listened on, such as 127.0.0.1.
+	Address       string `protobuf:"bytes,8,opt,name=address,proto3" json:"address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PortEvent) Reset() {
+	*x = PortEvent{}
+	mi := &file_hoist_v1alpha2_event_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PortEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PortEvent) ProtoMessage() {}
+
+func (x *PortEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_hoist_v1alpha2_event_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PortEvent.ProtoReflect.Descriptor instead.
+func (*PortEvent) Descriptor() ([]byte, []int) {
+	return file_hoist_v1alpha2_event_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *PortEvent) GetLocalPort() uint32 {
+	if x != nil {
+		return x.LocalPort
+	}
+	return 0
+}
+
+func (x *PortEvent) GetRemotePort() uint32 {
+	if x != nil {
+		return x.RemotePort
+	}
+	return 0
+}
+
+func (x *PortEvent) GetPod() string {
+	if x != nil {
+		return x.Pod
+	}
+	return ""
+}
+
+func (x *PortEvent) GetContainer() string {
+	if x != nil {
+		return x.Container
+	}
+	return ""
+}
+
+func (x *PortEvent) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PortEvent) GetResourceType() string {
+	if x != nil {
+		return x.ResourceType
+	}
+	return ""
+}
+
+func (x *PortEvent) GetResourceName() string {
+	if x != nil {
+		return x.ResourceName
+	}
+	return ""
+}
+
+func (x *PortEvent) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
 // TerminationEvent is the last event of every run, also on Ctrl-C and on
 // failure.
 type TerminationEvent struct {
@@ -1267,7 +1394,7 @@ type TerminationEvent struct {
 
 func (x *TerminationEvent) Reset() {
 	*x = TerminationEvent{}
-	mi := &file_hoist_v1alpha2_event_proto_msgTypes[14]
+	mi := &file_hoist_v1alpha2_event_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1279,7 +1406,7 @@ func (x *TerminationEvent) String() string {
 func (*TerminationEvent) ProtoMessage() {}
 
 func (x *TerminationEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hoist_v1alpha2_event_proto_msgTypes[14]
+	mi := &file_hoist_v1alpha2_event_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1292,7 +1419,7 @@ func (x *TerminationEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminationEvent.ProtoReflect.Descriptor instead.
 func (*TerminationEvent) Descriptor() ([]byte, []int) {
-	return file_hoist_v1alpha2_event_proto_rawDescGZIP(), []int{14}
+	return file_hoist_v1alpha2_event_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TerminationEvent) GetStatus() Status {
@@ -1319,7 +1446,7 @@ const file_hoist_v1alpha2_event_proto_rawDesc = "" +
 	"apiVersion\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1a\n" +
 	"\bevent_id\x18\x03 \x01(\tR\bevent_id\x12+\n" +
-	"\x05event\x18\x04 \x01(\v2\x15.hoist.v1alpha2.EventR\x05event\"\xe7\x05\n" +
+	"\x05event\x18\x04 \x01(\v2\x15.hoist.v1alpha2.EventR\x05event\"\xa3\x06\n" +
 	"\x05Event\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\rR\bsequence\x128\n" +
 	"\ttimestamp\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\ttimestamp\x12:\n" +
@@ -1335,7 +1462,9 @@ const file_hoist_v1alpha2_event_proto_rawDesc = "" +
 	"\n" +
 	"test_event\x18\x10 \x01(\v2\x19.hoist.v1alpha2.TestEventH\x00R\ttestEvent\x12@\n" +
 	"\frender_event\x18\x11 \x01(\v2\x1b.hoist.v1alpha2.RenderEventH\x00R\vrenderEvent\x12Y\n" +
-	"\x15application_log_event\x18\x12 \x01(\v2#.hoist.v1alpha2.ApplicationLogEventH\x00R\x13applicationLogEventB\t\n" +
+	"\x15application_log_event\x18\x12 \x01(\v2#.hoist.v1alpha2.ApplicationLogEventH\x00R\x13applicationLogEvent\x12:\n" +
+	"\n" +
+	"port_event\x18\x13 \x01(\v2\x19.hoist.v1alpha2.PortEventH\x00R\tportEventB\t\n" +
 	"\apayload\"W\n" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
@@ -1400,7 +1529,18 @@ const file_hoist_v1alpha2_event_proto_rawDesc = "" +
 	"\x03pod\x18\x01 \x01(\tR\x03pod\x12\x1c\n" +
 	"\tcontainer\x18\x02 \x01(\tR\tcontainer\x12\x1c\n" +
 	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessage\"o\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"\xfd\x01\n" +
+	"\tPortEvent\x12\x1d\n" +
+	"\n" +
+	"local_port\x18\x01 \x01(\rR\tlocalPort\x12\x1f\n" +
+	"\vremote_port\x18\x02 \x01(\rR\n" +
+	"remotePort\x12\x10\n" +
+	"\x03pod\x18\x03 \x01(\tR\x03pod\x12\x1c\n" +
+	"\tcontainer\x18\x04 \x01(\tR\tcontainer\x12\x1c\n" +
+	"\tnamespace\x18\x05 \x01(\tR\tnamespace\x12#\n" +
+	"\rresource_type\x18\x06 \x01(\tR\fresourceType\x12#\n" +
+	"\rresource_name\x18\a \x01(\tR\fresourceName\x12\x18\n" +
+	"\aaddress\x18\b \x01(\tR\aaddress\"o\n" +
 	"\x10TerminationEvent\x12.\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x16.hoist.v1alpha2.StatusR\x06status\x12+\n" +
 	"\x05error\x18\x02 \x01(\v2\x15.hoist.v1alpha2.ErrorR\x05error*g\n" +
@@ -1426,7 +1566,7 @@ func file_hoist_v1alpha2_event_proto_rawDescGZIP() []byte {
 }
 
 var file_hoist_v1alpha2_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_hoist_v1alpha2_event_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_hoist_v1alpha2_event_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_hoist_v1alpha2_event_proto_goTypes = []any{
 	(Status)(0),                   // 0: hoist.v1alpha2.Status
 	(*Envelope)(nil),              // 1: hoist.v1alpha2.Envelope
@@ -1443,43 +1583,45 @@ var file_hoist_v1alpha2_event_proto_goTypes = []any{
 	(*TestEvent)(nil),             // 12: hoist.v1alpha2.TestEvent
 	(*RenderEvent)(nil),           // 13: hoist.v1alpha2.RenderEvent
 	(*ApplicationLogEvent)(nil),   // 14: hoist.v1alpha2.ApplicationLogEvent
-	(*TerminationEvent)(nil),      // 15: hoist.v1alpha2.TerminationEvent
-	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	(*PortEvent)(nil),             // 15: hoist.v1alpha2.PortEvent
+	(*TerminationEvent)(nil),      // 16: hoist.v1alpha2.TerminationEvent
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
 }
 var file_hoist_v1alpha2_event_proto_depIdxs = []int32{
 	2,  // 0: hoist.v1alpha2.Envelope.event:type_name -> hoist.v1alpha2.Event
-	16, // 1: hoist.v1alpha2.Event.timestamp:type_name -> google.protobuf.Timestamp
+	17, // 1: hoist.v1alpha2.Event.timestamp:type_name -> google.protobuf.Timestamp
 	4,  // 2: hoist.v1alpha2.Event.meta_event:type_name -> hoist.v1alpha2.MetaEvent
 	5,  // 3: hoist.v1alpha2.Event.build_event:type_name -> hoist.v1alpha2.BuildEvent
 	8,  // 4: hoist.v1alpha2.Event.deploy_event:type_name -> hoist.v1alpha2.DeployEvent
 	10, // 5: hoist.v1alpha2.Event.status_check_event:type_name -> hoist.v1alpha2.StatusCheckEvent
 	11, // 6: hoist.v1alpha2.Event.dev_loop_event:type_name -> hoist.v1alpha2.DevLoopEvent
-	15, // 7: hoist.v1alpha2.Event.termination_event:type_name -> hoist.v1alpha2.TerminationEvent
+	16, // 7: hoist.v1alpha2.Event.termination_event:type_name -> hoist.v1alpha2.TerminationEvent
 	12, // 8: hoist.v1alpha2.Event.test_event:type_name -> hoist.v1alpha2.TestEvent
 	13, // 9: hoist.v1alpha2.Event.render_event:type_name -> hoist.v1alpha2.RenderEvent
 	14, // 10: hoist.v1alpha2.Event.application_log_event:type_name -> hoist.v1alpha2.ApplicationLogEvent
-	0,  // 11: hoist.v1alpha2.BuildEvent.status:type_name -> hoist.v1alpha2.Status
-	6,  // 12: hoist.v1alpha2.BuildEvent.step:type_name -> hoist.v1alpha2.Step
-	7,  // 13: hoist.v1alpha2.BuildEvent.artifact:type_name -> hoist.v1alpha2.Artifact
-	3,  // 14: hoist.v1alpha2.BuildEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 15: hoist.v1alpha2.DeployEvent.status:type_name -> hoist.v1alpha2.Status
-	9,  // 16: hoist.v1alpha2.DeployEvent.resources:type_name -> hoist.v1alpha2.Resource
-	3,  // 17: hoist.v1alpha2.DeployEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 18: hoist.v1alpha2.StatusCheckEvent.status:type_name -> hoist.v1alpha2.Status
-	3,  // 19: hoist.v1alpha2.StatusCheckEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 20: hoist.v1alpha2.DevLoopEvent.status:type_name -> hoist.v1alpha2.Status
-	3,  // 21: hoist.v1alpha2.DevLoopEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 22: hoist.v1alpha2.TestEvent.status:type_name -> hoist.v1alpha2.Status
-	3,  // 23: hoist.v1alpha2.TestEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 24: hoist.v1alpha2.RenderEvent.status:type_name -> hoist.v1alpha2.Status
-	3,  // 25: hoist.v1alpha2.RenderEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 26: hoist.v1alpha2.TerminationEvent.status:type_name -> hoist.v1alpha2.Status
-	3,  // 27: hoist.v1alpha2.TerminationEvent.error:type_name -> hoist.v1alpha2.Error
-	28, // [28:28] is the sub-list for method output_type
-	28, // [28:28] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	15, // 11: hoist.v1alpha2.Event.port_event:type_name -> hoist.v1alpha2.PortEvent
+	0,  // 12: hoist.v1alpha2.BuildEvent.status:type_name -> hoist.v1alpha2.Status
+	6,  // 13: hoist.v1alpha2.BuildEvent.step:type_name -> hoist.v1alpha2.Step
+	7,  // 14: hoist.v1alpha2.BuildEvent.artifact:type_name -> hoist.v1alpha2.Artifact
+	3,  // 15: hoist.v1alpha2.BuildEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 16: hoist.v1alpha2.DeployEvent.status:type_name -> hoist.v1alpha2.Status
+	9,  // 17: hoist.v1alpha2.DeployEvent.resources:type_name -> hoist.v1alpha2.Resource
+	3,  // 18: hoist.v1alpha2.DeployEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 19: hoist.v1alpha2.StatusCheckEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 20: hoist.v1alpha2.StatusCheckEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 21: hoist.v1alpha2.DevLoopEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 22: hoist.v1alpha2.DevLoopEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 23: hoist.v1alpha2.TestEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 24: hoist.v1alpha2.TestEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 25: hoist.v1alpha2.RenderEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 26: hoist.v1alpha2.RenderEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 27: hoist.v1alpha2.TerminationEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 28: hoist.v1alpha2.TerminationEvent.error:type_name -> hoist.v1alpha2.Error
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_hoist_v1alpha2_event_proto_init() }
@@ -1497,6 +1639,7 @@ func file_hoist_v1alpha2_event_proto_init() {
 		(*Event_TestEvent)(nil),
 		(*Event_RenderEvent)(nil),
 		(*Event_ApplicationLogEvent)(nil),
+		(*Event_PortEvent)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1504,7 +1647,7 @@ func file_hoist_v1alpha2_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hoist_v1alpha2_event_proto_rawDesc), len(file_hoist_v1alpha2_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

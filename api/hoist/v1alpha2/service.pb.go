@@ -278,14 +278,17 @@ type State struct {
 	EventId string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	Command string                 `protobuf:"bytes,2,opt,name=command,proto3" json:"command,omitempty"`
 	// IN_PROGRESS until the run's terminationEvent, then its status.
-	Status        Status           `protobuf:"varint,3,opt,name=status,proto3,enum=hoist.v1alpha2.Status" json:"status,omitempty"`
-	LastSequence  uint32           `protobuf:"varint,4,opt,name=last_sequence,json=lastSequence,proto3" json:"last_sequence,omitempty"`
-	Artifacts     []*ArtifactState `protobuf:"bytes,5,rep,name=artifacts,proto3" json:"artifacts,omitempty"`
-	Deploy        *DeployState     `protobuf:"bytes,6,opt,name=deploy,proto3" json:"deploy,omitempty"`
-	Resources     []*ResourceState `protobuf:"bytes,7,rep,name=resources,proto3" json:"resources,omitempty"`
-	Error         *Error           `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Status       Status           `protobuf:"varint,3,opt,name=status,proto3,enum=hoist.v1alpha2.Status" json:"status,omitempty"`
+	LastSequence uint32           `protobuf:"varint,4,opt,name=last_sequence,json=lastSequence,proto3" json:"last_sequence,omitempty"`
+	Artifacts    []*ArtifactState `protobuf:"bytes,5,rep,name=artifacts,proto3" json:"artifacts,omitempty"`
+	Deploy       *DeployState     `protobuf:"bytes,6,opt,name=deploy,proto3" json:"deploy,omitempty"`
+	Resources    []*ResourceState `protobuf:"bytes,7,rep,name=resources,proto3" json:"resources,omitempty"`
+	Error        *Error           `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
+	// The run's port forwards, one per local address and port, each as its
+	// last portEvent tells: the pod it goes to now.
+	ForwardedPorts []*PortEvent `protobuf:"bytes,19,rep,name=forwarded_ports,json=forwardedPorts,proto3" json:"forwarded_ports,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *State) Reset() {
@@ -370,6 +373,13 @@ func (x *State) GetResources() []*ResourceState {
 func (x *State) GetError() *Error {
 	if x != nil {
 		return x.Error
+	}
+	return nil
+}
+
+func (x *State) GetForwardedPorts() []*PortEvent {
+	if x != nil {
+		return x.ForwardedPorts
 	}
 	return nil
 }
@@ -976,7 +986,7 @@ const file_hoist_v1alpha2_service_proto_rawDesc = "" +
 	"\rlast_sequence\x18\x01 \x01(\rR\flastSequence\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\"(\n" +
 	"\x0fGetStateRequest\x12\x15\n" +
-	"\x06run_id\x18\x01 \x01(\tR\x05runId\"\xed\x02\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\"\xb1\x03\n" +
 	"\x05State\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x18\n" +
 	"\acommand\x18\x02 \x01(\tR\acommand\x12.\n" +
@@ -985,7 +995,8 @@ const file_hoist_v1alpha2_service_proto_rawDesc = "" +
 	"\tartifacts\x18\x05 \x03(\v2\x1d.hoist.v1alpha2.ArtifactStateR\tartifacts\x123\n" +
 	"\x06deploy\x18\x06 \x01(\v2\x1b.hoist.v1alpha2.DeployStateR\x06deploy\x12;\n" +
 	"\tresources\x18\a \x03(\v2\x1d.hoist.v1alpha2.ResourceStateR\tresources\x12+\n" +
-	"\x05error\x18\b \x01(\v2\x15.hoist.v1alpha2.ErrorR\x05error\"\xb8\x01\n" +
+	"\x05error\x18\b \x01(\v2\x15.hoist.v1alpha2.ErrorR\x05error\x12B\n" +
+	"\x0fforwarded_ports\x18\x13 \x03(\v2\x19.hoist.v1alpha2.PortEventR\x0eforwardedPorts\"\xb8\x01\n" +
 	"\rArtifactState\x12\x14\n" +
 	"\x05image\x18\x01 \x01(\tR\x05image\x12.\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x16.hoist.v1alpha2.StatusR\x06status\x124\n" +
@@ -1063,9 +1074,10 @@ var file_hoist_v1alpha2_service_proto_goTypes = []any{
 	(*AutoDeployResponse)(nil), // 15: hoist.v1alpha2.AutoDeployResponse
 	(Status)(0),                // 16: hoist.v1alpha2.Status
 	(*Error)(nil),              // 17: hoist.v1alpha2.Error
-	(*Artifact)(nil),           // 18: hoist.v1alpha2.Artifact
-	(*Resource)(nil),           // 19: hoist.v1alpha2.Resource
-	(*Envelope)(nil),           // 20: hoist.v1alpha2.Envelope
+	(*PortEvent)(nil),          // 18: hoist.v1alpha2.PortEvent
+	(*Artifact)(nil),           // 19: hoist.v1alpha2.Artifact
+	(*Resource)(nil),           // 20: hoist.v1alpha2.Resource
+	(*Envelope)(nil),           // 21: hoist.v1alpha2.Envelope
 }
 var file_hoist_v1alpha2_service_proto_depIdxs = []int32{
 	1,  // 0: hoist.v1alpha2.EventsRequest.filter:type_name -> hoist.v1alpha2.EventFilter
@@ -1075,32 +1087,33 @@ var file_hoist_v1alpha2_service_proto_depIdxs = []int32{
 	6,  // 4: hoist.v1alpha2.State.deploy:type_name -> hoist.v1alpha2.DeployState
 	7,  // 5: hoist.v1alpha2.State.resources:type_name -> hoist.v1alpha2.ResourceState
 	17, // 6: hoist.v1alpha2.State.error:type_name -> hoist.v1alpha2.Error
-	16, // 7: hoist.v1alpha2.ArtifactState.status:type_name -> hoist.v1alpha2.Status
-	18, // 8: hoist.v1alpha2.ArtifactState.artifact:type_name -> hoist.v1alpha2.Artifact
-	17, // 9: hoist.v1alpha2.ArtifactState.error:type_name -> hoist.v1alpha2.Error
-	16, // 10: hoist.v1alpha2.DeployState.status:type_name -> hoist.v1alpha2.Status
-	19, // 11: hoist.v1alpha2.DeployState.resources:type_name -> hoist.v1alpha2.Resource
-	17, // 12: hoist.v1alpha2.DeployState.error:type_name -> hoist.v1alpha2.Error
-	16, // 13: hoist.v1alpha2.ResourceState.status:type_name -> hoist.v1alpha2.Status
-	17, // 14: hoist.v1alpha2.ResourceState.error:type_name -> hoist.v1alpha2.Error
-	20, // 15: hoist.v1alpha2.PushRequest.envelope:type_name -> hoist.v1alpha2.Envelope
-	0,  // 16: hoist.v1alpha2.EventService.Events:input_type -> hoist.v1alpha2.EventsRequest
-	3,  // 17: hoist.v1alpha2.EventService.GetState:input_type -> hoist.v1alpha2.GetStateRequest
-	8,  // 18: hoist.v1alpha2.EventSinkService.Push:input_type -> hoist.v1alpha2.PushRequest
-	10, // 19: hoist.v1alpha2.ControlService.Execute:input_type -> hoist.v1alpha2.ExecuteRequest
-	12, // 20: hoist.v1alpha2.ControlService.AutoBuild:input_type -> hoist.v1alpha2.AutoBuildRequest
-	14, // 21: hoist.v1alpha2.ControlService.AutoDeploy:input_type -> hoist.v1alpha2.AutoDeployRequest
-	20, // 22: hoist.v1alpha2.EventService.Events:output_type -> hoist.v1alpha2.Envelope
-	4,  // 23: hoist.v1alpha2.EventService.GetState:output_type -> hoist.v1alpha2.State
-	9,  // 24: hoist.v1alpha2.EventSinkService.Push:output_type -> hoist.v1alpha2.PushResponse
-	11, // 25: hoist.v1alpha2.ControlService.Execute:output_type -> hoist.v1alpha2.ExecuteResponse
-	13, // 26: hoist.v1alpha2.ControlService.AutoBuild:output_type -> hoist.v1alpha2.AutoBuildResponse
-	15, // 27: hoist.v1alpha2.ControlService.AutoDeploy:output_type -> hoist.v1alpha2.AutoDeployResponse
-	22, // [22:28] is the sub-list for method output_type
-	16, // [16:22] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	18, // 7: hoist.v1alpha2.State.forwarded_ports:type_name -> hoist.v1alpha2.PortEvent
+	16, // 8: hoist.v1alpha2.ArtifactState.status:type_name -> hoist.v1alpha2.Status
+	19, // 9: hoist.v1alpha2.ArtifactState.artifact:type_name -> hoist.v1alpha2.Artifact
+	17, // 10: hoist.v1alpha2.ArtifactState.error:type_name -> hoist.v1alpha2.Error
+	16, // 11: hoist.v1alpha2.DeployState.status:type_name -> hoist.v1alpha2.Status
+	20, // 12: hoist.v1alpha2.DeployState.resources:type_name -> hoist.v1alpha2.Resource
+	17, // 13: hoist.v1alpha2.DeployState.error:type_name -> hoist.v1alpha2.Error
+	16, // 14: hoist.v1alpha2.ResourceState.status:type_name -> hoist.v1alpha2.Status
+	17, // 15: hoist.v1alpha2.ResourceState.error:type_name -> hoist.v1alpha2.Error
+	21, // 16: hoist.v1alpha2.PushRequest.envelope:type_name -> hoist.v1alpha2.Envelope
+	0,  // 17: hoist.v1alpha2.EventService.Events:input_type -> hoist.v1alpha2.EventsRequest
+	3,  // 18: hoist.v1alpha2.EventService.GetState:input_type -> hoist.v1alpha2.GetStateRequest
+	8,  // 19: hoist.v1alpha2.EventSinkService.Push:input_type -> hoist.v1alpha2.PushRequest
+	10, // 20: hoist.v1alpha2.ControlService.Execute:input_type -> hoist.v1alpha2.ExecuteRequest
+	12, // 21: hoist.v1alpha2.ControlService.AutoBuild:input_type -> hoist.v1alpha2.AutoBuildRequest
+	14, // 22: hoist.v1alpha2.ControlService.AutoDeploy:input_type -> hoist.v1alpha2.AutoDeployRequest
+	21, // 23: hoist.v1alpha2.EventService.Events:output_type -> hoist.v1alpha2.Envelope
+	4,  // 24: hoist.v1alpha2.EventService.GetState:output_type -> hoist.v1alpha2.State
+	9,  // 25: hoist.v1alpha2.EventSinkService.Push:output_type -> hoist.v1alpha2.PushResponse
+	11, // 26: hoist.v1alpha2.ControlService.Execute:output_type -> hoist.v1alpha2.ExecuteResponse
+	13, // 27: hoist.v1alpha2.ControlService.AutoBuild:output_type -> hoist.v1alpha2.AutoBuildResponse
+	15, // 28: hoist.v1alpha2.ControlService.AutoDeploy:output_type -> hoist.v1alpha2.AutoDeployResponse
+	23, // [23:29] is the sub-list for method output_type
+	17, // [17:23] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_hoist_v1alpha2_service_proto_init() }

@@ -28,6 +28,7 @@ function h(tag, attrs, ...children) {
 
 const badge = (s) => h("span", { class: "badge s-" + (s || "WAITING") }, (s || "WAITING").replace("_", " ").toLowerCase());
 const shortId = (id) => (id || "").slice(-12);
+const hostPort = (addr, port) => ((addr || "").includes(":") ? "[" + addr + "]" : addr || "127.0.0.1") + ":" + (port || 0);
 
 function duration(start, end) {
   if (!start) return "";
@@ -210,6 +211,7 @@ class Run {
     this.errors = [];
     this.iterations = new Map(); // dev loop iteration -> its latest event
     this.pods = new Map(); // namespace/pod -> {namespace, pod, containers, lines}: application logs
+    this.ports = new Map(); // address:localPort -> the forward's latest portEvent
     this.meta = null;
     this.end = null;
     this.count = 0;
@@ -295,6 +297,9 @@ class Run {
       if (!p.containers.includes(e.container || "")) p.containers.push(e.container || "");
       p.lines.push((e.container || "") + " │ " + (e.message || ""));
       p.dirty = true;
+    } else if (ev.portEvent) {
+      const e = ev.portEvent;
+      this.ports.set(hostPort(e.address, e.localPort), e);
     } else if (ev.terminationEvent) {
       this.end = { status: ev.terminationEvent.status, time: t, error: ev.terminationEvent.error };
       if (ev.terminationEvent.error) this.failed("run", ev.terminationEvent.error);
@@ -316,6 +321,8 @@ function runPage(id) {
   const devSection = h("section", { hidden: true }, h("h2", {}, "Dev loop iterations"), iterations);
   const pods = h("div", { id: "pods" });
   const podsSection = h("section", { hidden: true }, h("h2", {}, "Application logs"), pods);
+  const ports = h("div", { id: "ports" });
+  const portsSection = h("section", { hidden: true }, h("h2", {}, "Forwarded ports"), ports);
   app.replaceChildren(
     h("p", {}, h("a", { href: "/", onclick: (e) => { e.preventDefault(); navigate("/"); } }, "← all runs")),
     header,
@@ -324,6 +331,7 @@ function runPage(id) {
     h("section", {}, h("h2", {}, "Builds"), noBuilds, builds),
     h("section", {}, h("h2", {}, "Pushes"), pushes),
     h("section", {}, h("h2", {}, "Deploy"), deploy),
+    portsSection,
     h("section", {}, h("h2", {}, "Status checks"), checks),
     podsSection);
   const cards = new Map();
@@ -447,6 +455,16 @@ function runPage(id) {
       iterations.replaceChildren(h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "iteration"), h("th", {}, "status"), h("th", {}, "changed files"))),
         h("tbody", {}, [...model.iterations.values()].reverse().map((it) => h("tr", {}, h("td", {}, String(it.iteration || 0)), h("td", {}, badge(it.status)),
           h("td", { class: "mono" }, (it.changedFiles || []).join(", "), it.error ? errorBox(it.error) : null))))));
+    }
+    portsSection.hidden = model.ports.size === 0;
+    if (model.ports.size) {
+      ports.replaceChildren(h("table", {}, h("thead", {}, h("tr", {}, ["local", "resource", "pod", "container", "remote port"].map((c) => h("th", {}, c)))),
+        h("tbody", {}, [...model.ports].map(([local, p]) => h("tr", { "data-local": local },
+          h("td", { class: "mono" }, model.end ? local : h("a", { href: "http://" + local + "/", target: "_blank", rel: "noopener" }, local)),
+          h("td", { class: "mono" }, (p.resourceType || "") + "/" + (p.resourceName || "")),
+          h("td", { class: "mono" }, (p.namespace ? p.namespace + "/" : "") + (p.pod || "")),
+          h("td", { class: "mono" }, p.container || ""),
+          h("td", {}, String(p.remotePort || "")))))));
     }
     errors.replaceChildren(...(model.errors.length ? model.errors.map((e) => errorBox(e.error, e.where)) : [h("div", { class: "empty" }, "None.")]));
   }

@@ -67,8 +67,8 @@ type EventServiceClient interface {
 	// SlowConsumer detail naming the last sequence it was given: subscribe
 	// again with that as after_sequence to resume.
 	Events(context.Context, *connect.Request[v1alpha2.EventsRequest]) (*connect.ServerStreamForClient[v1alpha2.Envelope], error)
-	// GetState returns the current state of every artifact, the deploy and
-	// every watched resource.
+	// GetState returns the current state of every artifact, the deploy,
+	// every watched resource and every port forward.
 	GetState(context.Context, *connect.Request[v1alpha2.GetStateRequest]) (*connect.Response[v1alpha2.State], error)
 }
 
@@ -122,8 +122,8 @@ type EventServiceHandler interface {
 	// SlowConsumer detail naming the last sequence it was given: subscribe
 	// again with that as after_sequence to resume.
 	Events(context.Context, *connect.Request[v1alpha2.EventsRequest], *connect.ServerStream[v1alpha2.Envelope]) error
-	// GetState returns the current state of every artifact, the deploy and
-	// every watched resource.
+	// GetState returns the current state of every artifact, the deploy,
+	// every watched resource and every port forward.
 	GetState(context.Context, *connect.Request[v1alpha2.GetStateRequest]) (*connect.Response[v1alpha2.State], error)
 }
 
