@@ -91,6 +91,10 @@ func goldenEvents() map[string]*pb.Event {
 		"render_failed": {Payload: &pb.Event_RenderEvent{RenderEvent: &pb.RenderEvent{Status: pb.Status_FAILED,
 			Manifests: []string{"charts/web"}, Error: &pb.Error{Code: "DEPLOY_CHART_INVALID",
 				Message: "release web: values file charts/web/values.yaml is not YAML", Suggestions: []string{"fix the chart or the release's values"}}}}},
+		"sync_succeeded": {Payload: &pb.Event_FileSyncEvent{FileSyncEvent: &pb.FileSyncEvent{Image: "my-app", FileCount: 2, Status: pb.Status_SUCCEEDED}}},
+		"sync_failed": {Payload: &pb.Event_FileSyncEvent{FileSyncEvent: &pb.FileSyncEvent{Image: "my-app", FileCount: 1, Status: pb.Status_FAILED,
+			Error: &pb.Error{Code: "SYNC_FAILED", Message: "copying 1 file into my-app/my-app-7d9c5b-x2x4q container web: tar: not found",
+				Suggestions: []string{"hoist rebuilds the image instead", "add tar to the image to sync without rebuilding"}}}}},
 		"termination": {Payload: &pb.Event_TerminationEvent{TerminationEvent: &pb.TerminationEvent{Status: pb.Status_CANCELED,
 			Error: &pb.Error{Code: "CANCELED", Message: "interrupted"}}}},
 	}

@@ -96,6 +96,9 @@ func AppendText(b []byte, env *pb.Envelope, color bool) []byte {
 	case *pb.Event_RenderEvent:
 		e := p.RenderEvent
 		line("render", strings.Join(e.Manifests, " "), e.Status, errorText(e.Error))
+	case *pb.Event_FileSyncEvent:
+		e := p.FileSyncEvent
+		line("sync", e.Image, e.Status, join(fmt.Sprintf("%d files", e.FileCount), errorText(e.Error)))
 	case *pb.Event_TerminationEvent:
 		e := p.TerminationEvent
 		line("end", "", e.Status, errorText(e.Error))

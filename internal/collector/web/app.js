@@ -283,6 +283,8 @@ class Run {
       if (ev.testEvent.error) this.failed("test " + ev.testEvent.image, ev.testEvent.error);
     } else if (ev.renderEvent) {
       if (ev.renderEvent.error) this.failed("render", ev.renderEvent.error);
+    } else if (ev.fileSyncEvent) {
+      if (ev.fileSyncEvent.error) this.failed("sync " + ev.fileSyncEvent.image, ev.fileSyncEvent.error);
     } else if (ev.terminationEvent) {
       this.end = { status: ev.terminationEvent.status, time: t, error: ev.terminationEvent.error };
       if (ev.terminationEvent.error) this.failed("run", ev.terminationEvent.error);
