@@ -154,7 +154,7 @@ type devState struct {
 	dirty     map[string]bool // artifacts to build (or sync)
 	retest    map[string]bool // built artifacts whose tests' inputs changed
 	deployDue bool
-	deps      map[string]map[string]bool // artifact -> absolute input paths the last build saw
+	deps      map[string]map[string]bool // artifact -> absolute input paths the last build (or sync) saw
 	changed   []string                   // changed files no iteration has reported yet
 	deployer  *Deploys
 	// inputs are each dirty artifact's changed inputs since its last

@@ -62,6 +62,16 @@ func (d *Dev) syncAll(ctx context.Context, st *devState, syncs map[string]*files
 		}
 		delete(st.dirty, a.ImageName)
 		delete(st.inputs, a.ImageName)
+		// A new file is an input now, so that deleting it is a change.
+		if st.deps == nil {
+			st.deps = map[string]map[string]bool{}
+		}
+		if st.deps[a.ImageName] == nil {
+			st.deps[a.ImageName] = map[string]bool{}
+		}
+		for f := range it.Copy {
+			st.deps[a.ImageName][f] = true
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -128,6 +128,21 @@ func TestDevLoopSync(t *testing.T) {
 			wantCalls: []string{"web-1: rm -rf -- /www/index.html"},
 		},
 		{
+			name:    "a new file synced, then deleted",
+			changes: []change{{write: w("web/new.html")}, {remove: w("web/new.html")}},
+			want: concat(
+				one(iteration(2, pb.Status_IN_PROGRESS, "web/new.html")),
+				one(syncEvent("web", 1, pb.Status_IN_PROGRESS)),
+				one(syncEvent("web", 1, pb.Status_SUCCEEDED)),
+				one(iteration(2, pb.Status_SUCCEEDED, "web/new.html")),
+				one(iteration(3, pb.Status_IN_PROGRESS, "web/new.html")),
+				one(syncEvent("web", 1, pb.Status_IN_PROGRESS)),
+				one(syncEvent("web", 1, pb.Status_SUCCEEDED)),
+				one(iteration(3, pb.Status_SUCCEEDED, "web/new.html")),
+			),
+			wantCalls: []string{`web-1: tar -xmf - -C / www/new.html="web/new.html"`, "web-1: rm -rf -- /www/new.html"},
+		},
+		{
 			name:    "one file that no rule matches rebuilds the artifact",
 			changes: []change{{write: w("web/index.html", "web/site.css")}},
 			want: concat(
