@@ -152,7 +152,7 @@ var forwarding = regexp.MustCompile(`Forwarding from (127\.0\.0\.1:\d+) ->`)
 
 // portForward runs kubectl port-forward to target's port on a free local
 // port, for the rest of the test, and returns the local address.
-func portForward(t *testing.T, ns, target string, port int) string {
+func portForward(t testing.TB, ns, target string, port int) string {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), "kubectl", "port-forward", "-n", ns, "--address", "127.0.0.1", target, ":"+strconv.Itoa(port))
 	out, err := cmd.StdoutPipe()
@@ -188,7 +188,7 @@ func portForward(t *testing.T, ns, target string, port int) string {
 	return ""
 }
 
-func httpGet(t *testing.T, url string) string {
+func httpGet(t testing.TB, url string) string {
 	t.Helper()
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(url)
 	if err != nil {
