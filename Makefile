@@ -48,6 +48,7 @@ bench-testenv: testenv
 	bash hack/bench/build.sh
 	bash hack/bench/run.sh
 	go test -run '^$$' -bench DevLoop -benchtime 7x ./internal/cli/
+	go test -run '^$$' -bench DevSync -benchtime 7x ./internal/cli/
 	go test -run '^$$' -bench Ingest -benchtime 100000x ./internal/collector/
 	go test -run '^$$' -bench DashboardFirstRender -benchtime 5x ./internal/collector/
 	go test -run '^$$' -bench Runs ./internal/collector/store/

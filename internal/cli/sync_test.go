@@ -2,15 +2,18 @@ package cli_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -175,4 +178,130 @@ func TestDevSyncOnTheRealNode(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, d.stderr)
 	}
 	checkRun(t, d.events(), pb.Status_SUCCEEDED)
+}
+
+// served polls the example's page through port-forwards until every
+// ready pod of its Deployment that is not being deleted (those a Service
+// sends requests to) serves body, and returns when. Each pod gets its
+// own forward when it first appears, so that a rebuild's new pods are
+// measured as soon as they are ready, not when the old ones are gone.
+type served struct {
+	t        testing.TB
+	ns       string
+	client   kubernetes.Interface
+	hc       *http.Client
+	forwards map[string]string // pod -> URL of its page
+}
+
+func newServed(t testing.TB, client kubernetes.Interface, ns string) *served {
+	return &served{t: t, ns: ns, client: client, hc: &http.Client{Timeout: 2 * time.Second}, forwards: map[string]string{}}
+}
+
+func (s *served) get(url string) (string, error) {
+	resp, err := s.hc.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s", resp.Status)
+	}
+	return string(b), err
+}
+
+// serving tells whether every ready pod serves body.
+func (s *served) serving(body string) bool {
+	pods, err := s.client.CoreV1().Pods(s.ns).List(s.t.Context(), metav1.ListOptions{LabelSelector: "app=getting-started"})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	n := 0
+	for _, p := range pods.Items {
+		ready := slices.ContainsFunc(p.Status.Conditions, func(c corev1.PodCondition) bool {
+			return c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue
+		})
+		if !ready || p.DeletionTimestamp != nil {
+			continue
+		}
+		url, ok := s.forwards[p.Name]
+		if !ok {
+			url = "http://" + portForward(s.t, s.ns, "pod/"+p.Name, 8080) + "/"
+			s.forwards[p.Name] = url
+		}
+		if got, err := s.get(url); err != nil || got != body {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
+func (s *served) waitFor(body string, timeout time.Duration) time.Time {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if s.serving(body) {
+			return time.Now()
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.t.Fatalf("the page was not %q within %v", body, timeout)
+	return time.Time{}
+}
+
+// BenchmarkDevSync measures, in one hoist dev session on the example, the
+// time from writing its page to the new page being served through
+// port-forwards by every ready pod: b.N times by sync, then b.N times by rebuild (auto-sync
+// turned off through the ControlService), at hoist's default debounce and
+// at 50 ms. It reports the medians, and also the time to each iteration's
+// end.
+func BenchmarkDevSync(b *testing.B) {
+	for _, debounce := range []string{"500ms", "50ms"} {
+		b.Run("debounce="+debounce, func(b *testing.B) {
+			docker := testutil.Docker(b)
+			client, ns := namespace(b, testutil.Kubernetes(b))
+			d := startDev(b, docker, ns, "--debounce", debounce)
+			if st, _ := d.iteration(1, 120*time.Second); st != pb.Status_SUCCEEDED {
+				b.Fatalf("first iteration %s\n%s", st, d.stderr)
+			}
+			page := newServed(b, client, ns)
+			n := uint32(1)
+			edit := func(how string, i int) (toServed, toEnd time.Duration) {
+				n++
+				body := fmt.Sprintf("<h1>%s %d at %d</h1>\n", how, i, time.Now().UnixNano())
+				wrote := time.Now()
+				d.write("app/www/index.html", body)
+				at := page.waitFor(body, 120*time.Second)
+				st, evs := d.iteration(n, 120*time.Second)
+				fs, builds, _ := syncs(evs)
+				if st != pb.Status_SUCCEEDED || (how == "sync") != (len(fs) == 2 && builds == 0) {
+					b.Fatalf("iteration %d (%s): %s, fileSyncEvents %v, %d buildEvents", n, how, st, fs, builds)
+				}
+				return at.Sub(wrote), evs[len(evs)-1].Event.Timestamp.AsTime().Sub(wrote)
+			}
+			var syncServed, syncEnd, buildServed, buildEnd []time.Duration
+			b.ResetTimer()
+			for i := range b.N {
+				s, e := edit("sync", i)
+				syncServed, syncEnd = append(syncServed, s), append(syncEnd, e)
+			}
+			hc, _ := rpc.NewHTTPClient(rpc.ClientOptions{Address: d.addr})
+			ctrl := hoistv1alpha2connect.NewControlServiceClient(hc, rpc.BaseURL(d.addr), connect.WithGRPC())
+			if _, err := ctrl.AutoSync(b.Context(), connect.NewRequest(&pb.AutoSyncRequest{Enabled: false})); err != nil {
+				b.Fatal(err)
+			}
+			for i := range b.N {
+				s, e := edit("rebuild", i)
+				buildServed, buildEnd = append(buildServed, s), append(buildEnd, e)
+			}
+			b.StopTimer()
+			d.interrupt()
+			b.ReportMetric(float64(median(syncServed).Milliseconds()), "ms-sync-to-served")
+			b.ReportMetric(float64(median(syncEnd).Milliseconds()), "ms-sync-to-SUCCEEDED")
+			b.ReportMetric(float64(median(buildServed).Milliseconds()), "ms-rebuild-to-served")
+			b.ReportMetric(float64(median(buildEnd).Milliseconds()), "ms-rebuild-to-SUCCEEDED")
+			b.Logf("write to served, each run: sync %v, rebuild %v", syncServed, buildServed)
+		})
+	}
 }
