@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -303,5 +306,49 @@ func BenchmarkDevSync(b *testing.B) {
 			b.ReportMetric(float64(median(buildEnd).Milliseconds()), "ms-rebuild-to-SUCCEEDED")
 			b.Logf("write to served, each run: sync %v, rebuild %v", syncServed, buildServed)
 		})
+	}
+}
+
+// TestDashboardShowsSyncs pushes a hoist dev session that syncs a page
+// to a collector, and checks in headless Chromium that the run's page
+// lists the sync: image, file count and status.
+func TestDashboardShowsSyncs(t *testing.T) {
+	ctx := testutil.Browser(t)
+	docker := testutil.Docker(t)
+	_, ns := namespace(t, testutil.Kubernetes(t))
+	c := startCollector(t, filepath.Join(t.TempDir(), "collector.db"))
+	d := startDev(t, docker, ns, "--event-rpc-address", c.addr)
+	if st, _ := d.iteration(1, 120*time.Second); st != pb.Status_SUCCEEDED {
+		t.Fatalf("first iteration %s\n%s", st, d.stderr)
+	}
+	d.write("app/www/index.html", "<h1>shown on the dashboard</h1>\n")
+	d.synced(2, 1)
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate("http://"+c.addr+"/runs/"+d.events()[0].EventId),
+		chromedp.WaitVisible(css(`#syncs tr.sync .badge.s-SUCCEEDED`)),
+	); err != nil {
+		t.Fatalf("the run's page shows no sync: %v\n%s", err, d.stderr)
+	}
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll('#syncs tr.sync')].map((r) => [...r.cells].slice(0, 3).map((c) => c.textContent).join(" "))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"getting-started 1 succeeded"}, rows); diff != "" {
+		t.Errorf("syncs on the dashboard (-want +got):\n%s", diff)
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := testutil.Artifact(t, "dashboard-syncs.png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+	if code := d.interrupt(); code != 0 {
+		t.Fatalf("exit %d\n%s", code, d.stderr)
 	}
 }

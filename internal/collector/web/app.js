@@ -209,6 +209,7 @@ class Run {
     this.checks = new Map(); // resource -> {status, message, error}
     this.errors = [];
     this.iterations = new Map(); // dev loop iteration -> its latest event
+    this.syncs = []; // file syncs in order: {image, status, files, start, end, error}
     this.meta = null;
     this.end = null;
     this.count = 0;
@@ -284,7 +285,17 @@ class Run {
     } else if (ev.renderEvent) {
       if (ev.renderEvent.error) this.failed("render", ev.renderEvent.error);
     } else if (ev.fileSyncEvent) {
-      if (ev.fileSyncEvent.error) this.failed("sync " + ev.fileSyncEvent.image, ev.fileSyncEvent.error);
+      const e = ev.fileSyncEvent;
+      // A sync starts IN_PROGRESS and ends with the image's next event.
+      let s = e.status === "IN_PROGRESS" ? null : this.syncs.findLast((x) => x.image === e.image && x.status === "IN_PROGRESS");
+      if (!s) {
+        s = { image: e.image, status: e.status, files: e.fileCount || 0, start: t, end: null, error: null };
+        this.syncs.push(s);
+      }
+      s.status = e.status;
+      if (e.fileCount) s.files = e.fileCount;
+      if (e.status !== "IN_PROGRESS") s.end = t;
+      if (e.error) { s.error = e.error; this.failed("sync " + e.image, e.error); }
     } else if (ev.terminationEvent) {
       this.end = { status: ev.terminationEvent.status, time: t, error: ev.terminationEvent.error };
       if (ev.terminationEvent.error) this.failed("run", ev.terminationEvent.error);
@@ -304,11 +315,14 @@ function runPage(id) {
   const errors = h("div", { id: "errors" });
   const iterations = h("div", { id: "iterations" });
   const devSection = h("section", { hidden: true }, h("h2", {}, "Dev loop iterations"), iterations);
+  const syncs = h("div", { id: "syncs" });
+  const syncSection = h("section", { hidden: true }, h("h2", {}, "File syncs"), syncs);
   app.replaceChildren(
     h("p", {}, h("a", { href: "/", onclick: (e) => { e.preventDefault(); navigate("/"); } }, "← all runs")),
     header,
     h("section", {}, h("h2", {}, "Errors"), errors),
     devSection,
+    syncSection,
     h("section", {}, h("h2", {}, "Builds"), noBuilds, builds),
     h("section", {}, h("h2", {}, "Pushes"), pushes),
     h("section", {}, h("h2", {}, "Deploy"), deploy),
@@ -414,6 +428,12 @@ function runPage(id) {
       iterations.replaceChildren(h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "iteration"), h("th", {}, "status"), h("th", {}, "changed files"))),
         h("tbody", {}, [...model.iterations.values()].reverse().map((it) => h("tr", {}, h("td", {}, String(it.iteration || 0)), h("td", {}, badge(it.status)),
           h("td", { class: "mono" }, (it.changedFiles || []).join(", "), it.error ? errorBox(it.error) : null))))));
+    }
+    syncSection.hidden = model.syncs.length === 0;
+    if (model.syncs.length) {
+      syncs.replaceChildren(h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "image"), h("th", {}, "files"), h("th", {}, "status"), h("th", {}, "took"))),
+        h("tbody", {}, model.syncs.slice().reverse().map((s) => h("tr", { class: "sync" }, h("td", { class: "mono" }, s.image), h("td", {}, String(s.files)),
+          h("td", {}, badge(s.status)), h("td", {}, duration(s.start, s.end), s.error ? errorBox(s.error) : null))))));
     }
     errors.replaceChildren(...(model.errors.length ? model.errors.map((e) => errorBox(e.error, e.where)) : [h("div", { class: "empty" }, "None.")]));
   }
