@@ -61,7 +61,7 @@ func inferRules(a *config.Artifact) ([]copyRule, error) {
 	}
 	rules, err := InferCopies(data, args, target)
 	if err != nil {
-		return nil, fmt.Errorf("Dockerfile %s of %q: %w", df, a.ImageName, err)
+		return nil, fmt.Errorf("the Dockerfile %s of %q: %w", df, a.ImageName, err)
 	}
 	return rules, nil
 }
