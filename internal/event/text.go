@@ -98,7 +98,11 @@ func AppendText(b []byte, env *pb.Envelope, color bool) []byte {
 		line("render", strings.Join(e.Manifests, " "), e.Status, errorText(e.Error))
 	case *pb.Event_FileSyncEvent:
 		e := p.FileSyncEvent
-		line("sync", e.Image, e.Status, join(fmt.Sprintf("%d files", e.FileCount), errorText(e.Error)))
+		files := fmt.Sprintf("%d files", e.FileCount)
+		if e.FileCount == 1 {
+			files = "1 file"
+		}
+		line("sync", e.Image, e.Status, join(files, errorText(e.Error)))
 	case *pb.Event_TerminationEvent:
 		e := p.TerminationEvent
 		line("end", "", e.Status, errorText(e.Error))

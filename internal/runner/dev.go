@@ -175,6 +175,7 @@ func (d *Dev) Run(ctx context.Context) error {
 		st.dirty[a.ImageName] = true
 		st.rebuild[a.ImageName] = true
 	}
+	d.warnAutoSync(st.cfg)
 	w, err := d.opts.Watch(d.roots(st.cfg))
 	if err != nil {
 		return fault.Wrap(err, fault.DevWatchFailed, "watching the project's files", watchSuggestion)
@@ -410,6 +411,7 @@ func (d *Dev) reload(st *devState, w Watcher) {
 		return
 	}
 	st.cfg = cfg
+	d.warnAutoSync(cfg)
 	st.deployer = nil
 	st.deployDue = true
 	clear(st.running)

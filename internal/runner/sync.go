@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/fault"
 	"github.com/hoist-dev/hoist/internal/filesync"
 )
@@ -43,6 +44,17 @@ func (d *Dev) syncs(st *devState) map[string]*filesync.Item {
 		out[name] = it
 	}
 	return out
+}
+
+// warnAutoSync says once per config which artifacts set sync.auto, which
+// syncs nothing for the builders hoist has: their changes rebuild.
+func (d *Dev) warnAutoSync(cfg *config.Config) {
+	for _, a := range cfg.Build.Artifacts {
+		if a.Sync != nil && a.Sync.Auto != nil && *a.Sync.Auto && !filesync.Enabled(a) {
+			d.opts.Log.Warn("sync.auto is for Skaffold's jib and buildpacks builders: changes to this artifact rebuild it; use sync.manual or sync.infer to sync",
+				"image", a.ImageName)
+		}
+	}
 }
 
 // syncAll syncs each artifact of syncs, in the config's order. One that

@@ -2,10 +2,12 @@ package runner_test
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -266,4 +268,50 @@ func send(t *testing.T, r *devRun, files []string) {
 		t.Fatal("the dev loop did not take the changes")
 	}
 	r.watcher.wait(t)
+}
+
+// sync.auto syncs nothing for the builders hoist has: it says so, and the
+// change rebuilds.
+func TestDevLoopAutoSyncRebuilds(t *testing.T) {
+	cfg := project(t)
+	auto := true
+	cfg.Build.Artifacts[1].Sync = &config.Sync{Auto: &auto}
+	var logs safeBuffer
+	opts := runner.DevOptions{AutoBuild: true, AutoDeploy: true, AutoSync: true, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	r, stop := startDev(t, cfg, opts, func() (*config.Config, error) { return cfg, nil })
+	r.watcher.wait(t)
+	write(t, cfg.Dir, "web/index.html")
+	send(t, r, []string{filepath.Join(cfg.Dir, "web/index.html")})
+	if err := stop(); err != nil {
+		t.Errorf("Run returned %v", err)
+	}
+	want := concat(firstIteration,
+		one(iteration(2, pb.Status_IN_PROGRESS, "web/index.html")),
+		built("web", "sha256:web-2"),
+		deployed,
+		one(iteration(2, pb.Status_SUCCEEDED, "web/index.html")))
+	if diff := diffEvents(want, sortBuilds(published(t, r.bus))); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(logs.String(), "sync.auto is for Skaffold's jib and buildpacks builders") || !strings.Contains(logs.String(), "image=web") {
+		t.Errorf("no warning about sync.auto in the log:\n%s", logs.String())
+	}
+}
+
+// safeBuffer is a bytes.Buffer for a logger on another goroutine.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
