@@ -352,3 +352,34 @@ func TestDashboardShowsSyncs(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, d.stderr)
 	}
 }
+
+// sync.infer on the example: the destination of a page comes from the
+// Dockerfile's COPY app/ /app/. The config is changed while hoist dev
+// runs, which rebuilds once; then an edit of the page syncs.
+func TestDevSyncInferOnTheRealNode(t *testing.T) {
+	docker := testutil.Docker(t)
+	client, ns := namespace(t, testutil.Kubernetes(t))
+	d := startDev(t, docker, ns)
+	if st, _ := d.iteration(1, 120*time.Second); st != pb.Status_SUCCEEDED {
+		t.Fatalf("first iteration %s\n%s", st, d.stderr)
+	}
+	cfg := readFile(filepath.Join(d.dir, "skaffold.yaml"))
+	start := strings.Index(cfg, "    sync:\n")
+	end := strings.Index(cfg, "        strip: app/www/\n")
+	if start < 0 || end < 0 {
+		t.Fatalf("no sync rule to replace in\n%s", cfg)
+	}
+	d.write("skaffold.yaml", cfg[:start]+"    sync:\n      infer: ['app/www/*.html']\n"+cfg[end+len("        strip: app/www/\n"):])
+	d.rebuilt(2)
+	page := "<h1>inferred</h1>\n"
+	d.write("app/www/index.html", page)
+	d.synced(3, 1)
+	for i, got := range podFiles(t, client, ns, "/app/www/index.html") {
+		if got != page {
+			t.Errorf("pod %d has %q, want %q", i, got, page)
+		}
+	}
+	if code := d.interrupt(); code != 0 {
+		t.Fatalf("exit %d\n%s", code, d.stderr)
+	}
+}

@@ -55,9 +55,14 @@ func inferRules(a *config.Artifact) ([]copyRule, error) {
 	case a.Custom != nil:
 		raw = a.Custom.Dependencies.Dockerfile.BuildArgs
 	}
-	args, err := tag.BuildArgs(raw, tag.Env())
-	if err != nil {
-		return nil, err
+	// A build argument whose template cannot be filled leaves the ARG's
+	// default: the build reports it, and it rarely names a COPY's path.
+	args := map[string]*string{}
+	env := tag.Env()
+	for k, v := range raw {
+		if one, err := tag.BuildArgs(map[string]*string{k: v}, env); err == nil {
+			args[k] = one[k]
+		}
 	}
 	rules, err := InferCopies(data, args, target)
 	if err != nil {
