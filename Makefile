@@ -50,6 +50,7 @@ bench-testenv: testenv
 	go test -run '^$$' -bench DevLoop -benchtime 7x ./internal/cli/
 	go test -run '^$$' -bench ApplicationLogs -benchtime 5x ./internal/cli/
 	go test -run '^$$' -bench PortForward -benchtime 200x ./internal/cli/
+	go test -run '^$$' -bench DevSync -benchtime 7x ./internal/cli/
 	go test -run '^$$' -bench Ingest -benchtime 100000x ./internal/collector/
 	go test -run '^$$' -bench DashboardFirstRender -benchtime 5x ./internal/collector/
 	go test -run '^$$' -bench Runs ./internal/collector/store/

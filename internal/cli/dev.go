@@ -22,8 +22,11 @@ func newDev(s Streams, logger func() *slog.Logger) *cobra.Command {
 		Long: `hoist dev runs a first iteration like hoist run, then watches the artifacts'
 inputs, the Dockerfiles, the manifests and skaffold.yaml, and after each burst of
 changes rebuilds the artifacts whose inputs changed and redeploys. Each iteration
-is reported as a devLoopEvent. With --rpc-port, the ControlService drives the
-session: Execute, AutoBuild, AutoDeploy. Ctrl-C cancels what is in flight, deletes
+is reported as a devLoopEvent. An artifact whose changed files all match its
+sync rules (build.artifacts[].sync) has them copied into its running containers
+instead, reported as a fileSyncEvent, and is rebuilt if that fails. With
+--rpc-port, the ControlService drives the session: Execute, AutoBuild,
+AutoDeploy, AutoSync. Ctrl-C cancels what is in flight, deletes
 what was deployed (unless --cleanup=false) and exits 0.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -39,6 +42,7 @@ what was deployed (unless --cleanup=false) and exits 0.`,
 	f.BoolVar(&dev.Cleanup, "cleanup", true, "delete what was deployed when hoist dev stops")
 	f.BoolVar(&dev.AutoBuild, "auto-build", true, "build when inputs change; when off, only Execute builds")
 	f.BoolVar(&dev.AutoDeploy, "auto-deploy", true, "deploy after each build; when off, only Execute deploys")
+	f.BoolVar(&dev.AutoSync, "auto-sync", true, "copy changed files that an artifact's sync rules match into its running containers instead of rebuilding")
 	f.StringVar(&dev.Trigger, "trigger", "notify", "notify (rebuild on file changes) or manual (wait for Execute)")
 	f.DurationVar(&dev.Debounce, "debounce", 500*time.Millisecond, "how long changes must be quiet before an iteration starts")
 	return cmd

@@ -169,7 +169,8 @@ func TestDevLoopEndToEnd(t *testing.T) {
 	docker := testutil.Docker(t)
 	client, ns := namespace(t, testutil.Kubernetes(t))
 	start := time.Now()
-	d := startDev(t, docker, ns)
+	// Without sync, so that the edit of the page rebuilds.
+	d := startDev(t, docker, ns, "--auto-sync=false")
 	defer func() { t.Logf("the session took %v", time.Since(start)) }()
 	if st, _ := d.iteration(1, 90*time.Second); st != pb.Status_SUCCEEDED {
 		t.Fatalf("first iteration %s\n%s", st, d.stderr)
@@ -245,7 +246,7 @@ func TestDevLoopEndToEnd(t *testing.T) {
 func TestDevAutoBuildOffWaitsForExecute(t *testing.T) {
 	docker := testutil.Docker(t)
 	_, ns := namespace(t, testutil.Kubernetes(t))
-	d := startDev(t, docker, ns, "--auto-build=false")
+	d := startDev(t, docker, ns, "--auto-build=false", "--auto-sync=false")
 	if st, _ := d.iteration(1, 90*time.Second); st != pb.Status_SUCCEEDED {
 		t.Fatalf("first iteration %s\n%s", st, d.stderr)
 	}
@@ -277,11 +278,12 @@ func TestDevAutoBuildOffWaitsForExecute(t *testing.T) {
 // BenchmarkDevLoop measures, over b.N edits of a source file during one
 // hoist dev session, the time from the write to the iteration's SUCCEEDED
 // event and to the new pods being ready (the Deployment's statusCheckEvent
-// SUCCEEDED), and reports the medians.
+// SUCCEEDED), and reports the medians. Sync is off: every edit rebuilds
+// (BenchmarkDevSync measures sync).
 func BenchmarkDevLoop(b *testing.B) {
 	docker := testutil.Docker(b)
 	_, ns := namespace(b, testutil.Kubernetes(b))
-	d := startDev(b, docker, ns)
+	d := startDev(b, docker, ns, "--auto-sync=false")
 	if st, _ := d.iteration(1, 90*time.Second); st != pb.Status_SUCCEEDED {
 		b.Fatalf("first iteration %s", st)
 	}

@@ -188,7 +188,7 @@ func portForward(t testing.TB, ns, target string, port int) string {
 	return ""
 }
 
-func httpGet(t *testing.T, url string) string {
+func httpGet(t testing.TB, url string) string {
 	t.Helper()
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(url)
 	if err != nil {

@@ -130,6 +130,8 @@ func TestErrors(t *testing.T) {
 			fault.ConfigInvalid, `skaffold.yaml:4:2: YAML syntax error`, "tabs"},
 		{"sync sets two kinds", "apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  artifacts:\n  - image: a\n    sync:\n      infer: ['**/*']\n      auto: true\n",
 			fault.ConfigInvalid, `skaffold.yaml:7:7: build.artifacts[0].sync: sync sets 2 of manual, infer and auto`, "choose one"},
+		{"sync src not a pattern", "apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  artifacts:\n  - image: a\n    sync:\n      infer: ['www/[a']\n",
+			fault.ConfigInvalid, `skaffold.yaml:7:15: build.artifacts[0].sync.infer[0]: "www/[a" is not a valid pattern`, "bracket"},
 		{"portForward of an unknown kind", "apiVersion: skaffold/v4beta14\nkind: Config\nportForward:\n- {resourceType: deploymnt, resourceName: web, port: 8080}\n",
 			fault.ConfigInvalid, `skaffold.yaml:4:18: portForward[0].resourceType: "deploymnt" is not one of pod, deployment`, `did you mean "deployment"?`},
 		{"another platform", "apiVersion: skaffold/v4beta14\nkind: Config\nbuild:\n  artifacts:\n  - image: a\n    platforms: [linux/s390x]\n",

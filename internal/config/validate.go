@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"path"
 	"regexp"
 	"runtime"
 	"slices"
@@ -62,8 +63,18 @@ func validate(c *Config, at locator) []*Error {
 				errs = append(errs, at(p+".sync", "sync sets %d of manual, infer and auto", set).withHint("choose one of them"))
 			}
 			for j, r := range s.Manual {
+				rp := fmt.Sprintf("%s.sync.manual[%d]", p, j)
 				if r.Src == "" || r.Dest == "" {
-					errs = append(errs, at(fmt.Sprintf("%s.sync.manual[%d]", p, j), "a sync rule needs src and dest"))
+					errs = append(errs, at(rp, "a sync rule needs src and dest"))
+					continue
+				}
+				if _, err := path.Match(r.Src, ""); err != nil {
+					errs = append(errs, at(rp+".src", "src %q is not a valid pattern", r.Src).withHint("escape [ and ] with \\, and close every bracket"))
+				}
+			}
+			for j, g := range s.Infer {
+				if _, err := path.Match(g, ""); err != nil {
+					errs = append(errs, at(fmt.Sprintf("%s.sync.infer[%d]", p, j), "%q is not a valid pattern", g).withHint("escape [ and ] with \\, and close every bracket"))
 				}
 			}
 		}

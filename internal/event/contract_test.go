@@ -96,6 +96,10 @@ func goldenEvents() map[string]*pb.Event {
 		"port": {Payload: &pb.Event_PortEvent{PortEvent: &pb.PortEvent{LocalPort: 9000, RemotePort: 8080,
 			Pod: "getting-started-7d9f8b6c5-x2k4p", Container: "web", Namespace: "default",
 			ResourceType: "service", ResourceName: "getting-started", Address: "127.0.0.1"}}},
+		"sync_succeeded": {Payload: &pb.Event_FileSyncEvent{FileSyncEvent: &pb.FileSyncEvent{Image: "my-app", FileCount: 2, Status: pb.Status_SUCCEEDED}}},
+		"sync_failed": {Payload: &pb.Event_FileSyncEvent{FileSyncEvent: &pb.FileSyncEvent{Image: "my-app", FileCount: 1, Status: pb.Status_FAILED,
+			Error: &pb.Error{Code: "SYNC_FAILED", Message: "copying 1 file into my-app/my-app-7d9c5b-x2x4q container web: tar: not found",
+				Suggestions: []string{"hoist rebuilds the image instead", "add tar to the image to sync without rebuilding"}}}}},
 		"termination": {Payload: &pb.Event_TerminationEvent{TerminationEvent: &pb.TerminationEvent{Status: pb.Status_CANCELED,
 			Error: &pb.Error{Code: "CANCELED", Message: "interrupted"}}}},
 	}

@@ -99,6 +99,11 @@ func (w *jsonWriter) messageEvent(m *v1alpha2.Event) {
 			w.name(start, `"portEvent":`)
 			w.messagePortEvent(p.PortEvent)
 		}
+	case *v1alpha2.Event_FileSyncEvent:
+		if p != nil {
+			w.name(start, `"fileSyncEvent":`)
+			w.messageFileSyncEvent(p.FileSyncEvent)
+		}
 	}
 	w.b = append(w.b, '}')
 }
@@ -388,6 +393,29 @@ func (w *jsonWriter) messagePortEvent(m *v1alpha2.PortEvent) {
 	if v := m.GetAddress(); v != "" {
 		w.name(start, `"address":`)
 		w.string(v, "hoist.v1alpha2.PortEvent.address")
+	}
+	w.b = append(w.b, '}')
+}
+
+// messageFileSyncEvent writes a hoist.v1alpha2.FileSyncEvent.
+func (w *jsonWriter) messageFileSyncEvent(m *v1alpha2.FileSyncEvent) {
+	w.b = append(w.b, '{')
+	start := len(w.b)
+	if v := m.GetImage(); v != "" {
+		w.name(start, `"image":`)
+		w.string(v, "hoist.v1alpha2.FileSyncEvent.image")
+	}
+	if v := m.GetFileCount(); v != 0 {
+		w.name(start, `"fileCount":`)
+		w.uint32(v)
+	}
+	if v := m.GetStatus(); v != 0 {
+		w.name(start, `"status":`)
+		w.enumStatus(v)
+	}
+	if v := m.GetError(); v != nil {
+		w.name(start, `"error":`)
+		w.messageError(v)
 	}
 	w.b = append(w.b, '}')
 }

@@ -54,6 +54,8 @@ func statusOf(ev *pb.Event) (pb.Status, *pb.Error) {
 		return p.TestEvent.GetStatus(), p.TestEvent.GetError()
 	case *pb.Event_RenderEvent:
 		return p.RenderEvent.GetStatus(), p.RenderEvent.GetError()
+	case *pb.Event_FileSyncEvent:
+		return p.FileSyncEvent.GetStatus(), p.FileSyncEvent.GetError()
 	case *pb.Event_TerminationEvent:
 		return p.TerminationEvent.GetStatus(), p.TerminationEvent.GetError()
 	}

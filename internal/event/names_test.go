@@ -9,7 +9,7 @@ import (
 )
 
 func TestNamesComeFromTheDescriptor(t *testing.T) {
-	wantTypes := []string{"metaEvent", "buildEvent", "deployEvent", "statusCheckEvent", "devLoopEvent", "terminationEvent", "testEvent", "renderEvent", "applicationLogEvent", "portEvent"}
+	wantTypes := []string{"metaEvent", "buildEvent", "deployEvent", "statusCheckEvent", "devLoopEvent", "terminationEvent", "testEvent", "renderEvent", "applicationLogEvent", "portEvent", "fileSyncEvent"}
 	if diff := cmp.Diff(wantTypes, PayloadTypes); diff != "" {
 		t.Errorf("PayloadTypes (-want +got):\n%s", diff)
 	}

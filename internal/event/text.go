@@ -108,6 +108,13 @@ func AppendText(b []byte, env *pb.Envelope, color bool) []byte {
 		}
 		local := net.JoinHostPort(e.Address, strconv.FormatUint(uint64(e.LocalPort), 10))
 		line("port", e.ResourceType+"/"+e.ResourceName, 0, local+" -> "+to)
+	case *pb.Event_FileSyncEvent:
+		e := p.FileSyncEvent
+		files := fmt.Sprintf("%d files", e.FileCount)
+		if e.FileCount == 1 {
+			files = "1 file"
+		}
+		line("sync", e.Image, e.Status, join(files, errorText(e.Error)))
 	case *pb.Event_TerminationEvent:
 		e := p.TerminationEvent
 		line("end", "", e.Status, errorText(e.Error))

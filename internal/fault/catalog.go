@@ -69,6 +69,7 @@ const (
 	StatusCheckProgressDeadline Code = "STATUS_CHECK_PROGRESS_DEADLINE_EXCEEDED"
 
 	DevWatchFailed Code = "DEV_WATCH_FAILED"
+	SyncFailed     Code = "SYNC_FAILED"
 
 	EventRPCListen      Code = "EVENT_RPC_LISTEN_FAILED"
 	EventRPCUnreachable Code = "EVENT_RPC_UNREACHABLE"
@@ -146,6 +147,7 @@ var Catalog = []Entry{
 	{StatusCheckProgressDeadline, ExitStatus, "a Deployment reported ProgressDeadlineExceeded", "describe the Deployment and its newest ReplicaSet"},
 
 	{DevWatchFailed, ExitInternal, "hoist dev could not watch the project's files", "raise fs.inotify.max_user_watches, or watch fewer folders"},
+	{SyncFailed, ExitDeploy, "hoist dev could not copy changed files into a running container (`sync`): no running container of the image, no `tar` in the image, or the exec failed; hoist rebuilds instead", "nothing to do for a container that was replaced; otherwise add tar to the image, or check that exec into its pods is allowed"},
 
 	{EventRPCListen, ExitEvents, "`--rpc-port` could not be served", "choose a free port with --rpc-port"},
 	{EventRPCUnreachable, ExitEvents, "the event collector cannot be reached and `event.rpc.required` is true", "start the collector (hoist collector), or fix event.rpc.address"},

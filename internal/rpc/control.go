@@ -16,6 +16,7 @@ type Controller interface {
 	Execute(build, deploy bool) uint32
 	AutoBuild(on bool) bool
 	AutoDeploy(on bool) bool
+	AutoSync(on bool) bool
 }
 
 // Control serves the ControlService for a controller set once it exists.
@@ -71,4 +72,13 @@ func (c *Control) AutoDeploy(_ context.Context, req *connect.Request[pb.AutoDepl
 		return nil, err
 	}
 	return connect.NewResponse(&pb.AutoDeployResponse{Enabled: ctrl.AutoDeploy(req.Msg.Enabled)}), nil
+}
+
+// AutoSync implements the ControlService.
+func (c *Control) AutoSync(_ context.Context, req *connect.Request[pb.AutoSyncRequest]) (*connect.Response[pb.AutoSyncResponse], error) {
+	ctrl, err := c.get()
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&pb.AutoSyncResponse{Enabled: ctrl.AutoSync(req.Msg.Enabled)}), nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/deploy/status"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/filesync"
 	"github.com/hoist-dev/hoist/internal/hooks"
 )
 
@@ -40,16 +41,18 @@ type Deploys struct {
 
 	// Hooks run before the deploy, and after it and its status check
 	// succeed; their output goes to HookOut. Exec runs a container hook's
-	// command in a container. RunID, KubeContext and Namespace are what
-	// the hooks are told (SKAFFOLD_RUN_ID, ...), Namespace also where
-	// pre-deploy container hooks look for pods.
+	// command, or a sync's, in a container. RunID, KubeContext and
+	// Namespace are what the hooks are told (SKAFFOLD_RUN_ID, ...),
+	// Namespace also where pre-deploy container hooks look for pods.
 	Hooks       *config.DeployHooks
 	HookOut     io.Writer
-	Exec        func(ctx context.Context, namespace, pod, container string, command []string, out io.Writer) error
+	Exec        filesync.Exec
 	RunID       string
 	KubeContext string
 	Namespace   string
 
+	// namespaces are those the last Run deployed to.
+	namespaces []string
 	// Deployed, when set, is given what each deploy applied once it, its
 	// status check and its hooks have succeeded: the port forwards follow
 	// it.
@@ -145,6 +148,12 @@ func (d *Deploys) Run(ctx context.Context, builds []build.Result) error {
 			}
 		}
 	}
+	d.namespaces = []string{d.Namespace}
+	for _, r := range all {
+		if r.Namespace != "" && !slices.Contains(d.namespaces, r.Namespace) {
+			d.namespaces = append(d.namespaces, r.Namespace)
+		}
+	}
 	if d.StatusCheck {
 		if err := d.check(ctx, done); err != nil {
 			return err
@@ -215,13 +224,30 @@ func (d *Deploys) containerHook(ctx context.Context, phase string, i int, h *con
 				if ok, _ := path.Match(h.ContainerName, c.Name); h.ContainerName != "" && !ok {
 					continue
 				}
-				if err := d.Exec(ctx, ns, p.Name, c.Name, h.Command, out); err != nil {
+				if err := d.Exec(ctx, ns, p.Name, c.Name, h.Command, nil, out); err != nil {
 					return fail(err, fmt.Sprintf("in %s/%s container %s", ns, p.Name, c.Name))
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// CanSync tells whether Sync can reach the containers of what Run
+// deployed: a Kubernetes deploy ran (the Docker deployer's containers are
+// not synced).
+func (d *Deploys) CanSync() bool {
+	return d.Client != nil && d.Exec != nil && len(d.namespaces) > 0 && !slices.ContainsFunc(d.Deployers, func(dep deploy.Deployer) bool {
+		_, own := dep.(StatusChecker)
+		return own
+	})
+}
+
+// Sync copies an artifact's changed files into the running containers of
+// its build b in the namespaces the last Run deployed to, and returns
+// them.
+func (d *Deploys) Sync(ctx context.Context, image string, b build.Result, it *filesync.Item) ([]filesync.Container, error) {
+	return filesync.Cluster{Client: d.Client, Exec: d.Exec}.Sync(ctx, d.namespaces, image, b, it)
 }
 
 // Delete deletes what each deployer deployed, the last deployer first. A

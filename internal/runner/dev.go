@@ -14,24 +14,28 @@ import (
 	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/filesync"
 	"github.com/hoist-dev/hoist/internal/watch"
 )
 
 // Dev is the dev loop: a first iteration like hoist run, then one iteration
 // per burst of changes to the artifacts' inputs, the manifests or the
 // config, rebuilding only what changed and redeploying when a manifest or
-// an image did. A failed iteration does not end the loop, nor does an error
-// while watching, which is reported as a failed iteration of its own. Build
-// one with NewDev: its control methods (Execute, AutoBuild, AutoDeploy) may
-// be called before Run starts.
+// an image did. An artifact whose changed files all match its sync rules
+// has them copied into its running containers instead (a fileSyncEvent),
+// and is rebuilt when that fails. A failed iteration does not end the
+// loop, nor does an error while watching, which is reported as a failed
+// iteration of its own. Build one with NewDev: its control methods
+// (Execute, AutoBuild, AutoDeploy, AutoSync) may be called before Run
+// starts.
 type Dev struct {
 	opts DevOptions
 
-	autoBuild, autoDeploy atomic.Bool
-	mu                    sync.Mutex
-	intent                intent
-	poke                  chan struct{}
-	iteration             atomic.Uint32
+	autoBuild, autoDeploy, autoSync atomic.Bool
+	mu                              sync.Mutex
+	intent                          intent
+	poke                            chan struct{}
+	iteration                       atomic.Uint32
 }
 
 // DevOptions are what a dev loop needs.
@@ -52,8 +56,10 @@ type DevOptions struct {
 	// Cleanup deletes what was deployed when the loop ends.
 	Cleanup bool
 	// AutoBuild builds when inputs change; AutoDeploy deploys after each
-	// build. When off, only Execute does.
-	AutoBuild, AutoDeploy bool
+	// build. When off, only Execute does. AutoSync syncs changed files that
+	// an artifact's sync rules match into its running containers instead
+	// of rebuilding it; when off, they rebuild.
+	AutoBuild, AutoDeploy, AutoSync bool
 	// DeployInputs are the files the deploy reads besides the manifests'
 	// globs (a kustomization's); a change to one redeploys. Nil is none.
 	DeployInputs func(cfg *config.Config) []string
@@ -88,6 +94,7 @@ func NewDev(o DevOptions) *Dev {
 	d := &Dev{opts: o, poke: make(chan struct{}, 1)}
 	d.autoBuild.Store(o.AutoBuild)
 	d.autoDeploy.Store(o.AutoDeploy)
+	d.autoSync.Store(o.AutoSync)
 	return d
 }
 
@@ -101,6 +108,14 @@ func (d *Dev) AutoBuild(on bool) bool {
 // AutoDeploy turns deploying after builds on or off.
 func (d *Dev) AutoDeploy(on bool) bool {
 	d.autoDeploy.Store(on)
+	d.wake()
+	return on
+}
+
+// AutoSync turns syncing changed files into running containers on or off;
+// when off, the changes rebuild.
+func (d *Dev) AutoSync(on bool) bool {
+	d.autoSync.Store(on)
 	d.wake()
 	return on
 }
@@ -136,21 +151,31 @@ func (d *Dev) takeIntent() intent {
 type devState struct {
 	cfg       *config.Config
 	results   map[string]build.Result
-	dirty     map[string]bool // artifacts to build
+	dirty     map[string]bool // artifacts to build (or sync)
 	retest    map[string]bool // built artifacts whose tests' inputs changed
 	deployDue bool
-	deps      map[string]map[string]bool // artifact -> absolute input paths the last build saw
+	deps      map[string]map[string]bool // artifact -> absolute input paths the last build (or sync) saw
 	changed   []string                   // changed files no iteration has reported yet
 	deployer  *Deploys
+	// inputs are each dirty artifact's changed inputs since its last
+	// build or sync; rebuild are the dirty artifacts that must be built
+	// whatever changed (never built, config reloaded, sync failed).
+	inputs  map[string][]string
+	rebuild map[string]bool
+	// running is the build each artifact's deployed containers run.
+	running map[string]build.Result
 }
 
 // Run runs the loop until ctx is done, then cleans up. Stopping by the user
 // is not an error; failing to start watching, or to clean up, is.
 func (d *Dev) Run(ctx context.Context) error {
-	st := &devState{cfg: d.opts.Cfg, results: map[string]build.Result{}, dirty: map[string]bool{}, retest: map[string]bool{}, deployDue: true}
+	st := &devState{cfg: d.opts.Cfg, results: map[string]build.Result{}, dirty: map[string]bool{}, retest: map[string]bool{}, deployDue: true,
+		inputs: map[string][]string{}, rebuild: map[string]bool{}, running: map[string]build.Result{}}
 	for _, a := range st.cfg.Build.Artifacts {
 		st.dirty[a.ImageName] = true
+		st.rebuild[a.ImageName] = true
 	}
+	d.warnAutoSync(st.cfg)
 	w, err := d.opts.Watch(d.roots(st.cfg))
 	if err != nil {
 		return fault.Wrap(err, fault.DevWatchFailed, "watching the project's files", watchSuggestion)
@@ -168,8 +193,9 @@ func (d *Dev) Run(ctx context.Context) error {
 		allowDeploy := first || d.autoDeploy.Load() || in.deploy
 		wantBuild := (len(st.dirty) > 0 || len(st.retest) > 0) && (first || d.autoBuild.Load() || in.build)
 		wantDeploy := st.deployDue && st.cfg.Deployer() != "" && allowDeploy
-		if wantBuild || wantDeploy || in.build || in.deploy {
-			d.iterate(ctx, st, wantBuild || in.build, allowDeploy)
+		syncs := d.syncs(st)
+		if wantBuild || wantDeploy || len(syncs) > 0 || in.build || in.deploy {
+			d.iterate(ctx, st, syncs, wantBuild || in.build, allowDeploy)
 			first = false
 		}
 		if ctx.Err() != nil {
@@ -198,13 +224,14 @@ func (d *Dev) Run(ctx context.Context) error {
 	return nil
 }
 
-// iterate runs one iteration: builds the dirty artifacts, then deploys.
-func (d *Dev) iterate(ctx context.Context, st *devState, doBuild, doDeploy bool) {
+// iterate runs one iteration: syncs, builds the dirty artifacts, then
+// deploys.
+func (d *Dev) iterate(ctx context.Context, st *devState, syncs map[string]*filesync.Item, doBuild, doDeploy bool) {
 	n := d.iteration.Add(1)
 	changed := st.changed
 	st.changed = nil
 	d.devEvent(&pb.DevLoopEvent{Iteration: n, Status: pb.Status_IN_PROGRESS, ChangedFiles: changed})
-	err := d.work(ctx, st, doBuild, doDeploy)
+	err := d.work(ctx, st, syncs, doBuild, doDeploy)
 	e := &pb.DevLoopEvent{Iteration: n, Status: pb.Status_SUCCEEDED, ChangedFiles: changed}
 	switch {
 	case ctx.Err() != nil:
@@ -222,7 +249,11 @@ func (d *Dev) devEvent(e *pb.DevLoopEvent) {
 	d.opts.Bus.Publish(&pb.Event{Payload: &pb.Event_DevLoopEvent{DevLoopEvent: e}})
 }
 
-func (d *Dev) work(ctx context.Context, st *devState, doBuild, doDeploy bool) error {
+func (d *Dev) work(ctx context.Context, st *devState, syncs map[string]*filesync.Item, doBuild, doDeploy bool) error {
+	if err := d.syncAll(ctx, st, syncs); err != nil && (!doBuild || ctx.Err() != nil) {
+		// Nothing rebuilds what did not sync.
+		return err
+	}
 	if doBuild && len(st.dirty) > 0 {
 		var todo []*config.Artifact
 		for _, a := range st.cfg.Build.Artifacts {
@@ -243,6 +274,8 @@ func (d *Dev) work(ctx context.Context, st *devState, doBuild, doDeploy bool) er
 			}
 			st.results[r.ImageName] = r
 			delete(st.dirty, r.ImageName)
+			delete(st.rebuild, r.ImageName)
+			delete(st.inputs, r.ImageName)
 			// The build ran its tests.
 			delete(st.retest, r.ImageName)
 		}
@@ -279,6 +312,9 @@ func (d *Dev) work(ctx context.Context, st *devState, doBuild, doDeploy bool) er
 		return err
 	}
 	st.deployDue = false
+	for _, r := range results {
+		st.running[r.ImageName] = r
+	}
 	return nil
 }
 
@@ -317,6 +353,9 @@ func (d *Dev) classify(st *devState, files []string) (reload bool) {
 		for _, a := range st.cfg.Build.Artifacts {
 			if st.deps[a.ImageName][f] || isInput(a, current[a.ImageName], f) {
 				st.dirty[a.ImageName], hit = true, true
+				if !slices.Contains(st.inputs[a.ImageName], f) {
+					st.inputs[a.ImageName] = append(st.inputs[a.ImageName], f)
+				}
 			}
 		}
 		for image, files := range testInputs {
@@ -372,10 +411,13 @@ func (d *Dev) reload(st *devState, w Watcher) {
 		return
 	}
 	st.cfg = cfg
+	d.warnAutoSync(cfg)
 	st.deployer = nil
 	st.deployDue = true
+	clear(st.running)
 	for _, a := range cfg.Build.Artifacts {
 		st.dirty[a.ImageName] = true
+		st.rebuild[a.ImageName] = true
 	}
 	for _, r := range d.roots(cfg) {
 		if err := w.Add(r); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/client-go/kubernetes/fake"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/build"
@@ -177,6 +178,7 @@ type devRun struct {
 	dev      *runner.Dev
 	watcher  *fakeWatcher
 	deployer *fakeDeployer
+	exec     *fakeExec
 	loads    int
 }
 
@@ -184,7 +186,9 @@ type devRun struct {
 // deployer until the test ends it with stop.
 func startDev(t *testing.T, cfg *config.Config, opts runner.DevOptions, load func() (*config.Config, error)) (*devRun, func() error) {
 	t.Helper()
-	r := &devRun{bus: testutil.NewBus(t), watcher: newFakeWatcher(), deployer: &fakeDeployer{files: []string{"k8s/app.yaml"}}}
+	r := &devRun{bus: testutil.NewBus(t), watcher: newFakeWatcher(), deployer: &fakeDeployer{files: []string{"k8s/app.yaml"}}, exec: &fakeExec{}}
+	// The deployed pods: one runs each image as the builder tags it.
+	client := fake.NewClientset(runningPod("app-1", "app:v1"), runningPod("web-1", "web:v1"))
 	b := devBuilder()
 	opts.Bus, opts.Cfg, opts.Debounce = r.bus, cfg, debounce
 	opts.Load = func() (*config.Config, error) {
@@ -196,7 +200,7 @@ func startDev(t *testing.T, cfg *config.Config, opts runner.DevOptions, load fun
 		return bs.Run(ctx, artifacts)
 	}
 	opts.Deployer = func(context.Context, *config.Config) (*runner.Deploys, error) {
-		return &runner.Deploys{Bus: r.bus, Deployers: []deploy.Deployer{r.deployer}}, nil
+		return &runner.Deploys{Bus: r.bus, Deployers: []deploy.Deployer{r.deployer}, Client: client, Exec: r.exec.run, Namespace: "default"}, nil
 	}
 	opts.Test = func(_ context.Context, _ *config.Config, results []build.Result) error {
 		for _, res := range results {

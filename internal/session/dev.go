@@ -16,8 +16,10 @@ type DevOptions struct {
 	// Cleanup deletes what was deployed when the loop ends.
 	Cleanup bool
 	// AutoBuild builds when inputs change; AutoDeploy deploys after each
-	// build. When off, only the ControlService's Execute does.
-	AutoBuild, AutoDeploy bool
+	// build. When off, only the ControlService's Execute does. AutoSync
+	// copies changed files that sync rules match into the running
+	// containers instead of rebuilding.
+	AutoBuild, AutoDeploy, AutoSync bool
 	// Trigger is notify (iterate on file changes) or manual (only on
 	// Execute).
 	Trigger string
@@ -74,6 +76,7 @@ func Dev(ctx context.Context, o Options, b BuildOptions, d DeployOptions, dev De
 			},
 			AutoBuild:  dev.AutoBuild && !manual,
 			AutoDeploy: dev.AutoDeploy && !manual,
+			AutoSync:   dev.AutoSync && !manual,
 		})
 		s.control.Set(loop)
 		return loop.Run(ctx)

@@ -71,7 +71,7 @@ func start(n notifier, events <-chan fsnotify.Event, errs <-chan error, c Clock,
 	w := &Watcher{fs: n, clock: c, pending: map[string]struct{}{},
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	for _, r := range dedupe(roots) {
-		if err := w.addTree(r); err != nil {
+		if err := w.addTree(r, nil); err != nil {
 			return nil, errors.Join(err, n.Close())
 		}
 	}
@@ -94,7 +94,9 @@ func dedupe(roots []string) []string {
 	return out
 }
 
-func (w *Watcher) addTree(root string) error {
+// addTree watches root and the folders under it, and calls found, when
+// set, with each file found there.
+func (w *Watcher) addTree(root string, found func(path string)) error {
 	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -103,6 +105,9 @@ func (w *Watcher) addTree(root string) error {
 			return err
 		}
 		if !d.IsDir() {
+			if found != nil {
+				found(path)
+			}
 			return nil
 		}
 		if d.Name() == ".git" {
@@ -125,9 +130,12 @@ func (w *Watcher) loop(events <-chan fsnotify.Event, errs <-chan error) {
 			if !ok {
 				return
 			}
+			// Files made in a new folder before it was watched are
+			// changes too: they have no notification of their own.
+			var found []string
 			if ev.Has(fsnotify.Create) {
 				if st, err := os.Stat(ev.Name); err == nil && st.IsDir() {
-					if err := w.addTree(ev.Name); err != nil {
+					if err := w.addTree(ev.Name, func(p string) { found = append(found, p) }); err != nil {
 						w.failed(err)
 					}
 				}
@@ -137,6 +145,9 @@ func (w *Watcher) loop(events <-chan fsnotify.Event, errs <-chan error) {
 			}
 			w.mu.Lock()
 			w.pending[ev.Name] = struct{}{}
+			for _, p := range found {
+				w.pending[p] = struct{}{}
+			}
 			w.last = w.clock.Now()
 			w.mu.Unlock()
 			w.signal()
@@ -245,4 +256,4 @@ func (w *Watcher) Close() error {
 }
 
 // Add watches another folder tree.
-func (w *Watcher) Add(root string) error { return w.addTree(root) }
+func (w *Watcher) Add(root string) error { return w.addTree(root, nil) }

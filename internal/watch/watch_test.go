@@ -465,6 +465,20 @@ func TestNotificationsInCreatedFolder(t *testing.T) {
 	}
 }
 
+// Files written into a new folder before it was watched have no
+// notification: they are reported with the folder.
+func TestFilesOfACreatedFolder(t *testing.T) {
+	root := t.TempDir()
+	h := startFake(t, nil, root)
+	write(t, root, "new/deep/a.txt")
+	write(t, root, "new/b.txt")
+	h.event(filepath.Join(root, "new"), fsnotify.Create)
+	got := h.settle(h.next(t.Context(), nil))
+	if diff := cmp.Diff(abs(root, []string{"new", "new/b.txt", "new/deep/a.txt"}), got.files); diff != "" || got.err != nil {
+		t.Errorf("reported: %v (-want +got):\n%s", got.err, diff)
+	}
+}
+
 func startReal(t *testing.T, roots ...string) *harness {
 	t.Helper()
 	fw, err := fsnotify.NewWatcher()

@@ -188,6 +188,7 @@ type Event struct {
 	//	*Event_RenderEvent
 	//	*Event_ApplicationLogEvent
 	//	*Event_PortEvent
+	//	*Event_FileSyncEvent
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -334,6 +335,15 @@ func (x *Event) GetPortEvent() *PortEvent {
 	return nil
 }
 
+func (x *Event) GetFileSyncEvent() *FileSyncEvent {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_FileSyncEvent); ok {
+			return x.FileSyncEvent
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -378,6 +388,10 @@ type Event_PortEvent struct {
 	PortEvent *PortEvent `protobuf:"bytes,19,opt,name=port_event,json=portEvent,proto3,oneof"`
 }
 
+type Event_FileSyncEvent struct {
+	FileSyncEvent *FileSyncEvent `protobuf:"bytes,20,opt,name=file_sync_event,json=fileSyncEvent,proto3,oneof"`
+}
+
 func (*Event_MetaEvent) isEvent_Payload() {}
 
 func (*Event_BuildEvent) isEvent_Payload() {}
@@ -397,6 +411,8 @@ func (*Event_RenderEvent) isEvent_Payload() {}
 func (*Event_ApplicationLogEvent) isEvent_Payload() {}
 
 func (*Event_PortEvent) isEvent_Payload() {}
+
+func (*Event_FileSyncEvent) isEvent_Payload() {}
 
 // Error says what went wrong in a form programs can act on.
 type Error struct {
@@ -1382,6 +1398,80 @@ func (x *PortEvent) GetAddress() string {
 	return ""
 }
 
+// FileSyncEvent reports one sync of `hoist dev`: changed files of an
+// artifact copied into (or deleted from) every running container of its
+// image, instead of a rebuild: started, done. A failed sync falls back to a
+// rebuild in the same iteration.
+type FileSyncEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The artifact's image name as configured (without tag).
+	Image string `protobuf:"bytes,1,opt,name=image,proto3" json:"image,omitempty"`
+	// How many files were copied or deleted.
+	FileCount     uint32 `protobuf:"varint,2,opt,name=file_count,json=fileCount,proto3" json:"file_count,omitempty"`
+	Status        Status `protobuf:"varint,3,opt,name=status,proto3,enum=hoist.v1alpha2.Status" json:"status,omitempty"`
+	Error         *Error `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileSyncEvent) Reset() {
+	*x = FileSyncEvent{}
+	mi := &file_hoist_v1alpha2_event_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileSyncEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileSyncEvent) ProtoMessage() {}
+
+func (x *FileSyncEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_hoist_v1alpha2_event_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileSyncEvent.ProtoReflect.Descriptor instead.
+func (*FileSyncEvent) Descriptor() ([]byte, []int) {
+	return file_hoist_v1alpha2_event_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *FileSyncEvent) GetImage() string {
+	if x != nil {
+		return x.Image
+	}
+	return ""
+}
+
+func (x *FileSyncEvent) GetFileCount() uint32 {
+	if x != nil {
+		return x.FileCount
+	}
+	return 0
+}
+
+func (x *FileSyncEvent) GetStatus() Status {
+	if x != nil {
+		return x.Status
+	}
+	return Status_STATUS_UNSPECIFIED
+}
+
+func (x *FileSyncEvent) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // TerminationEvent is the last event of every run, also on Ctrl-C and on
 // failure.
 type TerminationEvent struct {
@@ -1394,7 +1484,7 @@ type TerminationEvent struct {
 
 func (x *TerminationEvent) Reset() {
 	*x = TerminationEvent{}
-	mi := &file_hoist_v1alpha2_event_proto_msgTypes[15]
+	mi := &file_hoist_v1alpha2_event_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1406,7 +1496,7 @@ func (x *TerminationEvent) String() string {
 func (*TerminationEvent) ProtoMessage() {}
 
 func (x *TerminationEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hoist_v1alpha2_event_proto_msgTypes[15]
+	mi := &file_hoist_v1alpha2_event_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1419,7 +1509,7 @@ func (x *TerminationEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminationEvent.ProtoReflect.Descriptor instead.
 func (*TerminationEvent) Descriptor() ([]byte, []int) {
-	return file_hoist_v1alpha2_event_proto_rawDescGZIP(), []int{15}
+	return file_hoist_v1alpha2_event_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TerminationEvent) GetStatus() Status {
@@ -1446,7 +1536,7 @@ const file_hoist_v1alpha2_event_proto_rawDesc = "" +
 	"apiVersion\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1a\n" +
 	"\bevent_id\x18\x03 \x01(\tR\bevent_id\x12+\n" +
-	"\x05event\x18\x04 \x01(\v2\x15.hoist.v1alpha2.EventR\x05event\"\xa3\x06\n" +
+	"\x05event\x18\x04 \x01(\v2\x15.hoist.v1alpha2.EventR\x05event\"\xec\x06\n" +
 	"\x05Event\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\rR\bsequence\x128\n" +
 	"\ttimestamp\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\ttimestamp\x12:\n" +
@@ -1464,7 +1554,8 @@ const file_hoist_v1alpha2_event_proto_rawDesc = "" +
 	"\frender_event\x18\x11 \x01(\v2\x1b.hoist.v1alpha2.RenderEventH\x00R\vrenderEvent\x12Y\n" +
 	"\x15application_log_event\x18\x12 \x01(\v2#.hoist.v1alpha2.ApplicationLogEventH\x00R\x13applicationLogEvent\x12:\n" +
 	"\n" +
-	"port_event\x18\x13 \x01(\v2\x19.hoist.v1alpha2.PortEventH\x00R\tportEventB\t\n" +
+	"port_event\x18\x13 \x01(\v2\x19.hoist.v1alpha2.PortEventH\x00R\tportEvent\x12G\n" +
+	"\x0ffile_sync_event\x18\x14 \x01(\v2\x1d.hoist.v1alpha2.FileSyncEventH\x00R\rfileSyncEventB\t\n" +
 	"\apayload\"W\n" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
@@ -1540,7 +1631,13 @@ const file_hoist_v1alpha2_event_proto_rawDesc = "" +
 	"\tnamespace\x18\x05 \x01(\tR\tnamespace\x12#\n" +
 	"\rresource_type\x18\x06 \x01(\tR\fresourceType\x12#\n" +
 	"\rresource_name\x18\a \x01(\tR\fresourceName\x12\x18\n" +
-	"\aaddress\x18\b \x01(\tR\aaddress\"o\n" +
+	"\aaddress\x18\b \x01(\tR\aaddress\"\xa1\x01\n" +
+	"\rFileSyncEvent\x12\x14\n" +
+	"\x05image\x18\x01 \x01(\tR\x05image\x12\x1d\n" +
+	"\n" +
+	"file_count\x18\x02 \x01(\rR\tfileCount\x12.\n" +
+	"\x06status\x18\x03 \x01(\x0e2\x16.hoist.v1alpha2.StatusR\x06status\x12+\n" +
+	"\x05error\x18\x04 \x01(\v2\x15.hoist.v1alpha2.ErrorR\x05error\"o\n" +
 	"\x10TerminationEvent\x12.\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x16.hoist.v1alpha2.StatusR\x06status\x12+\n" +
 	"\x05error\x18\x02 \x01(\v2\x15.hoist.v1alpha2.ErrorR\x05error*g\n" +
@@ -1566,7 +1663,7 @@ func file_hoist_v1alpha2_event_proto_rawDescGZIP() []byte {
 }
 
 var file_hoist_v1alpha2_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_hoist_v1alpha2_event_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_hoist_v1alpha2_event_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_hoist_v1alpha2_event_proto_goTypes = []any{
 	(Status)(0),                   // 0: hoist.v1alpha2.Status
 	(*Envelope)(nil),              // 1: hoist.v1alpha2.Envelope
@@ -1584,44 +1681,48 @@ var file_hoist_v1alpha2_event_proto_goTypes = []any{
 	(*RenderEvent)(nil),           // 13: hoist.v1alpha2.RenderEvent
 	(*ApplicationLogEvent)(nil),   // 14: hoist.v1alpha2.ApplicationLogEvent
 	(*PortEvent)(nil),             // 15: hoist.v1alpha2.PortEvent
-	(*TerminationEvent)(nil),      // 16: hoist.v1alpha2.TerminationEvent
-	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
+	(*FileSyncEvent)(nil),         // 16: hoist.v1alpha2.FileSyncEvent
+	(*TerminationEvent)(nil),      // 17: hoist.v1alpha2.TerminationEvent
+	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
 }
 var file_hoist_v1alpha2_event_proto_depIdxs = []int32{
 	2,  // 0: hoist.v1alpha2.Envelope.event:type_name -> hoist.v1alpha2.Event
-	17, // 1: hoist.v1alpha2.Event.timestamp:type_name -> google.protobuf.Timestamp
+	18, // 1: hoist.v1alpha2.Event.timestamp:type_name -> google.protobuf.Timestamp
 	4,  // 2: hoist.v1alpha2.Event.meta_event:type_name -> hoist.v1alpha2.MetaEvent
 	5,  // 3: hoist.v1alpha2.Event.build_event:type_name -> hoist.v1alpha2.BuildEvent
 	8,  // 4: hoist.v1alpha2.Event.deploy_event:type_name -> hoist.v1alpha2.DeployEvent
 	10, // 5: hoist.v1alpha2.Event.status_check_event:type_name -> hoist.v1alpha2.StatusCheckEvent
 	11, // 6: hoist.v1alpha2.Event.dev_loop_event:type_name -> hoist.v1alpha2.DevLoopEvent
-	16, // 7: hoist.v1alpha2.Event.termination_event:type_name -> hoist.v1alpha2.TerminationEvent
+	17, // 7: hoist.v1alpha2.Event.termination_event:type_name -> hoist.v1alpha2.TerminationEvent
 	12, // 8: hoist.v1alpha2.Event.test_event:type_name -> hoist.v1alpha2.TestEvent
 	13, // 9: hoist.v1alpha2.Event.render_event:type_name -> hoist.v1alpha2.RenderEvent
 	14, // 10: hoist.v1alpha2.Event.application_log_event:type_name -> hoist.v1alpha2.ApplicationLogEvent
 	15, // 11: hoist.v1alpha2.Event.port_event:type_name -> hoist.v1alpha2.PortEvent
-	0,  // 12: hoist.v1alpha2.BuildEvent.status:type_name -> hoist.v1alpha2.Status
-	6,  // 13: hoist.v1alpha2.BuildEvent.step:type_name -> hoist.v1alpha2.Step
-	7,  // 14: hoist.v1alpha2.BuildEvent.artifact:type_name -> hoist.v1alpha2.Artifact
-	3,  // 15: hoist.v1alpha2.BuildEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 16: hoist.v1alpha2.DeployEvent.status:type_name -> hoist.v1alpha2.Status
-	9,  // 17: hoist.v1alpha2.DeployEvent.resources:type_name -> hoist.v1alpha2.Resource
-	3,  // 18: hoist.v1alpha2.DeployEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 19: hoist.v1alpha2.StatusCheckEvent.status:type_name -> hoist.v1alpha2.Status
-	3,  // 20: hoist.v1alpha2.StatusCheckEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 21: hoist.v1alpha2.DevLoopEvent.status:type_name -> hoist.v1alpha2.Status
-	3,  // 22: hoist.v1alpha2.DevLoopEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 23: hoist.v1alpha2.TestEvent.status:type_name -> hoist.v1alpha2.Status
-	3,  // 24: hoist.v1alpha2.TestEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 25: hoist.v1alpha2.RenderEvent.status:type_name -> hoist.v1alpha2.Status
-	3,  // 26: hoist.v1alpha2.RenderEvent.error:type_name -> hoist.v1alpha2.Error
-	0,  // 27: hoist.v1alpha2.TerminationEvent.status:type_name -> hoist.v1alpha2.Status
-	3,  // 28: hoist.v1alpha2.TerminationEvent.error:type_name -> hoist.v1alpha2.Error
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	16, // 12: hoist.v1alpha2.Event.file_sync_event:type_name -> hoist.v1alpha2.FileSyncEvent
+	0,  // 13: hoist.v1alpha2.BuildEvent.status:type_name -> hoist.v1alpha2.Status
+	6,  // 14: hoist.v1alpha2.BuildEvent.step:type_name -> hoist.v1alpha2.Step
+	7,  // 15: hoist.v1alpha2.BuildEvent.artifact:type_name -> hoist.v1alpha2.Artifact
+	3,  // 16: hoist.v1alpha2.BuildEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 17: hoist.v1alpha2.DeployEvent.status:type_name -> hoist.v1alpha2.Status
+	9,  // 18: hoist.v1alpha2.DeployEvent.resources:type_name -> hoist.v1alpha2.Resource
+	3,  // 19: hoist.v1alpha2.DeployEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 20: hoist.v1alpha2.StatusCheckEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 21: hoist.v1alpha2.StatusCheckEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 22: hoist.v1alpha2.DevLoopEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 23: hoist.v1alpha2.DevLoopEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 24: hoist.v1alpha2.TestEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 25: hoist.v1alpha2.TestEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 26: hoist.v1alpha2.RenderEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 27: hoist.v1alpha2.RenderEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 28: hoist.v1alpha2.FileSyncEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 29: hoist.v1alpha2.FileSyncEvent.error:type_name -> hoist.v1alpha2.Error
+	0,  // 30: hoist.v1alpha2.TerminationEvent.status:type_name -> hoist.v1alpha2.Status
+	3,  // 31: hoist.v1alpha2.TerminationEvent.error:type_name -> hoist.v1alpha2.Error
+	32, // [32:32] is the sub-list for method output_type
+	32, // [32:32] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_hoist_v1alpha2_event_proto_init() }
@@ -1640,6 +1741,7 @@ func file_hoist_v1alpha2_event_proto_init() {
 		(*Event_RenderEvent)(nil),
 		(*Event_ApplicationLogEvent)(nil),
 		(*Event_PortEvent)(nil),
+		(*Event_FileSyncEvent)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1647,7 +1749,7 @@ func file_hoist_v1alpha2_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hoist_v1alpha2_event_proto_rawDesc), len(file_hoist_v1alpha2_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -967,6 +967,94 @@ func (x *AutoDeployResponse) GetEnabled() bool {
 	return false
 }
 
+type AutoSyncRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Enabled       bool                   `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AutoSyncRequest) Reset() {
+	*x = AutoSyncRequest{}
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AutoSyncRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AutoSyncRequest) ProtoMessage() {}
+
+func (x *AutoSyncRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AutoSyncRequest.ProtoReflect.Descriptor instead.
+func (*AutoSyncRequest) Descriptor() ([]byte, []int) {
+	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *AutoSyncRequest) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+type AutoSyncResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Enabled       bool                   `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AutoSyncResponse) Reset() {
+	*x = AutoSyncResponse{}
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AutoSyncResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AutoSyncResponse) ProtoMessage() {}
+
+func (x *AutoSyncResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AutoSyncResponse.ProtoReflect.Descriptor instead.
+func (*AutoSyncResponse) Descriptor() ([]byte, []int) {
+	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *AutoSyncResponse) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
 var File_hoist_v1alpha2_service_proto protoreflect.FileDescriptor
 
 const file_hoist_v1alpha2_service_proto_rawDesc = "" +
@@ -1030,17 +1118,22 @@ const file_hoist_v1alpha2_service_proto_rawDesc = "" +
 	"\x11AutoDeployRequest\x12\x18\n" +
 	"\aenabled\x18\x01 \x01(\bR\aenabled\".\n" +
 	"\x12AutoDeployResponse\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\"+\n" +
+	"\x0fAutoSyncRequest\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\",\n" +
+	"\x10AutoSyncResponse\x12\x18\n" +
 	"\aenabled\x18\x01 \x01(\bR\aenabled2\x97\x01\n" +
 	"\fEventService\x12C\n" +
 	"\x06Events\x12\x1d.hoist.v1alpha2.EventsRequest\x1a\x18.hoist.v1alpha2.Envelope0\x01\x12B\n" +
 	"\bGetState\x12\x1f.hoist.v1alpha2.GetStateRequest\x1a\x15.hoist.v1alpha2.State2Y\n" +
 	"\x10EventSinkService\x12E\n" +
-	"\x04Push\x12\x1b.hoist.v1alpha2.PushRequest\x1a\x1c.hoist.v1alpha2.PushResponse(\x010\x012\x83\x02\n" +
+	"\x04Push\x12\x1b.hoist.v1alpha2.PushRequest\x1a\x1c.hoist.v1alpha2.PushResponse(\x010\x012\xd2\x02\n" +
 	"\x0eControlService\x12J\n" +
 	"\aExecute\x12\x1e.hoist.v1alpha2.ExecuteRequest\x1a\x1f.hoist.v1alpha2.ExecuteResponse\x12P\n" +
 	"\tAutoBuild\x12 .hoist.v1alpha2.AutoBuildRequest\x1a!.hoist.v1alpha2.AutoBuildResponse\x12S\n" +
 	"\n" +
-	"AutoDeploy\x12!.hoist.v1alpha2.AutoDeployRequest\x1a\".hoist.v1alpha2.AutoDeployResponseB=Z;github.com/hoist-dev/hoist/api/hoist/v1alpha2;hoistv1alpha2b\x06proto3"
+	"AutoDeploy\x12!.hoist.v1alpha2.AutoDeployRequest\x1a\".hoist.v1alpha2.AutoDeployResponse\x12M\n" +
+	"\bAutoSync\x12\x1f.hoist.v1alpha2.AutoSyncRequest\x1a .hoist.v1alpha2.AutoSyncResponseB=Z;github.com/hoist-dev/hoist/api/hoist/v1alpha2;hoistv1alpha2b\x06proto3"
 
 var (
 	file_hoist_v1alpha2_service_proto_rawDescOnce sync.Once
@@ -1054,7 +1147,7 @@ func file_hoist_v1alpha2_service_proto_rawDescGZIP() []byte {
 	return file_hoist_v1alpha2_service_proto_rawDescData
 }
 
-var file_hoist_v1alpha2_service_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_hoist_v1alpha2_service_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_hoist_v1alpha2_service_proto_goTypes = []any{
 	(*EventsRequest)(nil),      // 0: hoist.v1alpha2.EventsRequest
 	(*EventFilter)(nil),        // 1: hoist.v1alpha2.EventFilter
@@ -1072,45 +1165,49 @@ var file_hoist_v1alpha2_service_proto_goTypes = []any{
 	(*AutoBuildResponse)(nil),  // 13: hoist.v1alpha2.AutoBuildResponse
 	(*AutoDeployRequest)(nil),  // 14: hoist.v1alpha2.AutoDeployRequest
 	(*AutoDeployResponse)(nil), // 15: hoist.v1alpha2.AutoDeployResponse
-	(Status)(0),                // 16: hoist.v1alpha2.Status
-	(*Error)(nil),              // 17: hoist.v1alpha2.Error
-	(*PortEvent)(nil),          // 18: hoist.v1alpha2.PortEvent
-	(*Artifact)(nil),           // 19: hoist.v1alpha2.Artifact
-	(*Resource)(nil),           // 20: hoist.v1alpha2.Resource
-	(*Envelope)(nil),           // 21: hoist.v1alpha2.Envelope
+	(*AutoSyncRequest)(nil),    // 16: hoist.v1alpha2.AutoSyncRequest
+	(*AutoSyncResponse)(nil),   // 17: hoist.v1alpha2.AutoSyncResponse
+	(Status)(0),                // 18: hoist.v1alpha2.Status
+	(*Error)(nil),              // 19: hoist.v1alpha2.Error
+	(*PortEvent)(nil),          // 20: hoist.v1alpha2.PortEvent
+	(*Artifact)(nil),           // 21: hoist.v1alpha2.Artifact
+	(*Resource)(nil),           // 22: hoist.v1alpha2.Resource
+	(*Envelope)(nil),           // 23: hoist.v1alpha2.Envelope
 }
 var file_hoist_v1alpha2_service_proto_depIdxs = []int32{
 	1,  // 0: hoist.v1alpha2.EventsRequest.filter:type_name -> hoist.v1alpha2.EventFilter
-	16, // 1: hoist.v1alpha2.EventFilter.statuses:type_name -> hoist.v1alpha2.Status
-	16, // 2: hoist.v1alpha2.State.status:type_name -> hoist.v1alpha2.Status
+	18, // 1: hoist.v1alpha2.EventFilter.statuses:type_name -> hoist.v1alpha2.Status
+	18, // 2: hoist.v1alpha2.State.status:type_name -> hoist.v1alpha2.Status
 	5,  // 3: hoist.v1alpha2.State.artifacts:type_name -> hoist.v1alpha2.ArtifactState
 	6,  // 4: hoist.v1alpha2.State.deploy:type_name -> hoist.v1alpha2.DeployState
 	7,  // 5: hoist.v1alpha2.State.resources:type_name -> hoist.v1alpha2.ResourceState
-	17, // 6: hoist.v1alpha2.State.error:type_name -> hoist.v1alpha2.Error
-	18, // 7: hoist.v1alpha2.State.forwarded_ports:type_name -> hoist.v1alpha2.PortEvent
-	16, // 8: hoist.v1alpha2.ArtifactState.status:type_name -> hoist.v1alpha2.Status
-	19, // 9: hoist.v1alpha2.ArtifactState.artifact:type_name -> hoist.v1alpha2.Artifact
-	17, // 10: hoist.v1alpha2.ArtifactState.error:type_name -> hoist.v1alpha2.Error
-	16, // 11: hoist.v1alpha2.DeployState.status:type_name -> hoist.v1alpha2.Status
-	20, // 12: hoist.v1alpha2.DeployState.resources:type_name -> hoist.v1alpha2.Resource
-	17, // 13: hoist.v1alpha2.DeployState.error:type_name -> hoist.v1alpha2.Error
-	16, // 14: hoist.v1alpha2.ResourceState.status:type_name -> hoist.v1alpha2.Status
-	17, // 15: hoist.v1alpha2.ResourceState.error:type_name -> hoist.v1alpha2.Error
-	21, // 16: hoist.v1alpha2.PushRequest.envelope:type_name -> hoist.v1alpha2.Envelope
+	19, // 6: hoist.v1alpha2.State.error:type_name -> hoist.v1alpha2.Error
+	20, // 7: hoist.v1alpha2.State.forwarded_ports:type_name -> hoist.v1alpha2.PortEvent
+	18, // 8: hoist.v1alpha2.ArtifactState.status:type_name -> hoist.v1alpha2.Status
+	21, // 9: hoist.v1alpha2.ArtifactState.artifact:type_name -> hoist.v1alpha2.Artifact
+	19, // 10: hoist.v1alpha2.ArtifactState.error:type_name -> hoist.v1alpha2.Error
+	18, // 11: hoist.v1alpha2.DeployState.status:type_name -> hoist.v1alpha2.Status
+	22, // 12: hoist.v1alpha2.DeployState.resources:type_name -> hoist.v1alpha2.Resource
+	19, // 13: hoist.v1alpha2.DeployState.error:type_name -> hoist.v1alpha2.Error
+	18, // 14: hoist.v1alpha2.ResourceState.status:type_name -> hoist.v1alpha2.Status
+	19, // 15: hoist.v1alpha2.ResourceState.error:type_name -> hoist.v1alpha2.Error
+	23, // 16: hoist.v1alpha2.PushRequest.envelope:type_name -> hoist.v1alpha2.Envelope
 	0,  // 17: hoist.v1alpha2.EventService.Events:input_type -> hoist.v1alpha2.EventsRequest
 	3,  // 18: hoist.v1alpha2.EventService.GetState:input_type -> hoist.v1alpha2.GetStateRequest
 	8,  // 19: hoist.v1alpha2.EventSinkService.Push:input_type -> hoist.v1alpha2.PushRequest
 	10, // 20: hoist.v1alpha2.ControlService.Execute:input_type -> hoist.v1alpha2.ExecuteRequest
 	12, // 21: hoist.v1alpha2.ControlService.AutoBuild:input_type -> hoist.v1alpha2.AutoBuildRequest
 	14, // 22: hoist.v1alpha2.ControlService.AutoDeploy:input_type -> hoist.v1alpha2.AutoDeployRequest
-	21, // 23: hoist.v1alpha2.EventService.Events:output_type -> hoist.v1alpha2.Envelope
-	4,  // 24: hoist.v1alpha2.EventService.GetState:output_type -> hoist.v1alpha2.State
-	9,  // 25: hoist.v1alpha2.EventSinkService.Push:output_type -> hoist.v1alpha2.PushResponse
-	11, // 26: hoist.v1alpha2.ControlService.Execute:output_type -> hoist.v1alpha2.ExecuteResponse
-	13, // 27: hoist.v1alpha2.ControlService.AutoBuild:output_type -> hoist.v1alpha2.AutoBuildResponse
-	15, // 28: hoist.v1alpha2.ControlService.AutoDeploy:output_type -> hoist.v1alpha2.AutoDeployResponse
-	23, // [23:29] is the sub-list for method output_type
-	17, // [17:23] is the sub-list for method input_type
+	16, // 23: hoist.v1alpha2.ControlService.AutoSync:input_type -> hoist.v1alpha2.AutoSyncRequest
+	23, // 24: hoist.v1alpha2.EventService.Events:output_type -> hoist.v1alpha2.Envelope
+	4,  // 25: hoist.v1alpha2.EventService.GetState:output_type -> hoist.v1alpha2.State
+	9,  // 26: hoist.v1alpha2.EventSinkService.Push:output_type -> hoist.v1alpha2.PushResponse
+	11, // 27: hoist.v1alpha2.ControlService.Execute:output_type -> hoist.v1alpha2.ExecuteResponse
+	13, // 28: hoist.v1alpha2.ControlService.AutoBuild:output_type -> hoist.v1alpha2.AutoBuildResponse
+	15, // 29: hoist.v1alpha2.ControlService.AutoDeploy:output_type -> hoist.v1alpha2.AutoDeployResponse
+	17, // 30: hoist.v1alpha2.ControlService.AutoSync:output_type -> hoist.v1alpha2.AutoSyncResponse
+	24, // [24:31] is the sub-list for method output_type
+	17, // [17:24] is the sub-list for method input_type
 	17, // [17:17] is the sub-list for extension type_name
 	17, // [17:17] is the sub-list for extension extendee
 	0,  // [0:17] is the sub-list for field type_name
@@ -1128,7 +1225,7 @@ func file_hoist_v1alpha2_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hoist_v1alpha2_service_proto_rawDesc), len(file_hoist_v1alpha2_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -212,6 +212,7 @@ class Run {
     this.iterations = new Map(); // dev loop iteration -> its latest event
     this.pods = new Map(); // namespace/pod -> {namespace, pod, containers, lines}: application logs
     this.ports = new Map(); // address:localPort -> the forward's latest portEvent
+    this.syncs = []; // file syncs in order: {image, status, files, start, end, error}
     this.meta = null;
     this.end = null;
     this.count = 0;
@@ -300,6 +301,18 @@ class Run {
     } else if (ev.portEvent) {
       const e = ev.portEvent;
       this.ports.set(hostPort(e.address, e.localPort), e);
+    } else if (ev.fileSyncEvent) {
+      const e = ev.fileSyncEvent;
+      // A sync starts IN_PROGRESS and ends with the image's next event.
+      let s = e.status === "IN_PROGRESS" ? null : this.syncs.findLast((x) => x.image === e.image && x.status === "IN_PROGRESS");
+      if (!s) {
+        s = { image: e.image, status: e.status, files: e.fileCount || 0, start: t, end: null, error: null };
+        this.syncs.push(s);
+      }
+      s.status = e.status;
+      if (e.fileCount) s.files = e.fileCount;
+      if (e.status !== "IN_PROGRESS") s.end = t;
+      if (e.error) { s.error = e.error; this.failed("sync " + e.image, e.error); }
     } else if (ev.terminationEvent) {
       this.end = { status: ev.terminationEvent.status, time: t, error: ev.terminationEvent.error };
       if (ev.terminationEvent.error) this.failed("run", ev.terminationEvent.error);
@@ -323,11 +336,14 @@ function runPage(id) {
   const podsSection = h("section", { hidden: true }, h("h2", {}, "Application logs"), pods);
   const ports = h("div", { id: "ports" });
   const portsSection = h("section", { hidden: true }, h("h2", {}, "Forwarded ports"), ports);
+  const syncs = h("div", { id: "syncs" });
+  const syncSection = h("section", { hidden: true }, h("h2", {}, "File syncs"), syncs);
   app.replaceChildren(
     h("p", {}, h("a", { href: "/", onclick: (e) => { e.preventDefault(); navigate("/"); } }, "← all runs")),
     header,
     h("section", {}, h("h2", {}, "Errors"), errors),
     devSection,
+    syncSection,
     h("section", {}, h("h2", {}, "Builds"), noBuilds, builds),
     h("section", {}, h("h2", {}, "Pushes"), pushes),
     h("section", {}, h("h2", {}, "Deploy"), deploy),
@@ -465,6 +481,12 @@ function runPage(id) {
           h("td", { class: "mono" }, (p.namespace ? p.namespace + "/" : "") + (p.pod || "")),
           h("td", { class: "mono" }, p.container || ""),
           h("td", {}, String(p.remotePort || "")))))));
+    }
+    syncSection.hidden = model.syncs.length === 0;
+    if (model.syncs.length) {
+      syncs.replaceChildren(h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "image"), h("th", {}, "files"), h("th", {}, "status"), h("th", {}, "took"))),
+        h("tbody", {}, model.syncs.slice().reverse().map((s) => h("tr", { class: "sync" }, h("td", { class: "mono" }, s.image), h("td", {}, String(s.files)),
+          h("td", {}, badge(s.status)), h("td", {}, duration(s.start, s.end), s.error ? errorBox(s.error) : null))))));
     }
     errors.replaceChildren(...(model.errors.length ? model.errors.map((e) => errorBox(e.error, e.where)) : [h("div", { class: "empty" }, "None.")]));
   }

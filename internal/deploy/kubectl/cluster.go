@@ -148,14 +148,16 @@ func (c *Cluster) unreachable(err error) error {
 		"check that the cluster runs and that --kube-context or the current context points at it (make testenv starts one)")
 }
 
-// Exec runs command in a container of a pod, as kubectl exec does, with
-// its output (stdout and stderr) written to out.
-func (c *Cluster) Exec(ctx context.Context, namespace, pod, container string, command []string, out io.Writer) error {
+// Exec runs command in a container of a pod, as kubectl exec -i does,
+// with stdin as its input (nil for none) and its output (stdout and
+// stderr) written to out. A command that exits with a failure is an error
+// that says its exit status.
+func (c *Cluster) Exec(ctx context.Context, namespace, pod, container string, command []string, stdin io.Reader, out io.Writer) error {
 	req := c.Typed.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{Container: container, Command: command, Stdout: true, Stderr: true}, scheme.ParameterCodec)
+		VersionedParams(&corev1.PodExecOptions{Container: container, Command: command, Stdin: stdin != nil, Stdout: true, Stderr: true}, scheme.ParameterCodec)
 	exec, err := remotecommand.NewSPDYExecutor(c.Config, "POST", req.URL())
 	if err != nil {
 		return err
 	}
-	return exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: out, Stderr: out})
+	return exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: out, Stderr: out})
 }

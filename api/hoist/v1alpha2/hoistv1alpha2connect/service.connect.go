@@ -57,6 +57,8 @@ const (
 	// ControlServiceAutoDeployProcedure is the fully-qualified name of the ControlService's AutoDeploy
 	// RPC.
 	ControlServiceAutoDeployProcedure = "/hoist.v1alpha2.ControlService/AutoDeploy"
+	// ControlServiceAutoSyncProcedure is the fully-qualified name of the ControlService's AutoSync RPC.
+	ControlServiceAutoSyncProcedure = "/hoist.v1alpha2.ControlService/AutoSync"
 )
 
 // EventServiceClient is a client for the hoist.v1alpha2.EventService service.
@@ -256,6 +258,9 @@ type ControlServiceClient interface {
 	AutoBuild(context.Context, *connect.Request[v1alpha2.AutoBuildRequest]) (*connect.Response[v1alpha2.AutoBuildResponse], error)
 	// AutoDeploy turns deploying after each build on or off.
 	AutoDeploy(context.Context, *connect.Request[v1alpha2.AutoDeployRequest]) (*connect.Response[v1alpha2.AutoDeployResponse], error)
+	// AutoSync turns syncing changed files into running containers (sync
+	// of skaffold.yaml) on or off; when off, those changes rebuild.
+	AutoSync(context.Context, *connect.Request[v1alpha2.AutoSyncRequest]) (*connect.Response[v1alpha2.AutoSyncResponse], error)
 }
 
 // NewControlServiceClient constructs a client for the hoist.v1alpha2.ControlService service. By
@@ -287,6 +292,12 @@ func NewControlServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(controlServiceMethods.ByName("AutoDeploy")),
 			connect.WithClientOptions(opts...),
 		),
+		autoSync: connect.NewClient[v1alpha2.AutoSyncRequest, v1alpha2.AutoSyncResponse](
+			httpClient,
+			baseURL+ControlServiceAutoSyncProcedure,
+			connect.WithSchema(controlServiceMethods.ByName("AutoSync")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -295,6 +306,7 @@ type controlServiceClient struct {
 	execute    *connect.Client[v1alpha2.ExecuteRequest, v1alpha2.ExecuteResponse]
 	autoBuild  *connect.Client[v1alpha2.AutoBuildRequest, v1alpha2.AutoBuildResponse]
 	autoDeploy *connect.Client[v1alpha2.AutoDeployRequest, v1alpha2.AutoDeployResponse]
+	autoSync   *connect.Client[v1alpha2.AutoSyncRequest, v1alpha2.AutoSyncResponse]
 }
 
 // Execute calls hoist.v1alpha2.ControlService.Execute.
@@ -312,6 +324,11 @@ func (c *controlServiceClient) AutoDeploy(ctx context.Context, req *connect.Requ
 	return c.autoDeploy.CallUnary(ctx, req)
 }
 
+// AutoSync calls hoist.v1alpha2.ControlService.AutoSync.
+func (c *controlServiceClient) AutoSync(ctx context.Context, req *connect.Request[v1alpha2.AutoSyncRequest]) (*connect.Response[v1alpha2.AutoSyncResponse], error) {
+	return c.autoSync.CallUnary(ctx, req)
+}
+
 // ControlServiceHandler is an implementation of the hoist.v1alpha2.ControlService service.
 type ControlServiceHandler interface {
 	// Execute builds and/or deploys now: a build takes the changes seen since
@@ -321,6 +338,9 @@ type ControlServiceHandler interface {
 	AutoBuild(context.Context, *connect.Request[v1alpha2.AutoBuildRequest]) (*connect.Response[v1alpha2.AutoBuildResponse], error)
 	// AutoDeploy turns deploying after each build on or off.
 	AutoDeploy(context.Context, *connect.Request[v1alpha2.AutoDeployRequest]) (*connect.Response[v1alpha2.AutoDeployResponse], error)
+	// AutoSync turns syncing changed files into running containers (sync
+	// of skaffold.yaml) on or off; when off, those changes rebuild.
+	AutoSync(context.Context, *connect.Request[v1alpha2.AutoSyncRequest]) (*connect.Response[v1alpha2.AutoSyncResponse], error)
 }
 
 // NewControlServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -348,6 +368,12 @@ func NewControlServiceHandler(svc ControlServiceHandler, opts ...connect.Handler
 		connect.WithSchema(controlServiceMethods.ByName("AutoDeploy")),
 		connect.WithHandlerOptions(opts...),
 	)
+	controlServiceAutoSyncHandler := connect.NewUnaryHandler(
+		ControlServiceAutoSyncProcedure,
+		svc.AutoSync,
+		connect.WithSchema(controlServiceMethods.ByName("AutoSync")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/hoist.v1alpha2.ControlService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ControlServiceExecuteProcedure:
@@ -356,6 +382,8 @@ func NewControlServiceHandler(svc ControlServiceHandler, opts ...connect.Handler
 			controlServiceAutoBuildHandler.ServeHTTP(w, r)
 		case ControlServiceAutoDeployProcedure:
 			controlServiceAutoDeployHandler.ServeHTTP(w, r)
+		case ControlServiceAutoSyncProcedure:
+			controlServiceAutoSyncHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -375,4 +403,8 @@ func (UnimplementedControlServiceHandler) AutoBuild(context.Context, *connect.Re
 
 func (UnimplementedControlServiceHandler) AutoDeploy(context.Context, *connect.Request[v1alpha2.AutoDeployRequest]) (*connect.Response[v1alpha2.AutoDeployResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hoist.v1alpha2.ControlService.AutoDeploy is not implemented"))
+}
+
+func (UnimplementedControlServiceHandler) AutoSync(context.Context, *connect.Request[v1alpha2.AutoSyncRequest]) (*connect.Response[v1alpha2.AutoSyncResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hoist.v1alpha2.ControlService.AutoSync is not implemented"))
 }
