@@ -44,6 +44,6 @@ what was deployed (unless --cleanup=false) and exits 0.`,
 	f.BoolVar(&dev.AutoDeploy, "auto-deploy", true, "deploy after each build; when off, only Execute deploys")
 	f.BoolVar(&dev.AutoSync, "auto-sync", true, "copy changed files that an artifact's sync rules match into its running containers instead of rebuilding")
 	f.StringVar(&dev.Trigger, "trigger", "notify", "notify (rebuild on file changes) or manual (wait for Execute)")
-	f.DurationVar(&dev.Debounce, "debounce", 500*time.Millisecond, "how long changes must be quiet before an iteration starts")
+	f.DurationVar(&dev.Debounce, "debounce", 200*time.Millisecond, "how long changes must be quiet before an iteration starts (an editor's save is usually one burst well within it)")
 	return cmd
 }

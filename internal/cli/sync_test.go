@@ -260,7 +260,7 @@ func (s *served) waitFor(body string, timeout time.Duration) time.Time {
 // at 50 ms. It reports the medians, and also the time to each iteration's
 // end.
 func BenchmarkDevSync(b *testing.B) {
-	for _, debounce := range []string{"500ms", "50ms"} {
+	for _, debounce := range []string{"200ms", "50ms"} {
 		b.Run("debounce="+debounce, func(b *testing.B) {
 			docker := testutil.Docker(b)
 			client, ns := namespace(b, testutil.Kubernetes(b))
