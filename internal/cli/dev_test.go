@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,11 +30,30 @@ type devSession struct {
 	dir     string
 	logFile string
 	cmd     *exec.Cmd
-	stderr  *bytes.Buffer
+	stderr  *lockedBuffer
 	addr    string
 	// forward is the local address of the example's portForward, on a
 	// free port of its own rather than the example's 9000.
 	forward string
+}
+
+// lockedBuffer is a process's output that a test may read while the
+// process writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func startDev(t testing.TB, docker *testutil.DockerEnv, ns string, args ...string) *devSession {
@@ -67,7 +87,7 @@ func startOn(t testing.TB, example string, docker *testutil.DockerEnv, ns string
 	forward := freePort(t)
 	data = bytes.ReplaceAll(data, []byte("localPort: 9000"), fmt.Appendf(nil, "localPort: %d", forward))
 	writeFile(t, cfg, data)
-	d := &devSession{t: t, dir: dir, logFile: filepath.Join(t.TempDir(), "events.jsonl"), stderr: &bytes.Buffer{},
+	d := &devSession{t: t, dir: dir, logFile: filepath.Join(t.TempDir(), "events.jsonl"), stderr: &lockedBuffer{},
 		forward: "127.0.0.1:" + strconv.Itoa(forward)}
 	port := freePort(t)
 	d.addr = "127.0.0.1:" + strconv.Itoa(port)

@@ -298,7 +298,7 @@ func TestDockerDeployerDev(t *testing.T) {
 	testutil.Docker(t)
 	cfg, port := dockerDeployerExample(t)
 	c, project := engineOf(t, cfg)
-	d := &devSession{t: t, dir: filepath.Dir(cfg), logFile: filepath.Join(t.TempDir(), "events.jsonl"), stderr: &bytes.Buffer{}}
+	d := &devSession{t: t, dir: filepath.Dir(cfg), logFile: filepath.Join(t.TempDir(), "events.jsonl"), stderr: &lockedBuffer{}}
 	d.cmd = exec.Command(hoistBinary(t), "dev", "-f", cfg, "--event-log-file", d.logFile,
 		"--cache-file", filepath.Join(t.TempDir(), "cache.json"), "--debounce", "300ms")
 	d.cmd.Stderr = d.stderr

@@ -253,7 +253,8 @@ func TestTailLevelsAndTextPrefix(t *testing.T) {
 func TestDevFollowsThePodsOfEachRedeploy(t *testing.T) {
 	docker := testutil.Docker(t)
 	client, ns := namespace(t, testutil.Kubernetes(t))
-	d := startDev(t, docker, ns)
+	// The page is edited to roll the pods out, not to sync it.
+	d := startDev(t, docker, ns, "--auto-sync=false")
 	if st, _ := d.iteration(1, 90*time.Second); st != pb.Status_SUCCEEDED {
 		t.Fatalf("first iteration %s\n%s", st, d.stderr)
 	}

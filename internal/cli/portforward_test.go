@@ -102,7 +102,8 @@ func getUntil(t *testing.T, url, want string, timeout time.Duration) {
 func TestDevForwardFollowsThePodsOnTheRealNode(t *testing.T) {
 	docker := testutil.Docker(t)
 	client, ns := namespace(t, testutil.Kubernetes(t))
-	d := startDev(t, docker, ns)
+	// The page is edited to roll the pods out, not to sync it.
+	d := startDev(t, docker, ns, "--auto-sync=false")
 	if st, _ := d.iteration(1, 120*time.Second); st != pb.Status_SUCCEEDED {
 		t.Fatalf("first iteration %s\n%s", st, d.stderr)
 	}
