@@ -213,14 +213,34 @@ start_node() {
 	fi
 	start containerd containerd --config "$NODE_DIR/containerd/config.toml"
 	wait_for containerd 30 ctr --address "$CONTAINERD_SOCK" version
-	local t0=$SECONDS
+	local t0=$SECONDS restarts=0
+	node_start_kubelet
+	# containerd answers before its CRI plugin has recovered its state, and
+	# a kubelet started in between exits ("server is not initialized
+	# yet"): start it again, a few times, until this kubelet answers its
+	# health check and the node is Ready (a Ready left by the kubelet
+	# before it would not prove anything).
+	until curl -sf -o /dev/null "http://127.0.0.1:$KUBELET_HEALTHZ_PORT/healthz" &&
+		"$(kubectl_bin)" --kubeconfig "$STATE/kubeconfig" wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s >/dev/null 2>&1; do
+		if ((SECONDS - t0 >= 90)); then
+			die "node $NODE_NAME not ready after 90s; see $LOGS"
+		fi
+		if ! running kubelet; then
+			((restarts++ < 5)) || die "the kubelet keeps exiting; see $LOGS/kubelet.log"
+			log "the kubelet exited before the node was Ready; starting it again"
+			sleep 1
+			node_start_kubelet
+		fi
+		sleep 0.2
+	done
+	log "node $NODE_NAME Ready $((SECONDS - t0))s after the kubelet started"
+}
+
+node_start_kubelet() {
 	start kubelet "$(kubelet_bin_dir)/kubelet" --config "$NODE_DIR/kubelet/config.yaml" \
 		--kubeconfig "$NODE_DIR/kubelet/kubeconfig" --root-dir "$NODE_DIR/kubelet/root" \
 		--cert-dir "$NODE_DIR/kubelet/pki" --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" \
 		--node-labels "hoist.dev/testenv-node=real"
-	wait_for "node $NODE_NAME Ready" 90 "$(kubectl_bin)" --kubeconfig "$STATE/kubeconfig" \
-		wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
-	log "node $NODE_NAME Ready $((SECONDS - t0))s after the kubelet started"
 }
 
 # node_runtime_pids lists the processes the node runs beside containerd and
