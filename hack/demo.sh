@@ -91,6 +91,45 @@ else
 	diff <(sed 's/ *$//' out/demo-events.jsonl) out/demo-collected.jsonl >&2 || true
 	exit 1
 fi
+
+# wait_for_event FILE PATTERN PID: waits until an event line of FILE matches
+# PATTERN, and fails if the hoist of PID ends first.
+wait_for_event() {
+	local file=$1 pattern=$2 pid=$3
+	for _ in $(seq 1200); do
+		grep -q "$pattern" "$file" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || { echo "hoist ended before $pattern" >&2; exit 1; }
+		sleep 0.1
+	done
+	echo "no $pattern after 2 minutes" >&2
+	exit 1
+}
+
+echo "== hoist dev on a copy of examples/getting-started: edit its page, and the edit is synced" >&2
+devdir=$(mktemp -d)
+cp -r examples/getting-started/. "$devdir"
+rm -f out/demo-dev.jsonl
+bin/hoist dev -f "$devdir/skaffold.yaml" --default-repo "$HOIST_TEST_REGISTRY" \
+	--event-log-file out/demo-dev.jsonl --event-format text --event-level warn &
+dev_pid=$!
+wait_for_event out/demo-dev.jsonl '"portEvent"' "$dev_pid"
+wait_for_event out/demo-dev.jsonl '"devLoopEvent":{"iteration":1,"status":"SUCCEEDED"' "$dev_pid"
+dev_addr=$(grep -m1 '"portEvent"' out/demo-dev.jsonl | sed -nE 's/.*"localPort":([0-9]+).*"address":"([^"]+)".*/\2:\1/p')
+echo "== before the edit (curl http://$dev_addr/)" >&2
+curl -sSf "http://$dev_addr/" >&2
+echo '<h1>Edited while hoist dev runs: synced into the pods, no rebuild</h1>' >"$devdir/app/www/index.html"
+wait_for_event out/demo-dev.jsonl '"fileSyncEvent":{"image":"getting-started","fileCount":1,"status":"SUCCEEDED"' "$dev_pid"
+echo "== after the edit (curl http://$dev_addr/)" >&2
+curl -sSf "http://$dev_addr/" >&2
+echo "== the dev session's builds, syncs and iterations" >&2
+bin/hoist events --file out/demo-dev.jsonl --output text --type buildEvent,fileSyncEvent,devLoopEvent,portEvent >&2
+echo "== interrupting hoist dev (pid $dev_pid): it deletes what it deployed" >&2
+kill -INT "$dev_pid"
+status=0
+wait "$dev_pid" || status=$?
+rm -rf "$devdir"
+[[ $status == 0 ]] || { echo "hoist dev exited $status after the interrupt" >&2; exit 1; }
+
 if [[ -n ${DEMO_KEEP:-} ]]; then
 	echo "== the dashboard: http://$collector/ (collector pid $collector_pid)" >&2
 fi
