@@ -98,12 +98,7 @@ func ResolveRelease(r *config.HelmRelease, flags config.HelmFlags, builds []buil
 		}
 		return out
 	}
-	abs := func(p string) string {
-		if p == "" || filepath.IsAbs(p) {
-			return p
-		}
-		return filepath.Join(dir, p)
-	}
+	abs := func(p string) string { return under(dir, p) }
 	out := HelmRelease{
 		Name:                  expand("name", r.Name),
 		Version:               expand("version", r.Version),
@@ -186,12 +181,7 @@ func ResolveRelease(r *config.HelmRelease, flags config.HelmFlags, builds []buil
 // them to deploy again.
 func ReleaseInputs(releases []*config.HelmRelease, dir string) []string {
 	var out []string
-	abs := func(p string) string {
-		if filepath.IsAbs(p) {
-			return p
-		}
-		return filepath.Join(dir, p)
-	}
+	abs := func(p string) string { return under(dir, p) }
 	for _, r := range releases {
 		if r.ChartPath != "" && !strings.Contains(r.ChartPath, "{{") {
 			root := abs(r.ChartPath)
@@ -210,4 +200,13 @@ func ReleaseInputs(releases []*config.HelmRelease, dir string) []string {
 		}
 	}
 	return out
+}
+
+// under is p, a path of the config, absolute: relative to dir when it is
+// relative. An empty path stays empty.
+func under(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
 }

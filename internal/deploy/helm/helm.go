@@ -85,12 +85,13 @@ func (d *Deployer) Deploy(ctx context.Context, builds []build.Result, r deploy.R
 		if err != nil {
 			return all, charts, err
 		}
-		before := map[string]bool{}
+		var prev []deploy.Resource
 		if resp.Release != nil && resp.Release.Previous != "" {
-			prev, _ := kubectl.Resources(source, []byte(resp.Release.Previous), rel.Namespace)
-			for _, p := range prev {
-				before[key(p)] = true
-			}
+			prev, _ = kubectl.Resources(source, []byte(resp.Release.Previous), rel.Namespace)
+		}
+		before := map[string]bool{}
+		for _, p := range prev {
+			before[key(p)] = true
 		}
 		for _, res := range now {
 			res.Action = "created"
@@ -105,13 +106,11 @@ func (d *Deployer) Deploy(ctx context.Context, builds []build.Result, r deploy.R
 			r.Applied(res)
 			all = append(all, res)
 		}
-		if resp.Release != nil && resp.Release.Previous != "" {
-			prev, _ := kubectl.Resources(source, []byte(resp.Release.Previous), rel.Namespace)
-			for _, p := range prev {
-				if before[key(p)] {
-					p.Action = "deleted"
-					r.Applied(p)
-				}
+		// What the previous revision had and this one has not.
+		for _, p := range prev {
+			if before[key(p)] {
+				p.Action = "deleted"
+				r.Applied(p)
 			}
 		}
 	}

@@ -293,8 +293,8 @@ func child(m map[string]any, key string) map[string]any {
 
 // Hydrate does to a stream of YAML objects what Deploy does to the
 // manifests it applies: it replaces the built images and labels each
-// object with runID (when set). Helm's post-renderer and hoist render use
-// it; source names the stream in errors.
+// object with runID (when set). Helm's post-renderer uses it; source names
+// the stream in errors.
 func Hydrate(source string, data []byte, builds []build.Result, sel config.ResourceSelector, runID string) ([]byte, error) {
 	objs, err := parseManifests(source, data)
 	if err != nil {
