@@ -65,7 +65,7 @@ func New(st *store.Store, o Options) *Collector {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Collector{Store: st, opts: o, log: o.Log, ingest: ingest.New(st, o.Log), query: query.New(st, o.Log)}
+	return &Collector{Store: st, opts: o, log: o.Log, ingest: ingest.New(st, o.MaxEventBytes, o.Log), query: query.New(st, o.Log)}
 }
 
 // Handler returns the collector's HTTP handler: gRPC, gRPC-Web and
@@ -75,7 +75,12 @@ func (c *Collector) Handler() http.Handler {
 	auth := web.Auth{Token: c.opts.Token}
 	guarded := connect.WithInterceptors(auth)
 	mux := http.NewServeMux()
-	mux.Handle(hoistv1alpha2connect.NewEventSinkServiceHandler(c.ingest, guarded, connect.WithReadMaxBytes(c.opts.MaxEventBytes)))
+	// A PushBatch message holds up to rpc.MaxPushBatchBytes of events, or
+	// one event; the sink bounds each event.
+	sinkPath, sink := hoistv1alpha2connect.NewEventSinkServiceHandler(c.ingest, guarded, connect.WithReadMaxBytes(c.opts.MaxEventBytes))
+	_, batches := hoistv1alpha2connect.NewEventSinkServiceHandler(c.ingest, guarded, connect.WithReadMaxBytes(c.opts.MaxEventBytes+rpc.MaxPushBatchBytes))
+	mux.Handle(sinkPath, sink)
+	mux.Handle(hoistv1alpha2connect.EventSinkServicePushBatchProcedure, batches)
 	// The streams of events compress only large messages and are flushed
 	// when caught up, as a running hoist's are.
 	streams := connect.WithHandlerOptions(guarded, connect.WithReadMaxBytes(64<<10), connect.WithCompressMinBytes(rpc.CompressMinBytes))

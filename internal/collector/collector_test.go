@@ -309,6 +309,7 @@ func TestBadInputIsRefused(t *testing.T) {
 		{"oversized", ok(1, strings.Repeat("x", 8000)), connect.CodeResourceExhausted, "larger than"},
 		{"gap", ok(7, "x"), connect.CodeFailedPrecondition, "does not follow"},
 	} {
+		// Each through Push, and through PushBatch after a valid event.
 		t.Run(tc.name, func(t *testing.T) {
 			stream := client.Push(t.Context())
 			if err := stream.Send(&pb.PushRequest{Envelope: tc.env}); err != nil && !errors.Is(err, io.EOF) {
@@ -317,15 +318,33 @@ func TestBadInputIsRefused(t *testing.T) {
 			if err := stream.CloseRequest(); err != nil {
 				t.Fatal(err)
 			}
-			var err error
-			for err == nil {
-				_, err = stream.Receive()
+			expectRefusal(t, stream.Receive, tc.code, tc.want)
+		})
+		t.Run(tc.name+"/batch", func(t *testing.T) {
+			envs := []*pb.Envelope{tc.env}
+			if seq := tc.env.GetEvent().GetSequence(); seq > 1 && tc.name != "gap" {
+				envs = []*pb.Envelope{ok(seq-1, "x"), tc.env}
 			}
-			if connect.CodeOf(err) != tc.code || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got %v, want %v mentioning %q", err, tc.code, tc.want)
+			stream := client.PushBatch(t.Context())
+			if err := stream.Send(&pb.PushBatchRequest{Envelopes: envs}); err != nil && !errors.Is(err, io.EOF) {
+				t.Fatal(err)
 			}
+			if err := stream.CloseRequest(); err != nil {
+				t.Fatal(err)
+			}
+			expectRefusal(t, stream.Receive, tc.code, tc.want)
 		})
 	}
+	t.Run("empty batch", func(t *testing.T) {
+		stream := client.PushBatch(t.Context())
+		if err := stream.Send(&pb.PushBatchRequest{}); err != nil && !errors.Is(err, io.EOF) {
+			t.Fatal(err)
+		}
+		if err := stream.CloseRequest(); err != nil {
+			t.Fatal(err)
+		}
+		expectRefusal(t, stream.Receive, connect.CodeInvalidArgument, "without envelopes")
+	})
 	resp, err := http.Get("http://" + addr + query.RunsPath)
 	if err != nil {
 		t.Fatal(err)
@@ -336,6 +355,19 @@ func TestBadInputIsRefused(t *testing.T) {
 	}
 	if strings.Contains(string(body), "run-1") {
 		t.Fatalf("refused events were stored: %s", body)
+	}
+}
+
+// expectRefusal receives until the stream fails, and wants it to fail
+// with code and a message mentioning want.
+func expectRefusal(t *testing.T, receive func() (*pb.PushResponse, error), code connect.Code, want string) {
+	t.Helper()
+	var err error
+	for err == nil {
+		_, err = receive()
+	}
+	if connect.CodeOf(err) != code || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v, want %v mentioning %q", err, code, want)
 	}
 }
 

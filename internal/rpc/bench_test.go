@@ -197,49 +197,70 @@ func BenchmarkEventsHTTP(b *testing.B) {
 
 // BenchmarkPush measures events per second pushed to a sink over
 // loopback, counted when acknowledged: by a sink that acknowledges each
-// event, and by one that, as the collector does, acknowledges the latest
+// message, and by one that, as the collector does, acknowledges the latest
 // event whenever its previous acknowledgement has gone out; from a run
-// that has finished (a sink that was away) and while the run publishes.
+// that has finished (a sink that was away) and while the run publishes;
+// to a sink with PushBatch, and to one with Push only. Each sink decodes
+// every event, as a sink that stores them must.
 func BenchmarkPush(b *testing.B) {
 	for _, finished := range []bool{true, false} {
 		for _, acks := range []string{"each", "latest"} {
-			b.Run(fmt.Sprintf("run=%s/acks=%s", runName(finished), acks), func(b *testing.B) {
-				var sink hoistv1alpha2connect.EventSinkServiceHandler = &latestSink{}
-				if acks == "each" {
-					sink = &memSink{stored: map[uint32]int{}}
-				}
-				mux := http.NewServeMux()
-				mux.Handle(hoistv1alpha2connect.NewEventSinkServiceHandler(sink))
-				url := testutil.Serve(b, rpc.NewHTTPServer(mux))
-				bus := testutil.NewBus(b)
-				p, err := rpc.NewPusher(bus, rpc.ClientOptions{Address: url}, slog.New(slog.DiscardHandler))
-				if err != nil {
-					b.Fatal(err)
-				}
-				if finished {
-					publishRun(bus, b.N)
-				}
-				b.ResetTimer()
-				cpu0 := cpuClock(b)
-				ctx, cancel := context.WithCancel(b.Context())
-				done := make(chan struct{})
-				go func() {
-					defer close(done)
-					p.Run(ctx)
-				}()
-				if !finished {
-					publishRun(bus, b.N)
-				}
-				if left := p.Flush(b.Context(), 5*time.Minute); left != 0 {
-					b.Fatalf("%d not acknowledged", left)
-				}
-				b.StopTimer()
-				cancel()
-				<-done
-				report(b, b.N, "events", cpu0)
-			})
+			for _, batches := range []bool{true, false} {
+				name := fmt.Sprintf("run=%s/acks=%s/sink=%s", runName(finished), acks, map[bool]string{true: "batches", false: "single"}[batches])
+				b.Run(name, func(b *testing.B) {
+					benchPush(b, finished, acks, batches)
+				})
+			}
 		}
 	}
+}
+
+func benchPush(b *testing.B, finished bool, acks string, batches bool) {
+	var sink hoistv1alpha2connect.EventSinkServiceHandler = &latestSink{}
+	if acks == "each" {
+		sink = &memSink{stored: map[uint32]int{}}
+	}
+	if !batches {
+		sink = singleOnly{sink}
+	}
+	mux := http.NewServeMux()
+	mux.Handle(hoistv1alpha2connect.NewEventSinkServiceHandler(sink))
+	url := testutil.Serve(b, rpc.NewHTTPServer(mux))
+	bus := testutil.NewBus(b)
+	p, err := rpc.NewPusher(bus, rpc.ClientOptions{Address: url}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if finished {
+		publishRun(bus, b.N)
+	}
+	b.ResetTimer()
+	cpu0 := cpuClock(b)
+	ctx, cancel := context.WithCancel(b.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Run(ctx)
+	}()
+	if !finished {
+		publishRun(bus, b.N)
+	}
+	if left := p.Flush(b.Context(), 5*time.Minute); left != 0 {
+		b.Fatalf("%d not acknowledged", left)
+	}
+	b.StopTimer()
+	cancel()
+	<-done
+	report(b, b.N, "events", cpu0)
+}
+
+// singleOnly is a sink without PushBatch.
+type singleOnly struct {
+	hoistv1alpha2connect.EventSinkServiceHandler
+}
+
+func (singleOnly) PushBatch(context.Context, *connect.BidiStream[pb.PushBatchRequest, pb.PushResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("no PushBatch"))
 }
 
 // latestSink is an EventSinkService that acknowledges, as the collector
@@ -250,6 +271,15 @@ func BenchmarkPush(b *testing.B) {
 type latestSink struct{}
 
 func (latestSink) Push(ctx context.Context, stream *connect.BidiStream[pb.PushRequest, pb.PushResponse]) error {
+	return serveLatest(ctx, stream, func(req *pb.PushRequest) []*pb.Envelope { return []*pb.Envelope{req.GetEnvelope()} })
+}
+
+func (latestSink) PushBatch(ctx context.Context, stream *connect.BidiStream[pb.PushBatchRequest, pb.PushResponse]) error {
+	return serveLatest(ctx, stream, (*pb.PushBatchRequest).GetEnvelopes)
+}
+
+// serveLatest serves a push stream for latestSink.
+func serveLatest[Req any](ctx context.Context, stream *connect.BidiStream[Req, pb.PushResponse], envelopes func(*Req) []*pb.Envelope) error {
 	var (
 		mu     sync.Mutex
 		latest *pb.PushResponse
@@ -306,7 +336,8 @@ func (latestSink) Push(ctx context.Context, stream *connect.BidiStream[pb.PushRe
 			// cancel or on the same broken stream.
 			return errors.Join(err, ignoreCanceled(<-acks))
 		}
-		env := req.GetEnvelope()
+		envs := envelopes(req)
+		env := envs[len(envs)-1]
 		mu.Lock()
 		latest = &pb.PushResponse{EventId: env.GetEventId(), AckedSequence: env.GetEvent().GetSequence()}
 		mu.Unlock()

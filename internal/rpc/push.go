@@ -32,11 +32,13 @@ type Pusher struct {
 	Bus *event.Bus
 	Log *slog.Logger
 
-	// hc, url and token make the EventSinkService's Push calls
-	// (pushCall), which send the bus's events as the protobuf bytes they
-	// were already encoded to.
-	hc         *http.Client
-	url, token string
+	// hc, base and token make the EventSinkService's calls (pushCall),
+	// which send the bus's events as the protobuf bytes they were already
+	// encoded to: PushBatch calls, or Push calls once the sink has said
+	// it has no PushBatch (single).
+	hc          *http.Client
+	base, token string
+	single      atomic.Bool
 
 	acked     atomic.Uint32
 	ackedWake wake.Signal
@@ -49,7 +51,27 @@ func NewPusher(bus *event.Bus, o ClientOptions, log *slog.Logger) (*Pusher, erro
 	if err != nil {
 		return nil, err
 	}
-	return &Pusher{Bus: bus, Log: log, hc: hc, url: BaseURL(o.Address) + hoistv1alpha2connect.EventSinkServicePushProcedure, token: o.Token}, nil
+	return &Pusher{Bus: bus, Log: log, hc: hc, base: BaseURL(o.Address), token: o.Token}, nil
+}
+
+// start opens a PushBatch call, or a Push call to a sink without
+// PushBatch.
+func (p *Pusher) start(ctx context.Context) *pushCall {
+	if p.single.Load() {
+		return startPush(ctx, p.hc, p.base+hoistv1alpha2connect.EventSinkServicePushProcedure, p.token, false)
+	}
+	return startPush(ctx, p.hc, p.base+hoistv1alpha2connect.EventSinkServicePushBatchProcedure, p.token, true)
+}
+
+// fallBack reports whether err says that the sink has no PushBatch, and
+// if so makes later calls Push calls.
+func (p *Pusher) fallBack(err error) bool {
+	if connect.CodeOf(err) != connect.CodeUnimplemented || p.single.Load() {
+		return false
+	}
+	p.single.Store(true)
+	p.Log.Debug("the event sink has no PushBatch: pushing one event a message")
+	return true
 }
 
 // Acked returns the sequence up to which the sink has acknowledged.
@@ -66,6 +88,9 @@ func (p *Pusher) Run(ctx context.Context) {
 		err := p.session(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if p.fallBack(err) {
+			continue
 		}
 		if err != nil {
 			p.lastErr.Store(err)
@@ -94,7 +119,7 @@ func (p *Pusher) session(ctx context.Context) error {
 	defer cancel(nil)
 	// The transport sends what the stream is given in batches: each
 	// event is held back while the next is at hand, up to a frame's size.
-	stream := startPush(ctx, p.hc, p.url, p.token)
+	stream := p.start(ctx)
 	from := p.acked.Load()
 	recvDone := make(chan error, 1)
 	go func() {
@@ -184,12 +209,10 @@ func (p *Pusher) LastError() error {
 func (p *Pusher) Check(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	stream := startPush(ctx, p.hc, p.url, p.token)
-	// The answer is the status Receive reads below; closing the response
-	// afterwards only releases the connection.
-	defer stream.CloseResponse()
-	stream.CloseRequest()
-	_, err := stream.Receive()
+	err := p.check(ctx)
+	if p.fallBack(err) {
+		err = p.check(ctx)
+	}
 	if errors.Is(err, io.EOF) {
 		return nil
 	}
@@ -198,4 +221,16 @@ func (p *Pusher) Check(ctx context.Context, timeout time.Duration) error {
 		return err
 	}
 	return nil
+}
+
+// check opens a call and closes it at once, and returns the status the
+// sink ended it with: io.EOF for OK.
+func (p *Pusher) check(ctx context.Context) error {
+	stream := p.start(ctx)
+	// The answer is the status Receive reads below; closing the response
+	// afterwards only releases the connection.
+	defer stream.CloseResponse()
+	stream.CloseRequest()
+	_, err := stream.Receive()
+	return err
 }

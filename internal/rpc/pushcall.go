@@ -53,11 +53,12 @@ type pushCall struct {
 }
 
 // startPush opens a Push call to url, the full path of the method, with
-// token as a bearer token if set. Its request body is sent as the pusher
-// adds events; its response is read by Receive.
-func startPush(ctx context.Context, hc *http.Client, url, token string) *pushCall {
+// token as a bearer token if set: a PushBatch call when batch is set. Its
+// request body is sent as the pusher adds events; its response is read
+// by Receive.
+func startPush(ctx context.Context, hc *http.Client, url, token string, batch bool) *pushCall {
 	ctx, cancel := context.WithCancel(ctx)
-	c := &pushCall{body: newFrames(), cancel: cancel, done: make(chan struct{})}
+	c := &pushCall{body: newFrames(batch), cancel: cancel, done: make(chan struct{})}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, c.body)
 	if err != nil {
 		c.err = connect.NewError(connect.CodeInvalidArgument, err)
@@ -87,7 +88,7 @@ func startPush(ctx context.Context, hc *http.Client, url, token string) *pushCal
 	return c
 }
 
-// Send adds e to the request, as a PushRequest holding it (field 1). It
+// Send adds e to the request, in a PushRequest or a PushBatchRequest. It
 // waits while the body holds maxBatch bytes the transport has not taken.
 func (c *pushCall) Send(e *event.Encoded) error {
 	data, err := e.Proto()
@@ -215,22 +216,30 @@ func TransportCode(ctx context.Context, err error) connect.Code {
 	return connect.CodeUnavailable
 }
 
+// MaxPushBatchBytes bounds the envelopes of a PushBatchRequest the pusher
+// sends, unless it holds a single larger one.
+const MaxPushBatchBytes = 64 << 10
+
 // frames is the request body of a push call: gRPC frames, each a
-// PushRequest, appended by the sender and taken by the transport, as much
-// as is buffered a read. While the sender holds it (more events are at
-// hand) a read waits for minBatch bytes; the sender lets go once it has
-// sent what it had, so no event waits for one that is not yet there.
+// PushRequest, or a PushBatchRequest that gathers the events added until
+// the transport takes it, appended by the sender and taken by the
+// transport, as much as is buffered a read. While the sender holds it
+// (more events are at hand) a read waits for minBatch bytes; the sender
+// lets go once it has sent what it had, so no event waits for one that is
+// not yet there.
 type frames struct {
 	mu     sync.Mutex
 	cond   sync.Cond
 	buf    []byte
+	batch  bool
+	open   int // with batch, where the frame events join starts in buf; -1 for none
 	held   bool
 	ended  bool // CloseRequest: io.EOF once buf is taken
 	closed bool // the call is over: reads and adds fail
 }
 
-func newFrames() *frames {
-	f := &frames{}
+func newFrames(batch bool) *frames {
+	f := &frames{batch: batch, open: -1}
 	f.cond.L = &f.mu
 	return f
 }
@@ -238,8 +247,10 @@ func newFrames() *frames {
 // errPushClosed fails a Send after the call ended; Receive tells why.
 var errPushClosed = errors.New("push call closed")
 
-// add appends the frame of a PushRequest holding the envelope whose
-// protobuf bytes are data.
+// add appends the envelope whose protobuf bytes are data: as a frame of
+// its own, or with batch to the open frame while it stays within
+// MaxPushBatchBytes. Both messages hold envelopes in field 1, so a batch
+// grows by appending the field and rewriting its frame's length.
 func (f *frames) add(data []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -249,11 +260,17 @@ func (f *frames) add(data []byte) error {
 	if f.closed || f.ended {
 		return errPushClosed
 	}
-	size := 1 + protowire.SizeBytes(len(data))
-	f.buf = append(f.buf, 0)
-	f.buf = binary.BigEndian.AppendUint32(f.buf, uint32(size))
+	field := 1 + protowire.SizeBytes(len(data))
+	if f.open < 0 || len(f.buf)-f.open-5+field > MaxPushBatchBytes {
+		f.open = len(f.buf)
+		f.buf = append(f.buf, 0, 0, 0, 0, 0)
+	}
 	f.buf = protowire.AppendTag(f.buf, 1, protowire.BytesType)
 	f.buf = protowire.AppendBytes(f.buf, data)
+	binary.BigEndian.PutUint32(f.buf[f.open+1:], uint32(len(f.buf)-f.open-5))
+	if !f.batch {
+		f.open = -1
+	}
 	if !f.held || len(f.buf) >= minBatch {
 		// A read waiting for more can take it now; one that would wait
 		// on is not woken for each event.
@@ -304,6 +321,7 @@ func (f *frames) Read(p []byte) (int, error) {
 	}
 	n := copy(p, f.buf)
 	f.buf = f.buf[:copy(f.buf, f.buf[n:])]
+	f.open = -1 // its length may be on its way: later events start a frame
 	f.cond.Broadcast()
 	return n, nil
 }

@@ -641,6 +641,50 @@ func (x *PushRequest) GetEnvelope() *Envelope {
 	return nil
 }
 
+type PushBatchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Envelopes     []*Envelope            `protobuf:"bytes,1,rep,name=envelopes,proto3" json:"envelopes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushBatchRequest) Reset() {
+	*x = PushBatchRequest{}
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushBatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushBatchRequest) ProtoMessage() {}
+
+func (x *PushBatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushBatchRequest.ProtoReflect.Descriptor instead.
+func (*PushBatchRequest) Descriptor() ([]byte, []int) {
+	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *PushBatchRequest) GetEnvelopes() []*Envelope {
+	if x != nil {
+		return x.Envelopes
+	}
+	return nil
+}
+
 type PushResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	EventId string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
@@ -652,7 +696,7 @@ type PushResponse struct {
 
 func (x *PushResponse) Reset() {
 	*x = PushResponse{}
-	mi := &file_hoist_v1alpha2_service_proto_msgTypes[9]
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -664,7 +708,7 @@ func (x *PushResponse) String() string {
 func (*PushResponse) ProtoMessage() {}
 
 func (x *PushResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hoist_v1alpha2_service_proto_msgTypes[9]
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -677,7 +721,7 @@ func (x *PushResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushResponse.ProtoReflect.Descriptor instead.
 func (*PushResponse) Descriptor() ([]byte, []int) {
-	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{9}
+	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PushResponse) GetEventId() string {
@@ -704,7 +748,7 @@ type ExecuteRequest struct {
 
 func (x *ExecuteRequest) Reset() {
 	*x = ExecuteRequest{}
-	mi := &file_hoist_v1alpha2_service_proto_msgTypes[10]
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -716,7 +760,7 @@ func (x *ExecuteRequest) String() string {
 func (*ExecuteRequest) ProtoMessage() {}
 
 func (x *ExecuteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hoist_v1alpha2_service_proto_msgTypes[10]
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -729,7 +773,7 @@ func (x *ExecuteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteRequest.ProtoReflect.Descriptor instead.
 func (*ExecuteRequest) Descriptor() ([]byte, []int) {
-	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{10}
+	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ExecuteRequest) GetBuild() bool {
@@ -756,7 +800,7 @@ type ExecuteResponse struct {
 
 func (x *ExecuteResponse) Reset() {
 	*x = ExecuteResponse{}
-	mi := &file_hoist_v1alpha2_service_proto_msgTypes[11]
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -768,7 +812,7 @@ func (x *ExecuteResponse) String() string {
 func (*ExecuteResponse) ProtoMessage() {}
 
 func (x *ExecuteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hoist_v1alpha2_service_proto_msgTypes[11]
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -781,7 +825,7 @@ func (x *ExecuteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteResponse.ProtoReflect.Descriptor instead.
 func (*ExecuteResponse) Descriptor() ([]byte, []int) {
-	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{11}
+	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ExecuteResponse) GetIteration() uint32 {
@@ -800,7 +844,7 @@ type AutoBuildRequest struct {
 
 func (x *AutoBuildRequest) Reset() {
 	*x = AutoBuildRequest{}
-	mi := &file_hoist_v1alpha2_service_proto_msgTypes[12]
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -812,7 +856,7 @@ func (x *AutoBuildRequest) String() string {
 func (*AutoBuildRequest) ProtoMessage() {}
 
 func (x *AutoBuildRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hoist_v1alpha2_service_proto_msgTypes[12]
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -825,7 +869,7 @@ func (x *AutoBuildRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutoBuildRequest.ProtoReflect.Descriptor instead.
 func (*AutoBuildRequest) Descriptor() ([]byte, []int) {
-	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{12}
+	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AutoBuildRequest) GetEnabled() bool {
@@ -844,7 +888,7 @@ type AutoBuildResponse struct {
 
 func (x *AutoBuildResponse) Reset() {
 	*x = AutoBuildResponse{}
-	mi := &file_hoist_v1alpha2_service_proto_msgTypes[13]
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -856,7 +900,7 @@ func (x *AutoBuildResponse) String() string {
 func (*AutoBuildResponse) ProtoMessage() {}
 
 func (x *AutoBuildResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hoist_v1alpha2_service_proto_msgTypes[13]
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -869,7 +913,7 @@ func (x *AutoBuildResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutoBuildResponse.ProtoReflect.Descriptor instead.
 func (*AutoBuildResponse) Descriptor() ([]byte, []int) {
-	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{13}
+	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AutoBuildResponse) GetEnabled() bool {
@@ -888,7 +932,7 @@ type AutoDeployRequest struct {
 
 func (x *AutoDeployRequest) Reset() {
 	*x = AutoDeployRequest{}
-	mi := &file_hoist_v1alpha2_service_proto_msgTypes[14]
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -900,7 +944,7 @@ func (x *AutoDeployRequest) String() string {
 func (*AutoDeployRequest) ProtoMessage() {}
 
 func (x *AutoDeployRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hoist_v1alpha2_service_proto_msgTypes[14]
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -913,7 +957,7 @@ func (x *AutoDeployRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutoDeployRequest.ProtoReflect.Descriptor instead.
 func (*AutoDeployRequest) Descriptor() ([]byte, []int) {
-	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{14}
+	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AutoDeployRequest) GetEnabled() bool {
@@ -932,7 +976,7 @@ type AutoDeployResponse struct {
 
 func (x *AutoDeployResponse) Reset() {
 	*x = AutoDeployResponse{}
-	mi := &file_hoist_v1alpha2_service_proto_msgTypes[15]
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -944,7 +988,7 @@ func (x *AutoDeployResponse) String() string {
 func (*AutoDeployResponse) ProtoMessage() {}
 
 func (x *AutoDeployResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hoist_v1alpha2_service_proto_msgTypes[15]
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -957,7 +1001,7 @@ func (x *AutoDeployResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutoDeployResponse.ProtoReflect.Descriptor instead.
 func (*AutoDeployResponse) Descriptor() ([]byte, []int) {
-	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{15}
+	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AutoDeployResponse) GetEnabled() bool {
@@ -976,7 +1020,7 @@ type AutoSyncRequest struct {
 
 func (x *AutoSyncRequest) Reset() {
 	*x = AutoSyncRequest{}
-	mi := &file_hoist_v1alpha2_service_proto_msgTypes[16]
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -988,7 +1032,7 @@ func (x *AutoSyncRequest) String() string {
 func (*AutoSyncRequest) ProtoMessage() {}
 
 func (x *AutoSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hoist_v1alpha2_service_proto_msgTypes[16]
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1001,7 +1045,7 @@ func (x *AutoSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutoSyncRequest.ProtoReflect.Descriptor instead.
 func (*AutoSyncRequest) Descriptor() ([]byte, []int) {
-	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{16}
+	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AutoSyncRequest) GetEnabled() bool {
@@ -1020,7 +1064,7 @@ type AutoSyncResponse struct {
 
 func (x *AutoSyncResponse) Reset() {
 	*x = AutoSyncResponse{}
-	mi := &file_hoist_v1alpha2_service_proto_msgTypes[17]
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1032,7 +1076,7 @@ func (x *AutoSyncResponse) String() string {
 func (*AutoSyncResponse) ProtoMessage() {}
 
 func (x *AutoSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hoist_v1alpha2_service_proto_msgTypes[17]
+	mi := &file_hoist_v1alpha2_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1045,7 +1089,7 @@ func (x *AutoSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutoSyncResponse.ProtoReflect.Descriptor instead.
 func (*AutoSyncResponse) Descriptor() ([]byte, []int) {
-	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{17}
+	return file_hoist_v1alpha2_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AutoSyncResponse) GetEnabled() bool {
@@ -1102,7 +1146,9 @@ const file_hoist_v1alpha2_service_proto_rawDesc = "" +
 	"\amessage\x18\x03 \x01(\tR\amessage\x12+\n" +
 	"\x05error\x18\x04 \x01(\v2\x15.hoist.v1alpha2.ErrorR\x05error\"C\n" +
 	"\vPushRequest\x124\n" +
-	"\benvelope\x18\x01 \x01(\v2\x18.hoist.v1alpha2.EnvelopeR\benvelope\"P\n" +
+	"\benvelope\x18\x01 \x01(\v2\x18.hoist.v1alpha2.EnvelopeR\benvelope\"J\n" +
+	"\x10PushBatchRequest\x126\n" +
+	"\tenvelopes\x18\x01 \x03(\v2\x18.hoist.v1alpha2.EnvelopeR\tenvelopes\"P\n" +
 	"\fPushResponse\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12%\n" +
 	"\x0eacked_sequence\x18\x02 \x01(\rR\rackedSequence\">\n" +
@@ -1125,9 +1171,10 @@ const file_hoist_v1alpha2_service_proto_rawDesc = "" +
 	"\aenabled\x18\x01 \x01(\bR\aenabled2\x97\x01\n" +
 	"\fEventService\x12C\n" +
 	"\x06Events\x12\x1d.hoist.v1alpha2.EventsRequest\x1a\x18.hoist.v1alpha2.Envelope0\x01\x12B\n" +
-	"\bGetState\x12\x1f.hoist.v1alpha2.GetStateRequest\x1a\x15.hoist.v1alpha2.State2Y\n" +
+	"\bGetState\x12\x1f.hoist.v1alpha2.GetStateRequest\x1a\x15.hoist.v1alpha2.State2\xaa\x01\n" +
 	"\x10EventSinkService\x12E\n" +
-	"\x04Push\x12\x1b.hoist.v1alpha2.PushRequest\x1a\x1c.hoist.v1alpha2.PushResponse(\x010\x012\xd2\x02\n" +
+	"\x04Push\x12\x1b.hoist.v1alpha2.PushRequest\x1a\x1c.hoist.v1alpha2.PushResponse(\x010\x01\x12O\n" +
+	"\tPushBatch\x12 .hoist.v1alpha2.PushBatchRequest\x1a\x1c.hoist.v1alpha2.PushResponse(\x010\x012\xd2\x02\n" +
 	"\x0eControlService\x12J\n" +
 	"\aExecute\x12\x1e.hoist.v1alpha2.ExecuteRequest\x1a\x1f.hoist.v1alpha2.ExecuteResponse\x12P\n" +
 	"\tAutoBuild\x12 .hoist.v1alpha2.AutoBuildRequest\x1a!.hoist.v1alpha2.AutoBuildResponse\x12S\n" +
@@ -1147,7 +1194,7 @@ func file_hoist_v1alpha2_service_proto_rawDescGZIP() []byte {
 	return file_hoist_v1alpha2_service_proto_rawDescData
 }
 
-var file_hoist_v1alpha2_service_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_hoist_v1alpha2_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_hoist_v1alpha2_service_proto_goTypes = []any{
 	(*EventsRequest)(nil),      // 0: hoist.v1alpha2.EventsRequest
 	(*EventFilter)(nil),        // 1: hoist.v1alpha2.EventFilter
@@ -1158,59 +1205,63 @@ var file_hoist_v1alpha2_service_proto_goTypes = []any{
 	(*DeployState)(nil),        // 6: hoist.v1alpha2.DeployState
 	(*ResourceState)(nil),      // 7: hoist.v1alpha2.ResourceState
 	(*PushRequest)(nil),        // 8: hoist.v1alpha2.PushRequest
-	(*PushResponse)(nil),       // 9: hoist.v1alpha2.PushResponse
-	(*ExecuteRequest)(nil),     // 10: hoist.v1alpha2.ExecuteRequest
-	(*ExecuteResponse)(nil),    // 11: hoist.v1alpha2.ExecuteResponse
-	(*AutoBuildRequest)(nil),   // 12: hoist.v1alpha2.AutoBuildRequest
-	(*AutoBuildResponse)(nil),  // 13: hoist.v1alpha2.AutoBuildResponse
-	(*AutoDeployRequest)(nil),  // 14: hoist.v1alpha2.AutoDeployRequest
-	(*AutoDeployResponse)(nil), // 15: hoist.v1alpha2.AutoDeployResponse
-	(*AutoSyncRequest)(nil),    // 16: hoist.v1alpha2.AutoSyncRequest
-	(*AutoSyncResponse)(nil),   // 17: hoist.v1alpha2.AutoSyncResponse
-	(Status)(0),                // 18: hoist.v1alpha2.Status
-	(*Error)(nil),              // 19: hoist.v1alpha2.Error
-	(*PortEvent)(nil),          // 20: hoist.v1alpha2.PortEvent
-	(*Artifact)(nil),           // 21: hoist.v1alpha2.Artifact
-	(*Resource)(nil),           // 22: hoist.v1alpha2.Resource
-	(*Envelope)(nil),           // 23: hoist.v1alpha2.Envelope
+	(*PushBatchRequest)(nil),   // 9: hoist.v1alpha2.PushBatchRequest
+	(*PushResponse)(nil),       // 10: hoist.v1alpha2.PushResponse
+	(*ExecuteRequest)(nil),     // 11: hoist.v1alpha2.ExecuteRequest
+	(*ExecuteResponse)(nil),    // 12: hoist.v1alpha2.ExecuteResponse
+	(*AutoBuildRequest)(nil),   // 13: hoist.v1alpha2.AutoBuildRequest
+	(*AutoBuildResponse)(nil),  // 14: hoist.v1alpha2.AutoBuildResponse
+	(*AutoDeployRequest)(nil),  // 15: hoist.v1alpha2.AutoDeployRequest
+	(*AutoDeployResponse)(nil), // 16: hoist.v1alpha2.AutoDeployResponse
+	(*AutoSyncRequest)(nil),    // 17: hoist.v1alpha2.AutoSyncRequest
+	(*AutoSyncResponse)(nil),   // 18: hoist.v1alpha2.AutoSyncResponse
+	(Status)(0),                // 19: hoist.v1alpha2.Status
+	(*Error)(nil),              // 20: hoist.v1alpha2.Error
+	(*PortEvent)(nil),          // 21: hoist.v1alpha2.PortEvent
+	(*Artifact)(nil),           // 22: hoist.v1alpha2.Artifact
+	(*Resource)(nil),           // 23: hoist.v1alpha2.Resource
+	(*Envelope)(nil),           // 24: hoist.v1alpha2.Envelope
 }
 var file_hoist_v1alpha2_service_proto_depIdxs = []int32{
 	1,  // 0: hoist.v1alpha2.EventsRequest.filter:type_name -> hoist.v1alpha2.EventFilter
-	18, // 1: hoist.v1alpha2.EventFilter.statuses:type_name -> hoist.v1alpha2.Status
-	18, // 2: hoist.v1alpha2.State.status:type_name -> hoist.v1alpha2.Status
+	19, // 1: hoist.v1alpha2.EventFilter.statuses:type_name -> hoist.v1alpha2.Status
+	19, // 2: hoist.v1alpha2.State.status:type_name -> hoist.v1alpha2.Status
 	5,  // 3: hoist.v1alpha2.State.artifacts:type_name -> hoist.v1alpha2.ArtifactState
 	6,  // 4: hoist.v1alpha2.State.deploy:type_name -> hoist.v1alpha2.DeployState
 	7,  // 5: hoist.v1alpha2.State.resources:type_name -> hoist.v1alpha2.ResourceState
-	19, // 6: hoist.v1alpha2.State.error:type_name -> hoist.v1alpha2.Error
-	20, // 7: hoist.v1alpha2.State.forwarded_ports:type_name -> hoist.v1alpha2.PortEvent
-	18, // 8: hoist.v1alpha2.ArtifactState.status:type_name -> hoist.v1alpha2.Status
-	21, // 9: hoist.v1alpha2.ArtifactState.artifact:type_name -> hoist.v1alpha2.Artifact
-	19, // 10: hoist.v1alpha2.ArtifactState.error:type_name -> hoist.v1alpha2.Error
-	18, // 11: hoist.v1alpha2.DeployState.status:type_name -> hoist.v1alpha2.Status
-	22, // 12: hoist.v1alpha2.DeployState.resources:type_name -> hoist.v1alpha2.Resource
-	19, // 13: hoist.v1alpha2.DeployState.error:type_name -> hoist.v1alpha2.Error
-	18, // 14: hoist.v1alpha2.ResourceState.status:type_name -> hoist.v1alpha2.Status
-	19, // 15: hoist.v1alpha2.ResourceState.error:type_name -> hoist.v1alpha2.Error
-	23, // 16: hoist.v1alpha2.PushRequest.envelope:type_name -> hoist.v1alpha2.Envelope
-	0,  // 17: hoist.v1alpha2.EventService.Events:input_type -> hoist.v1alpha2.EventsRequest
-	3,  // 18: hoist.v1alpha2.EventService.GetState:input_type -> hoist.v1alpha2.GetStateRequest
-	8,  // 19: hoist.v1alpha2.EventSinkService.Push:input_type -> hoist.v1alpha2.PushRequest
-	10, // 20: hoist.v1alpha2.ControlService.Execute:input_type -> hoist.v1alpha2.ExecuteRequest
-	12, // 21: hoist.v1alpha2.ControlService.AutoBuild:input_type -> hoist.v1alpha2.AutoBuildRequest
-	14, // 22: hoist.v1alpha2.ControlService.AutoDeploy:input_type -> hoist.v1alpha2.AutoDeployRequest
-	16, // 23: hoist.v1alpha2.ControlService.AutoSync:input_type -> hoist.v1alpha2.AutoSyncRequest
-	23, // 24: hoist.v1alpha2.EventService.Events:output_type -> hoist.v1alpha2.Envelope
-	4,  // 25: hoist.v1alpha2.EventService.GetState:output_type -> hoist.v1alpha2.State
-	9,  // 26: hoist.v1alpha2.EventSinkService.Push:output_type -> hoist.v1alpha2.PushResponse
-	11, // 27: hoist.v1alpha2.ControlService.Execute:output_type -> hoist.v1alpha2.ExecuteResponse
-	13, // 28: hoist.v1alpha2.ControlService.AutoBuild:output_type -> hoist.v1alpha2.AutoBuildResponse
-	15, // 29: hoist.v1alpha2.ControlService.AutoDeploy:output_type -> hoist.v1alpha2.AutoDeployResponse
-	17, // 30: hoist.v1alpha2.ControlService.AutoSync:output_type -> hoist.v1alpha2.AutoSyncResponse
-	24, // [24:31] is the sub-list for method output_type
-	17, // [17:24] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	20, // 6: hoist.v1alpha2.State.error:type_name -> hoist.v1alpha2.Error
+	21, // 7: hoist.v1alpha2.State.forwarded_ports:type_name -> hoist.v1alpha2.PortEvent
+	19, // 8: hoist.v1alpha2.ArtifactState.status:type_name -> hoist.v1alpha2.Status
+	22, // 9: hoist.v1alpha2.ArtifactState.artifact:type_name -> hoist.v1alpha2.Artifact
+	20, // 10: hoist.v1alpha2.ArtifactState.error:type_name -> hoist.v1alpha2.Error
+	19, // 11: hoist.v1alpha2.DeployState.status:type_name -> hoist.v1alpha2.Status
+	23, // 12: hoist.v1alpha2.DeployState.resources:type_name -> hoist.v1alpha2.Resource
+	20, // 13: hoist.v1alpha2.DeployState.error:type_name -> hoist.v1alpha2.Error
+	19, // 14: hoist.v1alpha2.ResourceState.status:type_name -> hoist.v1alpha2.Status
+	20, // 15: hoist.v1alpha2.ResourceState.error:type_name -> hoist.v1alpha2.Error
+	24, // 16: hoist.v1alpha2.PushRequest.envelope:type_name -> hoist.v1alpha2.Envelope
+	24, // 17: hoist.v1alpha2.PushBatchRequest.envelopes:type_name -> hoist.v1alpha2.Envelope
+	0,  // 18: hoist.v1alpha2.EventService.Events:input_type -> hoist.v1alpha2.EventsRequest
+	3,  // 19: hoist.v1alpha2.EventService.GetState:input_type -> hoist.v1alpha2.GetStateRequest
+	8,  // 20: hoist.v1alpha2.EventSinkService.Push:input_type -> hoist.v1alpha2.PushRequest
+	9,  // 21: hoist.v1alpha2.EventSinkService.PushBatch:input_type -> hoist.v1alpha2.PushBatchRequest
+	11, // 22: hoist.v1alpha2.ControlService.Execute:input_type -> hoist.v1alpha2.ExecuteRequest
+	13, // 23: hoist.v1alpha2.ControlService.AutoBuild:input_type -> hoist.v1alpha2.AutoBuildRequest
+	15, // 24: hoist.v1alpha2.ControlService.AutoDeploy:input_type -> hoist.v1alpha2.AutoDeployRequest
+	17, // 25: hoist.v1alpha2.ControlService.AutoSync:input_type -> hoist.v1alpha2.AutoSyncRequest
+	24, // 26: hoist.v1alpha2.EventService.Events:output_type -> hoist.v1alpha2.Envelope
+	4,  // 27: hoist.v1alpha2.EventService.GetState:output_type -> hoist.v1alpha2.State
+	10, // 28: hoist.v1alpha2.EventSinkService.Push:output_type -> hoist.v1alpha2.PushResponse
+	10, // 29: hoist.v1alpha2.EventSinkService.PushBatch:output_type -> hoist.v1alpha2.PushResponse
+	12, // 30: hoist.v1alpha2.ControlService.Execute:output_type -> hoist.v1alpha2.ExecuteResponse
+	14, // 31: hoist.v1alpha2.ControlService.AutoBuild:output_type -> hoist.v1alpha2.AutoBuildResponse
+	16, // 32: hoist.v1alpha2.ControlService.AutoDeploy:output_type -> hoist.v1alpha2.AutoDeployResponse
+	18, // 33: hoist.v1alpha2.ControlService.AutoSync:output_type -> hoist.v1alpha2.AutoSyncResponse
+	26, // [26:34] is the sub-list for method output_type
+	18, // [18:26] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_hoist_v1alpha2_service_proto_init() }
@@ -1225,7 +1276,7 @@ func file_hoist_v1alpha2_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hoist_v1alpha2_service_proto_rawDesc), len(file_hoist_v1alpha2_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -49,6 +49,9 @@ const (
 	EventServiceGetStateProcedure = "/hoist.v1alpha2.EventService/GetState"
 	// EventSinkServicePushProcedure is the fully-qualified name of the EventSinkService's Push RPC.
 	EventSinkServicePushProcedure = "/hoist.v1alpha2.EventSinkService/Push"
+	// EventSinkServicePushBatchProcedure is the fully-qualified name of the EventSinkService's
+	// PushBatch RPC.
+	EventSinkServicePushBatchProcedure = "/hoist.v1alpha2.EventSinkService/PushBatch"
 	// ControlServiceExecuteProcedure is the fully-qualified name of the ControlService's Execute RPC.
 	ControlServiceExecuteProcedure = "/hoist.v1alpha2.ControlService/Execute"
 	// ControlServiceAutoBuildProcedure is the fully-qualified name of the ControlService's AutoBuild
@@ -178,6 +181,12 @@ type EventSinkServiceClient interface {
 	// hoist sends again everything not acknowledged, so a sink must store
 	// each (event_id, sequence) once.
 	Push(context.Context) *connect.BidiStreamForClient[v1alpha2.PushRequest, v1alpha2.PushResponse]
+	// PushBatch is Push with many events a message, in sequence order, so
+	// that a sink decodes one message for many events instead of one each.
+	// hoist calls it first and falls back to Push for a sink that answers
+	// UNIMPLEMENTED. A message holds at most 64 KiB of envelopes, or a
+	// single larger envelope.
+	PushBatch(context.Context) *connect.BidiStreamForClient[v1alpha2.PushBatchRequest, v1alpha2.PushResponse]
 }
 
 // NewEventSinkServiceClient constructs a client for the hoist.v1alpha2.EventSinkService service. By
@@ -197,17 +206,29 @@ func NewEventSinkServiceClient(httpClient connect.HTTPClient, baseURL string, op
 			connect.WithSchema(eventSinkServiceMethods.ByName("Push")),
 			connect.WithClientOptions(opts...),
 		),
+		pushBatch: connect.NewClient[v1alpha2.PushBatchRequest, v1alpha2.PushResponse](
+			httpClient,
+			baseURL+EventSinkServicePushBatchProcedure,
+			connect.WithSchema(eventSinkServiceMethods.ByName("PushBatch")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // eventSinkServiceClient implements EventSinkServiceClient.
 type eventSinkServiceClient struct {
-	push *connect.Client[v1alpha2.PushRequest, v1alpha2.PushResponse]
+	push      *connect.Client[v1alpha2.PushRequest, v1alpha2.PushResponse]
+	pushBatch *connect.Client[v1alpha2.PushBatchRequest, v1alpha2.PushResponse]
 }
 
 // Push calls hoist.v1alpha2.EventSinkService.Push.
 func (c *eventSinkServiceClient) Push(ctx context.Context) *connect.BidiStreamForClient[v1alpha2.PushRequest, v1alpha2.PushResponse] {
 	return c.push.CallBidiStream(ctx)
+}
+
+// PushBatch calls hoist.v1alpha2.EventSinkService.PushBatch.
+func (c *eventSinkServiceClient) PushBatch(ctx context.Context) *connect.BidiStreamForClient[v1alpha2.PushBatchRequest, v1alpha2.PushResponse] {
+	return c.pushBatch.CallBidiStream(ctx)
 }
 
 // EventSinkServiceHandler is an implementation of the hoist.v1alpha2.EventSinkService service.
@@ -217,6 +238,12 @@ type EventSinkServiceHandler interface {
 	// hoist sends again everything not acknowledged, so a sink must store
 	// each (event_id, sequence) once.
 	Push(context.Context, *connect.BidiStream[v1alpha2.PushRequest, v1alpha2.PushResponse]) error
+	// PushBatch is Push with many events a message, in sequence order, so
+	// that a sink decodes one message for many events instead of one each.
+	// hoist calls it first and falls back to Push for a sink that answers
+	// UNIMPLEMENTED. A message holds at most 64 KiB of envelopes, or a
+	// single larger envelope.
+	PushBatch(context.Context, *connect.BidiStream[v1alpha2.PushBatchRequest, v1alpha2.PushResponse]) error
 }
 
 // NewEventSinkServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -232,10 +259,18 @@ func NewEventSinkServiceHandler(svc EventSinkServiceHandler, opts ...connect.Han
 		connect.WithSchema(eventSinkServiceMethods.ByName("Push")),
 		connect.WithHandlerOptions(opts...),
 	)
+	eventSinkServicePushBatchHandler := connect.NewBidiStreamHandler(
+		EventSinkServicePushBatchProcedure,
+		svc.PushBatch,
+		connect.WithSchema(eventSinkServiceMethods.ByName("PushBatch")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/hoist.v1alpha2.EventSinkService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case EventSinkServicePushProcedure:
 			eventSinkServicePushHandler.ServeHTTP(w, r)
+		case EventSinkServicePushBatchProcedure:
+			eventSinkServicePushBatchHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -247,6 +282,10 @@ type UnimplementedEventSinkServiceHandler struct{}
 
 func (UnimplementedEventSinkServiceHandler) Push(context.Context, *connect.BidiStream[v1alpha2.PushRequest, v1alpha2.PushResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("hoist.v1alpha2.EventSinkService.Push is not implemented"))
+}
+
+func (UnimplementedEventSinkServiceHandler) PushBatch(context.Context, *connect.BidiStream[v1alpha2.PushBatchRequest, v1alpha2.PushResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("hoist.v1alpha2.EventSinkService.PushBatch is not implemented"))
 }
 
 // ControlServiceClient is a client for the hoist.v1alpha2.ControlService service.
