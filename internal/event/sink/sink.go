@@ -45,8 +45,9 @@ func Run(ctx context.Context, bus *event.Bus, s Sink) error {
 
 // Start subscribes s to every event of bus, now, and returns the function
 // that feeds them to it until the run ends or ctx is done, flushing
-// whenever it has caught up with the publishers, and after maxPending
-// events while it has not. An EncodedSink is given the event's shared
+// whenever it has caught up with the publishers, at most once each
+// event.WriteEvery unless it has maxPending events or the run's last, and
+// after maxPending events while it has not caught up. An EncodedSink is given the event's shared
 // encoded forms. A sink started before the run's first event misses
 // nothing even on a bus without history, however late it runs.
 func Start(bus *event.Bus, s Sink) func(ctx context.Context) error {
@@ -59,6 +60,7 @@ func Start(bus *event.Bus, s Sink) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
 		defer sub.Close()
 		pending := 0
+		var pace event.Pacer
 		return sub.Each(ctx, func(e *event.Encoded, more bool) error {
 			var err error
 			if encoded {
@@ -72,7 +74,15 @@ func Start(bus *event.Bus, s Sink) func(ctx context.Context) error {
 			if pending++; more && pending < maxPending {
 				return nil
 			}
+			if !more && pending < maxPending && !e.Terminal() {
+				// Caught up: the events that come until the pace allows
+				// a write go out with this one.
+				if pace.Wait(ctx) && bus.Last() > e.Seq() {
+					return nil
+				}
+			}
 			pending = 0
+			pace.Wrote()
 			return s.Flush()
 		})
 	}
