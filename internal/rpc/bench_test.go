@@ -2,7 +2,9 @@ package rpc_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -88,15 +90,27 @@ func benchSubscribers(b *testing.B, finished bool, subs int, read func(url strin
 
 // BenchmarkEvents measures the EventService's Events over gRPC, from a
 // finished run and while the run publishes, to one and to 50 subscribers
-// sharing one HTTP/2 connection: clients that decode each message into a
-// pb.Envelope, as generated clients do, and clients that take each
-// message's bytes, as a relay does, which leaves the server's own cost.
+// sharing one HTTP/2 connection: connect-go clients that decode each
+// message into a pb.Envelope, as generated clients do (client=decode),
+// connect-go clients that take each message's bytes (client=bytes), and
+// clients that read the gRPC frames off the HTTP/2 stream themselves, as
+// a relay does (client=frames), which leaves mostly the server's own cost.
 func BenchmarkEvents(b *testing.B) {
 	for _, finished := range []bool{true, false} {
 		for _, subs := range []int{1, 50} {
-			for _, decode := range []bool{true, false} {
-				name := fmt.Sprintf("run=%s/subscribers=%d/client=%s", runName(finished), subs, map[bool]string{true: "decode", false: "bytes"}[decode])
+			for _, kind := range []string{"decode", "bytes", "frames"} {
+				name := fmt.Sprintf("run=%s/subscribers=%d/client=%s", runName(finished), subs, kind)
 				b.Run(name, func(b *testing.B) {
+					if kind == "frames" {
+						var once sync.Once
+						var hc *http.Client
+						benchSubscribers(b, finished, subs, func(url string, connected func()) (int, error) {
+							once.Do(func() { hc = h2cClient(b, url) })
+							return readFrames(b.Context(), hc, url, connected)
+						})
+						return
+					}
+					decode := kind == "decode"
 					var once sync.Once
 					var client *connect.Client[pb.EventsRequest, rawMessage]
 					benchSubscribers(b, finished, subs, func(url string, connected func()) (int, error) {
@@ -127,6 +141,53 @@ func rawEventsClient(b *testing.B, url string, decode bool) *connect.Client[pb.E
 	}
 	return connect.NewClient[pb.EventsRequest, rawMessage](hc, url+hoistv1alpha2connect.EventServiceEventsProcedure,
 		connect.WithGRPC(), connect.WithCodec(rawCodec{decode: decode}))
+}
+
+// h2cClient is an HTTP/2 client without TLS for the server at url.
+func h2cClient(b *testing.B, url string) *http.Client {
+	hc, err := rpc.NewHTTPClient(rpc.ClientOptions{Address: url})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return hc
+}
+
+// readFrames calls Events over gRPC with hc and counts the messages of the
+// response, read as gRPC frames (a five-byte prefix, then the message)
+// without decoding them, as a relay would. It calls connected once the
+// response's headers have come, and checks the call's status.
+func readFrames(ctx context.Context, hc *http.Client, url string, connected func()) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+hoistv1alpha2connect.EventServiceEventsProcedure,
+		bytes.NewReader([]byte{0, 0, 0, 0, 0})) // an empty EventsRequest
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/grpc")
+	req.Header.Set("Te", "trailers")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	connected()
+	br := bufio.NewReaderSize(resp.Body, 64<<10)
+	var prefix [5]byte
+	n := 0
+	for {
+		if _, err := io.ReadFull(br, prefix[:]); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return n, err
+		}
+		if _, err := br.Discard(int(binary.BigEndian.Uint32(prefix[1:]))); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if status := resp.Trailer.Get("Grpc-Status"); status != "0" {
+		return n, fmt.Errorf("grpc-status %q: %s", status, resp.Trailer.Get("Grpc-Message"))
+	}
+	return n, nil
 }
 
 // rawMessage is a message's bytes.
