@@ -99,7 +99,7 @@ var (
 	built      = append(slices.Clone(building), buildLineEv("app", "Step 1/3 : FROM busybox", true), buildEv("app", pb.Status_SUCCEEDED, nil))
 	deploying  = append(slices.Clone(built), deployEv("kubectl", pb.Status_IN_PROGRESS, nil))
 	deployed   = append(slices.Clone(deploying), appliedEv("kubectl", "Deployment", "default", "app", "created"),
-			deployEv("kubectl", pb.Status_SUCCEEDED, nil))
+		deployEv("kubectl", pb.Status_SUCCEEDED, nil))
 	checking  = append(slices.Clone(deployed), checkEv("", pb.Status_IN_PROGRESS, "waiting up to 10m0s for 1 resources to be ready", nil))
 	iterated  = append(slices.Clone(checking), checkEv("Deployment/default/app", pb.Status_SUCCEEDED, "ready", nil), checkEv("", pb.Status_SUCCEEDED, "1 resources ready", nil), devLoopEv(1, pb.Status_SUCCEEDED, nil))
 	iterating = append(slices.Clone(iterated), devLoopEv(2, pb.Status_IN_PROGRESS, nil))
