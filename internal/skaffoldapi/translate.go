@@ -135,8 +135,6 @@ type reader struct {
 	out stepper
 
 	command string
-	// deployers are the metaEvent's deployers, in the order they deploy.
-	deployers int
 	// iter is hoist's dev loop iteration, 0 outside hoist dev;
 	// inIteration tells whether one is running.
 	iter        uint32
@@ -155,11 +153,13 @@ type reader struct {
 	builds map[string]*artifactBuild
 	// tests are the test subtask ids of the current Test task, by image.
 	tests map[string]string
-	// deployStarted and deployDone count the deployers of the current
-	// deploy that started and that succeeded; doneSent tells whether
-	// stepDeployDone was reported.
-	deployStarted, deployDone int
-	doneSent                  bool
+	// deployStarted counts the deployers of the current deploy that
+	// started. pending is the subtask id of the deployer whose success is
+	// reported once its status check ends, as Skaffold checks the status
+	// of each deployer's resources before it reports the deployer's end
+	// (--iterative-status-check, on by default).
+	deployStarted int
+	pending       string
 }
 
 // artifactBuild is where one artifact's build stands in the current Build
@@ -181,7 +181,6 @@ func (r *reader) read(env *pb.Envelope) {
 	switch p := env.GetEvent().GetPayload().(type) {
 	case *pb.Event_MetaEvent:
 		r.command = p.MetaEvent.Command
-		r.deployers = len(splitList(p.MetaEvent.Deployer))
 		r.emit(step{kind: stepMeta, env: env})
 	case *pb.Event_BuildEvent:
 		r.build(env, p.BuildEvent)
@@ -366,8 +365,9 @@ func (r *reader) deploy(env *pb.Envelope, e *pb.DeployEvent) {
 			r.emit(step{kind: stepRenderEnd, phase: phaseRender, subtask: "0", status: pb.Status_SUCCEEDED, env: env})
 			r.taskEnd(env, phaseRender, pb.Status_SUCCEEDED, nil, phaseRender)
 			r.taskStart(env, phaseDeploy)
-			r.deployStarted, r.deployDone, r.doneSent = 0, 0, false
+			r.deployStarted, r.pending = 0, ""
 		}
+		r.flushDeployer(env, pb.Status_SUCCEEDED, nil, phaseDeploy)
 		idx = strconv.Itoa(r.deployStarted)
 		r.deployStarted++
 		r.running[phaseDeploy]++
@@ -381,20 +381,57 @@ func (r *reader) deploy(env *pb.Envelope, e *pb.DeployEvent) {
 		}
 	case e.Status == pb.Status_SUCCEEDED:
 		r.running[phaseDeploy]--
-		r.emit(step{kind: stepDeployEnd, phase: phaseDeploy, subtask: idx, status: e.Status, env: env})
-		r.deployDone++
-		if r.deployDone >= r.deployers && !r.doneSent {
-			r.doneSent = true
-			r.emit(step{kind: stepDeployDone, phase: phaseDeploy, env: env})
+		if !r.open[phaseDeploy] {
+			r.emit(step{kind: stepDeployEnd, phase: phaseDeploy, subtask: idx, status: e.Status, env: env})
+			return
 		}
+		r.pending = idx
 	default:
-		r.running[phaseDeploy]--
+		if r.pending == idx {
+			// A deployer's post-deploy hook failed after it deployed.
+			r.pending = ""
+		} else {
+			r.running[phaseDeploy]--
+		}
+		r.flushDeployer(env, pb.Status_SUCCEEDED, nil, phaseDeploy)
 		r.fail(phaseDeploy, e.Error)
 		r.emit(step{kind: stepDeployEnd, phase: phaseDeploy, subtask: idx, status: e.Status, err: e.Error, errPhase: phaseDeploy, env: env})
 		if !r.open[phaseStatusCheck] {
 			r.taskEnd(env, phaseDeploy, e.Status, e.Error, phaseDeploy)
 		}
 	}
+}
+
+// flushDeployer reports the end of the deployer whose success waited for
+// its status check, with the outcome of that check.
+func (r *reader) flushDeployer(env *pb.Envelope, status pb.Status, err *pb.Error, errPhase phase) {
+	if r.pending == "" {
+		return
+	}
+	idx := r.pending
+	r.pending = ""
+	r.emit(step{kind: stepDeployEnd, phase: phaseDeploy, subtask: idx, status: status, err: err, errPhase: errPhase, env: env})
+}
+
+// endDeploy ends the Deploy task with the outcome of its status check (or
+// of the deployers, when none follows): the pending deployer's end, then,
+// on success, the end of the whole deploy, which v1 reports.
+func (r *reader) endDeploy(env *pb.Envelope, status pb.Status, err *pb.Error, errPhase phase) {
+	if !r.open[phaseDeploy] {
+		r.flushDeployer(env, status, err, errPhase)
+		return
+	}
+	if isFailure(status) {
+		if r.pending == "" {
+			r.pending = strconv.Itoa(max(r.deployStarted-1, 0))
+		}
+		r.flushDeployer(env, status, err, errPhase)
+		r.taskEnd(env, phaseDeploy, status, err, errPhase)
+		return
+	}
+	r.flushDeployer(env, pb.Status_SUCCEEDED, nil, phaseDeploy)
+	r.emit(step{kind: stepDeployDone, phase: phaseDeploy, env: env})
+	r.taskEnd(env, phaseDeploy, pb.Status_SUCCEEDED, nil, phaseDeploy)
 }
 
 // cleanup reports what a delete did as output lines.
@@ -423,13 +460,15 @@ func (r *reader) statusCheck(env *pb.Envelope, e *pb.StatusCheckEvent) {
 		return
 	}
 	if e.Status == pb.Status_IN_PROGRESS {
-		if r.open[phaseDeploy] && !r.doneSent && r.failed[phaseDeploy] == nil {
-			r.doneSent = true
-			r.emit(step{kind: stepDeployDone, phase: phaseDeploy, env: env})
-		}
 		r.taskStart(env, phaseStatusCheck)
 		if e.Message != "" {
-			r.emit(step{kind: stepLog, phase: phaseDeploy, subtask: noSubtask, line: e.Message, env: env})
+			// Skaffold prints it to the output of the deployer whose
+			// resources it checks.
+			sub := r.pending
+			if sub == "" {
+				sub = noSubtask
+			}
+			r.emit(step{kind: stepLog, phase: phaseDeploy, subtask: sub, line: e.Message, env: env})
 		}
 		return
 	}
@@ -437,7 +476,7 @@ func (r *reader) statusCheck(env *pb.Envelope, e *pb.StatusCheckEvent) {
 		r.fail(phaseStatusCheck, e.Error)
 	}
 	r.taskEnd(env, phaseStatusCheck, e.Status, e.Error, phaseStatusCheck)
-	r.taskEnd(env, phaseDeploy, e.Status, e.Error, phaseStatusCheck)
+	r.endDeploy(env, e.Status, e.Error, phaseStatusCheck)
 }
 
 // devLoop reads a devLoopEvent: an iteration's start or end.
@@ -534,24 +573,29 @@ func (r *reader) closeExcept(env *pb.Envelope, p phase, status pb.Status, err *p
 	}
 }
 
-// closeDeploy closes the Deploy task and its status check.
+// closeDeploy closes the Deploy task and its status check, at the start
+// of another phase or at the end of the iteration or run, which ended
+// with status and err.
 func (r *reader) closeDeploy(env *pb.Envelope, status pb.Status, err *pb.Error) {
 	if r.open[phaseStatusCheck] {
 		r.closeTask(env, phaseStatusCheck, status, err)
-		if r.failed[phaseStatusCheck] != nil || isFailure(status) {
-			checkErr := r.failed[phaseStatusCheck]
+		if checkErr := r.failed[phaseStatusCheck]; checkErr != nil || isFailure(status) {
 			if checkErr == nil {
 				checkErr = err
 			}
-			r.taskEnd(env, phaseDeploy, pb.Status_FAILED, checkErr, phaseStatusCheck)
+			r.endDeploy(env, pb.Status_FAILED, checkErr, phaseStatusCheck)
 			return
 		}
 	}
-	if r.running[phaseDeploy] == 0 && !r.doneSent && r.failed[phaseDeploy] == nil {
-		r.doneSent = true
-		r.emit(step{kind: stepDeployDone, phase: phaseDeploy, env: env})
+	switch {
+	case r.failed[phaseDeploy] != nil:
+		r.flushDeployer(env, pb.Status_SUCCEEDED, nil, phaseDeploy)
+		r.taskEnd(env, phaseDeploy, pb.Status_FAILED, r.failed[phaseDeploy], phaseDeploy)
+	case r.running[phaseDeploy] > 0 && isFailure(status):
+		r.endDeploy(env, status, err, phaseDeploy)
+	default:
+		r.endDeploy(env, pb.Status_SUCCEEDED, nil, phaseDeploy)
 	}
-	r.closeTask(env, phaseDeploy, status, err)
 }
 
 // isFailure tells whether status ends something that did not succeed.

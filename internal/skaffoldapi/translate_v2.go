@@ -140,6 +140,15 @@ func v2Status(s pb.Status) string {
 	}
 }
 
+// v2SubtaskStatus is the v2 status of a test, render or deploy
+// subtask: Skaffold reports their cancellation as a failure.
+func v2SubtaskStatus(s pb.Status) string {
+	if s == pb.Status_CANCELED {
+		return v2Failed
+	}
+	return v2Status(s)
+}
+
 // v2TaskStatus is the status of a task that ended with s: Skaffold's
 // tasks succeed or fail.
 func v2TaskStatus(s pb.Status) string {
@@ -183,13 +192,13 @@ func (t *V2) step(s step) {
 		t.buildSubtask(s.subtask, stepBuild, v2Status(s.status), actionableV2(s.errPhase, s.status, s.err))
 	case stepTestStart, stepTestEnd:
 		t.add(&skaffoldv2.Event{EventType: &skaffoldv2.Event_TestEvent{TestEvent: &skaffoldv2.TestSubtaskEvent{
-			Id: s.subtask, TaskId: t.ids[phaseTest], Status: v2Status(s.status), ActionableErr: actionableV2(s.errPhase, s.status, s.err)}}})
+			Id: s.subtask, TaskId: t.ids[phaseTest], Status: v2SubtaskStatus(s.status), ActionableErr: actionableV2(s.errPhase, s.status, s.err)}}})
 	case stepRenderStart, stepRenderEnd:
 		t.add(&skaffoldv2.Event{EventType: &skaffoldv2.Event_RenderEvent{RenderEvent: &skaffoldv2.RenderSubtaskEvent{
-			Id: s.subtask, TaskId: t.ids[phaseRender], Status: v2Status(s.status), ActionableErr: actionableV2(s.errPhase, s.status, s.err)}}})
+			Id: s.subtask, TaskId: t.ids[phaseRender], Status: v2SubtaskStatus(s.status), ActionableErr: actionableV2(s.errPhase, s.status, s.err)}}})
 	case stepDeployStart, stepDeployEnd:
 		t.add(&skaffoldv2.Event{EventType: &skaffoldv2.Event_DeploySubtaskEvent{DeploySubtaskEvent: &skaffoldv2.DeploySubtaskEvent{
-			Id: s.subtask, TaskId: t.ids[phaseDeploy], Status: v2Status(s.status), ActionableErr: actionableV2(s.errPhase, s.status, s.err)}}})
+			Id: s.subtask, TaskId: t.ids[phaseDeploy], Status: v2SubtaskStatus(s.status), ActionableErr: actionableV2(s.errPhase, s.status, s.err)}}})
 	case stepResource:
 		t.resource(s)
 	case stepPort:
