@@ -35,7 +35,6 @@ func Run(cmd *exec.Cmd, line func(string), keep int) ([]string, error) {
 	if err != nil {
 		return nil, &StartError{fmt.Errorf("creating output pipe: %w", err)}
 	}
-	growPipe(pr)
 	if cmd.Stdout == nil {
 		cmd.Stdout = pw
 	}
@@ -83,34 +82,28 @@ func scan(r io.Reader, line func(string), keep int) []string {
 }
 
 // readEvery is how often, at most, pacedReader reads a pipe whose reads
-// come back with less than pacedBelow bytes.
-const (
-	readEvery  = time.Millisecond
-	pacedBelow = 16 << 10
-)
+// come back short.
+const readEvery = time.Millisecond
 
 // pacedReader reads a program's output pipe at most once each readEvery
-// while its reads come back small, so that a program that writes its
+// while its reads come back short, so that a program that writes its
 // lines one write each is read many lines a read, rather than one read and
-// one wake-up a line or two. The pipe holds 1 MiB (growPipe), many
-// milliseconds of lines at any pace a line at a time, so the program does
-// not wait for it, and a line waits a millisecond at most. A program that
-// writes faster is read as fast as it writes.
+// one wake-up a line or two. The pipe holds 64 KiB, more than a
+// millisecond of lines at any pace a line at a time, so the program does
+// not wait for it; a line waits a millisecond at most.
 type pacedReader struct {
 	r     io.Reader
 	last  time.Time
-	small bool
-	paced int // reads that waited
+	short bool
 }
 
 func (p *pacedReader) Read(b []byte) (int, error) {
-	if p.small {
+	if p.short {
 		if wait := readEvery - time.Since(p.last); wait > 0 {
 			time.Sleep(wait)
-			p.paced++
 		}
 	}
 	n, err := p.r.Read(b)
-	p.last, p.small = time.Now(), n < min(len(b), pacedBelow)
+	p.last, p.short = time.Now(), n < len(b)
 	return n, err
 }
