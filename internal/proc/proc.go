@@ -50,7 +50,7 @@ func Run(cmd *exec.Cmd, line func(string), keep int) ([]string, error) {
 	// wrote nothing, lets the scan see EOF when the program's copy closes;
 	// the read end is closed once read. Neither close can lose output.
 	_ = pw.Close()
-	tail := scan(&pacedReader{r: pr}, line, keep)
+	tail := scan(pr, line, keep)
 	_ = pr.Close()
 	return tail, cmd.Wait()
 }
@@ -79,31 +79,4 @@ func scan(r io.Reader, line func(string), keep int) []string {
 		tail = append(tail, last[i%len(last)])
 	}
 	return tail
-}
-
-// readEvery is how often, at most, pacedReader reads a pipe whose reads
-// come back short.
-const readEvery = time.Millisecond
-
-// pacedReader reads a program's output pipe at most once each readEvery
-// while its reads come back short, so that a program that writes its
-// lines one write each is read many lines a read, rather than one read and
-// one wake-up a line or two. The pipe holds 64 KiB, more than a
-// millisecond of lines at any pace a line at a time, so the program does
-// not wait for it; a line waits a millisecond at most.
-type pacedReader struct {
-	r     io.Reader
-	last  time.Time
-	short bool
-}
-
-func (p *pacedReader) Read(b []byte) (int, error) {
-	if p.short {
-		if wait := readEvery - time.Since(p.last); wait > 0 {
-			time.Sleep(wait)
-		}
-	}
-	n, err := p.r.Read(b)
-	p.last, p.short = time.Now(), n < len(b)
-	return n, err
 }

@@ -3,9 +3,6 @@ package proc
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -57,52 +54,4 @@ func TestRunKeepsAStdoutOfTheCaller(t *testing.T) {
 	if out.String() != "KIND: A\n" || !slices.Equal(got, []string{"note"}) || !slices.Equal(tail, []string{"note"}) {
 		t.Errorf("stdout %q, lines %q, tail %q", out.String(), got, tail)
 	}
-}
-
-// countingReader counts the reads of r.
-type countingReader struct {
-	r     io.Reader
-	reads int
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	c.reads++
-	return c.r.Read(p)
-}
-
-// TestLinesWrittenOneByOneAreReadManyARead writes lines to a pipe one
-// write each, as a program that flushes every line does: scan reads them
-// about once each readEvery, not once a line, and passes every line on in
-// order.
-func TestLinesWrittenOneByOneAreReadManyARead(t *testing.T) {
-	const n = 20000
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pr.Close()
-	start := time.Now()
-	go func() {
-		defer pw.Close()
-		for i := range n {
-			if _, err := fmt.Fprintf(pw, "line %d of the build output\n", i); err != nil {
-				return
-			}
-		}
-	}()
-	c := &countingReader{r: pr}
-	got := 0
-	tail := scan(&pacedReader{r: c}, func(l string) {
-		if want := fmt.Sprintf("line %d of the build output", got); l != want {
-			t.Fatalf("line %d is %q, want %q", got, l, want)
-		}
-		got++
-	}, 1)
-	elapsed := time.Since(start)
-	// One read a pace, one for each full buffer of the scanner, and the EOF.
-	bound := int(elapsed/readEvery) + n*30/(64<<10) + 2
-	if got != n || c.reads > bound || !slices.Equal(tail, []string{fmt.Sprintf("line %d of the build output", n-1)}) {
-		t.Fatalf("%d lines in %s: %d passed on in %d reads (tail %q); want %d lines in at most %d reads", n, elapsed, got, c.reads, tail, n, bound)
-	}
-	t.Logf("%d lines in %s: %d reads", n, elapsed, c.reads)
 }
