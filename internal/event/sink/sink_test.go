@@ -198,3 +198,38 @@ func TestTextFormat(t *testing.T) {
 		t.Errorf("text = %q", out.String())
 	}
 }
+
+// flushCounter is a sink that counts its flushes.
+type flushCounter struct{ writes, flushes int }
+
+func (c *flushCounter) Write(*pb.Envelope) error { c.writes++; return nil }
+func (c *flushCounter) Flush() error             { c.flushes++; return nil }
+
+// TestSteadyEventsAreFlushedAtAPace publishes events a few microseconds
+// apart, each finding the sink caught up: the sink flushes about once each
+// event.WriteEvery, not once an event, and flushes the run's last event.
+func TestSteadyEventsAreFlushedAtAPace(t *testing.T) {
+	const n = 5000
+	b := testutil.NewBus(t)
+	c := &flushCounter{}
+	done := make(chan error, 1)
+	run := sink.Start(b, c)
+	go func() { done <- run(t.Context()) }()
+	start := time.Now()
+	for i := range n {
+		b.Publish(build(pb.Status_IN_PROGRESS, fmt.Sprintf("line %d", i)))
+		for spin := time.Now(); time.Since(spin) < 20*time.Microsecond; {
+		}
+	}
+	testutil.Terminate(b)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	// One flush a pace, one for each full buffer, and the last.
+	bound := int(elapsed/event.WriteEvery) + n/1024 + 2
+	if c.writes != n+1 || c.flushes > bound {
+		t.Fatalf("%d events in %s: %d written, %d flushes; want %d written, at most %d flushes", n, elapsed, c.writes, c.flushes, n+1, bound)
+	}
+	t.Logf("%d events in %s: %d flushes", n, elapsed, c.flushes)
+}
