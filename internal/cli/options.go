@@ -53,7 +53,11 @@ func addArtifactsFlags(cmd *cobra.Command, a *session.Artifacts, verb string) {
 func addServerFlags(cmd *cobra.Command, o *session.ServerOptions) {
 	f := cmd.Flags()
 	f.IntVar(&o.Port, "rpc-port", 0, "serve the Event API (gRPC, and JSON over HTTP) on this port; 0 serves none")
-	f.StringVar(&o.Bind, "rpc-bind", "127.0.0.1", "address the Event API listens on")
+	f.StringVar(&o.Bind, "rpc-bind", "127.0.0.1", "address the Event API listens on; one beyond this machine (not 127.0.0.0/8, ::1 or localhost) needs --rpc-token, or --rpc-insecure")
+	f.StringVar(&o.Token, "rpc-token", os.Getenv("HOIST_RPC_TOKEN"), "require this bearer token on every request to the Event API, reads and control alike (default $HOIST_RPC_TOKEN)")
+	f.BoolVar(&o.Insecure, "rpc-insecure", false, "serve the Event API on a --rpc-bind beyond this machine without --rpc-token, with a warning: anyone who reaches the port can read the run and, in hoist dev, trigger builds and deploys")
+	f.StringVar(&o.TLSCert, "rpc-tls-cert", "", "serve the Event API over TLS with this certificate (PEM); needs --rpc-tls-key")
+	f.StringVar(&o.TLSKey, "rpc-tls-key", "", "the private key of --rpc-tls-cert (PEM)")
 	f.DurationVar(&o.Linger, "rpc-linger", 3*time.Second, "after the run ends, keep serving the Event API this long for clients that have not connected yet")
 	f.DurationVar(&o.DrainTimeout, "rpc-drain-timeout", rpc.DefaultDrainTimeout, "after the run ends, wait at most this long for connected subscribers to receive every event; those still behind are told where to resume")
 	f.BoolVar(&o.WaitForConnection, "wait-for-connection", false, "before starting, wait for a first Event API subscriber (see --wait-for-connection-timeout)")
