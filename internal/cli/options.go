@@ -4,11 +4,13 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hoist-dev/hoist/internal/build/cache"
+	"github.com/hoist-dev/hoist/internal/deploy"
 	"github.com/hoist-dev/hoist/internal/portforward"
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/session"
@@ -53,7 +55,11 @@ func addArtifactsFlags(cmd *cobra.Command, a *session.Artifacts, verb string) {
 func addServerFlags(cmd *cobra.Command, o *session.ServerOptions) {
 	f := cmd.Flags()
 	f.IntVar(&o.Port, "rpc-port", 0, "serve the Event API (gRPC, and JSON over HTTP) on this port; 0 serves none")
-	f.StringVar(&o.Bind, "rpc-bind", "127.0.0.1", "address the Event API listens on")
+	f.StringVar(&o.Bind, "rpc-bind", "127.0.0.1", "address the Event API listens on; one beyond this machine (not 127.0.0.0/8, ::1 or localhost) needs --rpc-token, or --rpc-insecure")
+	f.StringVar(&o.Token, "rpc-token", os.Getenv("HOIST_RPC_TOKEN"), "require this bearer token on every request to the Event API, reads and control alike (default $HOIST_RPC_TOKEN)")
+	f.BoolVar(&o.Insecure, "rpc-insecure", false, "serve the Event API on a --rpc-bind beyond this machine without --rpc-token, with a warning: anyone who reaches the port can read the run and, in hoist dev, trigger builds and deploys")
+	f.StringVar(&o.TLSCert, "rpc-tls-cert", "", "serve the Event API over TLS with this certificate (PEM); needs --rpc-tls-key")
+	f.StringVar(&o.TLSKey, "rpc-tls-key", "", "the private key of --rpc-tls-cert (PEM)")
 	f.DurationVar(&o.Linger, "rpc-linger", 3*time.Second, "after the run ends, keep serving the Event API this long for clients that have not connected yet")
 	f.DurationVar(&o.DrainTimeout, "rpc-drain-timeout", rpc.DefaultDrainTimeout, "after the run ends, wait at most this long for connected subscribers to receive every event; those still behind are told where to resume")
 	f.BoolVar(&o.WaitForConnection, "wait-for-connection", false, "before starting, wait for a first Event API subscriber (see --wait-for-connection-timeout)")
@@ -111,6 +117,49 @@ func (o *deployFlags) add(cmd *cobra.Command, withStatus bool) {
 		f.BoolVar(&o.Tail, "tail", dev, usage)
 	}
 }
+
+// addLabels adds Skaffold's -l/--label, for the commands that deploy or
+// render.
+func (o *deployFlags) addLabels(cmd *cobra.Command) {
+	cmd.Flags().VarP(&labelsFlag{labels: &o.Labels}, "label", "l",
+		"add this label (key=value) to every deployed object and its pod template (containers of deploy.docker too); repeat, or separate with commas, for more")
+}
+
+// addWaitForDeletions adds Skaffold's --wait-for-deletions flags, for the
+// commands that deploy the config's manifests.
+func (o *deployFlags) addWaitForDeletions(cmd *cobra.Command) {
+	f := cmd.Flags()
+	w := &o.WaitForDeletions
+	f.BoolVar(&w.Enabled, "wait-for-deletions", true, "before deploying, wait for objects of the manifests (deploy.kubectl) that are still being deleted to be gone")
+	f.DurationVar(&w.Max, "wait-for-deletions-max", 60*time.Second, "how long --wait-for-deletions waits at most before the deploy fails")
+	f.DurationVar(&w.Delay, "wait-for-deletions-delay", 2*time.Second, "time between two checks of --wait-for-deletions")
+}
+
+// labelsFlag reads each --label as it is given, so that a bad one is a
+// usage error that names the flag (pflag keeps the error in its chain).
+type labelsFlag struct {
+	labels *map[string]string
+	given  []string
+}
+
+func (f *labelsFlag) Set(v string) error {
+	// A label value holds no comma: Skaffold's list form splits safely.
+	for item := range strings.SplitSeq(v, ",") {
+		key, value, err := deploy.ParseLabel(item)
+		if err != nil {
+			return err
+		}
+		if *f.labels == nil {
+			*f.labels = map[string]string{}
+		}
+		(*f.labels)[key] = value
+		f.given = append(f.given, item)
+	}
+	return nil
+}
+
+func (f *labelsFlag) String() string { return strings.Join(f.given, ",") }
+func (f *labelsFlag) Type() string   { return "key=value" }
 
 // cluster is r with the cluster of the flags, which profiles' kubeContext
 // activations match.

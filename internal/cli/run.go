@@ -26,6 +26,8 @@ func newRun(s Streams, logger func() *slog.Logger) *cobra.Command {
 	build.add(cmd)
 	addServerFlags(cmd, &run.Server)
 	deploy.add(cmd, true)
+	deploy.addLabels(cmd)
+	deploy.addWaitForDeletions(cmd)
 	addPortForwardFlag(cmd, &deploy.PortForward, "off")
 	return cmd
 }

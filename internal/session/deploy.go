@@ -37,6 +37,13 @@ type DeployOptions struct {
 	// A run or deploy that forwards then keeps forwarding until it is
 	// interrupted.
 	PortForward portforward.Modes
+	// Labels (--label) are put on every object deployed, and on pod
+	// templates, beside the run id label; on containers of deploy.docker.
+	Labels map[string]string
+	// WaitForDeletions makes deploy.kubectl wait, before it applies, for
+	// objects of its manifests that are still being deleted
+	// (--wait-for-deletions, -max, -delay).
+	WaitForDeletions kubectl.WaitForDeletions
 }
 
 // Artifacts are built images to deploy: a build artifacts file (see
@@ -49,6 +56,9 @@ type Artifacts struct {
 // Run builds every artifact, deploys them and waits until they are
 // healthy.
 func Run(ctx context.Context, o Options, b BuildOptions, d DeployOptions) error {
+	if err := d.WaitForDeletions.Check(); err != nil {
+		return err
+	}
 	return run(ctx, o, "run", false, func(ctx context.Context, s *session) error {
 		defer s.startForwarding(ctx, d.PortForward)()
 		results, err := s.buildAll(ctx, b)
@@ -101,6 +111,9 @@ func (s *session) test(ctx context.Context, cfg *config.Config, results []build.
 
 // Deploy deploys artifacts built earlier and waits until they are healthy.
 func Deploy(ctx context.Context, o Options, d DeployOptions, a Artifacts) error {
+	if err := d.WaitForDeletions.Check(); err != nil {
+		return err
+	}
 	return run(ctx, o, "deploy", false, func(ctx context.Context, s *session) error {
 		defer s.startForwarding(ctx, d.PortForward)()
 		results, err := build.ReadArtifacts(a.File, a.Images)
@@ -181,8 +194,9 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		// Validated when the config loaded.
 		kubectlOptions, _ := k.Flags.Options()
 		p.Deployers = append(p.Deployers, &kubectl.Deployer{Cluster: cluster, Dir: cfg.Dir, Manifests: k.Manifests, RunID: s.bus.RunID(),
-			Selector: cfg.ResourceSelector, Options: kubectlOptions, Kustomizations: k.Kustomizations, Helm: k.Helm, Log: s.errOut,
-			RenderHooks: cfg.RenderHooks, HookOut: s.errOut, HookEnv: renderHookEnv(cluster.Context, cluster.Namespace)})
+			Labels: d.Labels, Selector: cfg.ResourceSelector, Options: kubectlOptions, Kustomizations: k.Kustomizations, Helm: k.Helm, Log: s.errOut,
+			RenderHooks: cfg.RenderHooks, HookOut: s.errOut, HookEnv: renderHookEnv(cluster.Context, cluster.Namespace),
+			WaitForDeletions: d.WaitForDeletions})
 		p.Hooks = k.Hooks
 	}
 	if h := cfg.Deploy.Helm; h != nil {
@@ -194,7 +208,7 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		}
 		p.Deployers = append(p.Deployers, &helm.Deployer{Releases: h.Releases, Flags: h.Flags, Dir: cfg.Dir,
 			Kubeconfig: d.Kubeconfig, KubeContext: cluster.Context, Namespace: cluster.Namespace,
-			RunID: s.bus.RunID(), Selector: cfg.ResourceSelector, Log: s.errOut})
+			RunID: s.bus.RunID(), Labels: d.Labels, Selector: cfg.ResourceSelector, Log: s.errOut})
 		if p.Hooks == nil {
 			p.Hooks = h.Hooks
 		}
@@ -206,7 +220,7 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 			return nil, err
 		}
 		p.Deployers = append(p.Deployers, &dockerdeploy.Deployer{Client: c, Images: dk.Images, PortForward: cfg.PortForward,
-			RunID: s.bus.RunID(), Project: dockerdeploy.ProjectID(cfg.File), Logs: s.containerLogs()})
+			RunID: s.bus.RunID(), Labels: d.Labels, Project: dockerdeploy.ProjectID(cfg.File), Logs: s.containerLogs()})
 	}
 	p.Deployed = s.forwardDeployed(cluster, cfg, d.PortForward)
 	return p, nil

@@ -2,10 +2,15 @@ package session
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hoist-dev/hoist/internal/fault"
 	"github.com/hoist-dev/hoist/internal/rpc"
@@ -17,20 +22,38 @@ func (s *session) startServer(ctx context.Context, o ServerOptions) error {
 	if o.Port == 0 {
 		return nil
 	}
+	// Nothing listens before the server's protection is settled.
+	tlsCfg, err := s.protect(o)
+	if err != nil {
+		return err
+	}
 	ln, err := rpc.Listen(o.Bind, o.Port)
 	if err != nil {
 		return fault.Wrap(err, fault.EventRPCListen,
-			fmt.Sprintf("serving the Event API on %s:%d", o.Bind, o.Port), "choose a free port with --rpc-port")
+			fmt.Sprintf("serving the Event API on %s", net.JoinHostPort(o.Bind, strconv.Itoa(o.Port))), "choose a free port with --rpc-port")
 	}
 	api := &rpc.Server{Bus: s.bus, State: s.state, Control: s.control}
-	srv := rpc.NewHTTPServer(api.Handler())
+	// The token guards the whole handler: every service on the port.
+	srv := rpc.NewHTTPServer(rpc.RequireToken(o.Token, api.Handler()))
+	srv.TLSConfig = tlsCfg
 	go func() {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if tlsCfg != nil {
+			// ServeTLS offers HTTP/2 through ALPN, which gRPC needs.
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
 			s.tell("hoist: the Event API stopped serving: %v\n", err)
 		}
 	}()
 	s.api, s.server, s.linger, s.drain = api, srv, o.Linger, o.DrainTimeout
-	s.tell("hoist: serving the Event API of run %s on %s\n", s.bus.RunID(), ln.Addr())
+	where := ln.Addr().String()
+	if tlsCfg != nil {
+		where = "https://" + where
+	}
+	s.tell("hoist: serving the Event API of run %s on %s\n", s.bus.RunID(), where)
 	if !o.WaitForConnection {
 		return nil
 	}
@@ -42,6 +65,47 @@ func (s *session) startServer(ctx context.Context, o ServerOptions) error {
 	case <-ctx.Done():
 	}
 	return nil
+}
+
+// protect settles how the Event API of o is protected, before anything
+// listens: it loads the TLS certificate, refuses a bind beyond this
+// machine without a token unless o.Insecure accepts the risk, and then
+// warns, as hoist collector does, of what crosses the network unprotected.
+func (s *session) protect(o ServerOptions) (*tls.Config, error) {
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return nil, fault.New(fault.UsageInvalid, "--rpc-tls-cert and --rpc-tls-key go together", "give both, or neither")
+	}
+	if strings.TrimSpace(o.Token) != o.Token || strings.ContainsFunc(o.Token, unicode.IsControl) {
+		return nil, fault.New(fault.UsageInvalid, "--rpc-token (or $HOIST_RPC_TOKEN) has spaces at its ends or control characters, which no client can send in a header",
+			"choose a token of printable characters, such as one from openssl rand -hex 32")
+	}
+	var tlsCfg *tls.Config
+	if o.TLSCert != "" {
+		var err error
+		if tlsCfg, err = rpc.LoadServerTLS(o.TLSCert, o.TLSKey); err != nil {
+			return nil, fault.Wrap(err, fault.EventRPCTLSInvalid, "loading the Event API's TLS certificate and key",
+				"check --rpc-tls-cert and --rpc-tls-key: PEM files of a certificate and its private key")
+		}
+	}
+	if rpc.IsLoopback(o.Bind) {
+		return tlsCfg, nil
+	}
+	addr := net.JoinHostPort(o.Bind, strconv.Itoa(o.Port))
+	if o.Token == "" {
+		if !o.Insecure {
+			return nil, fault.New(fault.EventRPCUnprotected,
+				fmt.Sprintf("refusing to serve the Event API on %s without a token: --rpc-bind %q reaches beyond this machine, "+
+					"and anyone who reached the port could read the run's events and, in hoist dev, trigger builds and deploys", addr, o.Bind),
+				"give --rpc-token (or set HOIST_RPC_TOKEN), and the same token to its clients (hoist events --token)",
+				"or serve on this machine only: --rpc-bind 127.0.0.1, the default",
+				"or, on a network you trust, serve it open with --rpc-insecure")
+		}
+		s.tell("hoist: warning: serving the Event API on %s beyond this machine without --rpc-token: anyone who reaches it can read the run's events and, in hoist dev, trigger builds and deploys\n", addr)
+	}
+	if tlsCfg == nil {
+		s.tell("hoist: warning: serving the Event API on %s beyond this machine without TLS: tokens and events cross the network in clear\n", addr)
+	}
+	return tlsCfg, nil
 }
 
 // stopServer keeps serving late clients for the linger time, unless the

@@ -98,7 +98,17 @@ type PushOptions struct {
 type ServerOptions struct {
 	// Port is the port to serve on; 0 serves nothing.
 	Port int
+	// Bind is the address to listen on. One that is not loopback needs
+	// Token, or Insecure.
 	Bind string
+	// Token, when set, is required as a bearer token on every request (see
+	// rpc.RequireToken).
+	Token string
+	// Insecure serves a Bind beyond this machine without a Token, with a
+	// warning.
+	Insecure bool
+	// TLSCert and TLSKey, both or neither, serve TLS.
+	TLSCert, TLSKey string
 	// Linger is how long the server keeps serving late clients after the
 	// run ends.
 	Linger time.Duration

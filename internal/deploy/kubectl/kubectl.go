@@ -1,7 +1,8 @@
 // Package kubectl deploys Kubernetes manifests as `kubectl apply` would:
 // it expands the manifest globs, substitutes built images, labels every
 // object with the run id, runs the config's render hooks (manifests.hooks)
-// around that, and applies the objects one by one.
+// around that, waits for those of the objects that are still being
+// deleted to be gone, and applies the objects one by one.
 //
 // It uses client-go with server-side apply (field manager "hoist") rather
 // than running the kubectl binary: API errors arrive typed (not found, no
@@ -44,7 +45,9 @@ type Deployer struct {
 	// Dir is the config file's folder; Manifests are globs relative to it.
 	Dir       string
 	Manifests []string
-	RunID     string
+	// RunID and Labels (--label) label every object and pod template.
+	RunID  string
+	Labels map[string]string
 	// Selector widens or narrows the objects whose images are replaced.
 	Selector config.ResourceSelector
 	// Options are what kubectl.flags ask for.
@@ -67,6 +70,9 @@ type Deployer struct {
 	RenderHooks []*config.RenderHooks
 	HookOut     io.Writer
 	HookEnv     hooks.Env
+	// WaitForDeletions makes Deploy wait, before it applies, for objects
+	// of the manifests that are still being deleted.
+	WaitForDeletions WaitForDeletions
 }
 
 var _ deploy.Deployer = (*Deployer)(nil)
@@ -78,6 +84,9 @@ func (d *Deployer) Name() string { return "kubectl" }
 func (d *Deployer) Deploy(ctx context.Context, builds []build.Result, r deploy.Reporter) ([]deploy.Resource, []string, error) {
 	files, objs, err := d.render(ctx, builds)
 	if err != nil {
+		return nil, files, err
+	}
+	if err := d.waitForDeletions(ctx, objs, r); err != nil {
 		return nil, files, err
 	}
 	// Namespaces go first, so that objects in them can be applied.
@@ -106,9 +115,9 @@ func (d *Deployer) namespace() string {
 }
 
 // Render returns the objects Deploy would apply, as a stream of YAML
-// documents: the built images replaced, the run id label added, and, when
-// the Deployer has a namespace, the namespace of namespaced objects that
-// name none set. The files are the manifests' sources.
+// documents: the built images replaced, the run id label and --label's
+// added, and, when the Deployer has a namespace, the namespace of
+// namespaced objects that name none set. The files are the manifests' sources.
 func (d *Deployer) Render(ctx context.Context, builds []build.Result) ([]byte, []string, error) {
 	files, objs, err := d.render(ctx, builds)
 	if err != nil {
@@ -133,9 +142,10 @@ func (d *Deployer) render(ctx context.Context, builds []build.Result) ([]string,
 		return files, nil, err
 	}
 	ns := d.namespace()
+	labels := deploy.Labels(d.RunID, d.Labels)
 	for _, m := range objs {
 		substitute(m.obj, builds, d.Selector)
-		label(m.obj, d.RunID)
+		label(m.obj, labels)
 		if ns != "" && m.obj.GetNamespace() == "" && !clusterScoped[m.obj.GetKind()] {
 			m.obj.SetNamespace(ns)
 		}
