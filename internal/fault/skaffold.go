@@ -57,6 +57,7 @@ var Skaffold = map[Code]SkaffoldCode{
 	DeployApplyFailed:        {enums.StatusCode_DEPLOY_KUBECTL_USER_ERR, enums.SuggestionCode_NIL},
 	DeployDeleteFailed:       {enums.StatusCode_DEPLOY_CLEANUP_ERR, enums.SuggestionCode_NIL},
 	DeployKubeconfigInvalid:  {enums.StatusCode_DEPLOY_CLUSTER_CONNECTION_ERR, enums.SuggestionCode_CHECK_CLUSTER_CONNECTION},
+	DeployDeletionPending:    {enums.StatusCode_DEPLOY_ERR_WAITING_FOR_DELETION, enums.SuggestionCode_NIL},
 
 	StatusCheckFailed:           {enums.StatusCode_STATUSCHECK_UNKNOWN, enums.SuggestionCode_CHECK_CONTAINER_LOGS},
 	StatusCheckDeadline:         {enums.StatusCode_STATUSCHECK_DEADLINE_EXCEEDED, enums.SuggestionCode_NIL},
@@ -69,6 +70,8 @@ var Skaffold = map[Code]SkaffoldCode{
 	SyncFailed:     {enums.StatusCode_SYNC_UNKNOWN, enums.SuggestionCode_NIL},
 
 	EventRPCListen:      {enums.StatusCode_INIT_UNKNOWN, enums.SuggestionCode_NIL},
+	EventRPCUnprotected: {enums.StatusCode_INIT_UNKNOWN, enums.SuggestionCode_NIL},
+	EventRPCTLSInvalid:  {enums.StatusCode_INIT_UNKNOWN, enums.SuggestionCode_NIL},
 	EventRPCUnreachable: {enums.StatusCode_UNKNOWN_ERROR, enums.SuggestionCode_NIL},
 	EventRPCUndelivered: {enums.StatusCode_UNKNOWN_ERROR, enums.SuggestionCode_NIL},
 	EventsUnreachable:   {enums.StatusCode_UNKNOWN_ERROR, enums.SuggestionCode_NIL},
