@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
 	"github.com/hoist-dev/hoist/internal/rpc"
+	"github.com/hoist-dev/hoist/internal/session"
 	"github.com/hoist-dev/hoist/internal/testutil"
 )
 
@@ -104,10 +106,17 @@ func TestDevForwardFollowsThePodsOnTheRealNode(t *testing.T) {
 	client, ns := namespace(t, testutil.Kubernetes(t))
 	// The page is edited to roll the pods out, not to sync it.
 	d := startDev(t, docker, ns, "--auto-sync=false")
-	if st, _ := d.iteration(1, 120*time.Second); st != pb.Status_SUCCEEDED {
+	st, evs := d.iteration(1, 120*time.Second)
+	if st != pb.Status_SUCCEEDED {
 		t.Fatalf("first iteration %s\n%s", st, d.stderr)
 	}
+	// The iteration ends once its forward is established, as Skaffold's
+	// does: the first portEvent comes before the end.
 	first := d.waitPort(anyPort, 30*time.Second)
+	if !hasEvent(evs, first) {
+		t.Errorf("the first portEvent %v came after the first iteration's end", first)
+	}
+	t.Logf("the first iteration ended %v after its status check", endAfterCheck(t, evs))
 	if localAddr(first) != d.forward {
 		t.Errorf("forwarded on %s, want the configured %s", localAddr(first), d.forward)
 	}
@@ -133,7 +142,7 @@ func TestDevForwardFollowsThePodsOnTheRealNode(t *testing.T) {
 
 	// A rollout replaces every pod: the forward goes to the new ones.
 	d.write("app/www/index.html", "<h1>rolled out, seen through the forward</h1>\n")
-	st, evs := d.iteration(2, 120*time.Second)
+	st, evs = d.iteration(2, 120*time.Second)
 	if st != pb.Status_SUCCEEDED {
 		t.Fatalf("iteration 2 %s\n%s", st, d.stderr)
 	}
@@ -157,6 +166,10 @@ func TestDevForwardFollowsThePodsOnTheRealNode(t *testing.T) {
 	if last.LocalPort != first.LocalPort {
 		t.Errorf("after the rollout the forward is on %d, want %d", last.LocalPort, first.LocalPort)
 	}
+	if !hasEvent(evs, last) {
+		t.Errorf("the forward's move to the rollout's pod, %v, came after the iteration's end", last)
+	}
+	t.Logf("the rollout's iteration ended %v after its status check", endAfterCheck(t, evs))
 
 	// The run's state lists the forward where it goes now.
 	hc, err := rpc.NewHTTPClient(rpc.ClientOptions{Address: d.addr})
@@ -177,6 +190,104 @@ func TestDevForwardFollowsThePodsOnTheRealNode(t *testing.T) {
 	}
 	if _, err := net.DialTimeout("tcp", d.forward, time.Second); err == nil {
 		t.Error("the local port still accepts connections after hoist dev ended")
+	}
+}
+
+// endAfterCheck is how long after the end of its status check the
+// iteration of evs ended.
+func endAfterCheck(t *testing.T, evs []*pb.Envelope) time.Duration {
+	t.Helper()
+	for _, e := range evs {
+		if sc := e.Event.GetStatusCheckEvent(); sc.GetResource() == "" && sc.GetStatus() == pb.Status_SUCCEEDED {
+			return evs[len(evs)-1].Event.Timestamp.AsTime().Sub(e.Event.Timestamp.AsTime())
+		}
+	}
+	t.Fatalf("no end of a status check in the iteration: %v", evs)
+	return 0
+}
+
+// hasEvent tells whether evs holds the portEvent p.
+func hasEvent(evs []*pb.Envelope, p *pb.PortEvent) bool {
+	return slices.ContainsFunc(evs, func(e *pb.Envelope) bool { return e.Event.GetPortEvent().String() == p.String() })
+}
+
+// A dev iteration waits for the forwards of its deploy, but a forward that
+// cannot be established holds it up no longer than session.ForwardWait
+// and does not fail it: here a portForward entry of a ReplicaSet whose
+// pod is never scheduled, beside the example's Service, whose configured
+// local port is taken and which is forwarded on the next one, before
+// the iteration ends. The measure is from the status check's end, after
+// which the deploy waits for its forwards, to the iteration's end.
+func TestDevIterationWaitsForItsForwardsAtMostTheBound(t *testing.T) {
+	docker := testutil.Docker(t)
+	_, ns := namespace(t, testutil.Kubernetes(t))
+	src := t.TempDir()
+	if out, err := exec.Command("cp", "-r", filepath.Join(testutil.Root(t), "examples", "getting-started")+"/.", src).CombinedOutput(); err != nil {
+		t.Fatalf("copying the example: %v\n%s", err, out)
+	}
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = held.Close() }()
+	taken := heldPort(t, held)
+	cfgFile := filepath.Join(src, "skaffold.yaml")
+	cfg := strings.Replace(readFile(cfgFile), "localPort: 9000", "localPort: "+strconv.Itoa(taken), 1)
+	cfg = strings.Replace(cfg, "portForward:\n", "portForward:\n- {resourceType: replicaset, resourceName: stuck, port: 8080}\n", 1)
+	writeFile(t, cfgFile, []byte(cfg))
+	// Not a workload the status check waits for: the deploy succeeds.
+	writeFile(t, filepath.Join(src, "k8s", "stuck.yaml"), []byte(`apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: stuck
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: stuck}
+  template:
+    metadata:
+      labels: {app: stuck}
+    spec:
+      nodeSelector: {hoist.dev/no-such-node: "true"}
+      containers:
+      - name: web
+        image: getting-started
+        ports:
+        - containerPort: 8080
+`))
+
+	d := startOn(t, src, docker, ns, "dev", "--debounce", "300ms", "--auto-sync=false")
+	for n := uint32(1); n <= 2; n++ {
+		if n == 2 {
+			// A rebuild rolls the Service's pods out: the forward moves.
+			d.write("app/www/index.html", "<h1>rolled out</h1>\n")
+		}
+		st, evs := d.iteration(n, 120*time.Second)
+		if st != pb.Status_SUCCEEDED {
+			t.Fatalf("iteration %d %s\n%s", n, st, d.stderr)
+		}
+		var service *pb.PortEvent
+		for _, e := range evs {
+			if p := e.Event.GetPortEvent(); p != nil {
+				if p.ResourceType != "service" {
+					t.Errorf("iteration %d: a portEvent of the stuck ReplicaSet: %v", n, p)
+				}
+				service = p
+			}
+		}
+		if service == nil || service.ResourceName != "getting-started" || int(service.LocalPort) == taken {
+			t.Errorf("iteration %d: the Service's portEvent before the end is %v (port %d was taken)", n, service, taken)
+		}
+		waited := endAfterCheck(t, evs)
+		t.Logf("iteration %d ended %v after its status check", n, waited)
+		// The margin is for publishing and a loaded machine, not for a
+		// second wait.
+		if waited > session.ForwardWait+2*time.Second {
+			t.Errorf("iteration %d ended %v after its status check, want at most %v", n, waited, session.ForwardWait)
+		}
+	}
+	if code := d.interrupt(); code != 0 {
+		t.Fatalf("exit %d after SIGINT\n%s", code, d.stderr)
 	}
 }
 

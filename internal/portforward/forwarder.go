@@ -5,7 +5,9 @@
 // keeps its local listener for the whole run and, when the pod it goes to
 // is replaced (a rollout, a deleted pod), moves to another ready pod of
 // the same resource. Each forward reports a portEvent when it is
-// established and again when it moves.
+// established and again when it moves. Update tells when the forwards of
+// a deploy have settled, so that the deploy's caller can report them
+// before it says the deploy's work is done, as Skaffold does.
 package portforward
 
 import (
@@ -17,6 +19,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,7 +48,7 @@ const (
 
 // Forwarder keeps a run's port forwards. Update tells it what to forward
 // after each deploy; Run forwards until its context is done. Its methods
-// are safe for concurrent use.
+// are safe for concurrent use; a Forwarder runs once.
 type Forwarder struct {
 	// Report publishes a forward's portEvent.
 	Report func(*pb.PortEvent)
@@ -59,6 +62,10 @@ type Forwarder struct {
 	client  kubernetes.Interface
 	dial    Dialer
 	targets []Target
+	// waiting are the settled signals of the Updates that Run has not
+	// applied yet; stopped is set once Run has returned.
+	waiting []*settled
+	stopped bool
 	updated wake.Signal
 	told    map[string]bool
 	// outMu keeps the lines of concurrent forwards whole.
@@ -68,11 +75,27 @@ type Forwarder struct {
 // Update replaces the targets to forward, in the cluster that client
 // reads and dial reaches. Forwards of targets still wanted go on with
 // their local ports; those no longer wanted stop.
-func (f *Forwarder) Update(client kubernetes.Interface, dial Dialer, targets []Target) {
+//
+// The channel it returns is closed once the forwards of targets have
+// settled: each has looked where it goes since this Update and is
+// established, its portEvent published when it is new or has moved, or
+// has a problem that waiting will not mend (its resource, or the port,
+// does not exist). It is closed too when a later Update has settled, and
+// when Run returns. A forward whose pod is not running yet does not
+// settle until it runs: the caller bounds its wait.
+func (f *Forwarder) Update(client kubernetes.Interface, dial Dialer, targets []Target) <-chan struct{} {
+	s := &settled{ch: make(chan struct{})}
 	f.mu.Lock()
+	if f.stopped {
+		f.mu.Unlock()
+		s.close()
+		return s.ch
+	}
 	f.client, f.dial, f.targets = client, dial, targets
+	f.waiting = append(f.waiting, s)
 	f.mu.Unlock()
 	f.updated.Wake()
+	return s.ch
 }
 
 func (f *Forwarder) cluster() (kubernetes.Interface, Dialer) {
@@ -91,15 +114,29 @@ func (f *Forwarder) Run(ctx context.Context) {
 		f.Out = io.Discard
 	}
 	r := &running{f: f, forwards: map[string]*forward{}, pods: map[string]*wake.Signal{}}
-	defer r.stop()
+	defer func() {
+		r.stop()
+		f.mu.Lock()
+		f.stopped = true
+		waiting := f.waiting
+		f.waiting = nil
+		f.mu.Unlock()
+		for _, s := range append(waiting, r.unsettled...) {
+			s.close()
+		}
+	}()
 	for {
 		updated := f.updated.Wait()
 		f.mu.Lock()
-		client, targets := f.client, f.targets
+		client, targets, waiting := f.client, f.targets, f.waiting
+		f.waiting = nil
 		f.mu.Unlock()
+		r.round++
+		var fws []*forward
 		if client != nil {
-			r.apply(ctx, client, targets)
+			fws = r.apply(ctx, client, targets)
 		}
+		r.settle(ctx, fws, waiting)
 		select {
 		case <-ctx.Done():
 			return
@@ -115,12 +152,21 @@ type running struct {
 	forwards map[string]*forward
 	pods     map[string]*wake.Signal
 	wg       sync.WaitGroup
+
+	// round counts the applied Updates: the one being applied, or the
+	// last one. unsettled are the signals of those the last round closes
+	// when it settles, those of earlier rounds it superseded included;
+	// stopSettling stops the wait of the last round when a new one
+	// starts.
+	round        uint64
+	unsettled    []*settled
+	stopSettling context.CancelFunc
 }
 
 // apply starts the forwards of targets that have none, each port of a
 // target that stands for all its ports on its own, and stops those of
-// targets no longer wanted.
-func (r *running) apply(ctx context.Context, client kubernetes.Interface, targets []Target) {
+// targets no longer wanted. It returns the forwards of targets.
+func (r *running) apply(ctx context.Context, client kubernetes.Interface, targets []Target) []*forward {
 	want := map[string]bool{}
 	for _, t := range targets {
 		each := []Target{t}
@@ -149,8 +195,7 @@ func (r *running) apply(ctx context.Context, client kubernetes.Interface, target
 				continue // the first target of a resource and port wins
 			}
 			want[k] = true
-			if fw := r.forwards[k]; fw != nil {
-				fw.poke()
+			if r.forwards[k] != nil {
 				continue
 			}
 			if fw := r.start(ctx, client, t); fw != nil {
@@ -158,12 +203,16 @@ func (r *running) apply(ctx context.Context, client kubernetes.Interface, target
 			}
 		}
 	}
+	var out []*forward
 	for k, fw := range r.forwards {
 		if !want[k] {
 			fw.stop()
 			delete(r.forwards, k)
+			continue
 		}
+		out = append(out, fw)
 	}
+	return out
 }
 
 // stop stops every forward and waits for them.
@@ -222,7 +271,9 @@ func (r *running) start(ctx context.Context, client kubernetes.Interface, t Targ
 		r.f.tell("warning: port forward of %s: local port %d is taken, using %d\n", t, want, local)
 	}
 	fctx, cancel := context.WithCancel(ctx)
-	fw := &forward{t: t, ln: ln, local: local, cancel: cancel, kick: make(chan struct{}, 1), owner: r.f}
+	fw := &forward{t: t, ln: ln, local: local, cancel: cancel, done: fctx.Done(), kick: make(chan struct{}, 1), owner: r.f}
+	// Its first look is for this round.
+	fw.asked.Store(r.round)
 	pods := r.podChanges(ctx, client, t.Namespace)
 	r.wg.Go(func() { r.f.follow(fctx, fw, pods) })
 	r.wg.Go(func() { fw.accept(fctx, &r.wg) })
@@ -236,11 +287,19 @@ type forward struct {
 	ln     net.Listener
 	local  int
 	cancel context.CancelFunc
-	owner  *Forwarder
+	// done is closed once the forward has stopped.
+	done  <-chan struct{}
+	owner *Forwarder
 	// kick asks the forward to look where it goes now.
 	kick chan struct{}
 	// swapped is woken when the tunnel changes.
 	swapped wake.Signal
+	// asked is the last round of Updates that asked the forward to look
+	// where it goes; settledRound the last round it has settled for,
+	// woken by settledChange.
+	asked         atomic.Uint64
+	settledRound  atomic.Uint64
+	settledChange wake.Signal
 
 	mu  sync.Mutex
 	cur *tunnel
@@ -360,7 +419,9 @@ func (fw *forward) acquire(ctx context.Context) *tunnel {
 
 // follow keeps fw going to a pod of its resource until ctx is done: it
 // looks again at each change to a pod of its namespace, when the pod's
-// connection ends, when asked, and every so often.
+// connection ends, when asked, and every so often. Each look settles the
+// round that asked for it when the forward is established, its move
+// reported, or when its problem is lasting.
 func (f *Forwarder) follow(ctx context.Context, fw *forward, pods *wake.Signal) {
 	defer func() {
 		if t := fw.current(); t != nil {
@@ -371,6 +432,7 @@ func (f *Forwarder) follow(ctx context.Context, fw *forward, pods *wake.Signal) 
 	var waiting time.Time // since when no pod has been found
 	for {
 		changed := pods.Wait()
+		round := fw.asked.Load()
 		ep, err := f.refresh(ctx, fw, reported)
 		switch {
 		case err == nil:
@@ -380,11 +442,13 @@ func (f *Forwarder) follow(ctx context.Context, fw *forward, pods *wake.Signal) 
 				reported = ep
 				f.report(fw, ep, first)
 			}
+			fw.settle(round)
 		case ctx.Err() != nil:
 			return
 		default:
 			var p *problem
-			if errors.As(err, &p) && p.kind == noPod {
+			known := errors.As(err, &p)
+			if known && p.kind == noPod {
 				if waiting.IsZero() {
 					waiting = time.Now()
 				}
@@ -393,6 +457,9 @@ func (f *Forwarder) follow(ctx context.Context, fw *forward, pods *wake.Signal) 
 				}
 			}
 			f.problem(fw.t, err)
+			if known && p.lasting() {
+				fw.settle(round)
+			}
 		}
 		var closed <-chan bool
 		after := recheckAfter

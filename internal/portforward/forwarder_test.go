@@ -197,8 +197,8 @@ func startForwarder(t *testing.T, client *fake.Clientset) *testForwarder {
 	return tf
 }
 
-func (tf *testForwarder) update(targets ...Target) {
-	tf.Update(tf.client, tf.pods.dial, targets)
+func (tf *testForwarder) update(targets ...Target) <-chan struct{} {
+	return tf.Update(tf.client, tf.pods.dial, targets)
 }
 
 func (tf *testForwarder) next(t *testing.T) *pb.PortEvent {

@@ -35,6 +35,14 @@ type problem struct {
 
 func (p *problem) Error() string { return p.msg }
 
+// lasting tells whether waiting a few seconds will not mend the problem:
+// the resource or its port is missing, or it selects no pods, which only
+// another deploy (or the user) changes. A pod that does not run yet, or
+// that cannot be reached now, may do so in a moment.
+func (p *problem) lasting() bool {
+	return p.kind == missing || p.kind == badPort || p.kind == noSelect
+}
+
 // The kinds of problem.
 const (
 	missing  = "missing"  // the resource does not exist

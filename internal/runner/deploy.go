@@ -55,8 +55,10 @@ type Deploys struct {
 	namespaces []string
 	// Deployed, when set, is given what each deploy applied once it, its
 	// status check and its hooks have succeeded: the port forwards follow
-	// it.
-	Deployed func(resources []deploy.Resource)
+	// it. Run returns once it has returned, so that what it reports
+	// (the forwards' portEvents) comes before what the caller reports
+	// next; it stops waiting when ctx is done.
+	Deployed func(ctx context.Context, resources []deploy.Resource)
 	// Logs, when set, follows the deployed pods' logs: each deployer's
 	// namespaces are added as it deploys, before the status check.
 	Logs LogFollower
@@ -172,7 +174,7 @@ func (d *Deploys) Run(ctx context.Context, builds []build.Result) error {
 		}
 	}
 	if d.Deployed != nil {
-		d.Deployed(all)
+		d.Deployed(ctx, all)
 	}
 	return nil
 }

@@ -213,7 +213,7 @@ func TestDeploysTellWhatWasDeployedOnlyOnSuccess(t *testing.T) {
 	helm := &fakeDeployer{name: "helm", applied: []deploy.Resource{{Kind: "Service", Namespace: "ns", Name: "app", Action: "created"}}}
 	var told [][]deploy.Resource
 	d := &runner.Deploys{Bus: testutil.NewBus(t), Deployers: []deploy.Deployer{kube, helm},
-		Deployed: func(rs []deploy.Resource) { told = append(told, rs) }}
+		Deployed: func(_ context.Context, rs []deploy.Resource) { told = append(told, rs) }}
 	if err := d.Run(t.Context(), nil); err != nil {
 		t.Fatal(err)
 	}

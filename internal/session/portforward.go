@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"sync"
+	"time"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/config"
@@ -30,14 +31,37 @@ func (s *session) startForwarding(ctx context.Context, modes portforward.Modes) 
 	}
 }
 
+// ForwardWait bounds how long a deploy waits for its port forwards to be
+// established before its run goes on (a dev loop iteration reports its
+// end). Once the status check has passed, a forward takes a few API reads
+// and one connection upgrade: tens of milliseconds here, a few hundred
+// through a remote cluster's proxy, and a dial that failed is tried again
+// after 2s, within the bound. A forward that is not established by then
+// waits for something that takes longer (a pod still starting with the
+// status check off, a pod the API server cannot reach), and every
+// iteration of an IDE that waits for the end would pay for it: it is
+// reported when it comes, after the end.
+const ForwardWait = 5 * time.Second
+
 // forwardDeployed is what a deploy phase of cfg on cluster tells the port
-// forwards once it has deployed: nil when the run forwards nothing.
-func (s *session) forwardDeployed(cluster *kubectl.Cluster, cfg *config.Config, modes portforward.Modes) func([]deploy.Resource) {
+// forwards once it has deployed: nil when the run forwards nothing. It
+// waits, up to ForwardWait, until the forwards are established and their
+// portEvents published, as Skaffold forwards before it ends a dev loop
+// iteration.
+func (s *session) forwardDeployed(cluster *kubectl.Cluster, cfg *config.Config, modes portforward.Modes) func(context.Context, []deploy.Resource) {
 	if s.forwards == nil || cluster == nil {
 		return nil
 	}
 	dial := portforward.NewDialer(cluster.Config, cluster.Typed)
-	return func(deployed []deploy.Resource) {
-		s.forwards.Update(cluster.Typed, dial, portforward.Targets(modes, cfg.PortForward, cluster.Namespace, deployed))
+	return func(ctx context.Context, deployed []deploy.Resource) {
+		settled := s.forwards.Update(cluster.Typed, dial, portforward.Targets(modes, cfg.PortForward, cluster.Namespace, deployed))
+		bound := time.NewTimer(ForwardWait)
+		defer bound.Stop()
+		select {
+		case <-settled:
+		case <-bound.C:
+			s.log.Debug("port forwards not established yet; each is reported when it is", "waited", ForwardWait)
+		case <-ctx.Done():
+		}
 	}
 }

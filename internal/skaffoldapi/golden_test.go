@@ -4,12 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	skaffoldv1 "github.com/hoist-dev/hoist/api/skaffold/v1"
@@ -245,47 +242,6 @@ func report(t *testing.T, file string, got []string, furthest int) {
 	t.Errorf("the translation is not the sequence of %s: it fails at the event marked >\n%s", file, b.String())
 }
 
-// The one difference of order the golden test allows: hoist establishes
-// its port forwards once a deploy is done, on their own, and keeps them
-// for the whole run, so the first portEvent of a run comes just after the
-// dev loop iteration that deployed what it forwards has ended, where
-// Skaffold forwards before it ends that iteration. (A forward that moves
-// to a new pod during a later deploy is reported once the deploy ends, by
-// the translation itself.) lateForwardsV2 and lateForwardsV1 move such a
-// port forward, and only one that directly follows the end of its
-// iteration, back before that end.
-
-func lateForwardsV2(got []string) []string {
-	out := slices.Clone(got)
-	for i := 0; i+4 < len(out); i++ {
-		n, ok := strings.CutPrefix(out[i], "taskEvent DevLoop-")
-		if !ok || !strings.HasSuffix(n, " Succeeded") || out[i+1] != "taskEvent PortForward-"+strings.TrimSuffix(n, " Succeeded")+" InProgress" {
-			continue
-		}
-		end := slices.Index(out[i+1:], "taskEvent PortForward-"+strings.TrimSuffix(n, " Succeeded")+" Succeeded")
-		if end < 0 {
-			continue
-		}
-		block := slices.Clone(out[i+1 : i+2+end])
-		devLoopEnd := out[i]
-		copy(out[i:], block)
-		out[i+len(block)] = devLoopEnd
-		i += len(block)
-	}
-	return out
-}
-
-func lateForwardsV1(got []string) []string {
-	out := slices.Clone(got)
-	for i := 0; i+1 < len(out); i++ {
-		if strings.HasPrefix(out[i], "devLoopEvent ") && strings.HasSuffix(out[i], " Succeeded") && strings.HasPrefix(out[i+1], "portEvent ") {
-			out[i], out[i+1] = out[i+1], out[i]
-			i++
-		}
-	}
-	return out
-}
-
 // hoistOnlyV2 are the v2 events hoist sends and Skaffold does not, for
 // this scenario: the fileSyncEvents that Skaffold declares but sends on v1
 // only; the application logs, which Skaffold serves on ApplicationLogs,
@@ -312,7 +268,6 @@ func TestGoldenSequenceV2(t *testing.T) {
 			}
 		}
 	}
-	got = lateForwardsV2(got)
 	if ok, furthest := match(ps, got); !ok {
 		report(t, "testdata/skaffold_dev_v2.golden", got, furthest)
 	}
@@ -333,33 +288,11 @@ func TestGoldenSequenceV1(t *testing.T) {
 			}
 		}
 	}
-	got = lateForwardsV1(got)
 	if ok, furthest := match(ps, got); !ok {
 		report(t, "testdata/skaffold_dev_v1.golden", got, furthest)
 	}
 	if ports := tr.State().ForwardedPorts; len(ports) != 1 {
 		t.Errorf("GetState has %d forwarded ports, want the example's one: %v", len(ports), ports)
-	}
-}
-
-// TestLateForwards checks that only a port forward that directly follows
-// the end of its own iteration is moved.
-func TestLateForwards(t *testing.T) {
-	v2 := []string{"taskEvent DevLoop-1 Succeeded", "taskEvent PortForward-1 InProgress", "skaffoldLogEvent PortForward-1 service/a",
-		"portEvent PortForward-1 service/a", "taskEvent PortForward-1 Succeeded", "taskEvent DevLoop-2 InProgress"}
-	want := []string{"taskEvent PortForward-1 InProgress", "skaffoldLogEvent PortForward-1 service/a",
-		"portEvent PortForward-1 service/a", "taskEvent PortForward-1 Succeeded", "taskEvent DevLoop-1 Succeeded", "taskEvent DevLoop-2 InProgress"}
-	if diff := cmp.Diff(want, lateForwardsV2(v2)); diff != "" {
-		t.Errorf("lateForwardsV2 (-want +got):\n%s", diff)
-	}
-	other := []string{"taskEvent DevLoop-1 Succeeded", "taskEvent DevLoop-2 InProgress", "taskEvent PortForward-2 InProgress",
-		"portEvent PortForward-2 service/a", "taskEvent PortForward-2 Succeeded"}
-	if diff := cmp.Diff(other, lateForwardsV2(other)); diff != "" {
-		t.Errorf("lateForwardsV2 moved a forward of another iteration (-want +got):\n%s", diff)
-	}
-	v1 := []string{"devLoopEvent 0 Succeeded", "portEvent service/a", "devLoopEvent 1 In Progress", "portEvent service/a"}
-	if diff := cmp.Diff([]string{"portEvent service/a", "devLoopEvent 0 Succeeded", "devLoopEvent 1 In Progress", "portEvent service/a"}, lateForwardsV1(v1)); diff != "" {
-		t.Errorf("lateForwardsV1 (-want +got):\n%s", diff)
 	}
 }
 
