@@ -1,7 +1,6 @@
 package event_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -9,22 +8,39 @@ import (
 )
 
 func TestPacer(t *testing.T) {
-	var p event.Pacer
-	if p.Wait(t.Context()) {
-		t.Fatal("Wait waited before any write")
+	wrote := make(chan time.Time, 1)
+	p := event.NewPacer(func() { wrote <- time.Now() })
+	p.Lock()
+	if !p.Due() {
+		t.Fatal("a write was not due before any write")
 	}
 	p.Wrote()
 	start := time.Now()
-	if !p.Wait(t.Context()) {
-		t.Fatal("Wait did not wait right after a write")
+	if p.Due() {
+		t.Fatal("a write was due right after a write")
 	}
-	if waited := time.Since(start); waited < event.WriteEvery-100*time.Microsecond {
-		t.Fatalf("Wait returned after %s, before WriteEvery (%s)", waited, event.WriteEvery)
+	p.Unlock()
+	at := <-wrote
+	if waited := at.Sub(start); waited < event.WriteEvery-100*time.Microsecond {
+		t.Fatalf("the pacer wrote after %s, before WriteEvery (%s)", waited, event.WriteEvery)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
+	// A write of the reader's own cancels the pacer's.
+	p.Lock()
 	p.Wrote()
-	if !p.Wait(ctx) {
-		t.Fatal("Wait with an ended context reported no wait")
+	if p.Due() {
+		t.Fatal("a write was due right after a write")
 	}
+	p.Wrote()
+	p.Unlock()
+	select {
+	case <-wrote:
+		t.Fatal("the pacer wrote although the reader had")
+	case <-time.After(3 * event.WriteEvery):
+	}
+	p.Lock()
+	p.Stop()
+	if !p.Due() {
+		t.Fatal("a write was not due after Stop")
+	}
+	p.Unlock()
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/hoist-dev/hoist/internal/event"
 )
 
 // maxFlushDelay bounds how long an event sent on a stream may wait in the
@@ -15,12 +17,14 @@ const maxFlushDelay = 5 * time.Millisecond
 // flushGate is the http.ResponseWriter of an EventService call. connect
 // flushes the response after every message; flushGate passes that on to
 // the connection only when the stream has caught up, that is when the
-// sender said no further event is at hand, or when the last flush that
-// went out is maxFlushDelay old. A subscriber reading a backlog so
-// receives full frames, written to the socket a few at a time, instead of
-// one frame and one write per event. A flush held back is made at the
-// latest maxFlushDelay after the last one, by a timer, should nothing
-// follow the event (the next events being filtered out, say).
+// sender said no further event is at hand, and the last flush is
+// event.WriteEvery old, or when the last flush is maxFlushDelay old. A
+// subscriber reading a backlog so receives full frames, written to the
+// socket a few at a time, and one following a build that prints lines
+// one by one receives them a few hundred a flush, instead of one frame
+// and one write per event. A flush held back is made by a timer once its
+// bound has passed, should nothing follow the event (because the run is
+// quiet, or the next events are filtered out).
 //
 // Writes gather in a buffer larger than the response's own: connect
 // writes each message in two (its prefix, then its bytes), and handing
@@ -98,12 +102,17 @@ func (g *flushGate) WriteHeader(code int) {
 	g.ResponseWriter.WriteHeader(code)
 }
 
-// Flush flushes unless more events are at hand and the last flush is
-// recent; then it makes sure the timer flushes should nothing follow.
+// Flush flushes unless the last flush is recent: maxFlushDelay old while
+// more events are at hand, event.WriteEvery old once caught up. Then it
+// makes sure the timer flushes should nothing follow.
 func (g *flushGate) Flush() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if wait := maxFlushDelay - time.Since(g.last); g.more && wait > 0 {
+	bound := event.WriteEvery
+	if g.more {
+		bound = maxFlushDelay
+	}
+	if wait := bound - time.Since(g.last); wait > 0 {
 		if !g.held {
 			g.held = true
 			if g.timer == nil {

@@ -153,11 +153,9 @@ func (s *Server) Events(ctx context.Context, req *connect.Request[pb.EventsReque
 // the terminationEvent, or with historyOnly after the events published so
 // far. form is the one encoded form send uses, for an unfiltered stream
 // (see event.Wants). more tells send whether further events are at hand,
-// so that it can flush only when they are not; a caught-up event waits,
-// if need be, until the last such flush is event.WriteEvery old, so that
-// a steady stream of events is flushed that often rather than each; when
-// the events at hand then all fail the filter, send is called with a nil
-// event and more false, to flush. A subscriber that falls behind is ended with SlowConsumerError; one whose
+// so that it can flush only then; when the events at hand then all fail
+// the filter, send is called with a nil event and more false, to flush. A
+// subscriber that falls behind is ended with SlowConsumerError; one whose
 // history cannot be read back from disk, with DATA_LOSS.
 func Stream(ctx context.Context, bus *event.Bus, after uint32, historyOnly bool, filter event.Filter, queue int, form event.Form, send func(e *event.Encoded, more bool) error) error {
 	limit := uint32(0)
@@ -174,7 +172,6 @@ func Stream(ctx context.Context, bus *event.Bus, after uint32, historyOnly bool,
 	sub := bus.Subscribe(after, opts...)
 	defer sub.Close()
 	owed := false // a flush, held back by a send with more
-	var pace event.Pacer
 	for {
 		e, err := sub.NextEncoded(ctx)
 		if errors.Is(err, io.EOF) {
@@ -185,17 +182,10 @@ func Stream(ctx context.Context, bus *event.Bus, after uint32, historyOnly bool,
 		}
 		switch more := sub.Buffered() > 0; {
 		case all || filter.Match(e.Env().Event):
-			if !more && !e.Terminal() && pace.Wait(ctx) && bus.Last() > e.Seq() {
-				// Caught up, but too soon after the last flush: what was
-				// published while the pace held this event goes with it.
-				more = true
-			}
 			if err := send(e, more); err != nil {
 				return err
 			}
-			if owed = more; !more {
-				pace.Wrote()
-			}
+			owed = more
 		case owed && !more:
 			// What was sent is held back for events that the filter then
 			// dropped: flush it now.
@@ -203,7 +193,6 @@ func Stream(ctx context.Context, bus *event.Bus, after uint32, historyOnly bool,
 				return err
 			}
 			owed = false
-			pace.Wrote()
 		}
 		if e.Terminal() || (limit > 0 && e.Seq() >= limit) {
 			return nil

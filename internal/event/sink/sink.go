@@ -8,6 +8,7 @@ package sink
 
 import (
 	"context"
+	"errors"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/event"
@@ -46,9 +47,9 @@ func Run(ctx context.Context, bus *event.Bus, s Sink) error {
 // Start subscribes s to every event of bus, now, and returns the function
 // that feeds them to it until the run ends or ctx is done, flushing
 // whenever it has caught up with the publishers, at most once each
-// event.WriteEvery unless it has maxPending events or the run's last, and
-// after maxPending events while it has not caught up. An EncodedSink is given the event's shared
-// encoded forms. A sink started before the run's first event misses
+// event.WriteEvery unless it has maxPending events or the run's last (see
+// event.Pacer), and after maxPending events while it has not caught up.
+// An EncodedSink is given the event's shared encoded forms. A sink started before the run's first event misses
 // nothing even on a bus without history, however late it runs.
 func Start(bus *event.Bus, s Sink) func(ctx context.Context) error {
 	var opts []event.SubscribeOption
@@ -60,8 +61,17 @@ func Start(bus *event.Bus, s Sink) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
 		defer sub.Close()
 		pending := 0
-		var pace event.Pacer
-		return sub.Each(ctx, func(e *event.Encoded, more bool) error {
+		var timedErr error // of a write the pacer made
+		pace := event.NewPacer(func() {
+			pending = 0
+			timedErr = s.Flush()
+		})
+		err := sub.Each(ctx, func(e *event.Encoded, more bool) error {
+			pace.Lock()
+			defer pace.Unlock()
+			if timedErr != nil {
+				return timedErr
+			}
 			var err error
 			if encoded {
 				err = es.WriteEncoded(e)
@@ -74,16 +84,22 @@ func Start(bus *event.Bus, s Sink) func(ctx context.Context) error {
 			if pending++; more && pending < maxPending {
 				return nil
 			}
-			if !more && pending < maxPending && !e.Terminal() {
-				// Caught up: the events that come until the pace allows
-				// a write go out with this one.
-				if pace.Wait(ctx) && bus.Last() > e.Seq() {
-					return nil
-				}
+			// Caught up but soon after the last write, the pacer
+			// writes these with the events that come meanwhile.
+			if !more && pending < maxPending && !e.Terminal() && !pace.Due() {
+				return nil
 			}
 			pending = 0
 			pace.Wrote()
 			return s.Flush()
 		})
+		pace.Lock()
+		defer pace.Unlock()
+		pace.Stop()
+		if timedErr == nil && pending > 0 {
+			// The run ended, or ctx, with events the pacer held.
+			err = errors.Join(err, s.Flush())
+		}
+		return errors.Join(err, timedErr)
 	}
 }
