@@ -338,7 +338,6 @@ func firstSet(a, b string) string {
 	return b
 }
 
-
 // follow runs a sink until the run ends. Sinks outlive a canceled context:
 // they stop only after the terminationEvent.
 func (s *session) follow(ctx context.Context, snk sink.Sink) {
