@@ -629,11 +629,11 @@ func (m *Model) summary(e *pb.TerminationEvent, ts time.Time) {
 		if e.Status == pb.Status_CANCELED {
 			icon, word = m.st.cancel(), m.st.yellow(e.Status.String())
 		}
+		// The message is above, where it happened, and hoist repeats it on
+		// stderr as it exits.
 		reason := ""
 		if e.Error != nil {
-			first, _, _ := strings.Cut(e.Error.Message, "\n")
-			reason = fmt.Sprintf(": %s %s (exit code %d)", m.st.bold(e.Error.Code), strings.TrimSuffix(first, "; last output:"),
-				fault.ExitOf(fault.Code(e.Error.Code)))
+			reason = fmt.Sprintf(": %s, exit code %d", m.st.bold(e.Error.Code), fault.ExitOf(fault.Code(e.Error.Code)))
 		}
 		m.print(icon + " " + m.st.bold(name) + " " + word + took + reason)
 	}

@@ -165,7 +165,7 @@ func TestModel(t *testing.T) {
 				"  hint  fix the failing command",
 				rule,
 				"  built      app  FAILED at step 2/2 RUN make  2.0s",
-				`✗ hoist build FAILED in 2.1s: BUILD_RUN_FAILED the build of "app" failed at step 2/2 (RUN make) with exit status 2: exit code: 2 (exit code 3)`,
+				"✗ hoist build FAILED in 2.1s: BUILD_RUN_FAILED, exit code 3",
 			},
 		},
 		{
@@ -227,7 +227,7 @@ func TestModel(t *testing.T) {
 				"  deployed   kubectl  2 objects: 2 configured  0.2s",
 				"  ready      1 resources ready  2.1s",
 				"  forwarded  service/app  127.0.0.1:9000 → default/app-5c9d-q9zzt:8080",
-				"◌ hoist run CANCELED in 6.0s: CANCELED canceled by Ctrl-C (exit code 130)",
+				"◌ hoist run CANCELED in 6.0s: CANCELED, exit code 130",
 			},
 		},
 		{
@@ -306,7 +306,7 @@ func TestModel(t *testing.T) {
 				rule,
 				"  built      app  FAILED  2.0s",
 				"             lib  reg/lib:v1@" + digest + "  1.0s",
-				"✗ hoist build FAILED in 2.0s: BUILD_CUSTOM_COMMAND_FAILED the build command exited with 1 (exit code 3)",
+				"✗ hoist build FAILED in 2.0s: BUILD_CUSTOM_COMMAND_FAILED, exit code 3",
 			},
 		},
 	}

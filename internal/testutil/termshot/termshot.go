@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -44,46 +45,106 @@ func (r *Recording) Bytes() []byte {
 	return b.Bytes()
 }
 
-// Run runs cmd with a pseudo-terminal of cols×rows as its stdin, stdout
-// and stderr, and returns what it wrote, and how it exited.
-func Run(cmd *exec.Cmd, cols, rows int) (*Recording, error) {
+// Session is a command running under a pseudo-terminal.
+type Session struct {
+	cmd  *exec.Cmd
+	ptmx *os.File
+
+	mu      sync.Mutex
+	rec     Recording
+	changed chan struct{}
+	read    chan error
+}
+
+// Start starts cmd with a pseudo-terminal of cols×rows as its stdin,
+// stdout and stderr, and keeps what it writes.
+func Start(cmd *exec.Cmd, cols, rows int) (*Session, error) {
 	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)})
 	if err != nil {
 		return nil, fmt.Errorf("starting %s under a pseudo-terminal: %w", cmd.Path, err)
 	}
-	rec := &Recording{Cols: cols, Rows: rows}
-	start := time.Now()
-	var mu sync.Mutex
-	done := make(chan error, 1)
-	go func() {
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := ptmx.Read(buf)
-			if n > 0 {
-				mu.Lock()
-				rec.Chunks = append(rec.Chunks, Chunk{At: time.Since(start), Data: bytes.Clone(buf[:n])})
-				mu.Unlock()
-			}
-			if err != nil {
-				// Linux ends a pseudo-terminal whose other side closed
-				// with EIO.
-				if errors.Is(err, io.EOF) || errors.Is(err, syscall.EIO) {
-					err = nil
-				}
-				done <- err
-				return
-			}
+	s := &Session{cmd: cmd, ptmx: ptmx, rec: Recording{Cols: cols, Rows: rows}, changed: make(chan struct{}), read: make(chan error, 1)}
+	go s.follow(time.Now())
+	return s, nil
+}
+
+// follow reads the terminal until the command's side is closed.
+func (s *Session) follow(start time.Time) {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := s.ptmx.Read(buf)
+		s.mu.Lock()
+		if n > 0 {
+			s.rec.Chunks = append(s.rec.Chunks, Chunk{At: time.Since(start), Data: bytes.Clone(buf[:n])})
 		}
-	}()
-	waitErr := cmd.Wait()
-	readErr := <-done
-	if cerr := ptmx.Close(); readErr == nil && cerr != nil && !errors.Is(cerr, os.ErrClosed) {
+		close(s.changed)
+		s.changed = make(chan struct{})
+		s.mu.Unlock()
+		if err != nil {
+			// Linux ends a pseudo-terminal whose other side closed with
+			// EIO.
+			if errors.Is(err, io.EOF) || errors.Is(err, syscall.EIO) {
+				err = nil
+			}
+			s.read <- err
+			return
+		}
+	}
+}
+
+// Recording is what the command wrote so far.
+func (s *Session) Recording() *Recording {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rec
+	r.Chunks = slices.Clone(r.Chunks)
+	return &r
+}
+
+// WaitFor waits, at most timeout, until what the command wrote satisfies
+// ok, and reports whether it did.
+func (s *Session) WaitFor(timeout time.Duration, ok func(*Recording) bool) bool {
+	deadline := time.After(timeout)
+	for {
+		s.mu.Lock()
+		changed := s.changed
+		s.mu.Unlock()
+		if ok(s.Recording()) {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+// Signal sends sig to the command.
+func (s *Session) Signal(sig os.Signal) error { return s.cmd.Process.Signal(sig) }
+
+// Wait waits for the command to exit and returns everything it wrote,
+// and how it exited.
+func (s *Session) Wait() (*Recording, error) {
+	waitErr := s.cmd.Wait()
+	readErr := <-s.read
+	if cerr := s.ptmx.Close(); readErr == nil && cerr != nil && !errors.Is(cerr, os.ErrClosed) {
 		readErr = cerr
 	}
 	if readErr != nil {
-		return rec, fmt.Errorf("reading the pseudo-terminal: %w", readErr)
+		return s.Recording(), fmt.Errorf("reading the pseudo-terminal: %w", readErr)
 	}
-	return rec, waitErr
+	return s.Recording(), waitErr
+}
+
+// Run runs cmd under a pseudo-terminal of cols×rows, as Start does, and
+// returns what it wrote, and how it exited.
+func Run(cmd *exec.Cmd, cols, rows int) (*Recording, error) {
+	s, err := Start(cmd, cols, rows)
+	if err != nil {
+		return nil, err
+	}
+	return s.Wait()
 }
 
 // Replay plays the recording on a terminal of its size, calling each
