@@ -2,14 +2,18 @@ package cli_test
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/event"
@@ -206,4 +210,184 @@ build:
 			t.Errorf("no line matches %s after the failure:\n%s", end, strings.Join(lines[i:], "\n"))
 		}
 	})
+}
+
+// screenshots is where TestTerminalViewOfARun draws what the terminal
+// showed, for the README (hack/screenshots.sh).
+var screenshots = flag.String("screenshots", "", "folder where TestTerminalViewOfARun writes the terminal view's screenshots (SVG)")
+
+// viewProject writes a project of two images, web and api, whose Docker
+// builds take a few seconds each, in parallel, and whose manifests
+// deploy a Deployment of each and a Service that forwards web's port;
+// it returns its skaffold.yaml.
+func viewProject(t *testing.T, localPort int) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"web/Dockerfile": `ARG BASE_IMAGE
+FROM ${BASE_IMAGE}
+RUN for i in 1 2 3 4 5 6; do echo "bundling the assets: chunk $i of 6"; sleep 1; done
+COPY www/ /www/
+RUN wc -c /www/index.html
+EXPOSE 8080
+CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+`,
+		"web/www/index.html": "<h1>hoist</h1>\n",
+		"api/Dockerfile": `ARG BASE_IMAGE
+FROM ${BASE_IMAGE}
+RUN for i in 1 2 3 4; do echo "compiling module $i of 4"; sleep 1; done
+COPY v1/ /api/v1/
+EXPOSE 8080
+CMD ["httpd", "-f", "-p", "8080", "-h", "/api"]
+`,
+		"api/v1/health": "ok\n",
+		"k8s/web.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, labels: {app: web}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: web, image: web, ports: [{containerPort: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+`,
+		"k8s/api.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, labels: {app: api}}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+      - {name: api, image: api, ports: [{containerPort: 8080}]}
+`,
+		"skaffold.yaml": fmt.Sprintf(`apiVersion: skaffold/v4beta14
+kind: Config
+build:
+  tagPolicy: {envTemplate: {template: v1}}
+  local: {push: true, concurrency: 0}
+  artifacts:
+  - image: web
+    context: web
+    docker: {network: host, buildArgs: {BASE_IMAGE: "{{.HOIST_TEST_BASE_IMAGE}}"}}
+  - image: api
+    context: api
+    docker: {network: host, buildArgs: {BASE_IMAGE: "{{.HOIST_TEST_BASE_IMAGE}}"}}
+manifests:
+  rawYaml: [k8s/*.yaml]
+deploy:
+  kubectl: {}
+portForward:
+- {resourceType: service, resourceName: web, port: 80, localPort: %d}
+`, localPort),
+	}
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, path, []byte(content))
+	}
+	return filepath.Join(dir, "skaffold.yaml")
+}
+
+// TestTerminalViewOfARun runs hoist run of a project of two images under
+// a pseudo-terminal, as a person would: the two Docker builds show their
+// steps side by side while they run; then the view shows the images
+// built, the objects deployed, the workloads ready, the port forwarded,
+// and after Ctrl-C the summary. With -screenshots it draws the moment
+// both builds were under way and the end of the run as SVG images.
+func TestTerminalViewOfARun(t *testing.T) {
+	docker, kube := testutil.Docker(t), testutil.Kubernetes(t)
+	_, ns := namespace(t, kube)
+	port := freePort(t)
+	cfg := viewProject(t, port)
+	cmd := exec.Command(hoistBinary(t), "run", "-f", cfg, "--default-repo", docker.Registry, "-n", ns,
+		"--cache-artifacts=false", "--port-forward=user")
+	cmd.Env = terminalEnv()
+	const cols, rows = 118, 34
+	s, err := termshot.Start(cmd, cols, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forwarded := []byte("127.0.0.1:" + strconv.Itoa(port) + " →")
+	if !s.WaitFor(4*time.Minute, func(r *termshot.Recording) bool { return bytes.Contains(r.Bytes(), forwarded) }) {
+		_ = s.Signal(syscall.SIGKILL)
+		rec, _ := s.Wait()
+		t.Fatalf("no forwarded port within 4 minutes:\n%s", rec.Replay(nil).Text())
+	}
+	if err := s.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.Wait()
+	final := rec.Replay(nil)
+	if err != nil {
+		t.Fatalf("hoist run: %v\n%s", err, final.Text())
+	}
+
+	// The moment both builds were at a step: the last frame that shows it.
+	step := regexp.MustCompile(`^. step \d+/\d+ +(web|api) +\d+\.\ds +RUN `)
+	both, chunk := -1, 0
+	rec.Replay(func(sc *termshot.Screen, _ termshot.Chunk) bool {
+		n := 0
+		for _, l := range sc.Visible() {
+			if step.MatchString(l) {
+				n++
+			}
+		}
+		if n == 2 {
+			both = chunk
+		}
+		chunk++
+		return true
+	})
+	if both < 0 {
+		t.Errorf("no frame showed both builds at a step at once")
+	}
+
+	text := final.Text()
+	reg := regexp.QuoteMeta(docker.Registry)
+	for _, want := range []string{
+		`(?m)^✓ built +web +` + reg + `/web:v1@sha256:[0-9a-f]{64} +\d+\.\ds$`,
+		`(?m)^✓ built +api +` + reg + `/api:v1@sha256:[0-9a-f]{64} +\d+\.\ds$`,
+		`(?m)^  kubectl +created +deployment/` + ns + `/web$`,
+		`(?m)^  kubectl +created +service/` + ns + `/web$`,
+		`(?m)^  kubectl +created +deployment/` + ns + `/api$`,
+		`(?m)^✓ deployed +kubectl +3 objects +\d+\.\ds$`,
+		`(?m)^✓ ready +deployment/` + ns + `/web +rolled out: 2 of 2 replicas available +\d+\.\ds$`,
+		`(?m)^✓ ready +deployment/` + ns + `/api +rolled out: 1 of 1 replicas available +\d+\.\ds$`,
+		`(?m)^⇄ forward +service/web +127\.0\.0\.1:` + strconv.Itoa(port) + ` → ` + ns + `/web-\S+:8080$`,
+		`(?m)^  deployed +kubectl +3 objects: 3 created +\d+\.\ds$`,
+		`(?m)^  forwarded +service/web +127\.0\.0\.1:` + strconv.Itoa(port) + ` → ` + ns + `/web-\S+:8080$`,
+		`(?m)^✓ hoist run SUCCEEDED in \d+\.\ds$`,
+	} {
+		if !regexp.MustCompile(want).MatchString(text) {
+			t.Errorf("no line matches %s in:\n%s", want, text)
+		}
+	}
+	if *screenshots != "" && both >= 0 {
+		chunk = 0
+		mid := rec.Replay(func(*termshot.Screen, termshot.Chunk) bool {
+			chunk++
+			return chunk <= both
+		})
+		for name, svg := range map[string][]byte{
+			"terminal-build.svg": mid.SVG("hoist run", 0),
+			"terminal-run.svg":   final.SVG("hoist run", 0),
+		} {
+			if err := os.WriteFile(filepath.Join(*screenshots, name), svg, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }

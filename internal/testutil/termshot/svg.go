@@ -72,7 +72,7 @@ func (s *Screen) SVG(title string, rows int) []byte {
 					width++
 				}
 			}
-			if t := text.String(); strings.TrimSpace(t) != "" {
+			if t := strings.TrimRight(text.String(), " "); t != "" {
 				fmt.Fprintf(&b, `<text x="%.1f" y="%.1f"%s>%s</text>`+"\n", padX+float64(col)*cellW, baseline, attrs(row[i].style), html.EscapeString(t))
 			}
 			col += width
