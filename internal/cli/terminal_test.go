@@ -279,10 +279,10 @@ build:
   artifacts:
   - image: web
     context: web
-    docker: {network: host, buildArgs: {BASE_IMAGE: "{{.HOIST_TEST_BASE_IMAGE}}"}}
+    docker: {network: host, noCache: true, buildArgs: {BASE_IMAGE: "{{.HOIST_TEST_BASE_IMAGE}}"}}
   - image: api
     context: api
-    docker: {network: host, buildArgs: {BASE_IMAGE: "{{.HOIST_TEST_BASE_IMAGE}}"}}
+    docker: {network: host, noCache: true, buildArgs: {BASE_IMAGE: "{{.HOIST_TEST_BASE_IMAGE}}"}}
 manifests:
   rawYaml: [k8s/*.yaml]
 deploy:
@@ -321,7 +321,7 @@ func TestTerminalViewOfARun(t *testing.T) {
 		t.Fatal(err)
 	}
 	forwarded := []byte("127.0.0.1:" + strconv.Itoa(port) + " →")
-	if !s.WaitFor(4*time.Minute, func(r *termshot.Recording) bool { return bytes.Contains(r.Bytes(), forwarded) }) {
+	if !s.WaitFor(4*time.Minute, func(r *termshot.Recording) bool { return bytes.Contains(sgr.ReplaceAll(r.Bytes(), nil), forwarded) }) {
 		_ = s.Signal(syscall.SIGKILL)
 		rec, _ := s.Wait()
 		t.Fatalf("no forwarded port within 4 minutes:\n%s", rec.Replay(nil).Text())
@@ -360,12 +360,13 @@ func TestTerminalViewOfARun(t *testing.T) {
 	for _, want := range []string{
 		`(?m)^✓ built +web +` + reg + `/web:v1@sha256:[0-9a-f]{64} +\d+\.\ds$`,
 		`(?m)^✓ built +api +` + reg + `/api:v1@sha256:[0-9a-f]{64} +\d+\.\ds$`,
-		`(?m)^  kubectl +created +deployment/` + ns + `/web$`,
-		`(?m)^  kubectl +created +service/` + ns + `/web$`,
-		`(?m)^  kubectl +created +deployment/` + ns + `/api$`,
+		`(?m)^  kubectl +created +Deployment/` + ns + `/web$`,
+		`(?m)^  kubectl +created +Service/` + ns + `/web$`,
+		`(?m)^  kubectl +created +Deployment/` + ns + `/api$`,
 		`(?m)^✓ deployed +kubectl +3 objects +\d+\.\ds$`,
-		`(?m)^✓ ready +deployment/` + ns + `/web +rolled out: 2 of 2 replicas available +\d+\.\ds$`,
-		`(?m)^✓ ready +deployment/` + ns + `/api +rolled out: 1 of 1 replicas available +\d+\.\ds$`,
+		`(?m)^✓ ready +Deployment/` + ns + `/web +rolled out: 2 of 2 replicas available +\d+\.\ds$`,
+		`(?m)^✓ ready +Deployment/` + ns + `/api +rolled out: 1 of 1 replicas available +\d+\.\ds$`,
+		`(?m)^✓ checked +2 resources ready +\d+\.\ds$`,
 		`(?m)^⇄ forward +service/web +127\.0\.0\.1:` + strconv.Itoa(port) + ` → ` + ns + `/web-\S+:8080$`,
 		`(?m)^  deployed +kubectl +3 objects: 3 created +\d+\.\ds$`,
 		`(?m)^  forwarded +service/web +127\.0\.0\.1:` + strconv.Itoa(port) + ` → ` + ns + `/web-\S+:8080$`,

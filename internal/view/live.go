@@ -153,11 +153,14 @@ type around struct {
 	w io.Writer
 }
 
+// Write erases the live lines and prints the lines the events printed
+// so far, so that p comes after them, as it happened; the next frame
+// draws the live lines again, under p.
 func (a around) Write(p []byte) (int, error) {
 	a.l.mu.Lock()
 	defer a.l.mu.Unlock()
-	if !a.l.done && a.l.drawn > 0 {
-		a.l.write(a.l.erase(a.l.buf[:0]))
+	if !a.l.done {
+		a.l.write(a.l.model.TakeLines(a.l.erase(a.l.buf[:0])))
 		a.l.drawn, a.l.shown = 0, ""
 	}
 	return a.w.Write(p)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/fault"
@@ -34,6 +36,10 @@ const maxOutput = 1 << 20
 
 // verbWidth is the width of the verb column of the lines.
 const verbWidth = 9
+
+// maxInstruction is the most of a Dockerfile instruction a live line
+// shows, leaving room for the step's last output line.
+const maxInstruction = 48
 
 // Model is what a view knows of a run, folded from its events in order:
 // every artifact's build, the tests, deploys, status check, port
@@ -368,7 +374,7 @@ func (m *Model) statusCheck(e *pb.StatusCheckEvent, ts time.Time, show bool) {
 		}
 		switch e.Status {
 		case pb.Status_SUCCEEDED:
-			m.row(m.st.ok(), "ready", e.Message, m.st.dim(m.check.took()))
+			m.row(m.st.ok(), "checked", e.Message, m.st.dim(m.check.took()))
 		case pb.Status_FAILED:
 			m.row(m.st.fail(), "not ready", e.Message, m.st.dim(m.check.took()))
 			m.errorLines(e.Error, false)
@@ -595,11 +601,7 @@ func (m *Model) summary(e *pb.TerminationEvent, ts time.Time) {
 		m.row(" ", verb(v), d.name, m.statusWord(d.status), actions(d.resources), m.st.dim(d.took()))
 	}
 	if c := m.check; c != nil {
-		word := "ready"
-		if c.status != pb.Status_SUCCEEDED {
-			word = "not ready"
-		}
-		m.row(" ", word, c.detail, m.st.dim(c.took()))
+		m.row(" ", "checked", c.detail, m.statusWord(c.status), m.st.dim(c.took()))
 		for _, r := range m.resources {
 			if r.status != pb.Status_SUCCEEDED {
 				m.row(" ", "", r.name, m.statusWord(r.status), r.detail)
@@ -684,7 +686,7 @@ func (m *Model) Live(now time.Time) []string {
 			instr := ""
 			if a.step != nil {
 				step = fmt.Sprintf("step %d/%d", a.step.Index, a.step.Total)
-				instr = a.step.Instruction
+				instr = ansi.Truncate(a.step.Instruction, maxInstruction, "…")
 			}
 			last := ""
 			if a.last != "" && (a.step == nil || a.last != firstLine(a.out.b)) {
@@ -800,8 +802,10 @@ func ref(a *pb.Artifact) string {
 	return a.Tag + "@" + a.Digest
 }
 
+// objectName is Kind/namespace/name, as the status check names the
+// objects it watches.
 func objectName(r *pb.Resource) string {
-	name := strings.ToLower(r.Kind) + "/"
+	name := r.Kind + "/"
 	if r.Namespace != "" {
 		name += r.Namespace + "/"
 	}

@@ -30,10 +30,10 @@ var palette = [16]string{
 
 // SVG draws the lines of the screen (scrolled-off ones included), the last
 // rows of them when rows > 0, as an SVG image of a terminal window whose
-// title bar reads title. Every run of cells of one style is one text
-// element placed at its column, and every character outside ASCII its
-// own, so that fonts whose symbols are not exactly one cell wide do not
-// shift the rest of the line.
+// title bar reads title. Every word of ASCII characters of one style is
+// one text element placed at its column and stretched to its cells, and
+// every other character its own, so that a font whose advance differs
+// from the cells', or whose symbols are wider, does not shift the columns.
 func (s *Screen) SVG(title string, rows int) []byte {
 	all := s.rows()
 	for len(all) > 0 && blank(all[len(all)-1]) {
@@ -52,14 +52,21 @@ func (s *Screen) SVG(title string, rows int) []byte {
 		fmt.Fprintf(&b, `<circle cx="%d" cy="16" r="6" fill="%s"/>`+"\n", 20+i*20, c)
 	}
 	fmt.Fprintf(&b, `<text x="%.0f" y="20" fill="#a6adc8" font-family="sans-serif" font-size="12" text-anchor="middle">%s</text>`+"\n", w/2, html.EscapeString(title))
-	b.WriteString(`<g font-family="'DejaVu Sans Mono','Menlo','Consolas',monospace" font-size="14" xml:space="preserve">` + "\n")
+	b.WriteString(`<g font-family="'DejaVu Sans Mono','Menlo','Consolas',monospace" font-size="14">` + "\n")
 	for y, row := range all {
 		baseline := padTop + float64(y)*cellH + cellH*0.75
 		col := 0
 		for i := 0; i < len(row); {
+			// A run: a word of ASCII characters of one style, or one other
+			// character; spaces are not drawn, only counted.
+			if row[i].text == " " {
+				col++
+				i++
+				continue
+			}
 			j := i + 1
 			if isASCII(row[i].text) {
-				for j < len(row) && isASCII(row[j].text) && row[j].style.Equal(&row[i].style) {
+				for j < len(row) && isASCII(row[j].text) && row[j].text != " " && row[j].style.Equal(&row[i].style) {
 					j++
 				}
 			}
@@ -72,9 +79,10 @@ func (s *Screen) SVG(title string, rows int) []byte {
 					width++
 				}
 			}
-			if t := strings.TrimRight(text.String(), " "); t != "" {
-				fmt.Fprintf(&b, `<text x="%.1f" y="%.1f"%s>%s</text>`+"\n", padX+float64(col)*cellW, baseline, attrs(row[i].style), html.EscapeString(t))
-			}
+			// Each run is stretched or squeezed to its cells: a font whose
+			// advance is not cellW still lines the columns up.
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" textLength="%.1f" lengthAdjust="spacingAndGlyphs"%s>%s</text>`+"\n",
+				padX+float64(col)*cellW, baseline, float64(width)*cellW, attrs(row[i].style), html.EscapeString(text.String()))
 			col += width
 			i = j
 		}
