@@ -315,7 +315,7 @@ func TestTerminalViewOfARun(t *testing.T) {
 	cmd := exec.Command(hoistBinary(t), "run", "-f", cfg, "--default-repo", docker.Registry, "-n", ns,
 		"--cache-artifacts=false", "--port-forward=user")
 	cmd.Env = terminalEnv()
-	const cols, rows = 118, 34
+	const cols, rows = 140, 34
 	s, err := termshot.Start(cmd, cols, rows)
 	if err != nil {
 		t.Fatal(err)
