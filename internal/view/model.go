@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -258,6 +259,15 @@ func (m *Model) build(e *pb.BuildEvent, ts time.Time, show bool) {
 	}
 }
 
+// verb is what a deploy did: deployed, or deleted when it is hoist
+// delete, or the end of hoist dev, which deletes every object.
+func (m *Model) verb(d *deployment) string {
+	if m.command == "delete" || len(d.resources) > 0 && !slices.ContainsFunc(d.resources, func(r *pb.Resource) bool { return r.Action != "deleted" }) {
+		return "deleted"
+	}
+	return "deployed"
+}
+
 // at names the step a build failed at.
 func (m *Model) at(s *pb.Step) string {
 	if s == nil {
@@ -339,13 +349,9 @@ func (m *Model) deploy(e *pb.DeployEvent, ts time.Time, show bool) {
 	if !show {
 		return
 	}
-	verb := "deployed"
-	if m.command == "delete" {
-		verb = "deleted"
-	}
 	switch e.Status {
 	case pb.Status_SUCCEEDED:
-		m.row(m.st.ok(), verb, d.name, counted(len(d.resources), "object"), m.st.dim(d.took()))
+		m.row(m.st.ok(), m.verb(d), d.name, counted(len(d.resources), "object"), m.st.dim(d.took()))
 	case pb.Status_FAILED:
 		m.row(m.st.fail(), "failed", d.name, m.st.dim(d.took()))
 		m.errorLines(e.Error, false)
@@ -582,23 +588,25 @@ func (m *Model) summary(e *pb.TerminationEvent, ts time.Time) {
 	for _, t := range m.tests {
 		m.row(" ", verb("tested"), t.name, m.statusWord(t.status), m.st.dim(t.took()))
 	}
-	// Each deployer's last deploy: hoist dev deploys again each iteration.
-	last := map[string]*deployment{}
-	var order []string
-	for _, d := range m.deploys {
-		if last[d.name] == nil {
-			order = append(order, d.name)
+	// Each deployer's last deploy, and last delete: hoist dev deploys
+	// again each iteration, and deletes what it deployed at its end.
+	for _, v := range []string{"deployed", "deleted"} {
+		last := map[string]*deployment{}
+		var order []string
+		for _, d := range m.deploys {
+			if m.verb(d) != v {
+				continue
+			}
+			if last[d.name] == nil {
+				order = append(order, d.name)
+			}
+			last[d.name] = d
 		}
-		last[d.name] = d
-	}
-	first = true
-	v := "deployed"
-	if m.command == "delete" {
-		v = "deleted"
-	}
-	for _, name := range order {
-		d := last[name]
-		m.row(" ", verb(v), d.name, m.statusWord(d.status), actions(d.resources), m.st.dim(d.took()))
+		first = true
+		for _, name := range order {
+			d := last[name]
+			m.row(" ", verb(v), d.name, m.statusWord(d.status), actions(d.resources), m.st.dim(d.took()))
+		}
 	}
 	if c := m.check; c != nil {
 		m.row(" ", "checked", c.detail, m.statusWord(c.status), m.st.dim(c.took()))
@@ -616,7 +624,8 @@ func (m *Model) summary(e *pb.TerminationEvent, ts time.Time) {
 		m.row(" ", "synced", counted(m.synced.files, "file")+" in "+counted(m.synced.times, "sync"))
 	}
 	if m.command == "dev" && m.iteration != nil {
-		m.row(" ", "iterations", strings.TrimPrefix(m.iteration.name, "iteration "))
+		n, _ := strconv.Atoi(strings.TrimPrefix(m.iteration.name, "iteration "))
+		m.row(" ", "dev loop", counted(n, "iteration"))
 	}
 	took := ""
 	if !m.started.IsZero() {
@@ -705,7 +714,7 @@ func (m *Model) Live(now time.Time) []string {
 	for _, d := range m.deploys {
 		if d.status == pb.Status_IN_PROGRESS {
 			verb := "deploying"
-			if m.command == "delete" {
+			if m.verb(d) == "deleted" {
 				verb = "deleting"
 			}
 			lines = append(lines, m.rowText(spin, verb, d.name, m.st.dim(elapsed(now, d.start)), counted(len(d.resources), "object")))

@@ -252,6 +252,37 @@ func TestModel(t *testing.T) {
 			},
 		},
 		{
+			name: "hoist dev: its end deletes what it deployed",
+			events: []at{
+				{0, meta("dev")},
+				{100, &pb.DevLoopEvent{Iteration: 1, Status: pb.Status_IN_PROGRESS}},
+				{100, &pb.DeployEvent{Status: pb.Status_IN_PROGRESS, Deployer: "kubectl"}},
+				{200, &pb.DeployEvent{Status: pb.Status_IN_PROGRESS, Deployer: "kubectl", Resources: []*pb.Resource{
+					{Kind: "Deployment", Namespace: "default", Name: "app", Action: "created"}}}},
+				{300, &pb.DeployEvent{Status: pb.Status_SUCCEEDED, Deployer: "kubectl"}},
+				{400, &pb.DevLoopEvent{Iteration: 1, Status: pb.Status_SUCCEEDED}},
+				{9000, &pb.DeployEvent{Status: pb.Status_IN_PROGRESS, Deployer: "kubectl"}},
+				{9100, &pb.DeployEvent{Status: pb.Status_IN_PROGRESS, Deployer: "kubectl", Resources: []*pb.Resource{
+					{Kind: "Deployment", Namespace: "default", Name: "app", Action: "deleted"}}}},
+				{9200, &pb.DeployEvent{Status: pb.Status_SUCCEEDED, Deployer: "kubectl"}},
+				{9300, end(pb.Status_SUCCEEDED, nil)},
+			},
+			printed: []string{
+				"hoist dev · hoist version dev · run id run-1",
+				"── iteration 1 ──",
+				"  kubectl    created     Deployment/default/app",
+				"✓ deployed   kubectl  1 object  0.2s",
+				"✓ done       iteration 1  0.3s",
+				"  kubectl    deleted     Deployment/default/app",
+				"✓ deleted    kubectl  1 object  0.2s",
+				rule,
+				"  deployed   kubectl  1 object: 1 created  0.2s",
+				"  deleted    kubectl  1 object: 1 deleted  0.2s",
+				"  dev loop   1 iteration",
+				"✓ hoist dev SUCCEEDED in 9.3s",
+			},
+		},
+		{
 			name: "hoist dev: an iteration, a sync, then watching",
 			events: []at{
 				{0, meta("dev", "app")},
