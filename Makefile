@@ -1,7 +1,7 @@
 # hoist's entry points. The scripts under hack/ do the work; each installs
 # what it needs.
 
-.PHONY: demo test build generate lint testenv testenv-down testenv-status bench bench-testenv bench-anchor
+.PHONY: demo test build generate lint testenv testenv-down testenv-status bench bench-testenv bench-anchor bench-view
 
 ## demo: build hoist and run it on the bundled example, showing the event stream
 demo:
@@ -54,6 +54,10 @@ bench-testenv: testenv
 	go test -run '^$$' -bench Ingest -benchtime 100000x ./internal/collector/
 	go test -run '^$$' -bench DashboardFirstRender -benchtime 5x ./internal/collector/
 	go test -run '^$$' -bench Runs ./internal/collector/store/
+
+## bench-view: hoist build of 1000000 lines with the live terminal view, next to JSON lines to a file and on a terminal (no test environment)
+bench-view:
+	bash hack/bench/view.sh
 
 ## bench-anchor: hoist next to Skaffold v2.13.2 on a build that prints 200000 and 1000000 lines (builds Skaffold the first time)
 bench-anchor:

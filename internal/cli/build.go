@@ -18,7 +18,7 @@ func newBuild(s Streams, logger func() *slog.Logger) *cobra.Command {
 		Short: "Build every artifact (and push it, if configured) and report each step as events",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return session.Build(cmd.Context(), runOptions(run, s, logger()), build.options(cmd))
+			return session.Build(cmd.Context(), runOptions(cmd, run, s, logger()), build.options(cmd))
 		},
 	}
 	addRunFlags(cmd, &run)

@@ -18,7 +18,7 @@ func newDelete(s Streams, logger func() *slog.Logger) *cobra.Command {
 		Short: "Delete what the manifests describe, reporting each object as events",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return session.Delete(cmd.Context(), runOptions(deploy.cluster(run), s, logger()), deploy.options(cmd))
+			return session.Delete(cmd.Context(), runOptions(cmd, deploy.cluster(run), s, logger()), deploy.options(cmd))
 		},
 	}
 	addRunFlags(cmd, &run)

@@ -21,7 +21,7 @@ func newDeploy(s Streams, logger func() *slog.Logger) *cobra.Command {
   hoist deploy --images my-app=127.0.0.1:5000/my-app:v1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return session.Deploy(cmd.Context(), runOptions(deploy.cluster(run), s, logger()), deploy.options(cmd), artifacts)
+			return session.Deploy(cmd.Context(), runOptions(cmd, deploy.cluster(run), s, logger()), deploy.options(cmd), artifacts)
 		},
 	}
 	addRunFlags(cmd, &run)

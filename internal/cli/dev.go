@@ -30,7 +30,7 @@ AutoDeploy, AutoSync. Ctrl-C cancels what is in flight, deletes
 what was deployed (unless --cleanup=false) and exits 0.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return session.Dev(cmd.Context(), runOptions(deploy.cluster(run), s, logger()), build.options(cmd), deploy.options(cmd), dev)
+			return session.Dev(cmd.Context(), runOptions(cmd, deploy.cluster(run), s, logger()), build.options(cmd), deploy.options(cmd), dev)
 		},
 	}
 	addRunFlags(cmd, &run)

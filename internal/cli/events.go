@@ -20,6 +20,7 @@ func newEvents(s Streams) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Out, o.Err = s.Out, s.Err
+			o.Color = colorOf(cmd)
 			return session.Events(cmd.Context(), o)
 		},
 	}

@@ -22,7 +22,7 @@ func addRunFlags(cmd *cobra.Command, o *session.Options) {
 	f := cmd.Flags()
 	f.StringVarP(&o.ConfigFile, "filename", "f", "skaffold.yaml", "path to the skaffold.yaml to use")
 	addProfileFlags(cmd, &o.Profiles)
-	f.StringVar(&o.Format, "event-format", "", "events on stdout: json (event lines only; logs go to stderr) or text (default from event.log.format, else json)")
+	f.StringVar(&o.Format, "event-format", "", "events on stdout: auto (a live human view on a terminal, JSON lines in a pipe or a file), json (event lines only; logs go to stderr) or text (the human view) (default from event.log.format, else auto)")
 	f.StringVar(&o.Level, "event-level", "", "lowest event level on stdout: debug, info, warn, error (default from event.log.level, else info)")
 	f.StringVar(&o.LogFile, "event-log-file", "", "append every event to this file as JSON lines, as it happens (default from event.log.file)")
 	f.StringVar(&o.Push.Address, "event-rpc-address", "", "push every event to this EventSinkService, such as hoist collector: host:port, or an http(s):// URL (default from event.rpc.address)")
@@ -196,8 +196,20 @@ func changed(cmd *cobra.Command, name string, v bool) *bool {
 	return &v
 }
 
-// runOptions are o with the streams and the logger of the command.
-func runOptions(o session.Options, s Streams, log *slog.Logger) session.Options {
+// runOptions are o with the streams, the logger and the colors of the
+// command.
+func runOptions(cmd *cobra.Command, o session.Options, s Streams, log *slog.Logger) session.Options {
 	o.Out, o.Err, o.Log = s.Out, s.Err, log
+	o.Color = colorOf(cmd)
 	return o
+}
+
+// colorOf is the root's --color, or always with Skaffold's hidden
+// --force-colors.
+func colorOf(cmd *cobra.Command) string {
+	if force, _ := cmd.Flags().GetBool("force-colors"); force {
+		return "always"
+	}
+	c, _ := cmd.Flags().GetString("color")
+	return c
 }

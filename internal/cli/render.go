@@ -36,7 +36,7 @@ While the manifests go to standard output, the events go there only with
   hoist render --offline --digest-source tag -p prod`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := runOptions(deploy.cluster(run), s, logger())
+			o := runOptions(cmd, deploy.cluster(run), s, logger())
 			render.Manifests = s.Out
 			if render.Output == "" && !cmd.Flags().Changed("event-format") {
 				o.Out = io.Discard
@@ -68,7 +68,7 @@ func newApply(s Streams, logger func() *slog.Logger) *cobra.Command {
   hoist apply manifests.yaml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
-			return session.Apply(cmd.Context(), runOptions(deploy.cluster(run), s, logger()), deploy.options(cmd), files)
+			return session.Apply(cmd.Context(), runOptions(cmd, deploy.cluster(run), s, logger()), deploy.options(cmd), files)
 		},
 	}
 	addRunFlags(cmd, &run)

@@ -37,6 +37,10 @@ It reads skaffold.yaml.`,
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	root.PersistentFlags().StringVarP(&verbosity, "verbosity", "v", "warn", "level of hoist's own logs on stderr: debug, info, warn, error")
+	root.PersistentFlags().String("color", "auto", "color the human view of events: auto (on a terminal, unless NO_COLOR is set or TERM=dumb), always or never; "+
+		"a number, Skaffold's ANSI color code, means auto")
+	root.PersistentFlags().Bool("force-colors", false, "always color (Skaffold's --force-colors; same as --color=always)")
+	_ = root.PersistentFlags().MarkHidden("force-colors") // the flag was just added
 	logger := func() *slog.Logger {
 		var lvl slog.Level
 		if err := lvl.UnmarshalText([]byte(verbosity)); err != nil {

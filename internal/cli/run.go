@@ -19,7 +19,7 @@ func newRun(s Streams, logger func() *slog.Logger) *cobra.Command {
 		Short: "Build, push, deploy and wait until healthy, reporting every step as events",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return session.Run(cmd.Context(), runOptions(deploy.cluster(run), s, logger()), build.options(cmd), deploy.options(cmd))
+			return session.Run(cmd.Context(), runOptions(cmd, deploy.cluster(run), s, logger()), build.options(cmd), deploy.options(cmd))
 		},
 	}
 	addRunFlags(cmd, &run)

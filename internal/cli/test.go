@@ -20,7 +20,7 @@ func newTest(s Streams, logger func() *slog.Logger) *cobra.Command {
   hoist test --images my-app=127.0.0.1:5000/my-app:v1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return session.Test(cmd.Context(), runOptions(run, s, logger()), artifacts)
+			return session.Test(cmd.Context(), runOptions(cmd, run, s, logger()), artifacts)
 		},
 	}
 	addRunFlags(cmd, &run)

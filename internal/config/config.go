@@ -582,7 +582,8 @@ type Event struct {
 type EventLog struct {
 	// Level is debug, info, warn or error: the lowest level written to stdout.
 	Level string `yaml:"level,omitempty"`
-	// Format is json (event lines only on stdout) or text (human lines).
+	// Format is json (event lines only on stdout), text (the human view)
+	// or auto (the default: the human view on a terminal, json elsewhere).
 	Format string `yaml:"format,omitempty"`
 	// File, when set, receives every event as a JSON line.
 	File string `yaml:"file,omitempty"`

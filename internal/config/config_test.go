@@ -179,7 +179,7 @@ func TestEveryProblemIsReported(t *testing.T) {
 			[]string{`skaffold.yaml:9:12: did you mean "info"?`}},
 		{"one in each document", "apiVersion: skaffold/v2beta28\nkind: Config\nevent:\n  log:\n    format: jsn\n---\napiVersion: skaffold/v4beta14\nkind: Config\nbiuld: {}\n",
 			[]string{
-				`skaffold.yaml:5:13: event.log.format: "jsn" is not one of json, text`,
+				`skaffold.yaml:5:13: event.log.format: "jsn" is not one of json, text, auto`,
 				`skaffold.yaml:9:1: unknown field "biuld" in the top level`,
 			},
 			[]string{`skaffold.yaml:5:13: did you mean "json"?`, `skaffold.yaml:9:1: did you mean "build"?`}},

@@ -4,7 +4,7 @@ package config
 const (
 	DefaultStatusCheckDeadlineSeconds = 600
 	DefaultLogLevel                   = "info"
-	DefaultLogFormat                  = "json"
+	DefaultLogFormat                  = "auto"
 )
 
 // setDefaults fills in what c leaves out, as Skaffold does: an artifact's

@@ -16,7 +16,7 @@ func TestSetDefaults(t *testing.T) {
 		}
 		c.Deploy.StatusCheckDeadlineSeconds = 600
 		c.Deploy.Logs.Prefix = "auto"
-		c.Event.Log = EventLog{Level: "info", Format: "json"}
+		c.Event.Log = EventLog{Level: "info", Format: "auto"}
 		return &c
 	}
 	tests := []struct {

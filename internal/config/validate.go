@@ -259,7 +259,7 @@ func validate(c *Config, at locator) []*Error {
 	if e := oneOf(at, "event.log.level", c.Event.Log.Level, "debug", "info", "warn", "error"); e != nil {
 		errs = append(errs, e)
 	}
-	if e := oneOf(at, "event.log.format", c.Event.Log.Format, "json", "text"); e != nil {
+	if e := oneOf(at, "event.log.format", c.Event.Log.Format, "json", "text", "auto"); e != nil {
 		errs = append(errs, e)
 	}
 	return errs

@@ -50,13 +50,13 @@ func TestValidate(t *testing.T) {
 		{"unknown level", func(c *Config) { c.Event.Log.Level = "eror" },
 			[]*Error{{Path: "event.log.level", Message: `"eror" is not one of debug, info, warn, error`, Hint: `did you mean "error"?`}}},
 		{"unknown format, nothing near", func(c *Config) { c.Event.Log.Format = "protobuf" },
-			[]*Error{{Path: "event.log.format", Message: `"protobuf" is not one of json, text`}}},
+			[]*Error{{Path: "event.log.format", Message: `"protobuf" is not one of json, text, auto`}}},
 		{"two problems, both reported", func(c *Config) {
 			c.Build.Artifacts[1].ImageName = "app"
 			c.Event.Log.Format = "txt"
 		}, []*Error{
 			{Path: "build.artifacts[1].image", Message: `image "app" is configured twice`},
-			{Path: "event.log.format", Message: `"txt" is not one of json, text`, Hint: `did you mean "text"?`},
+			{Path: "event.log.format", Message: `"txt" is not one of json, text, auto`, Hint: `did you mean "text"?`},
 		}},
 	}
 	for _, tt := range tests {

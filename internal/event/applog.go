@@ -48,12 +48,12 @@ func (f LogFormat) AppendText(b []byte, env *pb.Envelope, color bool) []byte {
 	}
 	b = append(b, ts...)
 	b = append(b, ' ')
-	return f.appendLine(b, e, color)
+	return f.AppendLine(b, e, color)
 }
 
-// appendLine appends the prefix and the message of an application log
-// line.
-func (f LogFormat) appendLine(b []byte, e *pb.ApplicationLogEvent, color bool) []byte {
+// AppendLine appends the prefix and the message of an application log
+// line, without its time.
+func (f LogFormat) AppendLine(b []byte, e *pb.ApplicationLogEvent, color bool) []byte {
 	if p := f.prefix(e.Pod, e.Container); p != "" {
 		if color {
 			p = prefixColor(e.Pod+"/"+e.Container) + p + reset

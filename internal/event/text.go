@@ -45,14 +45,14 @@ func AppendText(b []byte, env *pb.Envelope, color bool) []byte {
 	switch p := ev.GetPayload().(type) {
 	case *pb.Event_MetaEvent:
 		m := p.MetaEvent
-		d := fmt.Sprintf("hoist %s, run %s", m.Version, env.EventId)
+		d := fmt.Sprintf("hoist %s, hoist version %s, run id %s", m.Command, m.Version, env.EventId)
 		if len(m.Artifacts) > 0 {
 			d += ", artifacts " + strings.Join(m.Artifacts, " ")
 		}
 		if m.Deployer != "" {
 			d += ", deployer " + m.Deployer
 		}
-		line("start", m.Command, 0, d)
+		line("start", "", 0, d)
 	case *pb.Event_BuildEvent:
 		e := p.BuildEvent
 		if e.Log != "" {
@@ -99,7 +99,7 @@ func AppendText(b []byte, env *pb.Envelope, color bool) []byte {
 		e := p.RenderEvent
 		line("render", strings.Join(e.Manifests, " "), e.Status, errorText(e.Error))
 	case *pb.Event_ApplicationLogEvent:
-		b = LogFormat{}.appendLine(b, p.ApplicationLogEvent, color)
+		b = LogFormat{}.AppendLine(b, p.ApplicationLogEvent, color)
 	case *pb.Event_PortEvent:
 		e := p.PortEvent
 		to := fmt.Sprintf("%s/%s:%d", e.Namespace, e.Pod, e.RemotePort)

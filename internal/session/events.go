@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 
 	"connectrpc.com/connect"
@@ -15,6 +16,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/event/sink"
 	"github.com/hoist-dev/hoist/internal/fault"
 	"github.com/hoist-dev/hoist/internal/rpc"
+	"github.com/hoist-dev/hoist/internal/view"
 	"github.com/hoist-dev/hoist/pkg/client"
 )
 
@@ -33,6 +35,11 @@ type EventsOptions struct {
 	File string
 	// Output is json (one event per line) or text (a timeline).
 	Output string
+	// Color is auto, always or never (--color): whether the timeline is
+	// colored. Env is the environment that auto reads (NO_COLOR, TERM);
+	// nil is the process's.
+	Color string
+	Env   []string
 	// After skips the events up to this sequence.
 	After                   uint32
 	Types, Images, Statuses []string
@@ -65,7 +72,15 @@ func Events(ctx context.Context, o EventsOptions) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	out, err := sink.NewStream(o.Out, sink.Format(o.Output), slog.LevelDebug, isTerminal(o.Out))
+	color, err := view.ParseColor(o.Color)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	env := o.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	out, err := sink.NewStream(o.Out, sink.Format(o.Output), slog.LevelDebug, color.Use(view.IsTerminal(o.Out), env))
 	if err != nil {
 		return err
 	}

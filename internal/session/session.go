@@ -18,8 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/hoist-dev/hoist/internal/config"
 	dockerdeploy "github.com/hoist-dev/hoist/internal/deploy/docker"
 	"github.com/hoist-dev/hoist/internal/deploy/kubectl"
@@ -30,6 +28,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/runner"
 	"github.com/hoist-dev/hoist/internal/state"
+	"github.com/hoist-dev/hoist/internal/view"
 )
 
 // Options are what every command's run shares: the config it reads, where
@@ -41,8 +40,16 @@ type Options struct {
 	ConfigFile string
 	// Profiles choose the config's profiles.
 	Profiles ProfileOptions
-	// Format of the events on Out: json (event lines only) or text.
+	// Format of the events on Out: json (event lines only), text (the
+	// human view: live on an interactive terminal, else the timeline and
+	// a summary), or auto (text on a terminal, json elsewhere).
 	Format string
+	// Color is auto, always or never (--color): whether the human view is
+	// colored.
+	Color string
+	// Env is the environment that tells how Out can be drawn on (TERM,
+	// CI, NO_COLOR); nil is the process's.
+	Env []string
 	// Level is the lowest level of the events on Out: debug, info, warn or
 	// error.
 	Level string
@@ -142,6 +149,9 @@ type session struct {
 	mu    sync.Mutex
 	errs  []error
 	files []*sink.File
+	// live is the live view on stdout, when it is an interactive
+	// terminal.
+	live *view.Live
 
 	api     *rpc.Server
 	server  *http.Server
@@ -256,6 +266,9 @@ func tuneGC() {
 func (s *session) abort() {
 	_ = s.bus.Close()
 	s.wg.Wait()
+	if s.live != nil {
+		_ = s.live.Close()
+	}
 	for _, f := range s.files {
 		_ = f.Close()
 	}
@@ -270,17 +283,13 @@ func (s *session) startSinks(ctx context.Context, o Options, cfg *config.Config)
 		level = firstSet(level, cfg.Event.Log.Level)
 		file = firstSet(file, cfg.Event.Log.File)
 	}
-	format = firstSet(format, config.DefaultLogFormat)
 	lvl, err := event.ParseLevel(level)
 	if err != nil {
 		return usageError("--event-level: %v", err)
 	}
-	stream, err := sink.NewStream(o.Out, sink.Format(format), lvl, isTerminal(o.Out))
+	out, err := s.stdout(o, format, lvl)
 	if err != nil {
-		return usageError("--event-format: %v", err)
-	}
-	if cfg != nil {
-		stream.ShowLogs(event.LogFormat{Prefix: cfg.Deploy.Logs.Prefix, Fields: cfg.Deploy.Logs.JSONParse.Fields})
+		return err
 	}
 	if file != "" {
 		f, err := sink.OpenFile(file)
@@ -291,8 +300,45 @@ func (s *session) startSinks(ctx context.Context, o Options, cfg *config.Config)
 		s.files = append(s.files, f)
 		s.follow(ctx, f)
 	}
-	s.follow(ctx, stream)
+	s.follow(ctx, out)
 	return nil
+}
+
+// stdout returns the sink of Out for format: JSON lines; or the human
+// view, live on an interactive terminal, else plain lines; auto (and no
+// format) is the view on a terminal and JSON lines elsewhere. On an
+// interactive terminal, what the run writes to Err goes above the live
+// lines.
+func (s *session) stdout(o Options, format string, lvl slog.Level) (sink.Sink, error) {
+	env := o.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	tty := view.IsTerminal(o.Out)
+	format, err := view.ChooseFormat(format, tty)
+	if err != nil {
+		return nil, usageError("--event-format: %v", err)
+	}
+	color, err := view.ParseColor(o.Color)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	if format == view.FormatJSON {
+		return sink.NewStream(o.Out, sink.JSON, lvl, false)
+	}
+	opts := view.Options{Color: color.Use(tty, env), Level: lvl}
+	if s.cfg != nil {
+		opts.Logs = event.LogFormat{Prefix: s.cfg.Deploy.Logs.Prefix, Fields: s.cfg.Deploy.Logs.JSONParse.Fields}
+	}
+	if !tty || !view.Interactive(env) {
+		return view.NewPlain(o.Out, opts), nil
+	}
+	live := view.NewLive(o.Out, view.LiveOptions{Options: opts})
+	s.live = live
+	if view.IsTerminal(o.Err) {
+		s.errOut = live.Around(o.Err)
+	}
+	return live, nil
 }
 
 func firstSet(a, b string) string {
@@ -300,11 +346,6 @@ func firstSet(a, b string) string {
 		return a
 	}
 	return b
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == ""
 }
 
 // follow runs a sink until the run ends. Sinks outlive a canceled context:
@@ -330,6 +371,11 @@ func (s *session) follow(ctx context.Context, snk sink.Sink) {
 func (s *session) finish(ctx context.Context, err error) error {
 	runner.Finish(s.bus, err)
 	s.wg.Wait()
+	if s.live != nil {
+		// Drawn its last frame at the terminationEvent, unless writing
+		// to the terminal failed, which the sink has reported.
+		_ = s.live.Close()
+	}
 	if perr := s.flushPush(ctx); err == nil {
 		err = perr
 	}
