@@ -23,6 +23,8 @@ func addRunFlags(cmd *cobra.Command, o *session.Options) {
 	f.StringVar(&o.Format, "event-format", "", "events on stdout: json (event lines only; logs go to stderr) or text (default from event.log.format, else json)")
 	f.StringVar(&o.Level, "event-level", "", "lowest event level on stdout: debug, info, warn, error (default from event.log.level, else info)")
 	f.StringVar(&o.LogFile, "event-log-file", "", "append every event to this file as JSON lines, as it happens (default from event.log.file)")
+	f.StringVar(&o.SkaffoldLogFile, "skaffold-event-log-file", "",
+		"also append every event, in Skaffold's v1 API, to this file, and in its v2 API to this file with .v2 appended, as it happens (as skaffold --event-log-file writes at exit)")
 	f.StringVar(&o.Push.Address, "event-rpc-address", "", "push every event to this EventSinkService, such as hoist collector: host:port, or an http(s):// URL (default from event.rpc.address)")
 	f.StringVar(&o.Push.Token, "event-rpc-token", os.Getenv("HOIST_EVENT_RPC_TOKEN"), "bearer token for --event-rpc-address (default $HOIST_EVENT_RPC_TOKEN)")
 	f.StringVar(&o.Push.CAFile, "event-rpc-ca", "", "CA bundle that verifies an https:// --event-rpc-address")
@@ -52,8 +54,10 @@ func addArtifactsFlags(cmd *cobra.Command, a *session.Artifacts, verb string) {
 // addServerFlags adds the flags of the Event API server.
 func addServerFlags(cmd *cobra.Command, o *session.ServerOptions) {
 	f := cmd.Flags()
-	f.IntVar(&o.Port, "rpc-port", 0, "serve the Event API (gRPC, and JSON over HTTP) on this port; 0 serves none")
-	f.StringVar(&o.Bind, "rpc-bind", "127.0.0.1", "address the Event API listens on")
+	f.IntVar(&o.Port, "rpc-port", 0, "serve the Event API (gRPC, and JSON over HTTP), and Skaffold's v1 and v2 gRPC APIs, on this port; 0 serves none, unless --rpc-http-port or --enable-rpc asks for them: then on a free port")
+	f.IntVar(&o.HTTPPort, "rpc-http-port", 0, "serve Skaffold's HTTP API (/v1/events, /v2/events, /v2/state, ... as Skaffold's gateway does) on this port; 0 serves none")
+	f.BoolVar(&o.EnableRPC, "enable-rpc", false, "serve the Event API even without --rpc-port or --rpc-http-port, on a free port (as Skaffold's flag of that name; the ports imply it)")
+	f.StringVar(&o.Bind, "rpc-bind", "127.0.0.1", "address the Event API listens on, on --rpc-port and --rpc-http-port")
 	f.DurationVar(&o.Linger, "rpc-linger", 3*time.Second, "after the run ends, keep serving the Event API this long for clients that have not connected yet")
 	f.DurationVar(&o.DrainTimeout, "rpc-drain-timeout", rpc.DefaultDrainTimeout, "after the run ends, wait at most this long for connected subscribers to receive every event; those still behind are told where to resume")
 	f.BoolVar(&o.WaitForConnection, "wait-for-connection", false, "before starting, wait for a first Event API subscriber (see --wait-for-connection-timeout)")
