@@ -18,12 +18,8 @@ import (
 	skaffoldv2 "github.com/hoist-dev/hoist/api/skaffold/v2"
 )
 
-// The JSON of Skaffold's HTTP gateway: proto field names, with the
-// fields left empty written too.
-var (
-	gatewayJSON   = protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}
-	gatewayDecode = protojson.UnmarshalOptions{DiscardUnknown: true}
-)
+// gatewayDecode reads the bodies of requests to Skaffold's HTTP gateway.
+var gatewayDecode = protojson.UnmarshalOptions{DiscardUnknown: true}
 
 // maxBody bounds a request's body: an intent, a trigger or an event.
 const maxBody = 1 << 20
@@ -40,17 +36,17 @@ func (s *Server) Gateway() http.Handler {
 		"/v1/events":              {http.MethodGet: s.gwEventsV1},
 		"/v1/event_log":           {http.MethodGet: s.gwEventsV1},
 		"/v1/execute":             {http.MethodPost: gwExecute(s, &skaffoldv1.Intent{})},
-		"/v1/build/auto_execute":  {http.MethodPut: s.gwTriggerV1(phaseBuild)},
-		"/v1/sync/auto_execute":   {http.MethodPut: s.gwTriggerV1(phaseSync)},
-		"/v1/deploy/auto_execute": {http.MethodPut: s.gwTriggerV1(phaseDeploy)},
+		"/v1/build/auto_execute":  {http.MethodPut: s.gwTriggerV1(triggerBuild)},
+		"/v1/sync/auto_execute":   {http.MethodPut: s.gwTriggerV1(triggerSync)},
+		"/v1/deploy/auto_execute": {http.MethodPut: s.gwTriggerV1(triggerDeploy)},
 		"/v1/events/handle":       {http.MethodPost: s.gwHandleV1},
 		"/v2/state":               {http.MethodGet: s.gwStateV2},
 		"/v2/events":              {http.MethodGet: s.gwEventsV2(notAppLog)},
 		"/v2/applicationLogs":     {http.MethodGet: s.gwEventsV2(isAppLog)},
 		"/v2/execute":             {http.MethodPost: gwExecute(s, &skaffoldv2.Intent{})},
-		"/v2/build/auto_execute":  {http.MethodPut: s.gwTriggerV2(phaseBuild)},
-		"/v2/sync/auto_execute":   {http.MethodPut: s.gwTriggerV2(phaseSync)},
-		"/v2/deploy/auto_execute": {http.MethodPut: s.gwTriggerV2(phaseDeploy)},
+		"/v2/build/auto_execute":  {http.MethodPut: s.gwTriggerV2(triggerBuild)},
+		"/v2/sync/auto_execute":   {http.MethodPut: s.gwTriggerV2(triggerSync)},
+		"/v2/deploy/auto_execute": {http.MethodPut: s.gwTriggerV2(triggerDeploy)},
 		"/v2/events/handle":       {http.MethodPost: s.gwHandleV2},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -91,6 +87,12 @@ func (s *Server) gwEventsV2(keep func(*skaffoldv2.Event) bool) http.HandlerFunc 
 	}
 }
 
+// A stream's header goes out at once, unlike grpc-gateway's, which sends
+// it with the first event: a client then knows it is connected before
+// the run starts, as with --wait-for-connection. A status that ends the
+// stream is then its last line, as it is after the first event in
+// Skaffold's.
+
 // gwExecute is POST /v1/execute and /v2/execute, whose body is the intent.
 func gwExecute[I interface {
 	proto.Message
@@ -108,7 +110,7 @@ func gwExecute[I interface {
 
 // gwTriggerV1 is PUT /v1/{build,sync,deploy}/auto_execute, whose body is
 // the trigger's state.
-func (s *Server) gwTriggerV1(p phase) http.HandlerFunc {
+func (s *Server) gwTriggerV1(p trigger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		st := &skaffoldv1.TriggerState{}
 		if err := readBody(r, st); err != nil {
@@ -121,7 +123,7 @@ func (s *Server) gwTriggerV1(p phase) http.HandlerFunc {
 }
 
 // gwTriggerV2 is PUT /v2/{build,sync,deploy}/auto_execute.
-func (s *Server) gwTriggerV2(p phase) http.HandlerFunc {
+func (s *Server) gwTriggerV2(p trigger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		st := &skaffoldv2.TriggerState{}
 		if err := readBody(r, st); err != nil {
@@ -184,7 +186,7 @@ func writeReply(w http.ResponseWriter, msg proto.Message, err error) {
 	}
 	body := []byte("{}")
 	if msg != nil {
-		if body, err = appendJSON(nil, msg); err != nil {
+		if body, err = gatewayStyle.appendJSON(nil, msg); err != nil {
 			writeStatus(w, connect.NewError(connect.CodeInternal, err))
 			return
 		}
@@ -228,7 +230,7 @@ func appendStatus(dst []byte, err error) []byte {
 			if derr != nil {
 				continue
 			}
-			if data, derr := appendJSON(nil, a); derr == nil {
+			if data, derr := gatewayStyle.appendJSON(nil, a); derr == nil {
 				st.Details = append(st.Details, data)
 			}
 		}
@@ -269,25 +271,6 @@ func httpStatus(c connect.Code) int {
 	}
 }
 
-// appendJSON appends msg in the gateway's JSON, compact, to dst.
-func appendJSON(dst []byte, msg proto.Message) ([]byte, error) {
-	data, err := gatewayJSON.Marshal(msg)
-	if err != nil {
-		return dst, fmt.Errorf("encoding %s: %w", msg.ProtoReflect().Descriptor().FullName(), err)
-	}
-	return appendCompact(dst, data)
-}
-
-// appendCompact appends the JSON of data without the spaces protojson
-// adds at random.
-func appendCompact(dst, data []byte) ([]byte, error) {
-	buf := bytes.NewBuffer(dst)
-	if err := json.Compact(buf, data); err != nil {
-		return dst, err
-	}
-	return buf.Bytes(), nil
-}
-
 // lineStream writes a stream to an HTTP response as grpc-gateway does:
 // one JSON object a line, each message as {"result": message}, flushed
 // when no more are at hand, and a status that ends it early as
@@ -297,11 +280,14 @@ type lineStream[E proto.Message] struct {
 	rc    *http.ResponseController
 	bw    *bufio.Writer
 	line  []byte
-	wrote bool // the header went out
 }
 
 func newLineStream[E proto.Message](w http.ResponseWriter) *lineStream[E] {
-	return &lineStream[E]{w: w, rc: http.NewResponseController(w)}
+	l := &lineStream[E]{w: w, rc: http.NewResponseController(w)}
+	l.start()
+	// Should the client have gone, the stream's first write says so.
+	_ = l.rc.Flush()
+	return l
 }
 
 func (l *lineStream[E]) sender() sender[E] {
@@ -309,10 +295,6 @@ func (l *lineStream[E]) sender() sender[E] {
 }
 
 func (l *lineStream[E]) start() {
-	if l.wrote {
-		return
-	}
-	l.wrote = true
 	l.w.Header().Set("Content-Type", "application/json")
 	l.w.WriteHeader(http.StatusOK)
 	// Lines gather in a buffer larger than the response's own, so that a
@@ -324,11 +306,10 @@ func (l *lineStream[E]) start() {
 func (l *lineStream[E]) send(ev E, more bool) error {
 	var err error
 	l.line = append(l.line[:0], `{"result":`...)
-	if l.line, err = appendJSON(l.line, ev); err != nil {
+	if l.line, err = gatewayStyle.appendJSON(l.line, ev); err != nil {
 		return connect.NewError(connect.CodeInternal, err)
 	}
 	l.line = append(l.line, "}\n"...)
-	l.start()
 	if _, err := l.bw.Write(l.line); err != nil {
 		return err
 	}
@@ -339,9 +320,6 @@ func (l *lineStream[E]) send(ev E, more bool) error {
 }
 
 func (l *lineStream[E]) flush() error {
-	if !l.wrote {
-		return nil
-	}
 	if err := l.bw.Flush(); err != nil {
 		return err
 	}
@@ -349,8 +327,7 @@ func (l *lineStream[E]) flush() error {
 }
 
 // end finishes the stream that ended with err: what is buffered goes out,
-// with err's status as the last line, or as the whole reply when nothing
-// was sent.
+// with err's status as the last line.
 func (l *lineStream[E]) end(err error) {
 	if err != nil && connect.CodeOf(err) == connect.CodeCanceled {
 		// The client went away: there is no one left to tell.
@@ -359,12 +336,6 @@ func (l *lineStream[E]) end(err error) {
 	if err == nil {
 		_ = l.flush() // the handler returns; a failure has no one to tell
 		return
-	}
-	if !l.wrote {
-		l.w.Header().Set("Content-Type", "application/json")
-		l.w.WriteHeader(httpStatus(connect.CodeOf(err)))
-		l.wrote = true
-		l.bw = bufio.NewWriterSize(l.w, 4<<10)
 	}
 	line := append([]byte(`{"error":`), appendStatus(nil, err)...)
 	_, _ = l.bw.Write(append(line, "}\n"...))

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
@@ -12,10 +11,6 @@ import (
 	skaffoldv2 "github.com/hoist-dev/hoist/api/skaffold/v2"
 	"github.com/hoist-dev/hoist/internal/event/sink"
 )
-
-// fileJSON is the JSON of Skaffold's event log files, which its jsonpb
-// marshaler writes: JSON field names, empty fields left out.
-var fileJSON = protojson.MarshalOptions{}
 
 // LogFile writes a run's events as Skaffold writes its event log file
 // (skaffold --event-log-file F): the v1 API's log entries to F and the
@@ -82,7 +77,7 @@ func (f *LogFile) Write(env *pb.Envelope) error {
 		}
 	}
 	for _, ev := range f.t1.Translate(env) {
-		if err := f.writeLine(f.v1, logEntry(ev, env.GetEvent().GetTimestamp())); err != nil {
+		if err := f.writeLine(f.v1, LogEntry(env, ev)); err != nil {
 			return err
 		}
 	}
@@ -102,12 +97,9 @@ func (f *LogFile) writeV2(ev *skaffoldv2.Event) error {
 }
 
 func (f *LogFile) writeLine(to *sink.File, msg proto.Message) error {
-	data, err := fileJSON.Marshal(msg)
-	if err != nil {
-		return fmt.Errorf("encoding a Skaffold event: %w", err)
-	}
-	if f.line, err = appendCompact(f.line[:0], data); err != nil {
-		return fmt.Errorf("encoding a Skaffold event: %w", err)
+	var err error
+	if f.line, err = fileStyle.appendJSON(f.line[:0], msg); err != nil {
+		return err
 	}
 	to.WriteLine(f.line)
 	return nil

@@ -42,8 +42,8 @@ type Server struct {
 	newV2 func() Translator[*skaffoldv2.Event, *skaffoldv2.State]
 	dev   bool
 
-	state1 keeper[*skaffoldv1.Event, *skaffoldv1.State]
-	state2 keeper[*skaffoldv2.Event, *skaffoldv2.State]
+	state1 keeper[*skaffoldv1.Event, *skaffoldv1.State, *skaffoldv1.LogEntry]
+	state2 keeper[*skaffoldv2.Event, *skaffoldv2.State, *skaffoldv2.Event]
 	// handled1 and handled2 are the events given to Handle, each at its
 	// place in the run.
 	handled1 handled[*skaffoldv1.LogEntry]
@@ -71,8 +71,18 @@ type ServerOptions struct {
 // NewServer returns the server of o.
 func NewServer(o ServerOptions) *Server {
 	s := &Server{api: o.API, newV1: o.NewV1, newV2: o.NewV2, dev: o.Dev}
-	s.state1.newTranslator = o.NewV1
-	s.state2.newTranslator = o.NewV2
+	s.state1 = keeper[*skaffoldv1.Event, *skaffoldv1.State, *skaffoldv1.LogEntry]{newTranslator: o.NewV1, handled: &s.handled1,
+		fold: func(tr Translator[*skaffoldv1.Event, *skaffoldv1.State], e *skaffoldv1.LogEntry) {
+			if f, ok := tr.(folder[*skaffoldv1.Event]); ok {
+				f.Fold(e.GetEvent())
+			}
+		}}
+	s.state2 = keeper[*skaffoldv2.Event, *skaffoldv2.State, *skaffoldv2.Event]{newTranslator: o.NewV2, handled: &s.handled2,
+		fold: func(tr Translator[*skaffoldv2.Event, *skaffoldv2.State], e *skaffoldv2.Event) {
+			if f, ok := tr.(folder[*skaffoldv2.Event]); ok {
+				f.Fold(e)
+			}
+		}}
 	return s
 }
 
@@ -235,42 +245,6 @@ func (h *handled[E]) next(ctx context.Context, sub *event.Subscription, bus *eve
 		return nil, errHandled
 	}
 	return e, err
-}
-
-// keeper is GetState's translator, which catches up on the bus when asked.
-type keeper[E, S any] struct {
-	newTranslator func() Translator[E, S]
-
-	mu  sync.Mutex
-	sub *event.Subscription
-	tr  Translator[E, S]
-}
-
-// state returns the state of the run's events so far.
-func (k *keeper[E, S]) state(ctx context.Context, api *rpc.Server) (S, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	var zero S
-	if k.sub == nil {
-		k.sub = api.Bus.Follower(0)
-		k.tr = k.newTranslator()
-	}
-	for last := api.Bus.Last(); k.sub.Last() < last; {
-		e, err := k.sub.NextEncoded(ctx)
-		if err != nil {
-			return zero, api.SubscriptionError(ctx, err)
-		}
-		k.tr.Translate(e.Env())
-	}
-	return k.tr.State(), nil
-}
-
-func (k *keeper[E, S]) close() {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.sub != nil {
-		k.sub.Close()
-	}
 }
 
 // now is the timestamp of a handled event.

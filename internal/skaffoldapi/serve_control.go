@@ -95,30 +95,30 @@ func (s *Server) execute(in intent) error {
 	return nil
 }
 
-// The phases of the automatic triggers, as v1 and v2 name them in their
-// replies.
-type phase struct{ v1, v2 string }
+// trigger is one of the automatic triggers, with the names v1 and v2
+// give it in their replies.
+type trigger struct{ v1, v2 string }
 
 var (
-	phaseBuild  = phase{"build", "Build"}
-	phaseSync   = phase{"sync", "Sync"}
-	phaseDeploy = phase{"deploy", "Deploy"}
+	triggerBuild  = trigger{"build", "Build"}
+	triggerSync   = trigger{"sync", "Sync"}
+	triggerDeploy = trigger{"deploy", "Deploy"}
 )
 
 // autoTrigger turns an automatic trigger on or off, replying as Skaffold
 // does: ALREADY_EXISTS when it is already in that state.
-func (s *Server) autoTrigger(p phase, name string, on bool) error {
+func (s *Server) autoTrigger(p trigger, name string, on bool) error {
 	ctrl, err := s.controller()
 	if err != nil {
 		return err
 	}
 	var changed bool
 	switch p {
-	case phaseBuild:
+	case triggerBuild:
 		changed = ctrl.SwapAutoBuild(on)
-	case phaseSync:
+	case triggerSync:
 		changed = ctrl.SwapAutoSync(on)
-	case phaseDeploy:
+	case triggerDeploy:
 		changed = ctrl.SwapAutoDeploy(on)
 	}
 	if !changed {

@@ -25,25 +25,11 @@ func (h v2Handler) GetState(ctx context.Context, _ *connect.Request[emptypb.Empt
 	return connect.NewResponse(st), nil
 }
 
-// StateV2 returns the run's state as v2's GetState does.
+// StateV2 returns the run's state as v2's GetState does: the
+// translator's, caught up with the run, whose automatic triggers come
+// from the dev loop.
 func (s *Server) StateV2(ctx context.Context) (*skaffoldv2.State, error) {
-	st, err := s.state2.state(ctx, s.api)
-	if err != nil {
-		return nil, err
-	}
-	if b, d, y, ok := s.Triggers(); ok {
-		if st.BuildState == nil {
-			st.BuildState = &skaffoldv2.BuildState{}
-		}
-		if st.DeployState == nil {
-			st.DeployState = &skaffoldv2.DeployState{}
-		}
-		if st.FileSyncState == nil {
-			st.FileSyncState = &skaffoldv2.FileSyncState{}
-		}
-		st.BuildState.AutoTrigger, st.DeployState.AutoTrigger, st.FileSyncState.AutoTrigger = b, d, y
-	}
-	return st, nil
+	return s.state2.state(ctx, s.api)
 }
 
 // Events implements the v2 service: the run's events from its first, then
@@ -84,22 +70,22 @@ func (h v2Handler) Execute(_ context.Context, req *connect.Request[skaffoldv2.Us
 
 // AutoBuild implements the v2 service.
 func (h v2Handler) AutoBuild(_ context.Context, req *connect.Request[skaffoldv2.TriggerRequest]) (*connect.Response[emptypb.Empty], error) {
-	return h.trigger(phaseBuild, req.Msg)
+	return h.trigger(triggerBuild, req.Msg)
 }
 
 // AutoSync implements the v2 service.
 func (h v2Handler) AutoSync(_ context.Context, req *connect.Request[skaffoldv2.TriggerRequest]) (*connect.Response[emptypb.Empty], error) {
-	return h.trigger(phaseSync, req.Msg)
+	return h.trigger(triggerSync, req.Msg)
 }
 
 // AutoDeploy implements the v2 service.
 func (h v2Handler) AutoDeploy(_ context.Context, req *connect.Request[skaffoldv2.TriggerRequest]) (*connect.Response[emptypb.Empty], error) {
-	return h.trigger(phaseDeploy, req.Msg)
+	return h.trigger(triggerDeploy, req.Msg)
 }
 
 // trigger is v2's AutoBuild, AutoSync and AutoDeploy: a state without its
 // enabled field turns the trigger off, as in Skaffold.
-func (h v2Handler) trigger(p phase, req *skaffoldv2.TriggerRequest) (*connect.Response[emptypb.Empty], error) {
+func (h v2Handler) trigger(p trigger, req *skaffoldv2.TriggerRequest) (*connect.Response[emptypb.Empty], error) {
 	if err := h.s.autoTrigger(p, p.v2, req.GetState().GetEnabled()); err != nil {
 		return nil, err
 	}
