@@ -40,6 +40,14 @@ func buildEv(image string, status pb.Status, err *pb.Error) *pb.Event {
 	return &pb.Event{Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: image, Status: status, Error: err}}}
 }
 
+// builtEv is app's successful build, of appRef.
+func builtEv() *pb.Event {
+	return &pb.Event{Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{Image: "app", Status: pb.Status_SUCCEEDED,
+		Artifact: &pb.Artifact{ImageName: "app", Tag: appRef, Digest: "sha256:abab"}}}}
+}
+
+const appRef = "127.0.0.1:5000/app:v1"
+
 func buildLineEv(image, line string, withStep bool) *pb.Event {
 	e := &pb.BuildEvent{Image: image, Status: pb.Status_IN_PROGRESS, Log: line}
 	if withStep {

@@ -68,7 +68,7 @@ func relTo(dir, path string) string {
 	if dir == "" || !filepath.IsAbs(path) {
 		return path
 	}
-	if rel, err := filepath.Rel(dir, path); err == nil && filepath.IsLocal(rel) || rel == "." {
+	if rel, err := filepath.Rel(dir, path); err == nil && filepath.IsLocal(rel) {
 		return filepath.ToSlash(rel)
 	}
 	return path

@@ -115,7 +115,8 @@ type step struct {
 	err     *pb.Error
 	// errPhase is the phase whose codes err takes.
 	errPhase phase
-	// line is a line of output, without its newline.
+	// line is a line of output, without its newline; for a file sync,
+	// the reference of the image synced.
 	line string
 	// kind of a resource (lowercase), for its pending code.
 	resourceKind string
@@ -151,6 +152,9 @@ type reader struct {
 	running [phaseCount]int
 
 	builds map[string]*artifactBuild
+	// refs are the references last built of each artifact, which Skaffold
+	// names in its fileSyncEvents.
+	refs map[string]string
 	// tests are the test subtask ids of the current Test task, by image.
 	tests map[string]string
 	// deployStarted counts the deployers of the current deploy that
@@ -171,7 +175,7 @@ type artifactBuild struct {
 }
 
 func newReader(out stepper) reader {
-	return reader{out: out, builds: map[string]*artifactBuild{}, tests: map[string]string{}}
+	return reader{out: out, builds: map[string]*artifactBuild{}, refs: map[string]string{}, tests: map[string]string{}}
 }
 
 func (r *reader) emit(s step) { r.out.step(s) }
@@ -203,7 +207,11 @@ func (r *reader) read(env *pb.Envelope) {
 		if isFailure(e.Status) {
 			r.fail(phaseSync, e.Error)
 		}
-		r.emit(step{kind: stepSync, phase: phaseSync, subtask: e.Image, status: e.Status, err: e.Error, errPhase: phaseSync, env: env})
+		ref := r.refs[e.Image]
+		if ref == "" {
+			ref = e.Image
+		}
+		r.emit(step{kind: stepSync, phase: phaseSync, subtask: e.Image, line: ref, status: e.Status, err: e.Error, errPhase: phaseSync, env: env})
 	case *pb.Event_TerminationEvent:
 		e := p.TerminationEvent
 		r.closeAll(env, e.Status, e.Error)
@@ -219,6 +227,9 @@ func (r *reader) build(env *pb.Envelope, e *pb.BuildEvent) {
 	if e.Status == pb.Status_IN_PROGRESS && e.Log == "" && e.Step == nil {
 		r.buildStart(env, e.Image)
 		return
+	}
+	if tag := e.Artifact.GetTag(); tag != "" {
+		r.refs[e.Image] = tag
 	}
 	b := r.builds[e.Image]
 	switch e.Status {

@@ -228,7 +228,7 @@ func (t *V1) step(s step) {
 		e := s.env.GetEvent().GetFileSyncEvent()
 		ae := actionableV1(s.errPhase, s.status, s.err)
 		t.add(&skaffoldv1.Event{EventType: &skaffoldv1.Event_FileSyncEvent{FileSyncEvent: &skaffoldv1.FileSyncEvent{
-			FileCount: int32(e.FileCount), Image: e.Image, Status: v1Outcome(s.status),
+			FileCount: int32(e.FileCount), Image: s.line, Status: v1Outcome(s.status),
 			Err: ae.GetMessage(), ErrCode: ae.GetErrCode(), ActionableErr: ae}}})
 	case stepTermination:
 		t.add(&skaffoldv1.Event{EventType: &skaffoldv1.Event_TerminationEvent{TerminationEvent: &skaffoldv1.TerminationEvent{

@@ -56,7 +56,7 @@ func v1Resource(resource, status, message, errText string, code enums.StatusCode
 
 func v1Sync(count int32, status string, ae *skaffoldv1.ActionableErr) *skaffoldv1.Event {
 	return &skaffoldv1.Event{EventType: &skaffoldv1.Event_FileSyncEvent{FileSyncEvent: &skaffoldv1.FileSyncEvent{
-		FileCount: count, Image: "app", Status: status, Err: ae.GetMessage(), ErrCode: ae.GetErrCode(), ActionableErr: ae}}}
+		FileCount: count, Image: appRef, Status: status, Err: ae.GetMessage(), ErrCode: ae.GetErrCode(), ActionableErr: ae}}}
 }
 
 func v1Err(code enums.StatusCode, message string, suggestions ...*skaffoldv1.Suggestion) *skaffoldv1.ActionableErr {
@@ -217,8 +217,8 @@ func TestLogEntry(t *testing.T) {
 		{v1Resource("deployment/app", v1InProgress, "", "", 0, nil), "Resource deployment/app status updated to In Progress"},
 		{v1Resource("deployment/app", v1Succeeded, "", "", 0, nil), "Resource deployment/app status completed successfully"},
 		{v1Resource("deployment/app", v1Failed, "", "ImagePullBackOff", 0, nil), "Resource deployment/app status failed with ImagePullBackOff"},
-		{v1Sync(2, v1InProgress, nil), "File sync started for 2 files for app"},
-		{v1Sync(2, v1Succeeded, nil), "File sync succeeded for 2 files for app"},
+		{v1Sync(2, v1InProgress, nil), "File sync started for 2 files for " + appRef},
+		{v1Sync(2, v1Succeeded, nil), "File sync succeeded for 2 files for " + appRef},
 		{v1DevLoop(0, v1InProgress, nil), "Update initiated"},
 		{v1DevLoop(0, v1Succeeded, nil), "Update succeeded"},
 		{v1DevLoop(1, v1Failed, v1Err(enums.StatusCode_BUILD_USER_ERROR, "")), "Update failed with error code BUILD_USER_ERROR"},

@@ -268,15 +268,16 @@ func (t *V2) appLog(a *pb.ApplicationLogEvent) {
 		RichFormattedMessage: prefix + " " + a.Message + "\n"}}})
 }
 
-// sync reports a file sync. Skaffold's v2 stream declares fileSyncEvent
-// but does not send it; hoist does, in the iteration's DevLoop task.
+// sync reports a file sync of the image last built of an artifact.
+// Skaffold's v2 stream declares fileSyncEvent but does not send it; hoist
+// does, in the iteration's DevLoop task.
 func (t *V2) sync(s step) {
 	e := s.env.GetEvent().GetFileSyncEvent()
 	if s.status == pb.Status_IN_PROGRESS {
-		t.addLog(phaseDevLoop, noSubtask, fmt.Sprintf("Syncing %d files for %s", e.FileCount, e.Image))
+		t.addLog(phaseDevLoop, noSubtask, fmt.Sprintf("Syncing %d files for %s", e.FileCount, s.line))
 	}
 	t.add(&skaffoldv2.Event{EventType: &skaffoldv2.Event_FileSyncEvent{FileSyncEvent: &skaffoldv2.FileSyncEvent{
-		Id: e.Image, TaskId: t.ids[phaseDevLoop], FileCount: int32(e.FileCount), Image: e.Image, Status: v2Status(s.status),
+		Id: e.Image, TaskId: t.ids[phaseDevLoop], FileCount: int32(e.FileCount), Image: s.line, Status: v2SubtaskStatus(s.status),
 		ActionableErr: actionableV2(s.errPhase, s.status, s.err)}}})
 }
 

@@ -80,7 +80,7 @@ func v2Port(taskID string, localPort int32, pod string) *skaffoldv2.Event {
 
 func v2Sync(taskID string, count int32, status string, ae *skaffoldv2.ActionableErr) *skaffoldv2.Event {
 	return v2At(&skaffoldv2.Event{EventType: &skaffoldv2.Event_FileSyncEvent{FileSyncEvent: &skaffoldv2.FileSyncEvent{
-		Id: "app", TaskId: taskID, FileCount: count, Image: "app", Status: status, ActionableErr: ae}}})
+		Id: "app", TaskId: taskID, FileCount: count, Image: appRef, Status: status, ActionableErr: ae}}})
 }
 
 func v2Term(status string, ae *skaffoldv2.ActionableErr) *skaffoldv2.Event {
@@ -96,7 +96,7 @@ func v2Err(code enums.StatusCode, message string, suggestions ...*skaffoldv2.Sug
 var (
 	devStarted = []*pb.Event{metaEv("dev", "kubectl", "app"), devLoopEv(1, pb.Status_IN_PROGRESS, nil)}
 	building   = append(slices.Clone(devStarted), buildEv("app", pb.Status_IN_PROGRESS, nil))
-	built      = append(slices.Clone(building), buildLineEv("app", "Step 1/3 : FROM busybox", true), buildEv("app", pb.Status_SUCCEEDED, nil))
+	built      = append(slices.Clone(building), buildLineEv("app", "Step 1/3 : FROM busybox", true), builtEv())
 	deploying  = append(slices.Clone(built), deployEv("kubectl", pb.Status_IN_PROGRESS, nil))
 	deployed   = append(slices.Clone(deploying), appliedEv("kubectl", "Deployment", "default", "app", "created"),
 		deployEv("kubectl", pb.Status_SUCCEEDED, nil))
@@ -254,7 +254,7 @@ var v2Cases = []struct {
 			Message: "listening on :8080\n", RichFormattedMessage: "[getting-started-7d9f8b6c5-x2k4p web] listening on :8080\n"}}})}},
 
 	{name: "fileSyncEvent/started", before: iterating, event: syncEv("app", 2, pb.Status_IN_PROGRESS, nil),
-		want: []*skaffoldv2.Event{v2Log("DevLoop-2", "-1", "Syncing 2 files for app\n"), v2Sync("DevLoop-2", 2, v2InProgress, nil)}},
+		want: []*skaffoldv2.Event{v2Log("DevLoop-2", "-1", "Syncing 2 files for "+appRef+"\n"), v2Sync("DevLoop-2", 2, v2InProgress, nil)}},
 	{name: "fileSyncEvent/succeeded", before: append(slices.Clone(iterating), syncEv("app", 2, pb.Status_IN_PROGRESS, nil)),
 		event: syncEv("app", 2, pb.Status_SUCCEEDED, nil), want: []*skaffoldv2.Event{v2Sync("DevLoop-2", 2, v2Succeeded, nil)}},
 	{name: "fileSyncEvent/failed", before: append(slices.Clone(iterating), syncEv("app", 1, pb.Status_IN_PROGRESS, nil)),

@@ -1661,9 +1661,9 @@ type BuildEvent struct {
 	Artifact string `protobuf:"bytes,1,opt,name=artifact,proto3" json:"artifact,omitempty"`
 	// "In Progress", "Complete", "Failed" or "Canceled".
 	Status string `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
-	// Deprecated: actionableErr.message.
+	// The same as actionableErr.message, for older clients.
 	Err string `protobuf:"bytes,3,opt,name=err,proto3" json:"err,omitempty"`
-	// Deprecated: actionableErr.errCode.
+	// The same as actionableErr.errCode, for older clients.
 	ErrCode       enums.StatusCode `protobuf:"varint,4,opt,name=errCode,proto3,enum=proto.enums.StatusCode" json:"errCode,omitempty"`
 	ActionableErr *ActionableErr   `protobuf:"bytes,5,opt,name=actionableErr,proto3" json:"actionableErr,omitempty"`
 	// The host's platform, e.g. "linux/amd64".
@@ -1812,9 +1812,9 @@ type DeployEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "In Progress", "Complete" or "Failed".
 	Status string `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
-	// Deprecated: actionableErr.message.
+	// The same as actionableErr.message, for older clients.
 	Err string `protobuf:"bytes,2,opt,name=err,proto3" json:"err,omitempty"`
-	// Deprecated: actionableErr.errCode.
+	// The same as actionableErr.errCode, for older clients.
 	ErrCode       enums.StatusCode `protobuf:"varint,3,opt,name=errCode,proto3,enum=proto.enums.StatusCode" json:"errCode,omitempty"`
 	ActionableErr *ActionableErr   `protobuf:"bytes,4,opt,name=actionableErr,proto3" json:"actionableErr,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1885,9 +1885,9 @@ type StatusCheckEvent struct {
 	// "Started", "In Progress", "Succeeded" or "Failed".
 	Status  string `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
 	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
-	// Deprecated: actionableErr.message.
+	// The same as actionableErr.message, for older clients.
 	Err string `protobuf:"bytes,3,opt,name=err,proto3" json:"err,omitempty"`
-	// Deprecated: actionableErr.errCode.
+	// The same as actionableErr.errCode, for older clients.
 	ErrCode       enums.StatusCode `protobuf:"varint,4,opt,name=errCode,proto3,enum=proto.enums.StatusCode" json:"errCode,omitempty"`
 	ActionableErr *ActionableErr   `protobuf:"bytes,5,opt,name=actionableErr,proto3" json:"actionableErr,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1968,7 +1968,7 @@ type ResourceStatusCheckEvent struct {
 	// "In Progress", "Succeeded" or "Failed".
 	Status  string `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
 	Message string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
-	// Deprecated: actionableErr.message.
+	// The same as actionableErr.message, for older clients.
 	Err           string           `protobuf:"bytes,4,opt,name=err,proto3" json:"err,omitempty"`
 	StatusCode    enums.StatusCode `protobuf:"varint,5,opt,name=statusCode,proto3,enum=proto.enums.StatusCode" json:"statusCode,omitempty"`
 	ActionableErr *ActionableErr   `protobuf:"bytes,6,opt,name=actionableErr,proto3" json:"actionableErr,omitempty"`
@@ -2052,7 +2052,7 @@ func (x *ResourceStatusCheckEvent) GetActionableErr() *ActionableErr {
 type PortEvent struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	LocalPort int32                  `protobuf:"varint,1,opt,name=localPort,proto3" json:"localPort,omitempty"`
-	// Deprecated: targetPort.intVal.
+	// The same as targetPort.intVal, for older clients.
 	RemotePort    int32  `protobuf:"varint,2,opt,name=remotePort,proto3" json:"remotePort,omitempty"`
 	PodName       string `protobuf:"bytes,3,opt,name=podName,proto3" json:"podName,omitempty"`
 	ContainerName string `protobuf:"bytes,4,opt,name=containerName,proto3" json:"containerName,omitempty"`
@@ -2176,9 +2176,9 @@ type FileSyncEvent struct {
 	Image string `protobuf:"bytes,2,opt,name=image,proto3" json:"image,omitempty"`
 	// "In Progress", "Succeeded" or "Failed".
 	Status string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
-	// Deprecated: actionableErr.message.
+	// The same as actionableErr.message, for older clients.
 	Err string `protobuf:"bytes,4,opt,name=err,proto3" json:"err,omitempty"`
-	// Deprecated: actionableErr.errCode.
+	// The same as actionableErr.errCode, for older clients.
 	ErrCode       enums.StatusCode `protobuf:"varint,5,opt,name=errCode,proto3,enum=proto.enums.StatusCode" json:"errCode,omitempty"`
 	ActionableErr *ActionableErr   `protobuf:"bytes,6,opt,name=actionableErr,proto3" json:"actionableErr,omitempty"`
 	unknownFields protoimpl.UnknownFields
