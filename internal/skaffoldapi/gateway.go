@@ -276,10 +276,10 @@ func httpStatus(c connect.Code) int {
 // when no more are at hand, and a status that ends it early as
 // {"error": status}.
 type lineStream[E proto.Message] struct {
-	w     http.ResponseWriter
-	rc    *http.ResponseController
-	bw    *bufio.Writer
-	line  []byte
+	w    http.ResponseWriter
+	rc   *http.ResponseController
+	bw   *bufio.Writer
+	line []byte
 }
 
 func newLineStream[E proto.Message](w http.ResponseWriter) *lineStream[E] {
