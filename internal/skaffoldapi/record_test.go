@@ -73,7 +73,7 @@ func TestRecordDev(t *testing.T) {
 	cmd := exec.Command(filepath.Join(bin, "hoist"), "dev", "-f", cfg, "--default-repo", docker.Registry, "-n", ns,
 		"--event-log-file", logFile, "--cache-file", filepath.Join(t.TempDir(), "cache.json"),
 		"--rpc-port", strings.TrimPrefix(addr, "127.0.0.1:"), "--auto-build=false", "--debounce", "300ms")
-	cmd.Stderr = &stderr
+	cmd.Dir, cmd.Stderr = dir, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,8 @@ func TestRecordDev(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, "testdata/hoist_dev.jsonl", string(data))
+	// The metaEvent's workingDir is the copy's temporary folder.
+	writeFile(t, "testdata/hoist_dev.jsonl", strings.ReplaceAll(string(data), `"`+dir+`"`, `"/src/getting-started"`))
 	t.Logf("recorded %d events", len(events()))
 }
 

@@ -164,6 +164,8 @@ type reader struct {
 	// (--iterative-status-check, on by default).
 	deployStarted int
 	pending       string
+	// heldPorts are the portEvents that came during the deploy.
+	heldPorts []*pb.Envelope
 }
 
 // artifactBuild is where one artifact's build stands in the current Build
@@ -199,6 +201,13 @@ func (r *reader) read(env *pb.Envelope) {
 	case *pb.Event_DevLoopEvent:
 		r.devLoop(env, p.DevLoopEvent)
 	case *pb.Event_PortEvent:
+		if r.open[phaseDeploy] {
+			// A forward that moves to a new pod while a deploy rolls out
+			// is reported once the deploy ends, where Skaffold restarts
+			// its forwards.
+			r.heldPorts = append(r.heldPorts, env)
+			return
+		}
 		r.emit(step{kind: stepPort, phase: phasePortForward, env: env})
 	case *pb.Event_ApplicationLogEvent:
 		r.emit(step{kind: stepAppLog, env: env})
@@ -539,6 +548,13 @@ func (r *reader) taskEnd(env *pb.Envelope, p phase, status pb.Status, err *pb.Er
 	}
 	r.open[p] = false
 	r.emit(step{kind: stepTaskEnd, phase: p, status: status, err: err, errPhase: errPhase, env: env})
+	if p == phaseDeploy {
+		for i, held := range r.heldPorts {
+			r.emit(step{kind: stepPort, phase: phasePortForward, env: held})
+			r.heldPorts[i] = nil
+		}
+		r.heldPorts = r.heldPorts[:0]
+	}
 }
 
 // closeTask ends an open task of p with the outcome of what it did:

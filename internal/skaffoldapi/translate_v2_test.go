@@ -248,6 +248,14 @@ var v2Cases = []struct {
 			v2Log("PortForward-1", "service/getting-started", "Port forwarding service/getting-started in namespace default, remote port 8080 -> http://127.0.0.1:9000\n"),
 			v2Port("PortForward-1", 9000, "app-1"), v2Task("PortForward-1", "PortForward", 1, v2Succeeded, nil)}},
 
+	{name: "portEvent/during a deploy", before: checking, event: portEv(9000, "app-2"), want: nil},
+	{name: "portEvent/held until the deploy ends", before: append(slices.Clone(checking), portEv(9000, "app-2")),
+		event: checkEv("", pb.Status_SUCCEEDED, "1 resources ready", nil),
+		want: []*skaffoldv2.Event{v2Task("StatusCheck-1", "StatusCheck", 1, v2Succeeded, nil), v2Deploy("Deploy-1", "0", v2Succeeded, nil),
+			v2Task("Deploy-1", "Deploy", 1, v2Succeeded, nil), v2Task("PortForward-1", "PortForward", 1, v2InProgress, nil),
+			v2Log("PortForward-1", "service/getting-started", "Port forwarding service/getting-started in namespace default, remote port 8080 -> http://127.0.0.1:9000\n"),
+			v2Port("PortForward-1", 9000, "app-2"), v2Task("PortForward-1", "PortForward", 1, v2Succeeded, nil)}},
+
 	{name: "applicationLogEvent", before: iterated, event: appLogEv("listening on :8080"),
 		want: []*skaffoldv2.Event{v2At(&skaffoldv2.Event{EventType: &skaffoldv2.Event_ApplicationLogEvent{ApplicationLogEvent: &skaffoldv2.ApplicationLogEvent{
 			ContainerName: "web", PodName: "getting-started-7d9f8b6c5-x2k4p", Prefix: "[getting-started-7d9f8b6c5-x2k4p web]",
