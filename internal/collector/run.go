@@ -16,6 +16,7 @@ import (
 
 	"github.com/hoist-dev/hoist/internal/collector/store"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/rpc"
 )
 
 // RunOptions are the settings of hoist collector, as its flags give them.
@@ -76,7 +77,7 @@ func Run(ctx context.Context, o RunOptions) (err error) {
 		return fault.Wrap(err, fault.CollectorListen, fmt.Sprintf("listening on %s", o.Listen),
 			"choose a free address with --listen")
 	}
-	if host, _, _ := net.SplitHostPort(o.Listen); !isLoopback(host) {
+	if host, _, _ := net.SplitHostPort(o.Listen); !rpc.IsLoopback(host) {
 		if o.Token == "" {
 			tell("hoist collector: warning: serving %s beyond this machine without --token: anyone who reaches it can push and read events\n", ln.Addr())
 		}
@@ -107,12 +108,12 @@ func loadTLS(certFile, keyFile string) (*tls.Config, error) {
 	if certFile == "" {
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	cfg, err := rpc.LoadServerTLS(certFile, keyFile)
 	if err != nil {
 		return nil, fault.Wrap(err, fault.CollectorTLSInvalid, "loading the TLS certificate and key",
 			"check --tls-cert and --tls-key: PEM files of a certificate and its private key")
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	return cfg, nil
 }
 
 // ParseRetention reads a duration that may also be given in days: 30d.
@@ -144,14 +145,6 @@ func DefaultStore() (string, error) {
 		dir = filepath.Join(home, ".local", "share")
 	}
 	return filepath.Join(dir, "hoist", "collector.db"), nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // redact hides a password in a store URL.

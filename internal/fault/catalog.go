@@ -72,6 +72,8 @@ const (
 	SyncFailed     Code = "SYNC_FAILED"
 
 	EventRPCListen      Code = "EVENT_RPC_LISTEN_FAILED"
+	EventRPCUnprotected Code = "EVENT_RPC_UNPROTECTED"
+	EventRPCTLSInvalid  Code = "EVENT_RPC_TLS_INVALID"
 	EventRPCUnreachable Code = "EVENT_RPC_UNREACHABLE"
 	EventRPCUndelivered Code = "EVENT_RPC_UNDELIVERED"
 	EventsUnreachable   Code = "EVENTS_UNREACHABLE"
@@ -150,11 +152,13 @@ var Catalog = []Entry{
 	{SyncFailed, ExitDeploy, "hoist dev could not copy changed files into a running container (`sync`): no running container of the image, no `tar` in the image, or the exec failed; hoist rebuilds instead", "nothing to do for a container that was replaced; otherwise add tar to the image, or check that exec into its pods is allowed"},
 
 	{EventRPCListen, ExitEvents, "`--rpc-port` could not be served", "choose a free port with --rpc-port"},
+	{EventRPCUnprotected, ExitConfig, "`--rpc-bind` reaches beyond this machine and no `--rpc-token` protects the Event API: anyone who reached the port could read the run and, in hoist dev, trigger builds and deploys", "give --rpc-token (or $HOIST_RPC_TOKEN), serve on loopback (--rpc-bind 127.0.0.1, the default), or accept the risk with --rpc-insecure"},
+	{EventRPCTLSInvalid, ExitConfig, "the Event API's TLS certificate or key (`--rpc-tls-cert`, `--rpc-tls-key`) cannot be loaded", "give --rpc-tls-cert and --rpc-tls-key as PEM files of a certificate and its key"},
 	{EventRPCUnreachable, ExitEvents, "the event collector cannot be reached and `event.rpc.required` is true", "start the collector (hoist collector), or fix event.rpc.address"},
 	{EventRPCUndelivered, ExitEvents, "events were not acknowledged by the collector in time and `event.rpc.required` is true", "check the collector; raise --event-rpc-flush-timeout for slow links"},
 	{EventsUnreachable, ExitEvents, "`hoist events --address` cannot read from that address", "check that hoist runs with --rpc-port (or the collector runs) at that address"},
 	{EventsRunNotFound, ExitEvents, "`hoist events --address --run` names a run that the collector (or hoist) does not hold", "list the runs it holds, or open the collector's dashboard"},
-	{EventsUnauthorized, ExitEvents, "`hoist events --address` was refused for a missing or wrong `--token`", "pass the collector's token with --token (or $HOIST_TOKEN)"},
+	{EventsUnauthorized, ExitEvents, "`hoist events --address` was refused for a missing or wrong `--token`", "pass the collector's token (or the run's --rpc-token) with --token, $HOIST_TOKEN or $HOIST_RPC_TOKEN"},
 
 	{CollectorStoreFailed, ExitEvents, "`hoist collector` cannot open or migrate its store (`--store`)", "check --store: a writable SQLite path, or a reachable postgres:// URL"},
 	{CollectorListen, ExitEvents, "`hoist collector` cannot listen on `--listen`, or stopped serving", "choose a free address with --listen"},

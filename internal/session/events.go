@@ -177,7 +177,7 @@ func eventsUnreachable(address string, err error) error {
 			fmt.Sprintf("list the runs it holds: curl %s/v1alpha2/runs, or open its dashboard", rpc.BaseURL(address)))
 	case connect.CodeUnauthenticated:
 		return fault.Wrap(err, fault.EventsUnauthorized, fmt.Sprintf("%s refused the request", address),
-			"pass the collector's token with --token (or $HOIST_TOKEN)")
+			"pass the token it was started with, a collector's --token or a run's --rpc-token, with --token (or $HOIST_TOKEN, $HOIST_RPC_TOKEN)")
 	}
 	return fault.Wrap(err, fault.EventsUnreachable, fmt.Sprintf("reading events from %s", address))
 }

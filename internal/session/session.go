@@ -110,8 +110,17 @@ type ServerOptions struct {
 	HTTPPort int
 	// EnableRPC serves the API even without a port: on a free one.
 	EnableRPC bool
-	// Bind is the address both ports listen on.
+	// Bind is the address both ports listen on. One that is not loopback
+	// needs Token, or Insecure.
 	Bind string
+	// Token, when set, is required as a bearer token on every request (see
+	// rpc.RequireToken).
+	Token string
+	// Insecure serves a Bind beyond this machine without a Token, with a
+	// warning.
+	Insecure bool
+	// TLSCert and TLSKey, both or neither, serve TLS.
+	TLSCert, TLSKey string
 	// Linger is how long the server keeps serving late clients after the
 	// run ends.
 	Linger time.Duration

@@ -5,9 +5,10 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
-	"strings"
 
 	"connectrpc.com/connect"
+
+	"github.com/hoist-dev/hoist/internal/rpc"
 )
 
 // tokenCookie carries the token for the dashboard, which a browser cannot
@@ -29,7 +30,7 @@ func (a Auth) allows(h http.Header) bool {
 	if a.Token == "" {
 		return true
 	}
-	if v, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer "); ok && equal(v, a.Token) {
+	if rpc.HasBearer(h, a.Token) {
 		return true
 	}
 	r := http.Request{Header: h}
