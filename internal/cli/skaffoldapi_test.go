@@ -263,3 +263,56 @@ func TestEnableRPCAlone(t *testing.T) {
 		t.Errorf("GetState over Connect's JSON: %s\n%s", resp.Status, body)
 	}
 }
+
+// TestSkaffoldAPIToken: with --rpc-token, Skaffold's services on
+// --rpc-port and its HTTP gateway on --rpc-http-port refuse a client
+// without the token, and answer one with it.
+func TestSkaffoldAPIToken(t *testing.T) {
+	cfg := failingBuild(t, 1)
+	httpPort := freePort(t)
+	gw := "http://127.0.0.1:" + strconv.Itoa(httpPort)
+	stderr := &lockedBuffer{}
+	cmd := exec.Command(hoistBinary(t), "build", "-f", cfg, "--rpc-http-port", strconv.Itoa(httpPort), "--rpc-token", "s3cret",
+		"--rpc-linger", "30s", "--event-format", "text")
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	addr := servedOn(t, stderr, "the Event API")
+	servedOn(t, stderr, "Skaffold's HTTP API")
+	for _, tc := range []struct {
+		name, method, url, body, token string
+		want                           int
+	}{
+		{"gateway stream without the token", http.MethodGet, gw + "/v2/events", "", "", http.StatusUnauthorized},
+		{"gateway state with a wrong token", http.MethodGet, gw + "/v1/state", "", "guess", http.StatusUnauthorized},
+		{"gateway control without the token", http.MethodPut, gw + "/v2/build/auto_execute", `{"enabled":false}`, "", http.StatusUnauthorized},
+		{"gateway state with the token", http.MethodGet, gw + "/v2/state", "", "s3cret", http.StatusOK},
+		{"v2 over Connect without the token", http.MethodPost, "http://" + addr + "/proto.v2.SkaffoldV2Service/GetState", "{}", "", http.StatusUnauthorized},
+		{"v1 over Connect with the token", http.MethodPost, "http://" + addr + "/proto.SkaffoldService/GetState", "{}", "s3cret", http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, tc.url, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			if tc.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("%s %s: %s, want %d\n%s", tc.method, tc.url, resp.Status, tc.want, body)
+			}
+		})
+	}
+}
