@@ -99,7 +99,11 @@ func gwExecute[I interface {
 	intent
 }](s *Server, zero I) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		in := proto.Clone(zero).(I)
+		in, ok := zero.ProtoReflect().New().Interface().(I)
+		if !ok {
+			writeStatus(w, connect.NewError(connect.CodeInternal, fmt.Errorf("%T makes no intent", zero)))
+			return
+		}
 		if err := readBody(r, in); err != nil {
 			writeStatus(w, err)
 			return
