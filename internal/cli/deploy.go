@@ -27,6 +27,7 @@ func newDeploy(s Streams, logger func() *slog.Logger) *cobra.Command {
 	addRunFlags(cmd, &run)
 	addServerFlags(cmd, &run.Server)
 	deploy.add(cmd, true)
+	deploy.addLabels(cmd)
 	addPortForwardFlag(cmd, &deploy.PortForward, "off")
 	addArtifactsFlags(cmd, &artifacts, "deploy")
 	return cmd

@@ -37,6 +37,7 @@ what was deployed (unless --cleanup=false) and exits 0.`,
 	build.add(cmd)
 	addServerFlags(cmd, &run.Server)
 	deploy.add(cmd, true)
+	deploy.addLabels(cmd)
 	addPortForwardFlag(cmd, &deploy.PortForward, "user")
 	f := cmd.Flags()
 	f.BoolVar(&dev.Cleanup, "cleanup", true, "delete what was deployed when hoist dev stops")

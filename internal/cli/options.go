@@ -4,11 +4,13 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hoist-dev/hoist/internal/build/cache"
+	"github.com/hoist-dev/hoist/internal/deploy"
 	"github.com/hoist-dev/hoist/internal/portforward"
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/session"
@@ -119,6 +121,39 @@ func (o *deployFlags) add(cmd *cobra.Command, withStatus bool) {
 		f.BoolVar(&o.Tail, "tail", dev, usage)
 	}
 }
+
+// addLabels adds Skaffold's -l/--label, for the commands that deploy or
+// render.
+func (o *deployFlags) addLabels(cmd *cobra.Command) {
+	cmd.Flags().VarP(&labelsFlag{labels: &o.Labels}, "label", "l",
+		"add this label (key=value) to every deployed object and its pod template (containers of deploy.docker too); repeat, or separate with commas, for more")
+}
+
+// labelsFlag reads each --label as it is given, so that a bad one is a
+// usage error that names the flag (pflag keeps the error in its chain).
+type labelsFlag struct {
+	labels *map[string]string
+	given  []string
+}
+
+func (f *labelsFlag) Set(v string) error {
+	// A label value holds no comma: Skaffold's list form splits safely.
+	for item := range strings.SplitSeq(v, ",") {
+		key, value, err := deploy.ParseLabel(item)
+		if err != nil {
+			return err
+		}
+		if *f.labels == nil {
+			*f.labels = map[string]string{}
+		}
+		(*f.labels)[key] = value
+		f.given = append(f.given, item)
+	}
+	return nil
+}
+
+func (f *labelsFlag) String() string { return strings.Join(f.given, ",") }
+func (f *labelsFlag) Type() string   { return "key=value" }
 
 // cluster is r with the cluster of the flags, which profiles' kubeContext
 // activations match.

@@ -21,7 +21,7 @@ func newRender(s Streams, logger func() *slog.Logger) *cobra.Command {
 		Short: "Print the hydrated manifests of every deployer (raw YAML, kustomize, helm template) with the images replaced",
 		Long: `Render prints the manifests hoist would deploy: raw YAML, kustomize
 builds and helm template renderings, with each artifact's image replaced
-and the hoist.dev/run-id label added, to standard output or to a file
+and the hoist.dev/run-id label (and --label's) added, to standard output or to a file
 with -o. hoist apply deploys them later. The config's render hooks
 (manifests.hooks) run as in a deploy, their output on standard error.
 
@@ -47,6 +47,7 @@ While the manifests go to standard output, the events go there only with
 	addRunFlags(cmd, &run)
 	build.add(cmd)
 	deploy.add(cmd, false)
+	deploy.addLabels(cmd)
 	addArtifactsFlags(cmd, &render.Artifacts, "render")
 	f := cmd.Flags()
 	f.StringVarP(&render.Output, "output", "o", "", "write the manifests to this file instead of standard output")
@@ -73,5 +74,6 @@ func newApply(s Streams, logger func() *slog.Logger) *cobra.Command {
 	addRunFlags(cmd, &run)
 	addServerFlags(cmd, &run.Server)
 	deploy.add(cmd, true)
+	deploy.addLabels(cmd)
 	return cmd
 }

@@ -26,6 +26,7 @@ func newRun(s Streams, logger func() *slog.Logger) *cobra.Command {
 	build.add(cmd)
 	addServerFlags(cmd, &run.Server)
 	deploy.add(cmd, true)
+	deploy.addLabels(cmd)
 	addPortForwardFlag(cmd, &deploy.PortForward, "off")
 	return cmd
 }

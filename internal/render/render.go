@@ -36,8 +36,8 @@ import (
 const Program = "hoist-render"
 
 // Protocol is the version of the requests and answers; hoist and
-// hoist-render refuse to talk across versions.
-const Protocol = 1
+// hoist-render refuse to talk across versions. 2: HelmRequest.Labels.
+const Protocol = 2
 
 // Operations.
 const (
@@ -187,11 +187,12 @@ type HelmRequest struct {
 	Namespace   string      `json:"namespace"`
 	Release     HelmRelease `json:"release"`
 	// Builds replace the artifact images left in the rendered objects, as
-	// in raw manifests, widened or narrowed by Selector; RunID labels
-	// every object.
+	// in raw manifests, widened or narrowed by Selector; RunID and Labels
+	// (--label) label every object and pod template.
 	Builds   []build.Result          `json:"builds,omitempty"`
 	Selector config.ResourceSelector `json:"selector,omitempty"`
 	RunID    string                  `json:"runID,omitempty"`
+	Labels   map[string]string       `json:"labels,omitempty"`
 	// Timeout bounds a wait for the release's resources.
 	Timeout time.Duration `json:"timeout,omitempty"`
 }

@@ -37,6 +37,9 @@ type DeployOptions struct {
 	// A run or deploy that forwards then keeps forwarding until it is
 	// interrupted.
 	PortForward portforward.Modes
+	// Labels (--label) are put on every object deployed, and on pod
+	// templates, beside the run id label; on containers of deploy.docker.
+	Labels map[string]string
 }
 
 // Artifacts are built images to deploy: a build artifacts file (see
@@ -181,7 +184,7 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		// Validated when the config loaded.
 		kubectlOptions, _ := k.Flags.Options()
 		p.Deployers = append(p.Deployers, &kubectl.Deployer{Cluster: cluster, Dir: cfg.Dir, Manifests: k.Manifests, RunID: s.bus.RunID(),
-			Selector: cfg.ResourceSelector, Options: kubectlOptions, Kustomizations: k.Kustomizations, Helm: k.Helm, Log: s.errOut,
+			Labels: d.Labels, Selector: cfg.ResourceSelector, Options: kubectlOptions, Kustomizations: k.Kustomizations, Helm: k.Helm, Log: s.errOut,
 			RenderHooks: cfg.RenderHooks, HookOut: s.errOut, HookEnv: renderHookEnv(cluster.Context, cluster.Namespace)})
 		p.Hooks = k.Hooks
 	}
@@ -194,7 +197,7 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		}
 		p.Deployers = append(p.Deployers, &helm.Deployer{Releases: h.Releases, Flags: h.Flags, Dir: cfg.Dir,
 			Kubeconfig: d.Kubeconfig, KubeContext: cluster.Context, Namespace: cluster.Namespace,
-			RunID: s.bus.RunID(), Selector: cfg.ResourceSelector, Log: s.errOut})
+			RunID: s.bus.RunID(), Labels: d.Labels, Selector: cfg.ResourceSelector, Log: s.errOut})
 		if p.Hooks == nil {
 			p.Hooks = h.Hooks
 		}
@@ -206,7 +209,7 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 			return nil, err
 		}
 		p.Deployers = append(p.Deployers, &dockerdeploy.Deployer{Client: c, Images: dk.Images, PortForward: cfg.PortForward,
-			RunID: s.bus.RunID(), Project: dockerdeploy.ProjectID(cfg.File), Logs: s.containerLogs()})
+			RunID: s.bus.RunID(), Labels: d.Labels, Project: dockerdeploy.ProjectID(cfg.File), Logs: s.containerLogs()})
 	}
 	p.Deployed = s.forwardDeployed(cluster, cfg, d.PortForward)
 	return p, nil

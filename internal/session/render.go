@@ -46,7 +46,7 @@ type RenderOptions struct {
 
 // Render prints the hydrated manifests of the config's deployers: raw
 // YAML, kustomize and helm template, with the images replaced and the run
-// id label added.
+// id label and --label's added.
 func Render(ctx context.Context, o Options, b BuildOptions, d DeployOptions, r RenderOptions) error {
 	return run(ctx, o, "render", false, func(ctx context.Context, s *session) error {
 		publish := func(e *pb.RenderEvent) {
@@ -83,7 +83,7 @@ func writeManifests(r RenderOptions, data []byte) error {
 
 func (s *session) render(ctx context.Context, b BuildOptions, d DeployOptions, r RenderOptions) ([]byte, []string, error) {
 	cfg := s.cfg
-	dep := &kubectl.Deployer{Dir: cfg.Dir, RunID: s.bus.RunID(), Selector: cfg.ResourceSelector, Log: s.errOut,
+	dep := &kubectl.Deployer{Dir: cfg.Dir, RunID: s.bus.RunID(), Labels: d.Labels, Selector: cfg.ResourceSelector, Log: s.errOut,
 		RenderHooks: cfg.RenderHooks, HookOut: s.errOut}
 	defaultNamespace := ""
 	if k := cfg.Deploy.Kubectl; k != nil {

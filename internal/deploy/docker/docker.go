@@ -53,6 +53,8 @@ type Deployer struct {
 	PortForward []*config.PortForward
 	// RunID names the run's network and labels what the deployer makes.
 	RunID string
+	// Labels (--label) label what the deployer makes too.
+	Labels map[string]string
 	// Project is the ProjectID of the config file, which a later run finds
 	// the containers and networks by.
 	Project string
@@ -134,7 +136,7 @@ func (d *Deployer) plan(ctx context.Context, img string, builds []build.Result, 
 		return planned{}, err
 	}
 	p := planned{image: img, ref: ref, imageID: id, exposed: exposed, ports: ports}
-	p.spec = spec(p, net)
+	p.spec = spec(p, net, d.Labels)
 	return p, nil
 }
 
@@ -186,18 +188,22 @@ func (d *Deployer) pull(ctx context.Context, ref string) error {
 
 // spec is a digest of what a container is made from: a container with the
 // same one needs no replacing.
-func spec(p planned, net string) string {
+func spec(p planned, net string, labels map[string]string) string {
 	data, _ := json.Marshal(struct {
 		Image, Network string
 		Ports          nat.PortMap
-	}{p.imageID, net, p.ports})
+		Labels         map[string]string `json:",omitempty"`
+	}{p.imageID, net, p.ports, labels})
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:8])
 }
 
-// labels are the labels of what the deployer makes.
+// labels are the labels of what the deployer makes: --label's, and
+// hoist's own, which they cannot override.
 func (d *Deployer) labels() map[string]string {
-	return map[string]string{RunIDLabel: d.RunID, ProjectLabel: d.Project, DeployerLabel: d.Name()}
+	labels := deploy.Labels(d.RunID, d.Labels)
+	labels[ProjectLabel], labels[DeployerLabel] = d.Project, d.Name()
+	return labels
 }
 
 // network creates the run's network, unless an earlier deploy of the run

@@ -19,7 +19,7 @@ const (
 	ArtifactLabel = "hoist.dev/artifact"
 	DeployerLabel = "hoist.dev/deployer"
 	// specLabel holds a digest of what a container was made from (image,
-	// network, name, ports): one that matches is left running.
+	// network, ports, --label's): one that matches is left running.
 	specLabel = "hoist.dev/spec"
 )
 

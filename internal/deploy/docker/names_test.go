@@ -52,8 +52,8 @@ func TestProjectAndNetworkNames(t *testing.T) {
 	}
 }
 
-// A container runs again when its image, network or ports change, and
-// only then.
+// A container runs again when its image, network, ports or labels
+// (--label) change, and only then.
 func TestSpec(t *testing.T) {
 	base := planned{imageID: "sha256:1", ports: nat.PortMap{"80/tcp": {{HostIP: "127.0.0.1", HostPort: "9080"}}}}
 	same := base
@@ -61,12 +61,22 @@ func TestSpec(t *testing.T) {
 	otherImage, otherPorts := base, base
 	otherImage.imageID = "sha256:2"
 	otherPorts.ports = nat.PortMap{"80/tcp": {{HostIP: "127.0.0.1", HostPort: "9081"}}}
-	if spec(base, "n1") != spec(same, "n1") {
-		t.Error("the spec depends on more than the image, network and ports")
+	if spec(base, "n1", nil) != spec(same, "n1", map[string]string{}) {
+		t.Error("the spec depends on more than the image, network, ports and labels")
 	}
-	for name, s := range map[string]string{"image": spec(otherImage, "n1"), "ports": spec(otherPorts, "n1"), "network": spec(base, "n2")} {
-		if s == spec(base, "n1") {
+	for name, s := range map[string]string{"image": spec(otherImage, "n1", nil), "ports": spec(otherPorts, "n1", nil), "network": spec(base, "n2", nil),
+		"labels": spec(base, "n1", map[string]string{"ide": "idea"})} {
+		if s == spec(base, "n1", nil) {
 			t.Errorf("another %s gives the same spec", name)
 		}
+	}
+}
+
+// What the deployer makes carries --label's and hoist's own labels.
+func TestLabels(t *testing.T) {
+	d := &Deployer{RunID: "run-1", Project: "p1", Labels: map[string]string{"ide": "idea"}}
+	want := map[string]string{"ide": "idea", RunIDLabel: "run-1", ProjectLabel: "p1", DeployerLabel: "docker"}
+	if diff := cmp.Diff(want, d.labels()); diff != "" {
+		t.Errorf("labels (-want +got):\n%s", diff)
 	}
 }

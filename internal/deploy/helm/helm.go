@@ -2,7 +2,7 @@
 // upgraded when it exists, as helm upgrade --install does, by hoist-render
 // with Helm's SDK (see package render). Helm's post-renderer replaces the
 // built images left in the rendered objects and labels each with the run
-// id, as raw manifests get; every object of the release is reported with
+// id and --label's, as raw manifests get; every object of the release is reported with
 // what happened to it, and its workloads go through the status check.
 package helm
 
@@ -33,8 +33,10 @@ type Deployer struct {
 	// Kubeconfig and KubeContext choose the cluster; Namespace is where
 	// releases that name none go.
 	Kubeconfig, KubeContext, Namespace string
-	RunID                              string
-	Selector                           config.ResourceSelector
+	// RunID and Labels (--label) label every object and pod template.
+	RunID    string
+	Labels   map[string]string
+	Selector config.ResourceSelector
 	// Log receives what Helm logs.
 	Log io.Writer
 }
@@ -51,7 +53,7 @@ func (d *Deployer) request(op string, i int, builds []build.Result) (*render.Req
 		return nil, err
 	}
 	return &render.Request{Op: op, Helm: &render.HelmRequest{Kubeconfig: d.Kubeconfig, KubeContext: d.KubeContext,
-		Release: rel, Builds: builds, Selector: d.Selector, RunID: d.RunID}}, nil
+		Release: rel, Builds: builds, Selector: d.Selector, RunID: d.RunID, Labels: d.Labels}}, nil
 }
 
 // Deploy implements deploy.Deployer: the releases in order, each object

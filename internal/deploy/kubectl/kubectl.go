@@ -44,7 +44,9 @@ type Deployer struct {
 	// Dir is the config file's folder; Manifests are globs relative to it.
 	Dir       string
 	Manifests []string
-	RunID     string
+	// RunID and Labels (--label) label every object and pod template.
+	RunID  string
+	Labels map[string]string
 	// Selector widens or narrows the objects whose images are replaced.
 	Selector config.ResourceSelector
 	// Options are what kubectl.flags ask for.
@@ -106,9 +108,9 @@ func (d *Deployer) namespace() string {
 }
 
 // Render returns the objects Deploy would apply, as a stream of YAML
-// documents: the built images replaced, the run id label added, and, when
-// the Deployer has a namespace, the namespace of namespaced objects that
-// name none set. The files are the manifests' sources.
+// documents: the built images replaced, the run id label and --label's
+// added, and, when the Deployer has a namespace, the namespace of
+// namespaced objects that name none set. The files are the manifests' sources.
 func (d *Deployer) Render(ctx context.Context, builds []build.Result) ([]byte, []string, error) {
 	files, objs, err := d.render(ctx, builds)
 	if err != nil {
@@ -133,9 +135,10 @@ func (d *Deployer) render(ctx context.Context, builds []build.Result) ([]string,
 		return files, nil, err
 	}
 	ns := d.namespace()
+	labels := deploy.Labels(d.RunID, d.Labels)
 	for _, m := range objs {
 		substitute(m.obj, builds, d.Selector)
-		label(m.obj, d.RunID)
+		label(m.obj, labels)
 		if ns != "" && m.obj.GetNamespace() == "" && !clusterScoped[m.obj.GetKind()] {
 			m.obj.SetNamespace(ns)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -242,21 +243,25 @@ func pathMatches(path string, patterns []string) bool {
 	return false
 }
 
-// label sets the run id label on an object and, for a workload, on its
-// pod template, so that the run finds its pods (to follow their logs) by
-// the label, as Skaffold labels pod templates with skaffold.dev/run-id.
-// A new run id so changes the pod template: each run rolls the workloads
-// out, as each Skaffold run does, while the iterations of one hoist dev
-// session share the run id and roll out only for a new image or manifest.
-// A Job's pod template cannot change: a Job deployed by an earlier run
-// must be deleted before the next, as for a new image.
-func label(obj *unstructured.Unstructured, runID string) {
-	labels := obj.GetLabels()
-	if labels == nil {
-		labels = map[string]string{}
+// label sets labels (the run id label, and those of --label) on an
+// object and, for a workload, on its pod template, so that the run finds
+// its pods (to follow their logs) by the run id label, as Skaffold labels
+// pod templates with skaffold.dev/run-id and its custom labels. A new run
+// id so changes the pod template: each run rolls the workloads out, as
+// each Skaffold run does, while the iterations of one hoist dev session
+// share the run id and roll out only for a new image or manifest. A Job's
+// pod template cannot change: a Job deployed by an earlier run must be
+// deleted before the next, as for a new image.
+func label(obj *unstructured.Unstructured, labels map[string]string) {
+	if len(labels) == 0 {
+		return
 	}
-	labels[RunIDLabel] = runID
-	obj.SetLabels(labels)
+	objLabels := obj.GetLabels()
+	if objLabels == nil {
+		objLabels = map[string]string{}
+	}
+	maps.Copy(objLabels, labels)
+	obj.SetLabels(objLabels)
 	path, ok := podSpecPaths[obj.GetKind()]
 	if !ok || len(path) < 2 {
 		return
@@ -273,7 +278,9 @@ func label(obj *unstructured.Unstructured, runID string) {
 		return
 	}
 	if podLabels := child(meta, "labels"); podLabels != nil {
-		podLabels[RunIDLabel] = runID
+		for k, v := range labels {
+			podLabels[k] = v
+		}
 	}
 }
 
@@ -292,19 +299,18 @@ func child(m map[string]any, key string) map[string]any {
 }
 
 // Hydrate does to a stream of YAML objects what Deploy does to the
-// manifests it applies: it replaces the built images and labels each
-// object with runID (when set). Helm's post-renderer uses it; source names
-// the stream in errors.
-func Hydrate(source string, data []byte, builds []build.Result, sel config.ResourceSelector, runID string) ([]byte, error) {
+// manifests it applies: it replaces the built images and sets labels
+// (deploy.Labels: the run id and --label's) on each object and pod
+// template. Helm's post-renderer uses it; source names the stream in
+// errors.
+func Hydrate(source string, data []byte, builds []build.Result, sel config.ResourceSelector, labels map[string]string) ([]byte, error) {
 	objs, err := parseManifests(source, data)
 	if err != nil {
 		return nil, err
 	}
 	for _, m := range objs {
 		substitute(m.obj, builds, sel)
-		if runID != "" {
-			label(m.obj, runID)
-		}
+		label(m.obj, labels)
 	}
 	return encode(objs)
 }

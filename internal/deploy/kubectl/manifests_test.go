@@ -13,6 +13,7 @@ import (
 
 	"github.com/hoist-dev/hoist/internal/build"
 	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/deploy"
 )
 
 func TestSubstituteEveryWorkloadKind(t *testing.T) {
@@ -139,9 +140,9 @@ func TestSubstituteResourceSelector(t *testing.T) {
 	}
 }
 
-// Every object gets the run id label, and so does every workload's pod
-// template, so that the run's pods carry it; the template's own labels
-// stay.
+// Every object gets the run id label and --label's, and so does every
+// workload's pod template, so that the run's pods carry them; the
+// template's own labels stay.
 func TestLabelPodTemplates(t *testing.T) {
 	for kind, path := range podSpecPaths {
 		t.Run(kind, func(t *testing.T) {
@@ -155,8 +156,9 @@ func TestLabelPodTemplates(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			label(obj, "run-1")
-			if diff := cmp.Diff(map[string]string{"app": "x", RunIDLabel: "run-1"}, obj.GetLabels()); diff != "" {
+			label(obj, deploy.Labels("run-1", map[string]string{"ide": "idea"}))
+			want := map[string]string{"app": "x", "ide": "idea", RunIDLabel: "run-1"}
+			if diff := cmp.Diff(want, obj.GetLabels()); diff != "" {
 				t.Errorf("the object's labels (-want +got):\n%s", diff)
 			}
 			if len(path) == 1 {
@@ -166,7 +168,7 @@ func TestLabelPodTemplates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(map[string]string{"app": "x", RunIDLabel: "run-1"}, got); diff != "" {
+			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("the pod template's labels (-want +got):\n%s", diff)
 			}
 		})
@@ -174,12 +176,12 @@ func TestLabelPodTemplates(t *testing.T) {
 	// A template without metadata gets some; one whose metadata is not a
 	// map is left for the API server to refuse.
 	dep := &unstructured.Unstructured{Object: map[string]any{"kind": "Deployment", "spec": map[string]any{"template": map[string]any{"spec": map[string]any{}}}}}
-	label(dep, "run-2")
+	label(dep, deploy.Labels("run-2", nil))
 	if got, _, _ := unstructured.NestedString(dep.Object, "spec", "template", "metadata", "labels", RunIDLabel); got != "run-2" {
 		t.Errorf("a template without metadata: %v", dep.Object)
 	}
 	odd := &unstructured.Unstructured{Object: map[string]any{"kind": "Deployment", "spec": map[string]any{"template": map[string]any{"metadata": "x"}}}}
-	label(odd, "run-3")
+	label(odd, deploy.Labels("run-3", nil))
 	if got, _, _ := unstructured.NestedFieldNoCopy(odd.Object, "spec", "template", "metadata"); got != "x" {
 		t.Errorf("a template whose metadata is a string became %v", got)
 	}

@@ -29,6 +29,7 @@ import (
 	release "helm.sh/helm/v4/pkg/release/v1"
 	"helm.sh/helm/v4/pkg/storage/driver"
 
+	"github.com/hoist-dev/hoist/internal/deploy"
 	"github.com/hoist-dev/hoist/internal/deploy/kubectl"
 	"github.com/hoist-dev/hoist/internal/fault"
 	"github.com/hoist-dev/hoist/internal/render"
@@ -313,7 +314,8 @@ func (h *helmRun) configuration() (*action.Configuration, error) {
 }
 
 // postRenderer replaces the built images left in the rendered objects and
-// labels each with the run id, as hoist does to raw manifests; with
+// labels each with the run id and --label's, as hoist does to raw
+// manifests; with
 // restart set, it also stamps pod templates so that their pods are
 // replaced (recreatePods).
 type postRenderer struct {
@@ -322,7 +324,7 @@ type postRenderer struct {
 }
 
 func (p *postRenderer) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
-	out, err := kubectl.Hydrate("release "+p.req.Release.Name, in.Bytes(), p.req.Builds, p.req.Selector, p.req.RunID)
+	out, err := kubectl.Hydrate("release "+p.req.Release.Name, in.Bytes(), p.req.Builds, p.req.Selector, deploy.Labels(p.req.RunID, p.req.Labels))
 	if err != nil {
 		return nil, err
 	}
