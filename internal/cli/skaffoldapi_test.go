@@ -316,3 +316,62 @@ func TestSkaffoldAPIToken(t *testing.T) {
 		})
 	}
 }
+
+// TestSkaffoldEventsKeepUpWithAMillionLines builds a project that prints
+// a million lines (a hundred thousand with -short) with a /v2/events
+// subscriber connected from the start, as Cloud Code connects: it gets
+// every line, in order, and the stream ends with the run, not cut.
+func TestSkaffoldEventsKeepUpWithAMillionLines(t *testing.T) {
+	lines := 1_000_000
+	if testing.Short() {
+		lines = 100_000
+	}
+	cfg := failingBuild(t, lines)
+	httpPort := freePort(t)
+	stderr := &lockedBuffer{}
+	cmd := exec.Command(hoistBinary(t), "build", "-f", cfg, "--rpc-http-port", strconv.Itoa(httpPort), "--wait-for-connection",
+		"--rpc-linger", "0s", "--event-format", "text", "--event-level", "error")
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}()
+	servedOn(t, stderr, "Skaffold's HTTP API")
+	start := time.Now()
+	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(httpPort) + "/v2/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	next, events, last := 1, 0, ""
+	for sc.Scan() {
+		events++
+		last = sc.Text()
+		if _, after, ok := strings.Cut(last, `"message":"line `); ok {
+			n, _, _ := strings.Cut(after, " ")
+			if n != strconv.Itoa(next) {
+				t.Fatalf("line %s came where line %d was due", n, next)
+			}
+			next++
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	if next-1 != lines {
+		t.Errorf("/v2/events carried %d lines of build output, want %d", next-1, lines)
+	}
+	if !strings.Contains(last, `"terminationEvent"`) {
+		t.Errorf("/v2/events ended with %.300s, want the terminationEvent", last)
+	}
+	_ = cmd.Wait() // the build fails, as it is made to
+	t.Logf("%d events in %v: %.0f events/s", events, took, float64(events)/took.Seconds())
+}
