@@ -28,6 +28,7 @@ func newDeploy(s Streams, logger func() *slog.Logger) *cobra.Command {
 	addServerFlags(cmd, &run.Server)
 	deploy.add(cmd, true)
 	deploy.addLabels(cmd)
+	deploy.addWaitForDeletions(cmd)
 	addPortForwardFlag(cmd, &deploy.PortForward, "off")
 	addArtifactsFlags(cmd, &artifacts, "deploy")
 	return cmd

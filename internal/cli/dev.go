@@ -38,6 +38,7 @@ what was deployed (unless --cleanup=false) and exits 0.`,
 	addServerFlags(cmd, &run.Server)
 	deploy.add(cmd, true)
 	deploy.addLabels(cmd)
+	deploy.addWaitForDeletions(cmd)
 	addPortForwardFlag(cmd, &deploy.PortForward, "user")
 	f := cmd.Flags()
 	f.BoolVar(&dev.Cleanup, "cleanup", true, "delete what was deployed when hoist dev stops")

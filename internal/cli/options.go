@@ -129,6 +129,16 @@ func (o *deployFlags) addLabels(cmd *cobra.Command) {
 		"add this label (key=value) to every deployed object and its pod template (containers of deploy.docker too); repeat, or separate with commas, for more")
 }
 
+// addWaitForDeletions adds Skaffold's --wait-for-deletions flags, for the
+// commands that deploy the config's manifests.
+func (o *deployFlags) addWaitForDeletions(cmd *cobra.Command) {
+	f := cmd.Flags()
+	w := &o.WaitForDeletions
+	f.BoolVar(&w.Enabled, "wait-for-deletions", true, "before deploying, wait for objects of the manifests (deploy.kubectl) that are still being deleted to be gone")
+	f.DurationVar(&w.Max, "wait-for-deletions-max", 60*time.Second, "how long --wait-for-deletions waits at most before the deploy fails")
+	f.DurationVar(&w.Delay, "wait-for-deletions-delay", 2*time.Second, "time between two checks of --wait-for-deletions")
+}
+
 // labelsFlag reads each --label as it is given, so that a bad one is a
 // usage error that names the flag (pflag keeps the error in its chain).
 type labelsFlag struct {

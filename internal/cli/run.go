@@ -27,6 +27,7 @@ func newRun(s Streams, logger func() *slog.Logger) *cobra.Command {
 	addServerFlags(cmd, &run.Server)
 	deploy.add(cmd, true)
 	deploy.addLabels(cmd)
+	deploy.addWaitForDeletions(cmd)
 	addPortForwardFlag(cmd, &deploy.PortForward, "off")
 	return cmd
 }

@@ -60,6 +60,7 @@ const (
 	DeployRendererMissing    Code = "DEPLOY_RENDERER_MISSING"
 	DeployChartInvalid       Code = "DEPLOY_CHART_INVALID"
 	DeployHelmFailed         Code = "DEPLOY_HELM_FAILED"
+	DeployDeletionPending    Code = "DEPLOY_DELETION_PENDING"
 
 	StatusCheckFailed           Code = "STATUS_CHECK_FAILED"
 	StatusCheckDeadline         Code = "STATUS_CHECK_DEADLINE_EXCEEDED"
@@ -139,6 +140,7 @@ var Catalog = []Entry{
 	{DeployNamespaceMissing, ExitDeploy, "an object's namespace does not exist", "create the namespace, or deploy with -n to one that exists"},
 	{DeployApplyFailed, ExitDeploy, "the API server refused an object, or the Docker engine a container or network of `deploy.docker`", "read the API server's (or the engine's) message; check RBAC and the object's fields, or the container's local ports"},
 	{DeployDeleteFailed, ExitDeploy, "an object, container or network could not be deleted", "delete it with kubectl (or docker rm, docker network rm), or run hoist delete again"},
+	{DeployDeletionPending, ExitDeploy, "objects of the manifests were still being deleted (terminating) when `--wait-for-deletions-max` ran out; the message names them", "see what holds them (kubectl get -o yaml: finalizers; a namespace's status), wait longer with --wait-for-deletions-max, or skip the wait with --wait-for-deletions=false"},
 	{DeployKubeconfigInvalid, ExitDeploy, "the kubeconfig or the chosen context is wrong", "check --kubeconfig, $KUBECONFIG and --kube-context"},
 
 	{StatusCheckFailed, ExitStatus, "a pod failed, a container of `deploy.docker` exited or became unhealthy (the message has its exit code and last lines), or the resource could not be watched", "read the resource's status events; kubectl describe it, or read the container's output with docker logs"},

@@ -1,6 +1,7 @@
 // Package rpc is hoist's Event API over the network: the EventService a
 // running hoist serves on --rpc-port, and the client that pushes a run's
-// events to an EventSinkService such as hoist collector.
+// events to an EventSinkService such as hoist collector. RequireToken
+// guards everything served on a port with the run's --rpc-token.
 //
 // It uses connect-go rather than grpc-go: one net/http handler answers
 // gRPC (for grpcurl and generated clients in any language), gRPC-Web and

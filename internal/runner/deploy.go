@@ -92,6 +92,12 @@ func (r reporter) Applied(res deploy.Resource) {
 		{Kind: res.Kind, Namespace: res.Namespace, Name: res.Name, Action: res.Action}}})
 }
 
+// Log publishes a line of the deploy's output, as a buildEvent's log is
+// one of the build's.
+func (r reporter) Log(line string) {
+	r.publish(&pb.DeployEvent{Status: pb.Status_IN_PROGRESS, Log: line})
+}
+
 // ended publishes the end of a deploy or delete.
 func (r reporter) ended(ctx context.Context, files []string, err error) error {
 	switch {

@@ -40,6 +40,10 @@ type DeployOptions struct {
 	// Labels (--label) are put on every object deployed, and on pod
 	// templates, beside the run id label; on containers of deploy.docker.
 	Labels map[string]string
+	// WaitForDeletions makes deploy.kubectl wait, before it applies, for
+	// objects of its manifests that are still being deleted
+	// (--wait-for-deletions, -max, -delay).
+	WaitForDeletions kubectl.WaitForDeletions
 }
 
 // Artifacts are built images to deploy: a build artifacts file (see
@@ -52,6 +56,9 @@ type Artifacts struct {
 // Run builds every artifact, deploys them and waits until they are
 // healthy.
 func Run(ctx context.Context, o Options, b BuildOptions, d DeployOptions) error {
+	if err := d.WaitForDeletions.Check(); err != nil {
+		return err
+	}
 	return run(ctx, o, "run", false, func(ctx context.Context, s *session) error {
 		defer s.startForwarding(ctx, d.PortForward)()
 		results, err := s.buildAll(ctx, b)
@@ -104,6 +111,9 @@ func (s *session) test(ctx context.Context, cfg *config.Config, results []build.
 
 // Deploy deploys artifacts built earlier and waits until they are healthy.
 func Deploy(ctx context.Context, o Options, d DeployOptions, a Artifacts) error {
+	if err := d.WaitForDeletions.Check(); err != nil {
+		return err
+	}
 	return run(ctx, o, "deploy", false, func(ctx context.Context, s *session) error {
 		defer s.startForwarding(ctx, d.PortForward)()
 		results, err := build.ReadArtifacts(a.File, a.Images)
@@ -185,7 +195,8 @@ func (s *session) deploys(ctx context.Context, cfg *config.Config, d DeployOptio
 		kubectlOptions, _ := k.Flags.Options()
 		p.Deployers = append(p.Deployers, &kubectl.Deployer{Cluster: cluster, Dir: cfg.Dir, Manifests: k.Manifests, RunID: s.bus.RunID(),
 			Labels: d.Labels, Selector: cfg.ResourceSelector, Options: kubectlOptions, Kustomizations: k.Kustomizations, Helm: k.Helm, Log: s.errOut,
-			RenderHooks: cfg.RenderHooks, HookOut: s.errOut, HookEnv: renderHookEnv(cluster.Context, cluster.Namespace)})
+			RenderHooks: cfg.RenderHooks, HookOut: s.errOut, HookEnv: renderHookEnv(cluster.Context, cluster.Namespace),
+			WaitForDeletions: d.WaitForDeletions})
 		p.Hooks = k.Hooks
 	}
 	if h := cfg.Deploy.Helm; h != nil {

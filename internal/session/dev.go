@@ -34,6 +34,9 @@ func Dev(ctx context.Context, o Options, b BuildOptions, d DeployOptions, dev De
 	if dev.Trigger != "notify" && dev.Trigger != "manual" {
 		return usageError("--trigger must be notify or manual, got %q", dev.Trigger)
 	}
+	if err := d.WaitForDeletions.Check(); err != nil {
+		return err
+	}
 	manual := dev.Trigger == "manual"
 	return run(ctx, o, "dev", true, func(ctx context.Context, s *session) error {
 		defer s.startForwarding(ctx, d.PortForward)()

@@ -60,6 +60,9 @@ func (t *Tracker) Apply(env *pb.Envelope) {
 		}
 		d := st.Deploy
 		d.Deployer = e.Deployer
+		if e.Log != "" {
+			return // a line of the deploy's output
+		}
 		if len(e.Resources) > 0 {
 			d.Resources = append(d.Resources, e.Resources...)
 			return

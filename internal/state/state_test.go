@@ -128,6 +128,16 @@ func TestTracker(t *testing.T) {
 					Resources: []*pb.Resource{deployment, service}, Manifests: []string{"k8s/app.yaml"}}},
 		},
 		{
+			name: "a line of the deploy's output is not a new deploy",
+			events: []*pb.Event{
+				deployEv(&pb.DeployEvent{Deployer: "kubectl", Status: pb.Status_IN_PROGRESS}),
+				deployEv(&pb.DeployEvent{Deployer: "kubectl", Status: pb.Status_IN_PROGRESS, Resources: []*pb.Resource{deployment}}),
+				deployEv(&pb.DeployEvent{Deployer: "kubectl", Status: pb.Status_IN_PROGRESS, Log: "ConfigMap ns/x is marked for deletion"}),
+			},
+			want: &pb.State{EventId: runID, LastSequence: 3, Status: pb.Status_IN_PROGRESS,
+				Deploy: &pb.DeployState{Deployer: "kubectl", Status: pb.Status_IN_PROGRESS, Resources: []*pb.Resource{deployment}}},
+		},
+		{
 			name: "a new deploy starts afresh",
 			events: []*pb.Event{
 				deployEv(&pb.DeployEvent{Deployer: "kubectl", Status: pb.Status_IN_PROGRESS}),

@@ -1,7 +1,8 @@
 // Package kubectl deploys Kubernetes manifests as `kubectl apply` would:
 // it expands the manifest globs, substitutes built images, labels every
 // object with the run id, runs the config's render hooks (manifests.hooks)
-// around that, and applies the objects one by one.
+// around that, waits for those of the objects that are still being
+// deleted to be gone, and applies the objects one by one.
 //
 // It uses client-go with server-side apply (field manager "hoist") rather
 // than running the kubectl binary: API errors arrive typed (not found, no
@@ -69,6 +70,9 @@ type Deployer struct {
 	RenderHooks []*config.RenderHooks
 	HookOut     io.Writer
 	HookEnv     hooks.Env
+	// WaitForDeletions makes Deploy wait, before it applies, for objects
+	// of the manifests that are still being deleted.
+	WaitForDeletions WaitForDeletions
 }
 
 var _ deploy.Deployer = (*Deployer)(nil)
@@ -80,6 +84,9 @@ func (d *Deployer) Name() string { return "kubectl" }
 func (d *Deployer) Deploy(ctx context.Context, builds []build.Result, r deploy.Reporter) ([]deploy.Resource, []string, error) {
 	files, objs, err := d.render(ctx, builds)
 	if err != nil {
+		return nil, files, err
+	}
+	if err := d.waitForDeletions(ctx, objs, r); err != nil {
 		return nil, files, err
 	}
 	// Namespaces go first, so that objects in them can be applied.
