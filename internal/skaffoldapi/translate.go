@@ -172,8 +172,8 @@ type reader struct {
 // task.
 type artifactBuild struct {
 	// started: its cache check was reported; decided: its cache check
-	// ended; built: its Build step started.
-	started, decided, built bool
+	// ended (and, on a miss, its Build step started).
+	started, decided bool
 }
 
 func newReader(out stepper) reader {
@@ -309,7 +309,7 @@ func (r *reader) buildStart(env *pb.Envelope, image string) *artifactBuild {
 
 // cacheMiss ends image's cache check as a miss and starts its Build step.
 func (r *reader) cacheMiss(env *pb.Envelope, image string, b *artifactBuild) {
-	b.decided, b.built = true, true
+	b.decided = true
 	r.emit(step{kind: stepCacheEnd, phase: phaseBuild, subtask: image, status: pb.Status_FAILED, env: env})
 	r.emit(step{kind: stepBuildStart, phase: phaseBuild, subtask: image, env: env})
 }
