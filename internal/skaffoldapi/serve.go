@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"sync"
 
 	"connectrpc.com/connect"
@@ -128,25 +129,28 @@ func follow[E any](ctx context.Context, api *rpc.Server, peer string, h *handled
 	sub := bus.Subscribe(0, event.WithQueue(unbounded))
 	defer sub.Close()
 	var next int // the first handled event not sent yet
-	owed := false
-	sendAll := func(evs []E, moreAfter bool) error {
-		for i, ev := range evs {
-			if !keep(ev) {
-				continue
-			}
-			more := moreAfter || i < len(evs)-1
+	owed := false // a flush, held back by a send with more
+	// sendAll sends the events keep selects, flushing after the last
+	// unless moreAfter, and reports whether it sent any.
+	sendAll := func(evs []E, moreAfter bool) (bool, error) {
+		kept := evs
+		if slices.ContainsFunc(evs, func(ev E) bool { return !keep(ev) }) {
+			kept = slices.DeleteFunc(slices.Clone(evs), func(ev E) bool { return !keep(ev) })
+		}
+		for i, ev := range kept {
+			more := moreAfter || i < len(kept)-1
 			if err := out.send(ev, more); err != nil {
-				return err
+				return false, err
 			}
 			owed = more
 		}
-		return nil
+		return len(kept) > 0, nil
 	}
 	for {
 		// The events given to Handle since the last one read.
 		var inj []E
 		inj, next = h.since(next, sub.Last())
-		if err := sendAll(inj, sub.Buffered() > 0); err != nil {
+		if _, err := sendAll(inj, sub.Buffered() > 0); err != nil {
 			return err
 		}
 		e, err := h.next(ctx, sub, bus, next)
@@ -163,17 +167,17 @@ func follow[E any](ctx context.Context, api *rpc.Server, peer string, h *handled
 			return err
 		}
 		more := sub.Buffered() > 0
-		wasOwed := owed
-		owed = false
-		if err := sendAll(translate(e.Env()), more); err != nil {
+		sent, err := sendAll(translate(e.Env()), more)
+		if err != nil {
 			return err
 		}
-		if wasOwed && !owed && !more {
+		if owed && !sent && !more {
 			// What was sent is held back for events that came to
 			// nothing: flush it now.
 			if err := out.flush(); err != nil {
 				return err
 			}
+			owed = false
 		}
 		if e.Terminal() {
 			return nil

@@ -67,6 +67,13 @@ func (f *fakeV2) Translate(env *pb.Envelope) []*skaffoldv2.Event {
 			PodName: p.ApplicationLogEvent.Pod, Message: p.ApplicationLogEvent.Message}}}}
 	case *pb.Event_TerminationEvent:
 		return []*skaffoldv2.Event{{Timestamp: ts, EventType: &skaffoldv2.Event_TerminationEvent{TerminationEvent: &skaffoldv2.TerminationEvent{Status: "Completed"}}}}
+	case *pb.Event_DeployEvent:
+		// An application log, then an event of Events: each stream
+		// leaves out the other's.
+		return []*skaffoldv2.Event{
+			{Timestamp: ts, EventType: &skaffoldv2.Event_ApplicationLogEvent{ApplicationLogEvent: &skaffoldv2.ApplicationLogEvent{Message: "deploying"}}},
+			{Timestamp: ts, EventType: &skaffoldv2.Event_SkaffoldLogEvent{SkaffoldLogEvent: &skaffoldv2.SkaffoldLogEvent{Message: "deploying"}}},
+		}
 	}
 	return nil
 }
@@ -344,6 +351,37 @@ func TestApplicationLogsApart(t *testing.T) {
 	res, errs := gatewayLines(t, f.gw+"/v2/applicationLogs")
 	if len(res) != 2 || len(errs) != 0 {
 		t.Errorf("GET /v2/applicationLogs: %d results, errors %v; want 2 and none", len(res), errs)
+	}
+}
+
+// A stream that has caught up sends what it has at once, even when the
+// last event translated is one it leaves out.
+func TestStreamsFlushWhenCaughtUp(t *testing.T) {
+	f := newFixture(t, false)
+	for _, path := range []string{"/v2/applicationLogs", "/v2/events"} {
+		t.Run(path, func(t *testing.T) {
+			resp, err := http.Get(f.gw + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = resp.Body.Close() }()
+			got := make(chan string, 1)
+			go func() {
+				sc := bufio.NewScanner(resp.Body)
+				if sc.Scan() {
+					got <- sc.Text()
+				}
+			}()
+			f.bus.Publish(&pb.Event{Payload: &pb.Event_DeployEvent{DeployEvent: &pb.DeployEvent{Status: pb.Status_IN_PROGRESS}}})
+			select {
+			case line := <-got:
+				if !strings.Contains(line, `"message":"deploying`) {
+					t.Errorf("got %s", line)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the event was not sent while the run went on")
+			}
+		})
 	}
 }
 
