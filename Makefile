@@ -1,7 +1,7 @@
 # hoist's entry points. The scripts under hack/ do the work; each installs
 # what it needs.
 
-.PHONY: demo test build generate lint testenv testenv-down testenv-status bench bench-testenv bench-anchor bench-view
+.PHONY: demo test build generate lint testenv testenv-down testenv-status bench bench-testenv bench-anchor bench-view bench-skaffold-api
 
 ## demo: build hoist and run it on the bundled example, showing the event stream
 demo:
@@ -39,9 +39,10 @@ testenv-down:
 testenv-status:
 	bash hack/testenv/status.sh
 
-## bench: the benchmarks that need no test environment (bus, file sink, Event API)
+## bench: the benchmarks that need no test environment (bus, file sink, Event API, Skaffold's API)
 bench:
 	go test -run '^$$' -bench . -benchmem ./internal/event/... ./internal/rpc/
+	go test -run '^$$' -bench V2Events -benchtime 1000000x ./internal/skaffoldapi/
 
 ## bench-testenv: the benchmarks against the test environment (build, run, dev loop, application logs, port forward, collector)
 bench-testenv: testenv
@@ -62,3 +63,7 @@ bench-view:
 ## bench-anchor: hoist next to Skaffold v2.13.2 on a build that prints 200000 and 1000000 lines (builds Skaffold the first time)
 bench-anchor:
 	bash hack/bench/anchor.sh
+
+## bench-skaffold-api: curl -N /v2/events on hoist and on Skaffold v2.13.2 (when bench-anchor built it) during a build of 1000000 lines
+bench-skaffold-api:
+	bash hack/bench/skaffold-api.sh

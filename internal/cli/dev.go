@@ -26,7 +26,9 @@ is reported as a devLoopEvent. An artifact whose changed files all match its
 sync rules (build.artifacts[].sync) has them copied into its running containers
 instead, reported as a fileSyncEvent, and is rebuilt if that fails. With
 --rpc-port, the ControlService drives the session: Execute, AutoBuild,
-AutoDeploy, AutoSync. Ctrl-C cancels what is in flight, deletes
+AutoDeploy, AutoSync, and so do Skaffold's own v1 and v2 services on the
+same port and their HTTP gateway on --rpc-http-port, as IDEs call them
+(docs/skaffold-api.md). Ctrl-C cancels what is in flight, deletes
 what was deployed (unless --cleanup=false) and exits 0.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

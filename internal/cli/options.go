@@ -25,6 +25,8 @@ func addRunFlags(cmd *cobra.Command, o *session.Options) {
 	f.StringVar(&o.Format, "event-format", "", "events on stdout: auto (a live human view on a terminal, JSON lines in a pipe or a file), json (event lines only; logs go to stderr) or text (the human view) (default from event.log.format, else auto)")
 	f.StringVar(&o.Level, "event-level", "", "lowest event level on stdout: debug, info, warn, error (default from event.log.level, else info)")
 	f.StringVar(&o.LogFile, "event-log-file", "", "append every event to this file as JSON lines, as it happens (default from event.log.file)")
+	f.StringVar(&o.SkaffoldLogFile, "skaffold-event-log-file", "",
+		"also append every event, in Skaffold's v1 API, to this file, and in its v2 API to this file with .v2 appended, as it happens (as skaffold --event-log-file writes at exit)")
 	f.StringVar(&o.Push.Address, "event-rpc-address", "", "push every event to this EventSinkService, such as hoist collector: host:port, or an http(s):// URL (default from event.rpc.address)")
 	f.StringVar(&o.Push.Token, "event-rpc-token", os.Getenv("HOIST_EVENT_RPC_TOKEN"), "bearer token for --event-rpc-address (default $HOIST_EVENT_RPC_TOKEN)")
 	f.StringVar(&o.Push.CAFile, "event-rpc-ca", "", "CA bundle that verifies an https:// --event-rpc-address")
@@ -54,8 +56,10 @@ func addArtifactsFlags(cmd *cobra.Command, a *session.Artifacts, verb string) {
 // addServerFlags adds the flags of the Event API server.
 func addServerFlags(cmd *cobra.Command, o *session.ServerOptions) {
 	f := cmd.Flags()
-	f.IntVar(&o.Port, "rpc-port", 0, "serve the Event API (gRPC, and JSON over HTTP) on this port; 0 serves none")
-	f.StringVar(&o.Bind, "rpc-bind", "127.0.0.1", "address the Event API listens on; one beyond this machine (not 127.0.0.0/8, ::1 or localhost) needs --rpc-token, or --rpc-insecure")
+	f.IntVar(&o.Port, "rpc-port", 0, "serve the Event API (gRPC, and JSON over HTTP), and Skaffold's v1 and v2 gRPC APIs, on this port; 0 serves none, unless --rpc-http-port or --enable-rpc asks for them: then on a free port")
+	f.IntVar(&o.HTTPPort, "rpc-http-port", 0, "serve Skaffold's HTTP API (/v1/events, /v2/events, /v2/state, ... as Skaffold's gateway does) on this port; 0 serves none")
+	f.BoolVar(&o.EnableRPC, "enable-rpc", false, "serve the Event API even without --rpc-port or --rpc-http-port, on a free port (as Skaffold's flag of that name; the ports imply it)")
+	f.StringVar(&o.Bind, "rpc-bind", "127.0.0.1", "address the Event API listens on, on --rpc-port and --rpc-http-port; one beyond this machine (not 127.0.0.0/8, ::1 or localhost) needs --rpc-token, or --rpc-insecure")
 	f.StringVar(&o.Token, "rpc-token", os.Getenv("HOIST_RPC_TOKEN"), "require this bearer token on every request to the Event API, reads and control alike (default $HOIST_RPC_TOKEN)")
 	f.BoolVar(&o.Insecure, "rpc-insecure", false, "serve the Event API on a --rpc-bind beyond this machine without --rpc-token, with a warning: anyone who reaches the port can read the run and, in hoist dev, trigger builds and deploys")
 	f.StringVar(&o.TLSCert, "rpc-tls-cert", "", "serve the Event API over TLS with this certificate (PEM); needs --rpc-tls-key")

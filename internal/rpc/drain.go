@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -105,29 +104,71 @@ func (s *Server) Drain(ctx context.Context, timeout time.Duration) []Cut {
 	}
 }
 
-// errCut ends the stream of a subscriber that Drain cut.
-var errCut = errors.New("cut by the drain bound")
-
 // stream serves one subscriber from peer: Stream, with the subscriber
 // known to Drain.
 func (s *Server) stream(ctx context.Context, peer string, after uint32, historyOnly bool, filter event.Filter, form event.Form, send func(e *event.Encoded, more bool) error) error {
-	sub := s.subs.add(peer)
-	defer s.subs.remove(sub)
+	t := s.track(peer)
+	defer t.Done()
 	err := Stream(ctx, s.Bus, after, historyOnly, filter, s.queue(), form, func(e *event.Encoded, more bool) error {
-		if sub.cut.Load() {
-			return errCut
-		}
-		// Counted before the write, which may wait on a slow reader: a cut
-		// stream ends with this event's sequence once the write is done.
 		if e != nil {
-			sub.sent.Store(e.Seq())
+			if err := t.Sent(e.Seq()); err != nil {
+				return err
+			}
+		} else if t.sub.cut.Load() {
+			return t.cutError()
 		}
 		return send(e, more)
 	})
-	if errors.Is(err, errCut) {
-		return drainCutError(s.Bus.RunID(), sub.sent.Load())
-	}
 	return err
+}
+
+// Tracked is a stream that a Service serves from its own subscription to
+// the bus: Drain waits for it at the end of the run as for the
+// EventService's subscribers, and cuts it when the bound passes.
+type Tracked struct {
+	s   *Server
+	sub *subscriber
+}
+
+// Track registers a stream from peer, which counts as a connection for
+// Connected. Call Sent before sending what each event of the bus became,
+// and Done when the stream ends.
+func (s *Server) Track(peer string) *Tracked {
+	s.markConnected()
+	return s.track(peer)
+}
+
+func (s *Server) track(peer string) *Tracked {
+	return &Tracked{s: s, sub: s.subs.add(peer)}
+}
+
+// Sent records that the stream is about to send what the event of
+// sequence seq became, or returns the status to end the stream with when
+// Drain has cut it: RESOURCE_EXHAUSTED with the last sequence sent, as
+// for a subscriber that fell behind. It is counted before the write, which
+// may wait on a slow reader: a cut stream ends with this sequence once the
+// write is done.
+func (t *Tracked) Sent(seq uint32) error {
+	if t.sub.cut.Load() {
+		return t.cutError()
+	}
+	t.sub.sent.Store(seq)
+	return nil
+}
+
+func (t *Tracked) cutError() error {
+	return drainCutError(t.s.Bus.RunID(), t.sub.sent.Load())
+}
+
+// Done ends the stream for Drain.
+func (t *Tracked) Done() { t.s.subs.remove(t.sub) }
+
+// SubscriptionError is the status that ends a stream whose subscription
+// to the bus failed with err, as the EventService's: RESOURCE_EXHAUSTED
+// for a subscriber that fell behind, CANCELED or DEADLINE_EXCEEDED when
+// ctx ended it, DATA_LOSS when its history could not be read.
+func (s *Server) SubscriptionError(ctx context.Context, err error) error {
+	return subscriptionError(ctx, s.Bus.RunID(), err)
 }
 
 // drainCutError ends a subscriber that the end of the run could not wait

@@ -47,6 +47,9 @@ type Server struct {
 	Queue int
 	// Control, when set, serves the ControlService of a dev session.
 	Control *Control
+	// Services are further services served beside hoist's own, such as
+	// Skaffold's v1 and v2 APIs.
+	Services []Service
 
 	once        sync.Once
 	connectOnce sync.Once
@@ -88,6 +91,9 @@ func (s *Server) Handler() http.Handler {
 	if s.Control != nil {
 		mux.Handle(hoistv1alpha2connect.NewControlServiceHandler(s.Control))
 		names = append(names, hoistv1alpha2connect.ControlServiceName)
+	}
+	for _, svc := range s.Services {
+		names = append(names, svc.Mount(mux)...)
 	}
 	HandleIntrospection(mux, names)
 	mux.HandleFunc("GET "+EventsPath, s.serveEvents)

@@ -81,7 +81,7 @@ type Watcher interface {
 
 var _ Watcher = (*watch.Watcher)(nil)
 
-type intent struct{ build, deploy bool }
+type intent struct{ build, deploy, sync bool }
 
 // NewDev returns a dev loop; Run runs it.
 func NewDev(o DevOptions) *Dev {
@@ -120,6 +120,31 @@ func (d *Dev) AutoSync(on bool) bool {
 	return on
 }
 
+// SwapAutoBuild turns building on changes on or off, as AutoBuild does,
+// and reports whether that changed anything: Skaffold's API answers a
+// request for the state a trigger is already in with ALREADY_EXISTS.
+func (d *Dev) SwapAutoBuild(on bool) (changed bool) { return d.swap(&d.autoBuild, on) }
+
+// SwapAutoDeploy is SwapAutoBuild for AutoDeploy.
+func (d *Dev) SwapAutoDeploy(on bool) (changed bool) { return d.swap(&d.autoDeploy, on) }
+
+// SwapAutoSync is SwapAutoBuild for AutoSync.
+func (d *Dev) SwapAutoSync(on bool) (changed bool) { return d.swap(&d.autoSync, on) }
+
+func (d *Dev) swap(flag *atomic.Bool, on bool) bool {
+	if flag.Swap(on) == on {
+		return false
+	}
+	d.wake()
+	return true
+}
+
+// AutoTriggers returns whether the loop builds, deploys and syncs by
+// itself now.
+func (d *Dev) AutoTriggers() (build, deploy, sync bool) {
+	return d.autoBuild.Load(), d.autoDeploy.Load(), d.autoSync.Load()
+}
+
 // Execute asks for a build and/or a deploy now, and returns the number of
 // the next iteration, which does it unless a failure to watch or to read
 // the changed config is reported first.
@@ -127,6 +152,18 @@ func (d *Dev) Execute(b, dep bool) uint32 {
 	d.mu.Lock()
 	d.intent.build = d.intent.build || b
 	d.intent.deploy = d.intent.deploy || dep
+	d.mu.Unlock()
+	d.wake()
+	return d.iteration.Load() + 1
+}
+
+// Sync asks for the pending syncs now, even with auto-sync off: the
+// artifacts whose changed files their sync rules all match, which with
+// auto-sync and auto-build off wait for it (or for a build). It returns
+// the number of the next iteration, which does it if any file is pending.
+func (d *Dev) Sync() uint32 {
+	d.mu.Lock()
+	d.intent.sync = true
 	d.mu.Unlock()
 	d.wake()
 	return d.iteration.Load() + 1
@@ -193,7 +230,7 @@ func (d *Dev) Run(ctx context.Context) error {
 		allowDeploy := first || d.autoDeploy.Load() || in.deploy
 		wantBuild := (len(st.dirty) > 0 || len(st.retest) > 0) && (first || d.autoBuild.Load() || in.build)
 		wantDeploy := st.deployDue && st.cfg.Deployer() != "" && allowDeploy
-		syncs := d.syncs(st)
+		syncs := d.syncs(st, in.sync)
 		if wantBuild || wantDeploy || len(syncs) > 0 || in.build || in.deploy {
 			d.iterate(ctx, st, syncs, wantBuild || in.build, allowDeploy)
 			first = false

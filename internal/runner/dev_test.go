@@ -524,3 +524,37 @@ func remove(t *testing.T, dir, rel string) {
 		t.Fatal(err)
 	}
 }
+
+// The Swap methods report whether they changed a trigger, for Skaffold's
+// ALREADY_EXISTS, and AutoTriggers reads them back.
+func TestDevSwapAutoTriggers(t *testing.T) {
+	d := runner.NewDev(runner.DevOptions{AutoBuild: true, AutoDeploy: false, AutoSync: true})
+	type triggers struct{ Build, Deploy, Sync bool }
+	read := func() triggers {
+		b, dep, s := d.AutoTriggers()
+		return triggers{b, dep, s}
+	}
+	for _, tc := range []struct {
+		name        string
+		swap        func(bool) bool
+		on          bool
+		wantChanged bool
+		want        triggers
+	}{
+		{"build already on", d.SwapAutoBuild, true, false, triggers{true, false, true}},
+		{"build off", d.SwapAutoBuild, false, true, triggers{false, false, true}},
+		{"deploy already off", d.SwapAutoDeploy, false, false, triggers{false, false, true}},
+		{"deploy on", d.SwapAutoDeploy, true, true, triggers{false, true, true}},
+		{"sync off", d.SwapAutoSync, false, true, triggers{false, true, false}},
+		{"sync already off", d.SwapAutoSync, false, false, triggers{false, true, false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.swap(tc.on); got != tc.wantChanged {
+				t.Errorf("changed = %v, want %v", got, tc.wantChanged)
+			}
+			if diff := cmp.Diff(tc.want, read()); diff != "" {
+				t.Errorf("triggers (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -11,11 +11,11 @@ import (
 )
 
 // syncs are the dirty artifacts that can be synced rather than rebuilt,
-// with what to copy: with auto-sync on, an artifact that has sync rules,
+// with what to copy: with auto-sync on (or now asked for), an artifact that has sync rules,
 // whose containers run its last build, that no other artifact requires,
 // and whose every changed input its rules map into the container.
-func (d *Dev) syncs(st *devState) map[string]*filesync.Item {
-	if !d.autoSync.Load() || st.deployer == nil || !st.deployer.CanSync() {
+func (d *Dev) syncs(st *devState, asked bool) map[string]*filesync.Item {
+	if (!d.autoSync.Load() && !asked) || st.deployer == nil || !st.deployer.CanSync() {
 		return nil
 	}
 	required := map[string]bool{}

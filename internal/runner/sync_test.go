@@ -96,13 +96,15 @@ func TestDevLoopSync(t *testing.T) {
 	// change is one burst of changes.
 	type change struct {
 		write, remove []string // files of the project to write or remove
-		// before runs first, with the loop and its fake exec.
-		before func(t *testing.T, r *devRun)
+		// before runs first, with the loop and its fake exec; after runs
+		// once the loop has taken the changes and waits again.
+		before, after func(t *testing.T, r *devRun)
 	}
 	w := func(files ...string) []string { return files }
 	for _, tc := range []struct {
 		name      string
 		manual    bool // auto-build and auto-deploy off
+		noSync    bool // auto-sync off
 		changes   []change
 		want      []*pb.Event // after the first iteration
 		wantCalls []string
@@ -206,6 +208,24 @@ func TestDevLoopSync(t *testing.T) {
 			wantCalls: []string{`web-1: tar -xmf - -C / www/index.html="web/index.html"`},
 		},
 		{
+			name:   "with auto-sync and auto-build off, a synced file waits for Sync",
+			manual: true,
+			noSync: true,
+			changes: []change{{write: w("web/index.html"), after: func(t *testing.T, r *devRun) {
+				if got := r.dev.Sync(); got != 2 {
+					t.Errorf("Sync returned iteration %d, want 2", got)
+				}
+				r.watcher.wait(t)
+			}}},
+			want: concat(
+				one(iteration(2, pb.Status_IN_PROGRESS, "web/index.html")),
+				one(syncEvent("web", 1, pb.Status_IN_PROGRESS)),
+				one(syncEvent("web", 1, pb.Status_SUCCEEDED)),
+				one(iteration(2, pb.Status_SUCCEEDED, "web/index.html")),
+			),
+			wantCalls: []string{`web-1: tar -xmf - -C / www/index.html="web/index.html"`},
+		},
+		{
 			name: "a change that did not build yet rebuilds with the next, which alone would sync",
 			changes: []change{
 				{write: w("web/BROKEN")},
@@ -228,7 +248,7 @@ func TestDevLoopSync(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := project(t)
 			cfg.Build.Artifacts[1].Sync = &config.Sync{Manual: []*config.SyncRule{{Src: "*.html", Dest: "/www"}}}
-			opts := runner.DevOptions{AutoBuild: !tc.manual, AutoDeploy: !tc.manual, AutoSync: true}
+			opts := runner.DevOptions{AutoBuild: !tc.manual, AutoDeploy: !tc.manual, AutoSync: !tc.noSync}
 			r, stop := startDev(t, cfg, opts, func() (*config.Config, error) { return cfg, nil })
 			r.watcher.wait(t)
 			for _, c := range tc.changes {
@@ -245,6 +265,9 @@ func TestDevLoopSync(t *testing.T) {
 					files = append(files, filepath.Join(cfg.Dir, f))
 				}
 				send(t, r, files)
+				if c.after != nil {
+					c.after(t, r)
+				}
 			}
 			if err := stop(); err != nil {
 				t.Errorf("Run returned %v", err)

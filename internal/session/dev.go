@@ -29,7 +29,7 @@ type DevOptions struct {
 
 // Dev runs a first iteration like Run, then rebuilds and redeploys what
 // changes until ctx is done. With o.Server.Port, the Event API serves the
-// ControlService too.
+// ControlService too, and Skaffold's control methods drive the loop.
 func Dev(ctx context.Context, o Options, b BuildOptions, d DeployOptions, dev DevOptions) error {
 	if dev.Trigger != "notify" && dev.Trigger != "manual" {
 		return usageError("--trigger must be notify or manual, got %q", dev.Trigger)
@@ -82,6 +82,9 @@ func Dev(ctx context.Context, o Options, b BuildOptions, d DeployOptions, dev De
 			AutoSync:   dev.AutoSync && !manual,
 		})
 		s.control.Set(loop)
+		if s.skaffold != nil {
+			s.skaffold.SetController(loop)
+		}
 		return loop.Run(ctx)
 	})
 }

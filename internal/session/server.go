@@ -16,10 +16,19 @@ import (
 	"github.com/hoist-dev/hoist/internal/rpc"
 )
 
-// startServer serves the run's Event API when o.Port asks for it, and with
-// o.WaitForConnection waits for a first subscriber.
+// serves reports whether the options ask for the run's API: a port, the
+// HTTP gateway's port (which needs the gRPC port too, on a free port if
+// none was given, as Skaffold does), or --enable-rpc alone.
+func (o ServerOptions) serves() bool {
+	return o.Port != 0 || o.HTTPPort != 0 || o.EnableRPC
+}
+
+// startServer serves the run's Event API, with Skaffold's v1 and v2 APIs
+// beside it, when o asks for it, and Skaffold's HTTP gateway on
+// o.HTTPPort; with o.WaitForConnection it waits for a first subscriber.
+// The servers were made by prepareServer.
 func (s *session) startServer(ctx context.Context, o ServerOptions) error {
-	if o.Port == 0 {
+	if s.api == nil {
 		return nil
 	}
 	// Nothing listens before the server's protection is settled.
@@ -32,9 +41,40 @@ func (s *session) startServer(ctx context.Context, o ServerOptions) error {
 		return fault.Wrap(err, fault.EventRPCListen,
 			fmt.Sprintf("serving the Event API on %s", net.JoinHostPort(o.Bind, strconv.Itoa(o.Port))), "choose a free port with --rpc-port")
 	}
-	api := &rpc.Server{Bus: s.bus, State: s.state, Control: s.control}
-	// The token guards the whole handler: every service on the port.
-	srv := rpc.NewHTTPServer(rpc.RequireToken(o.Token, api.Handler()))
+	var gw net.Listener
+	if o.HTTPPort != 0 {
+		if gw, err = rpc.Listen(o.Bind, o.HTTPPort); err != nil {
+			_ = ln.Close() // nothing was served on it
+			return fault.Wrap(err, fault.EventRPCListen,
+				fmt.Sprintf("serving Skaffold's HTTP API on %s", net.JoinHostPort(o.Bind, strconv.Itoa(o.HTTPPort))), "choose a free port with --rpc-http-port")
+		}
+	}
+	// The token guards each whole handler: every service on the ports.
+	s.server = s.serve(ln, rpc.RequireToken(o.Token, s.api.Handler()), tlsCfg, "the Event API")
+	s.linger, s.drain = o.Linger, o.DrainTimeout
+	s.tell("hoist: serving the Event API of run %s on %s (gRPC: hoist.v1alpha2, proto.SkaffoldService, proto.v2.SkaffoldV2Service)\n",
+		s.bus.RunID(), where(ln, tlsCfg, false))
+	if gw != nil {
+		s.gateway = s.serve(gw, rpc.RequireToken(o.Token, s.skaffold.Gateway()), tlsCfg, "Skaffold's HTTP API")
+		s.tell("hoist: serving Skaffold's HTTP API of run %s on %s (/v1/events, /v2/events, /v2/state, ...)\n", s.bus.RunID(), where(gw, tlsCfg, true))
+	}
+	if !o.WaitForConnection {
+		return nil
+	}
+	s.tell("hoist: waiting up to %s for a first subscriber\n", o.WaitTimeout)
+	select {
+	case <-s.api.Connected():
+	case <-time.After(o.WaitTimeout):
+		s.tell("hoist: no subscriber came within %s; starting anyway\n", o.WaitTimeout)
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// serve serves h on ln, over TLS with tlsCfg, until stopServer, and says
+// on stderr if it stops before.
+func (s *session) serve(ln net.Listener, h http.Handler, tlsCfg *tls.Config, what string) *http.Server {
+	srv := rpc.NewHTTPServer(h)
 	srv.TLSConfig = tlsCfg
 	go func() {
 		var err error
@@ -45,26 +85,21 @@ func (s *session) startServer(ctx context.Context, o ServerOptions) error {
 			err = srv.Serve(ln)
 		}
 		if !errors.Is(err, http.ErrServerClosed) {
-			s.tell("hoist: the Event API stopped serving: %v\n", err)
+			s.tell("hoist: %s stopped serving: %v\n", what, err)
 		}
 	}()
-	s.api, s.server, s.linger, s.drain = api, srv, o.Linger, o.DrainTimeout
-	where := ln.Addr().String()
-	if tlsCfg != nil {
-		where = "https://" + where
+	return srv
+}
+
+// where is the address ln serves: a URL over TLS, or with url.
+func where(ln net.Listener, tlsCfg *tls.Config, url bool) string {
+	switch {
+	case tlsCfg != nil:
+		return "https://" + ln.Addr().String()
+	case url:
+		return "http://" + ln.Addr().String()
 	}
-	s.tell("hoist: serving the Event API of run %s on %s\n", s.bus.RunID(), where)
-	if !o.WaitForConnection {
-		return nil
-	}
-	s.tell("hoist: waiting up to %s for a first subscriber\n", o.WaitTimeout)
-	select {
-	case <-api.Connected():
-	case <-time.After(o.WaitTimeout):
-		s.tell("hoist: no subscriber came within %s; starting anyway\n", o.WaitTimeout)
-	case <-ctx.Done():
-	}
-	return nil
+	return ln.Addr().String()
 }
 
 // protect settles how the Event API of o is protected, before anything
@@ -110,8 +145,9 @@ func (s *session) protect(o ServerOptions) (*tls.Config, error) {
 
 // stopServer keeps serving late clients for the linger time, unless the
 // run was interrupted, then waits, at most the drain timeout, until every
-// subscriber still streaming has been sent the whole run, says on stderr
-// which ones it had to cut, and stops the server.
+// subscriber still streaming (hoist's, Skaffold's gRPC and HTTP alike) has
+// been sent the whole run, says on stderr which ones it had to cut, and
+// stops the servers.
 func (s *session) stopServer(ctx context.Context) {
 	if s.server == nil {
 		return
@@ -134,7 +170,13 @@ func (s *session) stopServer(ctx context.Context) {
 	// moment to send its status before the connections close.
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := s.server.Shutdown(shutdown); err != nil {
-		_ = s.server.Close() // what still streams now is cut off; Drain has said so
+	for _, srv := range []*http.Server{s.gateway, s.server} {
+		if srv == nil {
+			continue
+		}
+		if err := srv.Shutdown(shutdown); err != nil {
+			_ = srv.Close() // what still streams now is cut off; Drain has said so
+		}
 	}
+	s.skaffold.Close()
 }

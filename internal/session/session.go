@@ -27,6 +27,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/portforward"
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/runner"
+	"github.com/hoist-dev/hoist/internal/skaffoldapi"
 	"github.com/hoist-dev/hoist/internal/state"
 	"github.com/hoist-dev/hoist/internal/view"
 )
@@ -55,8 +56,12 @@ type Options struct {
 	Level string
 	// LogFile, when set, receives every event as a JSON line.
 	LogFile string
-	Push    PushOptions
-	Server  ServerOptions
+	// SkaffoldLogFile, when set, receives every event translated to
+	// Skaffold's v1 API as a JSON line, and SkaffoldLogFile+".v2" the
+	// same in Skaffold's v2 API, as the run goes.
+	SkaffoldLogFile string
+	Push            PushOptions
+	Server          ServerOptions
 
 	// Out receives the events; Err the messages for the user.
 	Out, Err io.Writer
@@ -103,10 +108,17 @@ type PushOptions struct {
 
 // ServerOptions serve the run's Event API.
 type ServerOptions struct {
-	// Port is the port to serve on; 0 serves nothing.
+	// Port is the port to serve hoist's and Skaffold's gRPC services on;
+	// 0 serves nothing, unless HTTPPort or EnableRPC asks for the API,
+	// which is then served on a free port.
 	Port int
-	// Bind is the address to listen on. One that is not loopback needs
-	// Token, or Insecure.
+	// HTTPPort, when set, serves Skaffold's HTTP API (its grpc-gateway
+	// paths, /v1/... and /v2/...) on this port.
+	HTTPPort int
+	// EnableRPC serves the API even without a port: on a free one.
+	EnableRPC bool
+	// Bind is the address both ports listen on. One that is not loopback
+	// needs Token, or Insecure.
 	Bind string
 	// Token, when set, is required as a bearer token on every request (see
 	// rpc.RequireToken).
@@ -145,20 +157,25 @@ type session struct {
 	// forwards are the run's port forwards, when it has any.
 	forwards *portforward.Forwarder
 
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	errs  []error
-	files []*sink.File
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	errs []error
+	// files are the event log files, closed once the sinks are done.
+	files []io.Closer
 	// live is the live view on stdout, when it is an interactive
 	// terminal.
 	live *view.Live
 
-	api     *rpc.Server
-	server  *http.Server
-	linger  time.Duration
-	drain   time.Duration
-	control *rpc.Control
-	push    *push
+	api *rpc.Server
+	// skaffold serves Skaffold's v1 and v2 APIs beside api, and its HTTP
+	// gateway on gateway.
+	skaffold *skaffoldapi.Server
+	server   *http.Server
+	gateway  *http.Server
+	linger   time.Duration
+	drain    time.Duration
+	control  *rpc.Control
+	push     *push
 }
 
 // run runs fn as the run of command and returns its outcome. It publishes
@@ -222,7 +239,7 @@ func start(ctx context.Context, o Options, cfg *config.Config, control bool) (*s
 	// update in memory, which then never lags behind the run.
 	st := state.New()
 	opts := []event.Option{event.WithLogger(o.Log), event.OnPublish(st.Apply)}
-	if o.Server.Port == 0 && o.Push.Address == "" && (cfg == nil || cfg.Event.RPC.Address == "") {
+	if !o.Server.serves() && o.Push.Address == "" && (cfg == nil || cfg.Event.RPC.Address == "") {
 		// No subscriber can come late and no push can resend: the sinks,
 		// which read from the first event, are the only readers, and the
 		// run's history need not be written to disk for anyone.
@@ -236,6 +253,7 @@ func start(ctx context.Context, o Options, cfg *config.Config, control bool) (*s
 	if control {
 		s.control = &rpc.Control{}
 	}
+	s.prepareServer(o, cfg, control)
 	if err := s.startSinks(ctx, o, cfg); err != nil {
 		s.abort()
 		return nil, err
@@ -299,6 +317,11 @@ func (s *session) startSinks(ctx context.Context, o Options, cfg *config.Config)
 		}
 		s.files = append(s.files, f)
 		s.follow(ctx, f)
+	}
+	if o.SkaffoldLogFile != "" {
+		if err := s.openSkaffoldLog(ctx, o, cfg); err != nil {
+			return err
+		}
 	}
 	s.follow(ctx, out)
 	return nil

@@ -76,6 +76,14 @@ func (f *File) WriteEncoded(e *event.Encoded) error {
 	return nil
 }
 
+// WriteLine buffers one line of JSON, given without its newline, as
+// Write buffers an event's: for a file of another form of the events,
+// such as Skaffold's (package skaffoldapi), laid out as safely.
+func (f *File) WriteLine(line []byte) {
+	f.buf = append(append(f.buf, line...), '\n')
+	f.lines = append(f.lines, len(f.buf))
+}
+
 // Wants implements EncodedSink: the file gets the JSON form alone.
 func (f *File) Wants() event.Form { return event.FormJSON }
 
