@@ -156,7 +156,7 @@ func h2cClient(b *testing.B, url string) *http.Client {
 // response, read as gRPC frames (a five-byte prefix, then the message)
 // without decoding them, as a relay would. It calls connected once the
 // response's headers have come, and checks the call's status.
-func readFrames(ctx context.Context, hc *http.Client, url string, connected func()) (int, error) {
+func readFrames(ctx context.Context, hc *http.Client, url string, connected func()) (n int, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+hoistv1alpha2connect.EventServiceEventsProcedure,
 		bytes.NewReader([]byte{0, 0, 0, 0, 0})) // an empty EventsRequest
 	if err != nil {
@@ -168,11 +168,10 @@ func readFrames(ctx context.Context, hc *http.Client, url string, connected func
 	if err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
+	defer func() { err = errors.Join(err, resp.Body.Close()) }()
 	connected()
 	br := bufio.NewReaderSize(resp.Body, 64<<10)
 	var prefix [5]byte
-	n := 0
 	for {
 		if _, err := io.ReadFull(br, prefix[:]); errors.Is(err, io.EOF) {
 			break
