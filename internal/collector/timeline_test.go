@@ -178,4 +178,3 @@ func getStatus(t *testing.T, url string) int {
 	_ = resp.Body.Close() // only the status matters
 	return resp.StatusCode
 }
-
