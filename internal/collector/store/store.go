@@ -279,34 +279,50 @@ type querier interface {
 
 // readRun reads a run's summary and state; ErrNotFound when there is none.
 func (s *Store) readRun(ctx context.Context, q querier, id string) (*pb.Run, *pb.State, error) {
-	var summary, st []byte
-	err := q.QueryRowContext(ctx, s.d.rebind(`SELECT summary, state FROM runs WHERE id = ?`), id).Scan(&summary, &st)
+	r, st, _, err := s.readRunFold(ctx, q, id, false)
+	return r, st, err
+}
+
+// readRunFold reads a run's summary and state and, with fold, its
+// timeline's fold (nil for a run not folded yet); ErrNotFound when there
+// is no such run.
+func (s *Store) readRunFold(ctx context.Context, q querier, id string, fold bool) (*pb.Run, *pb.State, *timeline.Fold, error) {
+	var summary, st, tl []byte
+	var err error
+	if fold {
+		err = q.QueryRowContext(ctx, s.d.rebind(`SELECT summary, state, timeline FROM runs WHERE id = ?`), id).Scan(&summary, &st, &tl)
+	} else {
+		err = q.QueryRowContext(ctx, s.d.rebind(`SELECT summary, state FROM runs WHERE id = ?`), id).Scan(&summary, &st)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, ErrNotFound
+		return nil, nil, nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading run %s: %w", id, err)
+		return nil, nil, nil, fmt.Errorf("reading run %s: %w", id, err)
 	}
 	r, state := &pb.Run{}, &pb.State{}
 	if err := proto.Unmarshal(summary, r); err != nil {
-		return nil, nil, fmt.Errorf("run %s: stored summary: %w", id, err)
+		return nil, nil, nil, fmt.Errorf("run %s: stored summary: %w", id, err)
 	}
 	if err := proto.Unmarshal(st, state); err != nil {
-		return nil, nil, fmt.Errorf("run %s: stored state: %w", id, err)
+		return nil, nil, nil, fmt.Errorf("run %s: stored state: %w", id, err)
 	}
-	return r, state, nil
+	var f *timeline.Fold
+	if tl != nil {
+		f = &timeline.Fold{}
+		if err := json.Unmarshal(tl, f); err != nil {
+			return nil, nil, nil, fmt.Errorf("run %s: stored timeline: %w", id, err)
+		}
+	}
+	return r, state, f, nil
 }
 
 // loadRun reads a run for an append to go on from; a new run starts empty.
 func (s *Store) loadRun(ctx context.Context, tx *sql.Tx, id string) (*runRow, error) {
-	r, st, err := s.readRun(ctx, tx, id)
+	r, st, f, err := s.readRunFold(ctx, tx, id, true)
 	if errors.Is(err, ErrNotFound) {
 		return &runRow{run: &pb.Run{EventId: id, Status: pb.Status_IN_PROGRESS}, state: state.New(), fold: timeline.New()}, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	f, err := s.readFold(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}
