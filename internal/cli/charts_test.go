@@ -41,6 +41,45 @@ func exampleCopy(t *testing.T, edit func(dir string)) string {
 	return cfg
 }
 
+// hoistIn starts hoist as a process in the folder dir, which its runs
+// report as their working directory; wait returns its exit code and
+// output.
+func hoistIn(t *testing.T, dir string, args ...string) (wait func() (int, string)) {
+	t.Helper()
+	cmd := exec.Command(hoistBinary(t), args...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill() // left running by a failed test
+			_ = cmd.Wait()
+		}
+	})
+	return func() (int, string) {
+		_ = cmd.Wait() // the exit code tells
+		return cmd.ProcessState.ExitCode(), out.String()
+	}
+}
+
+// jsSeconds is a duration as the dashboard writes it, from times it
+// reads to the millisecond.
+func jsSeconds(start, end time.Time) string {
+	ms := end.UnixMilli() - start.UnixMilli()
+	switch {
+	case ms < 1000:
+		return fmt.Sprintf("%d ms", ms)
+	case ms < 10000:
+		return fmt.Sprintf("%.2f s", float64(ms)/1000)
+	case ms < 60000:
+		return fmt.Sprintf("%.1f s", float64(ms)/1000)
+	}
+	return fmt.Sprintf("%dm %.1fs", ms/60000, float64(ms%60000)/1000)
+}
+
 // slowDockerfile makes the example's build take a few seconds more, in a
 // step of its own that prints as it goes.
 func slowDockerfile(t *testing.T, dir string) {
@@ -97,7 +136,7 @@ func TestDashboardTimeline(t *testing.T) {
 	c := startCollector(t, filepath.Join(t.TempDir(), "collector.db"))
 	cfg := exampleCopy(t, func(dir string) { slowDockerfile(t, dir) })
 	logFile := filepath.Join(t.TempDir(), "events.jsonl")
-	wait := hoistProc(t, nil, "run", "-f", cfg, "--default-repo", docker.Registry, "-n", ns, "--cache-artifacts=false",
+	wait := hoistIn(t, filepath.Dir(cfg), "run", "-f", cfg, "--default-repo", docker.Registry, "-n", ns, "--cache-artifacts=false",
 		"--event-rpc-address", c.addr, "--event-log-file", logFile, "--event-format", "json")
 	var id string
 	for deadline := time.Now().Add(time.Minute); id == ""; time.Sleep(50 * time.Millisecond) {
@@ -202,10 +241,14 @@ func TestDashboardTimeline(t *testing.T) {
 	}
 	tip := tipText()
 	for _, s := range []string{"push getting-started", "status: succeeded", "started: " + push.start.Local().Format("2006-01-02 15:04:05.000"),
-		fmt.Sprintf("duration: %.2f s", push.end.Sub(push.start).Seconds())} {
+		"duration: " + jsSeconds(push.start, push.end)} {
 		if !strings.Contains(tip, s) {
 			t.Errorf("the focused push's tooltip says %q, not %q", tip, s)
 		}
+	}
+	// The picture shows the longest step's bar focused.
+	if err := chromedp.Do(ctx, chromedp.Focus(css(`#timeline .span[data-kind=step][data-detail*="RUN for i"]`))); err != nil {
+		t.Fatal(err)
 	}
 	png := browse(t, ctx, chromedp.CaptureScreenshot())
 	path := testutil.Artifact(t, "dashboard-timeline.png")
@@ -317,18 +360,20 @@ func TestDashboardTrends(t *testing.T) {
 		}
 		writeFile(t, filepath.Join(dir, "Dockerfile"), []byte(df))
 		writeFile(t, filepath.Join(dir, "app", "www", "build.txt"), fmt.Appendf(nil, "run %d\n", i))
-		r := run(t, t.Context(), "run", "-f", cfg, "--default-repo", docker.Registry, "-n", ns, "--cache-artifacts=false",
-			"--event-rpc-address", c.addr)
+		logFile := filepath.Join(t.TempDir(), "events.jsonl")
+		code, out := hoistIn(t, dir, "run", "-f", cfg, "--default-repo", docker.Registry, "-n", ns, "--cache-artifacts=false",
+			"--event-rpc-address", c.addr, "--event-log-file", logFile, "--event-format", "text")()
 		status := pb.Status_SUCCEEDED
 		if failing {
 			status = pb.Status_FAILED
 		}
-		checkRun(t, r.events, status)
-		if (r.code == 0) == failing {
-			t.Fatalf("run %d: exit %d\n%s", i, r.code, r.stderr)
+		events := eventsOf(t, logFile)
+		checkRun(t, events, status)
+		if (code == 0) == failing {
+			t.Fatalf("run %d: exit %d\n%s", i, code, out)
 		}
 		var start, end time.Time
-		for _, e := range r.events {
+		for _, e := range events {
 			if b := e.Event.GetBuildEvent(); b != nil {
 				if start.IsZero() {
 					start = e.Event.Timestamp.AsTime().Truncate(time.Microsecond)
@@ -336,7 +381,7 @@ func TestDashboardTrends(t *testing.T) {
 				end = e.Event.Timestamp.AsTime().Truncate(time.Microsecond)
 			}
 		}
-		want = append(want, point{r.events[0].EventId, status.String(), float64(end.Sub(start).Microseconds()) / 1000})
+		want = append(want, point{events[0].EventId, status.String(), float64(end.Sub(start).Microseconds()) / 1000})
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
