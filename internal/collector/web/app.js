@@ -8,8 +8,9 @@ const app = document.getElementById("app");
 const conn = document.getElementById("conn");
 const LINE = 18; // px per log line; the log views are virtualized.
 let stopCurrent = () => {};
-// When a run's page first showed log lines and had every event, in ms
-// since navigation: read by the benchmarks, and useful in devtools.
+// When a run's page first showed log lines, drew its finished timeline and
+// had every event, and when the trends were drawn, in ms since navigation:
+// read by the benchmarks, and useful in devtools.
 window.hoistTimings = {};
 
 function h(tag, attrs, ...children) {
@@ -517,16 +518,29 @@ function runPage(id) {
       if (redrawNeeded) { redrawNeeded = false; requestAnimationFrame(drawTimeline); }
     }
   };
+  let eventsStarted = false;
   const stopTimeline = stream("/v1alpha2/runs/" + encodeURIComponent(id) + "/timeline?watch=true", (pages) => {
     for (const p of pages) timeline.update(p);
+    setTimeout(startEvents);
     drawTimeline();
   });
   // A live run's open spans grow with the clock.
   const growing = setInterval(() => { if (timeline.drawn && timeline.live()) drawTimeline(); }, 500);
-  const stop = stream("/v1alpha2/events?follow=true&run=" + encodeURIComponent(id), (batch) => {
-    for (const env of batch) model.apply(env);
-    schedule();
-  });
+  // The events, for the build logs and the tables, once the timeline's
+  // first answer is in (or after 300 ms): a long history keeps the
+  // collector and the page busy, and the timeline is the page's top.
+  let stopEvents = () => {};
+  let stopped = false;
+  const startEvents = () => {
+    if (stopped || eventsStarted) return;
+    eventsStarted = true;
+    stopEvents = stream("/v1alpha2/events?follow=true&run=" + encodeURIComponent(id), (batch) => {
+      for (const env of batch) model.apply(env);
+      schedule();
+    });
+  };
+  setTimeout(startEvents, 300);
+  const stop = () => { stopped = true; stopEvents(); };
   const tick = setInterval(() => { if (!model.end) renderHeader(); }, 1000);
   render();
   return () => { stop(); stopTimeline(); clearInterval(tick); clearInterval(growing); hideTip(); };
