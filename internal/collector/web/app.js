@@ -323,7 +323,8 @@ class Run {
 }
 
 function runPage(id) {
-  // The chart library loads while the run's timeline and events are read.
+  // The chart library (preloaded by index.html) runs while the run's
+  // timeline and events are read.
   loadPlot().catch(() => {});
   const model = new Run();
   let summary = null;
@@ -518,29 +519,16 @@ function runPage(id) {
       if (redrawNeeded) { redrawNeeded = false; requestAnimationFrame(drawTimeline); }
     }
   };
-  let eventsStarted = false;
   const stopTimeline = stream("/v1alpha2/runs/" + encodeURIComponent(id) + "/timeline?watch=true", (pages) => {
     for (const p of pages) timeline.update(p);
-    setTimeout(startEvents);
     drawTimeline();
   });
   // A live run's open spans grow with the clock.
   const growing = setInterval(() => { if (timeline.drawn && timeline.live()) drawTimeline(); }, 500);
-  // The events, for the build logs and the tables, once the timeline's
-  // first answer is in (or after 300 ms): a long history keeps the
-  // collector and the page busy, and the timeline is the page's top.
-  let stopEvents = () => {};
-  let stopped = false;
-  const startEvents = () => {
-    if (stopped || eventsStarted) return;
-    eventsStarted = true;
-    stopEvents = stream("/v1alpha2/events?follow=true&run=" + encodeURIComponent(id), (batch) => {
-      for (const env of batch) model.apply(env);
-      schedule();
-    });
-  };
-  setTimeout(startEvents, 300);
-  const stop = () => { stopped = true; stopEvents(); };
+  const stop = stream("/v1alpha2/events?follow=true&run=" + encodeURIComponent(id), (batch) => {
+    for (const env of batch) model.apply(env);
+    schedule();
+  });
   const tick = setInterval(() => { if (!model.end) renderHeader(); }, 1000);
   render();
   return () => { stop(); stopTimeline(); clearInterval(tick); clearInterval(growing); hideTip(); };
