@@ -3,7 +3,8 @@
 # (with the pinned buf and protoc-gen-go), the event JSON encoder (from the
 # proto descriptor, internal/event/jsonenc_gen.go) and docs/errors.md (from
 # the error catalog in internal/fault). With --check it generates into a scratch copy
-# and fails when the committed files differ (CI and make lint run that).
+# and fails when the committed files differ (CI and make lint run that); it
+# also checks the dashboard's vendored chart library (hack/webdeps.sh --check).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PATH="$(bash "$root/hack/tools.sh"):$PATH"
@@ -18,6 +19,7 @@ if [[ ${1:-} == --check ]]; then
 	fi
 	go run ./internal/fault/gendoc -check -o docs/errors.md
 	go run ./internal/event/internal/jsongen -check -o internal/event/jsonenc_gen.go
+	bash hack/webdeps.sh --check
 	echo "generated code is up to date"
 	exit 0
 fi

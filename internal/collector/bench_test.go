@@ -2,8 +2,10 @@ package collector_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -111,6 +113,55 @@ func BenchmarkDashboardFirstRender(b *testing.B) {
 	}
 	b.ReportMetric(first/float64(b.N), "first-render-ms")
 	b.ReportMetric(all/float64(b.N), "all-events-ms")
+}
+
+// BenchmarkDashboardTimeline opens the page of a stored run of 100k
+// events (a build of ten steps) in headless Chromium and reports how long
+// the collector takes to answer the run's timeline (timeline-server-ms,
+// a GET of /v1alpha2/runs/{id}/timeline) and how long after navigation
+// the timeline is drawn with every span (timeline-render-ms), while the
+// page also streams the run's 100k events for its build log.
+func BenchmarkDashboardTimeline(b *testing.B) {
+	const events = 100_000
+	ctx := testutil.Browser(b)
+	url := filepath.Join(b.TempDir(), "c.db")
+	id := storeBigRun(b, url, events)
+	addr := serve(b, url, collector.Options{})
+	page := "http://" + addr + "/runs/" + id
+	var server, render float64
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		resp, err := http.Get(page[:len("http://")+len(addr)] + "/v1alpha2/runs/" + id + "/timeline")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var tl struct{ Spans []json.RawMessage }
+		err = json.NewDecoder(resp.Body).Decode(&tl)
+		server += float64(time.Since(start).Microseconds()) / 1000
+		if cerr := resp.Body.Close(); err != nil || cerr != nil || len(tl.Spans) != 11 {
+			b.Fatalf("the timeline: %d spans (%v, %v), want the build and its 10 steps", len(tl.Spans), err, cerr)
+		}
+		if err := chromedp.Do(ctx, chromedp.Navigate("about:blank"), chromedp.Navigate(page)); err != nil {
+			b.Fatal(err)
+		}
+		var drawn float64
+		for drawn == 0 {
+			v, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]float64](`window.hoistTimings`))
+			if err != nil {
+				b.Fatal(err)
+			}
+			drawn = v["timeline"]
+			time.Sleep(10 * time.Millisecond)
+		}
+		bars, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#timeline .span').length`))
+		if err != nil || bars != 11 {
+			b.Fatalf("the timeline has %d bars (%v), want 11", bars, err)
+		}
+		render += drawn
+	}
+	b.ReportMetric(server/float64(b.N), "timeline-server-ms")
+	b.ReportMetric(render/float64(b.N), "timeline-render-ms")
 }
 
 // storeBigRun stores a run of n events, almost all build log lines in ten

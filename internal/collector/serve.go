@@ -13,7 +13,20 @@ import (
 // run stores pushed events and applies retention until ctx is done.
 func (c *Collector) run(ctx context.Context) {
 	go c.retain(ctx)
+	go c.foldStored(ctx)
 	c.ingest.Run(ctx)
+}
+
+// foldStored folds the timelines of runs stored by a collector that did
+// not keep them yet, once, so that the trends include them.
+func (c *Collector) foldStored(ctx context.Context) {
+	n, err := c.Store.FoldStored(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		c.log.Error("folding the timelines of runs stored before timelines were kept", "err", err, "folded", n)
+	case n > 0:
+		c.log.Info("folded the timelines of runs stored before timelines were kept", "runs", n)
+	}
 }
 
 // Serve runs the collector and serves its Handler on ln, with TLS when

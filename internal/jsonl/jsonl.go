@@ -36,7 +36,7 @@ func Write(w http.ResponseWriter, run func(send func(line []byte, more bool) err
 	// a subscriber that is behind gets them in few large writes (and, on
 	// HTTP/1.1, few chunks).
 	bw := bufio.NewWriterSize(w, 32<<10)
-	return run(func(line []byte, more bool) error {
+	err := run(func(line []byte, more bool) error {
 		if line != nil {
 			if _, err := bw.Write(line); err != nil {
 				return err
@@ -53,6 +53,15 @@ func Write(w http.ResponseWriter, run func(send func(line []byte, more bool) err
 		}
 		return rc.Flush()
 	})
+	if err != nil {
+		return err
+	}
+	// run may end on a line it said more would follow (the last of a
+	// full page that ends a run): what is buffered still goes out.
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return rc.Flush()
 }
 
 // WriteResumable is Write for a stream of events that may be cut short

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -33,10 +35,18 @@ func Browser(t testing.TB) context.Context {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
+	if err := chromedp.Do(ctx, focused); err != nil {
 		t.Fatalf("starting Chromium (%s): %v", chromium, err)
 	}
 	return ctx
+}
+
+// focused makes the tab behave as the focused window of a desktop, which
+// a headless one is not: focus and blur events fire, as a person's
+// keyboard would have them.
+func focused(ctx context.Context, tgt *chromedp.Target) (chromedp.Void, error) {
+	_, err := cdp.Call(ctx, tgt, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
+	return chromedp.Void{}, err
 }
 
 // Artifact returns where a test saves a file for people to look at: under

@@ -35,6 +35,8 @@ const watchInterval = 250 * time.Millisecond
 func (s *Service) Route(mux *http.ServeMux, guard func(http.Handler) http.Handler) {
 	mux.Handle("GET "+RunsPath, guard(http.HandlerFunc(s.serveRuns)))
 	mux.Handle("GET "+RunsPath+"/{id}", guard(http.HandlerFunc(s.serveRun)))
+	mux.Handle("GET "+RunsPath+"/{id}/timeline", guard(http.HandlerFunc(s.serveTimeline)))
+	mux.Handle("GET "+TrendsPath, guard(http.HandlerFunc(s.serveTrends)))
 	mux.Handle("GET "+rpc.StatePath, guard(http.HandlerFunc(s.serveState)))
 	mux.Handle("GET "+rpc.EventsPath, guard(http.HandlerFunc(s.serveEvents)))
 	mux.Handle("GET "+FeedPath, guard(http.HandlerFunc(s.serveFeed)))

@@ -15,6 +15,7 @@ import (
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
 	"github.com/hoist-dev/hoist/internal/collector/store"
+	"github.com/hoist-dev/hoist/internal/collector/timeline"
 	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/rpc"
 )
@@ -25,6 +26,8 @@ type Store interface {
 	Events(ctx context.Context, q store.EventQuery) ([]store.Event, error)
 	Run(ctx context.Context, id string) (*pb.Run, error)
 	Runs(ctx context.Context, q store.RunQuery) ([]*pb.Run, string, error)
+	Timeline(ctx context.Context, id string, afterSeq uint32) ([]timeline.Span, error)
+	Trends(ctx context.Context, q store.TrendQuery) (*store.Trends, error)
 }
 
 // Service serves the EventService and the CollectorService of the runs in

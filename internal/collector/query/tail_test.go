@@ -11,6 +11,7 @@ import (
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/internal/collector/store"
+	"github.com/hoist-dev/hoist/internal/collector/timeline"
 )
 
 // fakeStore answers every read with read's answer, and never changes.
@@ -36,6 +37,14 @@ func (f fakeStore) Run(ctx context.Context, _ string) (*pb.Run, error) {
 
 func (f fakeStore) Runs(context.Context, store.RunQuery) ([]*pb.Run, string, error) {
 	return nil, "", nil
+}
+
+func (f fakeStore) Timeline(context.Context, string, uint32) ([]timeline.Span, error) {
+	return nil, nil
+}
+
+func (f fakeStore) Trends(context.Context, store.TrendQuery) (*store.Trends, error) {
+	return &store.Trends{}, nil
 }
 
 // TestErrorCodes checks the status that ends a tail and a run lookup:

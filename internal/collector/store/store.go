@@ -8,6 +8,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/internal/collector/timeline"
 	"github.com/hoist-dev/hoist/internal/state"
 	"github.com/hoist-dev/hoist/internal/wake"
 )
@@ -143,6 +145,9 @@ func (s *Store) Changed() <-chan struct{} { return s.changed.Wait() }
 type runRow struct {
 	run   *pb.Run
 	state *state.Tracker
+	// fold is the run's timeline; nil for a run stored before timelines
+	// were, until FoldStored folds it.
+	fold *timeline.Fold
 	// stored: this append stored events of the run; images: it stored
 	// the run's metaEvent, which names them.
 	stored, images bool
@@ -187,6 +192,9 @@ func (s *Store) Append(ctx context.Context, recs []Record) ([]Outcome, error) {
 		}
 		fold(row.run, rec.Env)
 		row.state.Apply(rec.Env)
+		if row.fold != nil {
+			row.fold.Apply(rec.Env.Event)
+		}
 		row.stored = true
 		row.images = row.images || rec.Env.Event.GetMetaEvent() != nil
 		out[i].Acked = seq
@@ -271,34 +279,54 @@ type querier interface {
 
 // readRun reads a run's summary and state; ErrNotFound when there is none.
 func (s *Store) readRun(ctx context.Context, q querier, id string) (*pb.Run, *pb.State, error) {
-	var summary, st []byte
-	err := q.QueryRowContext(ctx, s.d.rebind(`SELECT summary, state FROM runs WHERE id = ?`), id).Scan(&summary, &st)
+	r, st, _, err := s.readRunFold(ctx, q, id, false)
+	return r, st, err
+}
+
+// readRunFold reads a run's summary and state and, with fold, its
+// timeline's fold (nil for a run not folded yet); ErrNotFound when there
+// is no such run.
+func (s *Store) readRunFold(ctx context.Context, q querier, id string, fold bool) (*pb.Run, *pb.State, *timeline.Fold, error) {
+	var summary, st, tl []byte
+	var err error
+	if fold {
+		err = q.QueryRowContext(ctx, s.d.rebind(`SELECT summary, state, timeline FROM runs WHERE id = ?`), id).Scan(&summary, &st, &tl)
+	} else {
+		err = q.QueryRowContext(ctx, s.d.rebind(`SELECT summary, state FROM runs WHERE id = ?`), id).Scan(&summary, &st)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, ErrNotFound
+		return nil, nil, nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading run %s: %w", id, err)
+		return nil, nil, nil, fmt.Errorf("reading run %s: %w", id, err)
 	}
 	r, state := &pb.Run{}, &pb.State{}
 	if err := proto.Unmarshal(summary, r); err != nil {
-		return nil, nil, fmt.Errorf("run %s: stored summary: %w", id, err)
+		return nil, nil, nil, fmt.Errorf("run %s: stored summary: %w", id, err)
 	}
 	if err := proto.Unmarshal(st, state); err != nil {
-		return nil, nil, fmt.Errorf("run %s: stored state: %w", id, err)
+		return nil, nil, nil, fmt.Errorf("run %s: stored state: %w", id, err)
 	}
-	return r, state, nil
+	var f *timeline.Fold
+	if tl != nil {
+		f = &timeline.Fold{}
+		if err := json.Unmarshal(tl, f); err != nil {
+			return nil, nil, nil, fmt.Errorf("run %s: stored timeline: %w", id, err)
+		}
+	}
+	return r, state, f, nil
 }
 
 // loadRun reads a run for an append to go on from; a new run starts empty.
 func (s *Store) loadRun(ctx context.Context, tx *sql.Tx, id string) (*runRow, error) {
-	r, st, err := s.readRun(ctx, tx, id)
+	r, st, f, err := s.readRunFold(ctx, tx, id, true)
 	if errors.Is(err, ErrNotFound) {
-		return &runRow{run: &pb.Run{EventId: id, Status: pb.Status_IN_PROGRESS}, state: state.New()}, nil
+		return &runRow{run: &pb.Run{EventId: id, Status: pb.Status_IN_PROGRESS}, state: state.New(), fold: timeline.New()}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &runRow{run: r, state: state.From(st)}, nil
+	return &runRow{run: r, state: state.From(st), fold: f}, nil
 }
 
 func (s *Store) saveRun(ctx context.Context, tx *sql.Tx, row *runRow) error {
@@ -311,13 +339,24 @@ func (s *Store) saveRun(ctx context.Context, tx *sql.Tx, row *runRow) error {
 	if err != nil {
 		return err
 	}
+	// A run not folded yet keeps its NULL timeline for FoldStored.
+	var tl any
+	if row.fold != nil {
+		if err := s.saveSpans(ctx, tx, r.EventId, row.fold); err != nil {
+			return err
+		}
+		if tl, err = json.Marshal(row.fold); err != nil {
+			return err
+		}
+	}
 	_, err = tx.ExecContext(ctx, s.d.rebind(`
-		INSERT INTO runs (id, command, status, start_time, updated_time, last_sequence, summary, state)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO runs (id, command, status, start_time, updated_time, last_sequence, summary, state, timeline)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET command = excluded.command, status = excluded.status,
 			start_time = excluded.start_time, updated_time = excluded.updated_time,
-			last_sequence = excluded.last_sequence, summary = excluded.summary, state = excluded.state`),
-		r.EventId, r.Command, int32(r.Status), micros(r.StartTime), micros(r.UpdatedTime), int64(r.LastSequence), summary, stb)
+			last_sequence = excluded.last_sequence, summary = excluded.summary, state = excluded.state,
+			timeline = excluded.timeline`),
+		r.EventId, r.Command, int32(r.Status), micros(r.StartTime), micros(r.UpdatedTime), int64(r.LastSequence), summary, stb, tl)
 	if err != nil {
 		return fmt.Errorf("saving run %s: %w", r.EventId, err)
 	}
@@ -531,6 +570,16 @@ func (s *Store) Prune(ctx context.Context, before time.Time, keep int) (int, err
 		}
 		n++
 	}
+	if n == 0 {
+		return 0, nil
+	}
+	// The trends' series whose runs are all gone.
+	_, err := s.db.ExecContext(ctx, `DELETE FROM trend_series WHERE NOT EXISTS (SELECT 1 FROM spans
+		WHERE spans.working_dir = trend_series.working_dir AND spans.kind = trend_series.kind
+			AND spans.name = trend_series.name AND spans.command = trend_series.command)`)
+	if err != nil {
+		return n, fmt.Errorf("deleting the trends of deleted runs: %w", err)
+	}
 	return n, nil
 }
 
@@ -543,7 +592,7 @@ func (s *Store) deleteRun(ctx context.Context, id string) error {
 	// returned, there is nothing in it to keep, and a rollback that fails
 	// cannot commit it.
 	defer func() { _ = tx.Rollback() }()
-	for _, q := range []string{`DELETE FROM events WHERE run_id = ?`, `DELETE FROM run_images WHERE run_id = ?`, `DELETE FROM runs WHERE id = ?`} {
+	for _, q := range []string{`DELETE FROM events WHERE run_id = ?`, `DELETE FROM run_images WHERE run_id = ?`, `DELETE FROM spans WHERE run_id = ?`, `DELETE FROM runs WHERE id = ?`} {
 		if _, err := tx.ExecContext(ctx, s.d.rebind(q), id); err != nil {
 			return fmt.Errorf("deleting run %s: %w", id, err)
 		}

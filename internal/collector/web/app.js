@@ -1,4 +1,5 @@
-// hoist collector dashboard: the runs list and a run's live timeline.
+// hoist collector dashboard: the runs list and a run's live page; the
+// charts (a run's timeline, the trends) are in charts.js.
 // Plain DOM, no framework: everything comes from the collector's JSON
 // endpoints, streamed as JSON lines, and text is only ever set as text.
 "use strict";
@@ -7,8 +8,9 @@ const app = document.getElementById("app");
 const conn = document.getElementById("conn");
 const LINE = 18; // px per log line; the log views are virtualized.
 let stopCurrent = () => {};
-// When a run's page first showed log lines and had every event, in ms
-// since navigation: read by the benchmarks, and useful in devtools.
+// When a run's page first showed log lines, drew its finished timeline and
+// had every event, and when the trends were drawn, in ms since navigation:
+// read by the benchmarks, and useful in devtools.
 window.hoistTimings = {};
 
 function h(tag, attrs, ...children) {
@@ -321,6 +323,9 @@ class Run {
 }
 
 function runPage(id) {
+  // The chart library (preloaded by index.html) runs while the run's
+  // timeline and events are read.
+  loadPlot().catch(() => {});
   const model = new Run();
   let summary = null;
   const header = h("div", {});
@@ -338,9 +343,13 @@ function runPage(id) {
   const portsSection = h("section", { hidden: true }, h("h2", {}, "Forwarded ports"), ports);
   const syncs = h("div", { id: "syncs" });
   const syncSection = h("section", { hidden: true }, h("h2", {}, "File syncs"), syncs);
+  const timelineBox = h("div", { id: "timeline", class: "chart" }, h("div", { class: "empty" }, "Loading…"));
+  const timeline = new Timeline(timelineBox);
   app.replaceChildren(
     h("p", {}, h("a", { href: "/", onclick: (e) => { e.preventDefault(); navigate("/"); } }, "← all runs")),
     header,
+    h("section", {}, h("h2", {}, "Timeline"), h("div", { class: "legend" },
+      Object.keys(STATUS_COLORS).map((st) => h("span", {}, h("i", { class: "swatch s-" + st }), statusWord(st)))), timelineBox),
     h("section", {}, h("h2", {}, "Errors"), errors),
     devSection,
     syncSection,
@@ -493,13 +502,36 @@ function runPage(id) {
 
   getJSON("/v1alpha2/runs/" + encodeURIComponent(id)).then((r) => { summary = r; schedule(); })
     .catch((e) => { header.replaceChildren(h("div", { class: "error" }, String(e.message))); });
+  // The timeline comes apart from the events: the spans the collector
+  // folded from them, then the spans that change while the run is live.
+  let drawing = false;
+  let redrawNeeded = false;
+  const drawTimeline = async () => {
+    if (drawing) { redrawNeeded = true; return; }
+    drawing = true;
+    try {
+      await timeline.draw();
+      if (timeline.drawn && !timeline.live()) window.hoistTimings.timeline = window.hoistTimings.timeline || performance.now();
+    } catch (e) {
+      timelineBox.replaceChildren(h("div", { class: "error" }, "drawing the timeline: " + e.message));
+    } finally {
+      drawing = false;
+      if (redrawNeeded) { redrawNeeded = false; requestAnimationFrame(drawTimeline); }
+    }
+  };
+  const stopTimeline = stream("/v1alpha2/runs/" + encodeURIComponent(id) + "/timeline?watch=true", (pages) => {
+    for (const p of pages) timeline.update(p);
+    drawTimeline();
+  });
+  // A live run's open spans grow with the clock.
+  const growing = setInterval(() => { if (timeline.drawn && timeline.live()) drawTimeline(); }, 500);
   const stop = stream("/v1alpha2/events?follow=true&run=" + encodeURIComponent(id), (batch) => {
     for (const env of batch) model.apply(env);
     schedule();
   });
   const tick = setInterval(() => { if (!model.end) renderHeader(); }, 1000);
   render();
-  return () => { stop(); clearInterval(tick); };
+  return () => { stop(); stopTimeline(); clearInterval(tick); clearInterval(growing); hideTip(); };
 }
 
 // ---- routing -------------------------------------------------------------
@@ -512,7 +544,16 @@ function navigate(href) {
 function route() {
   stopCurrent();
   const m = location.pathname.match(/^\/runs\/([^/]+)$/);
-  stopCurrent = m ? runPage(decodeURIComponent(m[1])) : runsPage();
+  for (const a of document.querySelectorAll("header nav a")) {
+    a.classList.toggle("current", a.getAttribute("href") === (location.pathname === "/trends" ? "/trends" : "/"));
+  }
+  if (m) stopCurrent = runPage(decodeURIComponent(m[1]));
+  else if (location.pathname === "/trends") stopCurrent = trendsPage();
+  else stopCurrent = runsPage();
+}
+
+for (const a of document.querySelectorAll("header nav a")) {
+  a.addEventListener("click", (e) => { e.preventDefault(); navigate(a.getAttribute("href")); });
 }
 
 addEventListener("popstate", route);

@@ -1,6 +1,7 @@
 // Package web is hoist collector's dashboard, plain HTML, CSS and
 // JavaScript served from the binary (no build step, no framework, nothing
-// fetched from elsewhere) that reads the collector's plain HTTP API, and
+// fetched from elsewhere; its one library, for charts, is vendored under
+// vendor/ by hack/webdeps.sh) that reads the collector's plain HTTP API, and
 // Auth, the token check of every request to the collector, which takes the
 // dashboard's sign-in cookie as well as a bearer token.
 package web
@@ -13,12 +14,12 @@ import (
 	"strings"
 )
 
-//go:embed *.html *.css *.js
+//go:embed *.html *.css *.js vendor
 var files embed.FS
 
 var loginPage = template.Must(template.ParseFS(files, "login.html"))
 
-// Dashboard serves the dashboard at / and /runs/{id}, its files under
+// Dashboard serves the dashboard at /, /runs/{id} and /trends, its files under
 // /static/, and the sign-in page at /login.
 type Dashboard struct {
 	Auth Auth
@@ -40,6 +41,7 @@ func (d Dashboard) Route(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("GET /{$}", index)
 	mux.HandleFunc("GET /runs/{id}", index)
+	mux.HandleFunc("GET /trends", index)
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
 		login(w, r, false)
 	})
