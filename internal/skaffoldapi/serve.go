@@ -128,7 +128,7 @@ func follow[E any](ctx context.Context, api *rpc.Server, peer string, h *handled
 	bus := api.Bus
 	sub := bus.Subscribe(0, event.WithQueue(unbounded))
 	defer sub.Close()
-	var next int // the first handled event not sent yet
+	var next int  // the first handled event not sent yet
 	owed := false // a flush, held back by a send with more
 	// sendAll sends the events keep selects, flushing after the last
 	// unless moreAfter, and reports whether it sent any.
