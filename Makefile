@@ -43,7 +43,7 @@ testenv-status:
 bench:
 	go test -run '^$$' -bench . -benchmem ./internal/event/... ./internal/rpc/
 
-## bench-testenv: the benchmarks against the test environment (build, run, dev loop, application logs, port forward, collector)
+## bench-testenv: the benchmarks against the test environment (build, run, dev loop, application logs, port forward, collector, its timeline and trends)
 bench-testenv: testenv
 	bash hack/bench/build.sh
 	bash hack/bench/run.sh
@@ -52,8 +52,8 @@ bench-testenv: testenv
 	go test -run '^$$' -bench PortForward -benchtime 200x ./internal/cli/
 	go test -run '^$$' -bench DevSync -benchtime 7x ./internal/cli/
 	go test -run '^$$' -bench Ingest -benchtime 100000x ./internal/collector/
-	go test -run '^$$' -bench DashboardFirstRender -benchtime 5x ./internal/collector/
-	go test -run '^$$' -bench Runs ./internal/collector/store/
+	go test -run '^$$' -bench 'DashboardFirstRender|DashboardTimeline' -benchtime 5x ./internal/collector/
+	go test -run '^$$' -bench 'Runs|Trends' ./internal/collector/store/
 
 ## bench-anchor: hoist next to Skaffold v2.13.2 on a build that prints 200000 and 1000000 lines (builds Skaffold the first time)
 bench-anchor:
