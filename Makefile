@@ -44,7 +44,7 @@ bench:
 	go test -run '^$$' -bench . -benchmem ./internal/event/... ./internal/rpc/
 	go test -run '^$$' -bench V2Events -benchtime 1000000x ./internal/skaffoldapi/
 
-## bench-testenv: the benchmarks against the test environment (build, run, dev loop, application logs, port forward, collector)
+## bench-testenv: the benchmarks against the test environment (build, run, dev loop, application logs, port forward, collector, its timeline and trends)
 bench-testenv: testenv
 	bash hack/bench/build.sh
 	bash hack/bench/run.sh
@@ -53,8 +53,8 @@ bench-testenv: testenv
 	go test -run '^$$' -bench PortForward -benchtime 200x ./internal/cli/
 	go test -run '^$$' -bench DevSync -benchtime 7x ./internal/cli/
 	go test -run '^$$' -bench Ingest -benchtime 100000x ./internal/collector/
-	go test -run '^$$' -bench DashboardFirstRender -benchtime 5x ./internal/collector/
-	go test -run '^$$' -bench Runs ./internal/collector/store/
+	go test -run '^$$' -bench 'DashboardFirstRender|DashboardTimeline' -benchtime 5x ./internal/collector/
+	go test -run '^$$' -bench 'Runs|Trends' ./internal/collector/store/
 
 ## bench-view: hoist build of 1000000 lines with the live terminal view, next to JSON lines to a file and on a terminal (no test environment)
 bench-view:
