@@ -364,8 +364,9 @@ func TestTerminalViewOfARun(t *testing.T) {
 		`(?m)^  kubectl +created +Service/` + ns + `/web$`,
 		`(?m)^  kubectl +created +Deployment/` + ns + `/api$`,
 		`(?m)^✓ deployed +kubectl +3 objects +\d+\.\ds$`,
-		`(?m)^✓ ready +Deployment/` + ns + `/web +rolled out: 2 of 2 replicas available +\d+\.\ds$`,
-		`(?m)^✓ ready +Deployment/` + ns + `/api +rolled out: 1 of 1 replicas available +\d+\.\ds$`,
+		// The pods named after each may run past the terminal's width.
+		`(?m)^✓ ready +Deployment/` + ns + `/web +rolled out: 2 of 2 replicas available; pods web-\S+ ready, web-`,
+		`(?m)^✓ ready +Deployment/` + ns + `/api +rolled out: 1 of 1 replicas available; pods api-\S+ ready\b`,
 		`(?m)^✓ checked +2 resources ready +\d+\.\ds$`,
 		`(?m)^⇄ forward +service/web +127\.0\.0\.1:` + strconv.Itoa(port) + ` → ` + ns + `/web-\S+:8080$`,
 		`(?m)^  deployed +kubectl +3 objects: 3 created +\d+\.\ds$`,

@@ -256,7 +256,10 @@ type DeployerType int32
 const (
 	DeployerType_UNKNOWN_DEPLOYER_TYPE DeployerType = 0
 	DeployerType_HELM                  DeployerType = 1
-	// Deprecated: Marked as deprecated in skaffold/enums/enums.proto.
+	// Skaffold marks KUSTOMIZE deprecated; it is kept for older clients, and
+	// hoist reports kustomize deployments as KUBECTL, as Skaffold does. The
+	// option is left out so that the generated Go does not refer to
+	// deprecated names.
 	DeployerType_KUSTOMIZE DeployerType = 2
 	DeployerType_KUBECTL   DeployerType = 3
 	DeployerType_KPT       DeployerType = 4
@@ -589,15 +592,13 @@ const (
 	StatusCode_DEPLOY_LIST_MANIFEST_ERR         StatusCode = 1014
 	StatusCode_DEPLOY_KUBECTL_USER_ERR          StatusCode = 1015
 	StatusCode_DEPLOY_KUSTOMIZE_USER_ERR        StatusCode = 1016
-	// Deprecated: Marked as deprecated in skaffold/enums/enums.proto.
-	StatusCode_DEPLOY_REPLACE_IMAGE_ERR StatusCode = 1017
-	// Deprecated: Marked as deprecated in skaffold/enums/enums.proto.
-	StatusCode_DEPLOY_TRANSFORM_MANIFEST_ERR StatusCode = 1018
-	// Deprecated: Marked as deprecated in skaffold/enums/enums.proto.
-	StatusCode_DEPLOY_SET_LABEL_ERR StatusCode = 1019
-	// Deprecated: Marked as deprecated in skaffold/enums/enums.proto.
-	StatusCode_DEPLOY_MANIFEST_WRITE_ERR StatusCode = 1020
-	// Deprecated: Marked as deprecated in skaffold/enums/enums.proto.
+	// 1017 to 1021 are deprecated in Skaffold and never sent by hoist; the
+	// option is left out so that the generated Go does not refer to
+	// deprecated names.
+	StatusCode_DEPLOY_REPLACE_IMAGE_ERR                StatusCode = 1017
+	StatusCode_DEPLOY_TRANSFORM_MANIFEST_ERR           StatusCode = 1018
+	StatusCode_DEPLOY_SET_LABEL_ERR                    StatusCode = 1019
+	StatusCode_DEPLOY_MANIFEST_WRITE_ERR               StatusCode = 1020
 	StatusCode_DEPLOY_PARSE_MANIFEST_IMAGES_ERR        StatusCode = 1021
 	StatusCode_DEPLOY_HELM_CREATE_NS_NOT_AVAILABLE     StatusCode = 1022
 	StatusCode_DEPLOY_CLUSTER_INTERNAL_SYSTEM_ERR      StatusCode = 1023
@@ -1431,11 +1432,11 @@ const file_skaffold_enums_enums_proto_rawDesc = "" +
 	"\x12KUSTOMIZE_MANIFEST\x10\x02\x12\x0e\n" +
 	"\n" +
 	"HELM_CHART\x10\x03\x12\x10\n" +
-	"\fKPT_MANIFEST\x10\x04*\\\n" +
+	"\fKPT_MANIFEST\x10\x04*X\n" +
 	"\fDeployerType\x12\x19\n" +
 	"\x15UNKNOWN_DEPLOYER_TYPE\x10\x00\x12\b\n" +
-	"\x04HELM\x10\x01\x12\x11\n" +
-	"\tKUSTOMIZE\x10\x02\x1a\x02\b\x01\x12\v\n" +
+	"\x04HELM\x10\x01\x12\r\n" +
+	"\tKUSTOMIZE\x10\x02\x12\v\n" +
 	"\aKUBECTL\x10\x03\x12\a\n" +
 	"\x03KPT\x10\x04*I\n" +
 	"\vClusterType\x12\x18\n" +
@@ -1451,7 +1452,7 @@ const file_skaffold_enums_enums_proto_rawDesc = "" +
 	"\x05FATAL\x10\x04\x12\t\n" +
 	"\x05PANIC\x10\x05\x12\t\n" +
 	"\x05TRACE\x10\x06\x12\f\n" +
-	"\bSTANDARD\x10\a*\xf48\n" +
+	"\bSTANDARD\x10\a*\xe08\n" +
 	"\n" +
 	"StatusCode\x12\x06\n" +
 	"\x02OK\x10\x00\x12\x18\n" +
@@ -1596,12 +1597,12 @@ const file_skaffold_enums_enums_proto_rawDesc = "" +
 	"\x1fDEPLOY_READ_REMOTE_MANIFEST_ERR\x10\xf5\a\x12\x1d\n" +
 	"\x18DEPLOY_LIST_MANIFEST_ERR\x10\xf6\a\x12\x1c\n" +
 	"\x17DEPLOY_KUBECTL_USER_ERR\x10\xf7\a\x12\x1e\n" +
-	"\x19DEPLOY_KUSTOMIZE_USER_ERR\x10\xf8\a\x12!\n" +
-	"\x18DEPLOY_REPLACE_IMAGE_ERR\x10\xf9\a\x1a\x02\b\x01\x12&\n" +
-	"\x1dDEPLOY_TRANSFORM_MANIFEST_ERR\x10\xfa\a\x1a\x02\b\x01\x12\x1d\n" +
-	"\x14DEPLOY_SET_LABEL_ERR\x10\xfb\a\x1a\x02\b\x01\x12\"\n" +
-	"\x19DEPLOY_MANIFEST_WRITE_ERR\x10\xfc\a\x1a\x02\b\x01\x12)\n" +
-	" DEPLOY_PARSE_MANIFEST_IMAGES_ERR\x10\xfd\a\x1a\x02\b\x01\x12(\n" +
+	"\x19DEPLOY_KUSTOMIZE_USER_ERR\x10\xf8\a\x12\x1d\n" +
+	"\x18DEPLOY_REPLACE_IMAGE_ERR\x10\xf9\a\x12\"\n" +
+	"\x1dDEPLOY_TRANSFORM_MANIFEST_ERR\x10\xfa\a\x12\x19\n" +
+	"\x14DEPLOY_SET_LABEL_ERR\x10\xfb\a\x12\x1e\n" +
+	"\x19DEPLOY_MANIFEST_WRITE_ERR\x10\xfc\a\x12%\n" +
+	" DEPLOY_PARSE_MANIFEST_IMAGES_ERR\x10\xfd\a\x12(\n" +
 	"#DEPLOY_HELM_CREATE_NS_NOT_AVAILABLE\x10\xfe\a\x12'\n" +
 	"\"DEPLOY_CLUSTER_INTERNAL_SYSTEM_ERR\x10\xff\a\x12\x1c\n" +
 	"\x17DEPLOY_KPTFILE_INIT_ERR\x10\x80\b\x12\x1a\n" +

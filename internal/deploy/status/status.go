@@ -163,6 +163,9 @@ func (w *watcher) run(ctx context.Context) error {
 		if !done && failure == nil && !w.tolerate {
 			failure = w.lasting()
 		}
+		if w.selector != nil {
+			msg += w.podList()
+		}
 		switch {
 		case failure != nil:
 			return w.fail(failure)
@@ -456,6 +459,58 @@ func (w *watcher) pod(p *corev1.Pod) (bool, string, error) {
 		msg += ": " + reason
 	}
 	return false, msg, nil
+}
+
+// maxListed is how many pods a status message names.
+const maxListed = 5
+
+// podList names the workload's pods and where each stands, for its
+// status messages ("; pods web-7d9c-abcde ready, web-7d9c-fghij
+// ContainerCreating"): the first maxListed by name, then how many more.
+// Pods being deleted are left out; nothing when there are none.
+func (w *watcher) podList() string {
+	names := make([]string, 0, len(w.pods))
+	for n, p := range w.pods {
+		if p.DeletionTimestamp == nil {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("; pods")
+	for i, n := range names {
+		if i == maxListed {
+			fmt.Fprintf(&b, ", and %d more", len(names)-maxListed)
+			break
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(" " + n + " " + podState(w.pods[n]))
+	}
+	return b.String()
+}
+
+// podState is where a pod stands, in a word: ready, the reason a container
+// waits (ContainerCreating, CrashLoopBackOff, ...), or its phase.
+func podState(p *corev1.Pod) string {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+			return "ready"
+		}
+	}
+	for _, cs := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
+		if wt := cs.State.Waiting; wt != nil && wt.Reason != "" {
+			return wt.Reason
+		}
+	}
+	if p.Status.Phase == "" {
+		return "pending"
+	}
+	return strings.ToLower(string(p.Status.Phase))
 }
 
 // podReason returns the most telling reason a pod of the resource is not

@@ -91,3 +91,41 @@ func TestCrashLoopNamesTheLastExit(t *testing.T) {
 		t.Errorf("reason = %q\nwant     %q", reason, want)
 	}
 }
+
+func TestPodList(t *testing.T) {
+	ready := corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
+	creating := corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{
+		{Name: "app", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}}}}
+	pod := func(name string, st corev1.PodStatus, deleting bool) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: st}
+		if deleting {
+			p.DeletionTimestamp = &metav1.Time{}
+		}
+		return p
+	}
+	tests := []struct {
+		name string
+		pods []*corev1.Pod
+		want string
+	}{
+		{"none", nil, ""},
+		{"one ready", []*corev1.Pod{pod("web-a", ready, false)}, "; pods web-a ready"},
+		{"by name, deleting left out", []*corev1.Pod{pod("web-b", creating, false), pod("web-a", ready, false), pod("web-old", ready, true)},
+			"; pods web-a ready, web-b ContainerCreating"},
+		{"no status yet", []*corev1.Pod{pod("web-a", corev1.PodStatus{}, false)}, "; pods web-a pending"},
+		{"more than five", []*corev1.Pod{pod("p1", ready, false), pod("p2", ready, false), pod("p3", ready, false),
+			pod("p4", ready, false), pod("p5", ready, false), pod("p6", creating, false), pod("p7", creating, false)},
+			"; pods p1 ready, p2 ready, p3 ready, p4 ready, p5 ready, and 2 more"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &watcher{pods: map[string]*corev1.Pod{}}
+			for _, p := range tt.pods {
+				w.pods[p.Name] = p
+			}
+			if got := w.podList(); got != tt.want {
+				t.Errorf("podList() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
