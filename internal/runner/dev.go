@@ -150,11 +150,13 @@ func (d *Dev) AutoTriggers() (build, deploy, sync bool) {
 // the changed config is reported first.
 func (d *Dev) Execute(b, dep bool) uint32 {
 	d.mu.Lock()
+	// Read before the loop can take the intent and start that iteration.
+	next := d.iteration.Load() + 1
 	d.intent.build = d.intent.build || b
 	d.intent.deploy = d.intent.deploy || dep
 	d.mu.Unlock()
 	d.wake()
-	return d.iteration.Load() + 1
+	return next
 }
 
 // Sync asks for the pending syncs now, even with auto-sync off: the
@@ -163,10 +165,12 @@ func (d *Dev) Execute(b, dep bool) uint32 {
 // the number of the next iteration, which does it if any file is pending.
 func (d *Dev) Sync() uint32 {
 	d.mu.Lock()
+	// Read before the loop can take the intent and start that iteration.
+	next := d.iteration.Load() + 1
 	d.intent.sync = true
 	d.mu.Unlock()
 	d.wake()
-	return d.iteration.Load() + 1
+	return next
 }
 
 func (d *Dev) wake() {
