@@ -127,8 +127,10 @@ func (s *Store) Trends(ctx context.Context, q TrendQuery) (*Trends, error) {
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
+	// Runs that started in the same microsecond keep their ids' order
+	// (hoist's run ids grow with time).
 	points := s.d.rebind(`SELECT run_id, start_us, end_us, status, detail FROM spans
-		WHERE kind = ? AND name = ? AND ` + filter + ` ORDER BY start_us DESC LIMIT ?`)
+		WHERE kind = ? AND name = ? AND ` + filter + ` ORDER BY start_us DESC, run_id DESC LIMIT ?`)
 	kept := out.Series[:0]
 	for _, sr := range out.Series {
 		if sr.Points, err = s.points(ctx, points, append(append([]any{string(sr.Kind), sr.Name}, args...), n)); err != nil {
