@@ -16,7 +16,7 @@ const WriteEvery = 2 * time.Millisecond
 
 // Pacer paces the writes of a reader that buffers events: Due says whether
 // a write is due now, and when it is not, the pacer makes it itself once
-// WriteEvery has passed, unless the reader wrote meanwhile. The reader's
+// the bound has passed, unless the reader wrote meanwhile. The reader's
 // buffer and write are guarded by the pacer's lock: the reader holds it
 // (Lock, Unlock) while it buffers and writes, and the pacer's own write
 // takes it too.
@@ -33,12 +33,12 @@ type Pacer struct {
 // held.
 func NewPacer(write func()) *Pacer { return &Pacer{write: write} }
 
-// Due reports whether the reader, caught up with what it buffered, should
-// write now: when its last write is WriteEvery old. When it should not,
-// the pacer writes at the latest WriteEvery after the last write. Call it
-// with the lock held.
-func (p *Pacer) Due() bool {
-	wait := WriteEvery - time.Since(p.last)
+// Due reports whether the reader should write what it buffered now: when
+// its last write is within old (WriteEvery for a reader that has caught
+// up). When it should not, the pacer writes at the latest within after the
+// last write. Call it with the lock held.
+func (p *Pacer) Due(within time.Duration) bool {
+	wait := within - time.Since(p.last)
 	if wait <= 0 || p.done {
 		return true
 	}

@@ -11,12 +11,12 @@ func TestPacer(t *testing.T) {
 	wrote := make(chan time.Time, 1)
 	p := event.NewPacer(func() { wrote <- time.Now() })
 	p.Lock()
-	if !p.Due() {
+	if !p.Due(event.WriteEvery) {
 		t.Fatal("a write was not due before any write")
 	}
 	p.Wrote()
 	start := time.Now()
-	if p.Due() {
+	if p.Due(event.WriteEvery) {
 		t.Fatal("a write was due right after a write")
 	}
 	p.Unlock()
@@ -27,7 +27,7 @@ func TestPacer(t *testing.T) {
 	// A write of the reader's own cancels the pacer's.
 	p.Lock()
 	p.Wrote()
-	if p.Due() {
+	if p.Due(event.WriteEvery) {
 		t.Fatal("a write was due right after a write")
 	}
 	p.Wrote()
@@ -39,7 +39,7 @@ func TestPacer(t *testing.T) {
 	}
 	p.Lock()
 	p.Stop()
-	if !p.Due() {
+	if !p.Due(event.WriteEvery) {
 		t.Fatal("a write was not due after Stop")
 	}
 	p.Unlock()

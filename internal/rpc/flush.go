@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/hoist-dev/hoist/internal/event"
@@ -30,19 +29,15 @@ const maxFlushDelay = 5 * time.Millisecond
 // writes each message in two (its prefix, then its bytes), and handing
 // each to the server's response costs more than the copy.
 //
-// The handler's goroutine writes and flushes; the timer's flush takes the
-// same lock, and none comes after the handler has returned.
+// The handler's goroutine writes and flushes; the pacer's flush takes the
+// same lock (the pacer's), and none comes after the handler has returned.
 type flushGate struct {
 	http.ResponseWriter
 	flusher http.Flusher
 	bw      *bufio.Writer
 
-	mu    sync.Mutex
-	more  bool // set by the sender before each message
-	held  bool // a flush was held back since the last one made
-	done  bool // the handler has returned
-	last  time.Time
-	timer *time.Timer
+	pace *event.Pacer // its lock guards the rest, and the response
+	more bool         // set by the sender before each message
 }
 
 type flushGateKey struct{}
@@ -57,6 +52,7 @@ func gateFlushes(next http.Handler) http.Handler {
 			return
 		}
 		g := &flushGate{ResponseWriter: w, flusher: f, bw: bufio.NewWriterSize(w, 32<<10)}
+		g.pace = event.NewPacer(g.flush)
 		defer g.close()
 		next.ServeHTTP(g, r.WithContext(context.WithValue(r.Context(), flushGateKey{}, g)))
 	})
@@ -85,77 +81,55 @@ func (g *flushGate) hold(more bool) {
 	if g == nil {
 		return
 	}
-	g.mu.Lock()
+	g.pace.Lock()
 	g.more = more
-	g.mu.Unlock()
+	g.pace.Unlock()
 }
 
 func (g *flushGate) Write(p []byte) (int, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	g.pace.Lock()
+	defer g.pace.Unlock()
 	return g.bw.Write(p)
 }
 
 func (g *flushGate) WriteHeader(code int) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	g.pace.Lock()
+	defer g.pace.Unlock()
 	g.ResponseWriter.WriteHeader(code)
 }
 
 // Flush flushes unless the last flush is recent: maxFlushDelay old while
-// more events are at hand, event.WriteEvery old once caught up. Then it
-// makes sure the timer flushes should nothing follow.
+// more events are at hand, event.WriteEvery old once caught up. Then the
+// pacer flushes once that bound has passed, should nothing follow.
 func (g *flushGate) Flush() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	g.pace.Lock()
+	defer g.pace.Unlock()
 	bound := event.WriteEvery
 	if g.more {
 		bound = maxFlushDelay
 	}
-	if wait := bound - time.Since(g.last); wait > 0 {
-		if !g.held {
-			g.held = true
-			if g.timer == nil {
-				g.timer = time.AfterFunc(wait, g.timed)
-			} else {
-				g.timer.Reset(wait)
-			}
-		}
-		return
-	}
-	g.flush()
-}
-
-// timed is the flush of a held-back flush whose bound has passed.
-func (g *flushGate) timed() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.held && !g.done {
+	if g.pace.Due(bound) {
 		g.flush()
+		g.pace.Wrote()
 	}
 }
 
-// flush flushes the response. g.mu is held. A write that fails here
-// fails the handler's next write too, which reports it.
+// flush flushes the response, under the pacer's lock. A write that fails
+// here fails the handler's next write too, which reports it.
 func (g *flushGate) flush() {
 	_ = g.bw.Flush()
 	g.flusher.Flush()
-	g.last = time.Now()
-	g.held = false
 }
 
 // close ends the gate when the handler returns: what is buffered goes to
 // the server, which sends it with the rest of the response, and the timer
 // may no longer touch it.
 func (g *flushGate) close() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+	g.pace.Lock()
+	defer g.pace.Unlock()
 	// The handler is done: there is no one left to tell of a failure.
 	_ = g.bw.Flush()
-	g.done = true
-	if g.timer != nil {
-		g.timer.Stop()
-	}
+	g.pace.Stop()
 }
 
 // Unwrap gives http.ResponseController the server's ResponseWriter.

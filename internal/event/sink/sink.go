@@ -86,7 +86,7 @@ func Start(bus *event.Bus, s Sink) func(ctx context.Context) error {
 			}
 			// Caught up but soon after the last write, the pacer
 			// writes these with the events that come meanwhile.
-			if !more && pending < maxPending && !e.Terminal() && !pace.Due() {
+			if !more && pending < maxPending && !e.Terminal() && !pace.Due(event.WriteEvery) {
 				return nil
 			}
 			pending = 0
