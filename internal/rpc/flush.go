@@ -13,17 +13,18 @@ import (
 // response's buffer because more events were queued behind it.
 const maxFlushDelay = 5 * time.Millisecond
 
-// flushGate is the http.ResponseWriter of an EventService call. connect
-// flushes the response after every message; flushGate passes that on to
-// the connection only when the stream has caught up, that is when the
-// sender said no further event is at hand, and the last flush is
-// event.WriteEvery old, or when the last flush is maxFlushDelay old. A
-// subscriber reading a backlog so receives full frames, written to the
-// socket a few at a time, and one following a build that prints lines
-// one by one receives them a few hundred a flush, instead of one frame
-// and one write per event. A flush held back is made by a timer once its
-// bound has passed, should nothing follow the event (because the run is
-// quiet, or the next events are filtered out).
+// flushGate is the http.ResponseWriter of an EventService call, and of a
+// JSON lines stream of EventsPath. connect flushes the response after
+// every message, and jsonl.Write whenever it has caught up; flushGate
+// passes that on to the connection only when the stream has caught up,
+// that is when the sender said no further event is at hand, and the last
+// flush is event.WriteEvery old, or when the last flush is maxFlushDelay
+// old. A subscriber reading a backlog so receives full frames, written to
+// the socket a few at a time, and one following a build that prints
+// lines one by one receives them a few hundred a flush, instead of one
+// frame and one write per event. A flush held back is made by a timer
+// once its bound has passed, should nothing follow the event (because the
+// run is quiet, or the next events are filtered out).
 //
 // Writes gather in a buffer larger than the response's own: connect
 // writes each message in two (its prefix, then its bytes), and handing

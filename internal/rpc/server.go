@@ -75,8 +75,9 @@ func (s *Server) Connected() <-chan struct{} {
 const CompressMinBytes = 1024
 
 // Handler returns the HTTP handler of the Event API, with gRPC reflection
-// and the standard health service. The EventService's streams are flushed
-// when caught up rather than after each event (see flushGate).
+// and the standard health service. The EventService's streams, and the
+// JSON lines of EventsPath, are flushed when caught up rather than after
+// each event, and then at most every event.WriteEvery (see flushGate).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	// The generated handler would stream *pb.Envelope; this one streams
@@ -96,7 +97,7 @@ func (s *Server) Handler() http.Handler {
 		names = append(names, svc.Mount(mux)...)
 	}
 	HandleIntrospection(mux, names)
-	mux.HandleFunc("GET "+EventsPath, s.serveEvents)
+	mux.Handle("GET "+EventsPath, gateFlushes(http.HandlerFunc(s.serveEvents)))
 	mux.HandleFunc("GET "+StatePath, s.serveState)
 	return mux
 }
