@@ -99,12 +99,35 @@ func (g *flushGate) WriteHeader(code int) {
 	g.ResponseWriter.WriteHeader(code)
 }
 
+// frame writes a message, its prefix and its bytes, and flushes it as
+// Flush does, the sender having said whether more events are at hand:
+// all of it under one lock, for a stream that writes its frames itself
+// (see grpcEvents).
+func (g *flushGate) frame(prefix, data []byte, more bool) error {
+	g.pace.Lock()
+	defer g.pace.Unlock()
+	g.more = more
+	if _, err := g.bw.Write(prefix); err != nil {
+		return err
+	}
+	if _, err := g.bw.Write(data); err != nil {
+		return err
+	}
+	g.flushIfDue()
+	return nil
+}
+
 // Flush flushes unless the last flush is recent: maxFlushDelay old while
 // more events are at hand, event.WriteEvery old once caught up. Then the
 // pacer flushes once that bound has passed, should nothing follow.
 func (g *flushGate) Flush() {
 	g.pace.Lock()
 	defer g.pace.Unlock()
+	g.flushIfDue()
+}
+
+// flushIfDue is Flush, under the pacer's lock.
+func (g *flushGate) flushIfDue() {
 	bound := event.WriteEvery
 	if g.more {
 		bound = maxFlushDelay

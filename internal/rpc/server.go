@@ -84,8 +84,8 @@ func (s *Server) Handler() http.Handler {
 	// the bus's events with the bytes they were already encoded to.
 	methods := pb.File_hoist_v1alpha2_service_proto.Services().ByName("EventService").Methods()
 	opts := connect.WithHandlerOptions(connect.WithCompressMinBytes(CompressMinBytes), PreencodedCodecs())
-	mux.Handle(hoistv1alpha2connect.EventServiceEventsProcedure, gateFlushes(connect.NewServerStreamHandler(
-		hoistv1alpha2connect.EventServiceEventsProcedure, s.Events, connect.WithSchema(methods.ByName("Events")), opts)))
+	mux.Handle(hoistv1alpha2connect.EventServiceEventsProcedure, gateFlushes(s.grpcEvents(connect.NewServerStreamHandler(
+		hoistv1alpha2connect.EventServiceEventsProcedure, s.Events, connect.WithSchema(methods.ByName("Events")), opts))))
 	mux.Handle(hoistv1alpha2connect.EventServiceGetStateProcedure, connect.NewUnaryHandler(
 		hoistv1alpha2connect.EventServiceGetStateProcedure, s.GetState, connect.WithSchema(methods.ByName("GetState")), opts))
 	names := []string{hoistv1alpha2connect.EventServiceName}
@@ -126,13 +126,9 @@ func (s *Server) queue() int {
 // Events implements the EventService's Events, sending each event as the
 // bytes the bus shares (see PreencodedCodecs).
 func (s *Server) Events(ctx context.Context, req *connect.Request[pb.EventsRequest], stream *connect.ServerStream[event.Encoded]) error {
-	s.markConnected()
-	filter, err := event.FilterFrom(req.Msg.GetFilter())
+	filter, err := s.eventsFilter(req.Msg)
 	if err != nil {
-		return connect.NewError(connect.CodeInvalidArgument, err)
-	}
-	if id := req.Msg.GetRunId(); id != "" && id != s.Bus.RunID() {
-		return connect.NewError(connect.CodeNotFound, fmt.Errorf("this hoist serves run %s, not %s", s.Bus.RunID(), id))
+		return err
 	}
 	// Send the headers now, so that a client's call returns before the
 	// first event exists.
