@@ -602,6 +602,22 @@ func (s *Subscription) fill(ctx context.Context) error {
 }
 
 func (s *Subscription) fillFromDisk(spill *spillFile, next uint32) error {
+	events, ok, err := spill.block(next, &s.bus.encodes)
+	if err != nil {
+		return fmt.Errorf("reading event history at sequence %d: %w", next, err)
+	}
+	if ok {
+		s.buf = append(s.buf[:0], events...)
+		if s.wants == 0 {
+			for _, e := range s.buf {
+				if _, err := e.envelope(); err != nil {
+					return fmt.Errorf("reading event history at sequence %d: %w", e.seq, err)
+				}
+			}
+		}
+		s.fetched.Store(s.buf[len(s.buf)-1].seq)
+		return nil
+	}
 	if s.reader == nil || s.reader.next != next {
 		r, err := spill.reader(next)
 		if err != nil {

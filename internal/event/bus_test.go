@@ -299,3 +299,70 @@ func TestWithoutHistory(t *testing.T) {
 		t.Errorf("late subscriber's first Next = %v; want an error, the history being gone", err)
 	}
 }
+
+// TestSubscribersShareHistoryReadFromDisk reads a run's history from disk
+// with subscribers that keep pace with each other and with one that
+// starts when those are done: the first share each event read back (the
+// same *Encoded, read and decoded once), the last, far behind the blocks
+// kept in memory, reads them again; all get every event in order.
+func TestSubscribersShareHistoryReadFromDisk(t *testing.T) {
+	const total = 10_000
+	b := testutil.NewBus(t, event.WithMemory(512))
+	for i := range total {
+		b.Publish(testutil.LogEvent("app", fmt.Sprint(i)))
+	}
+	testutil.Terminate(b)
+	read := func(sub *event.Subscription) ([]*event.Encoded, error) {
+		defer sub.Close()
+		var got []*event.Encoded
+		for {
+			e, err := sub.NextEncoded(t.Context())
+			if errors.Is(err, io.EOF) {
+				return got, nil
+			}
+			if err != nil {
+				return got, err
+			}
+			if want := uint32(len(got) + 1); e.Seq() != want || e.Env().Event.GetBuildEvent().GetLog() != fmt.Sprint(want-1) && !e.Terminal() {
+				return got, fmt.Errorf("got event %d (%v), want %d", e.Seq(), e.Env(), want)
+			}
+			got = append(got, e)
+		}
+	}
+	// In step: each takes a batch in turn.
+	a, c := b.Subscribe(0), b.Subscribe(0)
+	var ea, ec []*event.Encoded
+	for len(ea) < total+1 || len(ec) < total+1 {
+		for _, s := range []struct {
+			sub *event.Subscription
+			got *[]*event.Encoded
+		}{{a, &ea}, {c, &ec}} {
+			for range min(s.sub.Buffered()+1, total+1-len(*s.got)) {
+				e, err := s.sub.NextEncoded(t.Context())
+				if err != nil {
+					t.Fatalf("after %d events: %v", len(*s.got), err)
+				}
+				*s.got = append(*s.got, e)
+			}
+		}
+	}
+	a.Close()
+	c.Close()
+	late, err := read(b.Subscribe(0))
+	if err != nil || len(late) != total+1 {
+		t.Fatalf("the late subscriber got %d events and %v, want %d", len(late), err, total+1)
+	}
+	shared, again := 0, 0
+	for i := range min(len(ea), len(ec)) {
+		if ea[i] == ec[i] {
+			shared++
+		}
+		if ea[i] == late[i] {
+			again++
+		}
+	}
+	// The last events were in memory, the same for every subscriber.
+	if inMemory := 512; shared < total+1-inMemory/2 || again > 2*inMemory {
+		t.Errorf("%d of %d events shared by the subscribers in step, %d by the late one", shared, total+1, again)
+	}
+}

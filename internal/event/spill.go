@@ -35,8 +35,29 @@ type spillFile struct {
 	size    int64
 	index   []int64 // index[i] is the offset of sequence i*indexEvery+1
 	scratch []byte
+	// blocks are the complete blocks (indexEvery events each, block i
+	// from sequence i*indexEvery+1) last read, decoded once and shared by
+	// every subscription that reads them (see block), and uses counts
+	// their reads, to keep the most recently used.
+	blocks map[int]*spillBlock
+	uses   uint64
 
 	last atomic.Uint32 // the last sequence written and readable
+}
+
+// cachedBlocks is how many blocks of the spill file are kept decoded in
+// memory: 2048 events, a few hundred KiB to a few MiB. Subscribers that
+// read the same history at about the same pace, such as the dashboards
+// and relays that connect to a run at once, read each block from disk
+// once between them.
+const cachedBlocks = 8
+
+// spillBlock is a block of the spill file, read and decoded once.
+type spillBlock struct {
+	done   chan struct{} // closed when events and err are set
+	events []*Encoded
+	err    error
+	used   uint64 // the spill file's uses at its last read
 }
 
 // The flags of a spill record.
@@ -135,6 +156,91 @@ func (s *spillFile) flushed() (uint32, int64) {
 // close closes the file. Its name was removed when it was created, so
 // closing it frees its space on disk.
 func (s *spillFile) close() error { return s.f.Close() }
+
+// block returns the events of the block that holds sequence seq, the
+// first of them seq's, read from disk once for every subscription that
+// reads it while it is cached; count counts the encodings their readers
+// make. ok is false while the block is not completely written: it is
+// then read with a spillReader.
+func (s *spillFile) block(seq uint32, count *encodeCount) (events []*Encoded, ok bool, err error) {
+	i := int((seq - 1) / indexEvery)
+	s.mu.Lock()
+	if i+1 >= len(s.index) {
+		s.mu.Unlock()
+		return nil, false, nil
+	}
+	s.uses++
+	b := s.blocks[i]
+	if b == nil {
+		if s.blocks == nil {
+			s.blocks = map[int]*spillBlock{}
+		}
+		if len(s.blocks) >= cachedBlocks {
+			s.evictBlock()
+		}
+		b = &spillBlock{done: make(chan struct{})}
+		s.blocks[i] = b
+		from, to := s.index[i], s.index[i+1]
+		b.used = s.uses
+		s.mu.Unlock()
+		b.events, b.err = s.readBlock(uint32(i*indexEvery)+1, from, to, count)
+		close(b.done)
+	} else {
+		b.used = s.uses
+		s.mu.Unlock()
+		<-b.done
+	}
+	if b.err != nil {
+		return nil, true, b.err
+	}
+	return b.events[(seq-1)%indexEvery:], true, nil
+}
+
+// evictBlock drops the least recently read block, under mu.
+func (s *spillFile) evictBlock() {
+	oldest := -1
+	for i, b := range s.blocks {
+		if oldest < 0 || b.used < s.blocks[oldest].used {
+			oldest = i
+		}
+	}
+	delete(s.blocks, oldest)
+}
+
+// readBlock reads the block of the file between offsets from and to,
+// whose first sequence is first: in one read, into one allocation for
+// its bytes and one for its events.
+func (s *spillFile) readBlock(first uint32, from, to int64, count *encodeCount) ([]*Encoded, error) {
+	data := make([]byte, to-from)
+	if _, err := s.f.ReadAt(data, from); err != nil {
+		return nil, fmt.Errorf("reading event history spill file: %w", err)
+	}
+	recs := make([]diskRecord, indexEvery)
+	events := make([]*Encoded, 0, indexEvery)
+	for len(data) > 0 {
+		seq := first + uint32(len(events))
+		n, w := protowire.ConsumeVarint(data)
+		if w < 0 || n < 3 || n > uint64(len(data)-w) || len(events) == indexEvery {
+			return nil, fmt.Errorf("spill record at sequence %d: bad length", seq)
+		}
+		rec := &recs[len(events)]
+		e := &rec.enc
+		body := data[w : w+int(n) : w+int(n)]
+		if err := parseRecord(body, e); err != nil {
+			return nil, fmt.Errorf("spill record at sequence %d: %w", seq, err)
+		}
+		if e.seq != seq {
+			return nil, fmt.Errorf("spill file out of order: want sequence %d, found %d", seq, e.seq)
+		}
+		e.disk, e.count = &rec.dec, count
+		events = append(events, e)
+		data = data[w+int(n):]
+	}
+	if len(events) != indexEvery {
+		return nil, fmt.Errorf("spill block from sequence %d holds %d events, want %d", first, len(events), indexEvery)
+	}
+	return events, nil
+}
 
 // reader returns a reader positioned at sequence next.
 func (s *spillFile) reader(next uint32) (*spillReader, error) {
