@@ -184,8 +184,9 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 	}
 	size := uint32(len(b.ring))
 	// The slot about to be reused must be on disk first. The spiller
-	// starts at half a ring behind, so this wait is rare: only when the
-	// disk is slower than the publishers for a whole half ring. Without
+	// starts at half a ring and a block behind, so this wait is rare:
+	// only when the disk is slower than the publishers for the rest of
+	// the ring. Without
 	// history, every subscription must have taken it instead.
 	for b.last >= size && b.spilled < b.last+1-size && b.spillErr == nil {
 		if b.noHistory {
@@ -216,7 +217,9 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 	if b.onPublish != nil {
 		b.onPublish(env)
 	}
-	if b.last-b.spilled >= size/2 && !b.noHistory {
+	// The spiller keeps half a ring unspilled and writes whole blocks:
+	// wake it when it has one to write.
+	if b.last-b.spilled >= size/2+blockEvents && !b.noHistory {
 		b.wakeSpiller()
 	}
 	b.dropLagging()
@@ -387,11 +390,13 @@ func (b *Bus) spiller() {
 		// Keep half a ring unspilled: those events are likely read from
 		// memory before they are ever needed from disk, and an idle or
 		// short run never touches the disk at all.
+		// Spill whole blocks.
 		size := uint32(len(b.ring))
 		upTo := b.spilled
 		if b.last > size/2 {
 			upTo = max(upTo, b.last-size/2)
 		}
+		upTo -= upTo % blockEvents
 		envs = envs[:0]
 		for seq := b.spilled + 1; seq <= upTo; seq++ {
 			envs = append(envs, b.ring[seq&b.mask].Load())
@@ -465,7 +470,6 @@ type Subscription struct {
 	buf       []*Encoded
 	live      bool
 	dropped   chan struct{}
-	reader    *spillReader
 	closed    bool
 	wants     Form // the one form the reader uses, or 0 for the envelope
 }
@@ -602,48 +606,17 @@ func (s *Subscription) fill(ctx context.Context) error {
 }
 
 func (s *Subscription) fillFromDisk(spill *spillFile, next uint32) error {
-	events, ok, err := spill.block(next, &s.bus.encodes)
+	events, err := spill.block(next, &s.bus.encodes)
 	if err != nil {
 		return fmt.Errorf("reading event history at sequence %d: %w", next, err)
 	}
-	if ok {
-		s.buf = append(s.buf[:0], events...)
-		if s.wants == 0 {
-			for _, e := range s.buf {
-				if _, err := e.envelope(); err != nil {
-					return fmt.Errorf("reading event history at sequence %d: %w", e.seq, err)
-				}
+	s.buf = append(s.buf[:0], events...)
+	if s.wants == 0 {
+		for _, e := range s.buf {
+			if _, err := e.envelope(); err != nil {
+				return fmt.Errorf("reading event history at sequence %d: %w", e.seq, err)
 			}
 		}
-		s.fetched.Store(s.buf[len(s.buf)-1].seq)
-		return nil
-	}
-	if s.reader == nil || s.reader.next != next {
-		r, err := spill.reader(next)
-		if err != nil {
-			return err
-		}
-		s.reader = r
-	}
-	last, size := spill.flushed()
-	s.reader.limit(size)
-	s.buf = s.buf[:0]
-	for len(s.buf) < batch && s.reader.next <= last {
-		seq := s.reader.next
-		e, err := s.reader.read(&s.bus.encodes)
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		if err == nil && s.wants == 0 {
-			_, err = e.envelope()
-		}
-		if err != nil {
-			return fmt.Errorf("reading event history at sequence %d: %w", seq, err)
-		}
-		s.buf = append(s.buf, e)
-	}
-	if len(s.buf) == 0 {
-		return fmt.Errorf("reading event history at sequence %d: not on disk", next)
 	}
 	s.fetched.Store(s.buf[len(s.buf)-1].seq)
 	return nil

@@ -1,48 +1,54 @@
 package event
 
 import (
-	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"os"
+	"slices"
 	"sync"
-	"sync/atomic"
 
+	"github.com/klauspost/compress/s2"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// indexEvery is the distance in sequences between two remembered offsets of
-// the spill file: memory for the index is 8 bytes per indexEvery events.
-const indexEvery = 256
+// blockEvents is how many events the spill file holds in a block: the
+// unit it is written, compressed, indexed, read and kept in memory in.
+// The index takes 8 bytes a block.
+const blockEvents = 256
 
 // spillFile holds the part of a run's history that no longer fits in memory.
 // It is unlinked as soon as it is created, so nothing is left behind even
 // when hoist is killed.
 //
-// Each event is a record: its length as a varint, then a flags byte, the
-// event's level as a signed byte, its sequence as a varint, its protobuf
-// form (length-delimited) if spilled, and its JSON line (the rest) if
-// spilled. An event is spilled in the forms its readers have already made,
-// and in those that the bus's readers want (see Bus.spillForms).
+// It is a sequence of blocks, blockEvents events each: block i holds the
+// events from sequence i*blockEvents+1. A block is its events' records,
+// compressed with S2: an envelope's first hundred bytes are the same in
+// every event of a run, and the lines of a build's output have much in
+// common, so that a block shrinks several times, often ten, at a cost
+// below that of writing it whole (S2 compresses JSON lines at over 2 GB/s
+// a core). A long run so writes a fraction of its history to disk, where
+// it would otherwise be one of the largest writers.
+//
+// A record is its length as a varint, then a flags byte, the event's level
+// as a signed byte, its sequence as a varint, its protobuf form
+// (length-delimited) if spilled, and its JSON line (the rest) if spilled.
+// An event is spilled in the forms its readers have already made, and in
+// those that the bus's readers want (see Bus.spillForms).
 type spillFile struct {
 	f *os.File
 
-	mu      sync.Mutex
-	size    int64
-	index   []int64 // index[i] is the offset of sequence i*indexEvery+1
-	scratch []byte
-	// blocks are the complete blocks (indexEvery events each, block i
-	// from sequence i*indexEvery+1) last read, decoded once and shared by
-	// every subscription that reads them (see block), and uses counts
-	// their reads, to keep the most recently used.
+	mu    sync.Mutex
+	size  int64
+	index []int64 // index[i] is the offset of block i
+	// records and packed are the buffers of append.
+	records, packed []byte
+	// blocks are the blocks last read, decoded once and shared by every
+	// subscription that reads them (see block), and uses counts their
+	// reads, to keep the most recently used.
 	blocks map[int]*spillBlock
 	uses   uint64
-
-	last atomic.Uint32 // the last sequence written and readable
 }
 
 // cachedBlocks is how many blocks of the spill file are kept decoded in
@@ -78,28 +84,36 @@ func createSpill(dir, runID string) (*spillFile, error) {
 	return &spillFile{f: f}, nil
 }
 
-// append writes envs, whose first sequence is from, in one write, with the
-// encoded bytes they share with other readers, and in forms too.
+// append writes envs, whole blocks whose first sequence is from, in one
+// write, with the encoded bytes they share with other readers, and in
+// forms too.
 func (s *spillFile) append(from uint32, envs []*Encoded, forms Form) error {
+	if (from-1)%blockEvents != 0 || len(envs)%blockEvents != 0 {
+		return fmt.Errorf("spilling events %d to %d: not whole blocks of %d", from, from+uint32(len(envs))-1, blockEvents)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	buf := s.scratch[:0]
-	for i, e := range envs {
-		seq := from + uint32(i)
-		if (seq-1)%indexEvery == 0 {
-			s.index = append(s.index, s.size+int64(len(buf)))
+	out := s.packed[:0]
+	offsets := make([]int64, 0, len(envs)/blockEvents)
+	for b := 0; b < len(envs); b += blockEvents {
+		recs := s.records[:0]
+		for i, e := range envs[b : b+blockEvents] {
+			var err error
+			if recs, err = appendRecord(recs, e, forms); err != nil {
+				return fmt.Errorf("encoding event %d for the spill file: %w", from+uint32(b+i), err)
+			}
 		}
-		var err error
-		if buf, err = appendRecord(buf, e, forms); err != nil {
-			return fmt.Errorf("encoding event %d for the spill file: %w", seq, err)
-		}
+		s.records = recs
+		offsets = append(offsets, s.size+int64(len(out)))
+		out = slices.Grow(out, s2.MaxEncodedLen(len(recs)))
+		out = append(out, s2.Encode(out[len(out):cap(out)], recs)...)
 	}
-	if _, err := s.f.WriteAt(buf, s.size); err != nil {
+	if _, err := s.f.WriteAt(out, s.size); err != nil {
 		return fmt.Errorf("writing event history spill file: %w", err)
 	}
-	s.size += int64(len(buf))
-	s.scratch = buf[:0]
-	s.last.Store(from + uint32(len(envs)) - 1)
+	s.size += int64(len(out))
+	s.index = append(s.index, offsets...)
+	s.packed = out
 	return nil
 }
 
@@ -146,28 +160,19 @@ func appendRecord(buf []byte, e *Encoded, forms Form) ([]byte, error) {
 	return buf, nil
 }
 
-// flushed returns the last sequence on disk and the file size after it.
-func (s *spillFile) flushed() (uint32, int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.last.Load(), s.size
-}
-
 // close closes the file. Its name was removed when it was created, so
 // closing it frees its space on disk.
 func (s *spillFile) close() error { return s.f.Close() }
 
-// block returns the events of the block that holds sequence seq, the
-// first of them seq's, read from disk once for every subscription that
-// reads it while it is cached; count counts the encodings their readers
-// make. ok is false while the block is not completely written: it is
-// then read with a spillReader.
-func (s *spillFile) block(seq uint32, count *encodeCount) (events []*Encoded, ok bool, err error) {
-	i := int((seq - 1) / indexEvery)
+// block returns the events from sequence seq to the end of its block,
+// read from disk once for every subscription that reads the block while
+// it is kept; count counts the encodings their readers make.
+func (s *spillFile) block(seq uint32, count *encodeCount) ([]*Encoded, error) {
+	i := int((seq - 1) / blockEvents)
 	s.mu.Lock()
-	if i+1 >= len(s.index) {
+	if i >= len(s.index) {
 		s.mu.Unlock()
-		return nil, false, nil
+		return nil, fmt.Errorf("event %d is not in the spill file", seq)
 	}
 	s.uses++
 	b := s.blocks[i]
@@ -178,12 +183,14 @@ func (s *spillFile) block(seq uint32, count *encodeCount) (events []*Encoded, ok
 		if len(s.blocks) >= cachedBlocks {
 			s.evictBlock()
 		}
-		b = &spillBlock{done: make(chan struct{})}
+		b = &spillBlock{done: make(chan struct{}), used: s.uses}
 		s.blocks[i] = b
-		from, to := s.index[i], s.index[i+1]
-		b.used = s.uses
+		from, to := s.index[i], s.size
+		if i+1 < len(s.index) {
+			to = s.index[i+1]
+		}
 		s.mu.Unlock()
-		b.events, b.err = s.readBlock(uint32(i*indexEvery)+1, from, to, count)
+		b.events, b.err = s.readBlock(uint32(i*blockEvents)+1, from, to, count)
 		close(b.done)
 	} else {
 		b.used = s.uses
@@ -191,9 +198,9 @@ func (s *spillFile) block(seq uint32, count *encodeCount) (events []*Encoded, ok
 		<-b.done
 	}
 	if b.err != nil {
-		return nil, true, b.err
+		return nil, b.err
 	}
-	return b.events[(seq-1)%indexEvery:], true, nil
+	return b.events[(seq-1)%blockEvents:], nil
 }
 
 // evictBlock drops the least recently read block, under mu.
@@ -207,26 +214,36 @@ func (s *spillFile) evictBlock() {
 	delete(s.blocks, oldest)
 }
 
+// diskRecord is an event read back from disk: its encodings and, once
+// decoded, its envelope.
+type diskRecord struct {
+	enc Encoded
+	dec decoded
+}
+
 // readBlock reads the block of the file between offsets from and to,
-// whose first sequence is first: in one read, into one allocation for
-// its bytes and one for its events.
+// whose first sequence is first, in one read, and decodes it: one
+// allocation for its bytes, one for its events.
 func (s *spillFile) readBlock(first uint32, from, to int64, count *encodeCount) ([]*Encoded, error) {
-	data := make([]byte, to-from)
-	if _, err := s.f.ReadAt(data, from); err != nil {
+	packed := make([]byte, to-from)
+	if _, err := s.f.ReadAt(packed, from); err != nil {
 		return nil, fmt.Errorf("reading event history spill file: %w", err)
 	}
-	recs := make([]diskRecord, indexEvery)
-	events := make([]*Encoded, 0, indexEvery)
+	data, err := s2.Decode(nil, packed)
+	if err != nil {
+		return nil, fmt.Errorf("spill block from sequence %d: %w", first, err)
+	}
+	recs := make([]diskRecord, blockEvents)
+	events := make([]*Encoded, 0, blockEvents)
 	for len(data) > 0 {
 		seq := first + uint32(len(events))
 		n, w := protowire.ConsumeVarint(data)
-		if w < 0 || n < 3 || n > uint64(len(data)-w) || len(events) == indexEvery {
+		if w < 0 || n < 3 || n > uint64(len(data)-w) || len(events) == blockEvents {
 			return nil, fmt.Errorf("spill record at sequence %d: bad length", seq)
 		}
 		rec := &recs[len(events)]
 		e := &rec.enc
-		body := data[w : w+int(n) : w+int(n)]
-		if err := parseRecord(body, e); err != nil {
+		if err := parseRecord(data[w:w+int(n):w+int(n)], e); err != nil {
 			return nil, fmt.Errorf("spill record at sequence %d: %w", seq, err)
 		}
 		if e.seq != seq {
@@ -236,88 +253,10 @@ func (s *spillFile) readBlock(first uint32, from, to int64, count *encodeCount) 
 		events = append(events, e)
 		data = data[w+int(n):]
 	}
-	if len(events) != indexEvery {
-		return nil, fmt.Errorf("spill block from sequence %d holds %d events, want %d", first, len(events), indexEvery)
+	if len(events) != blockEvents {
+		return nil, fmt.Errorf("spill block from sequence %d holds %d events, want %d", first, len(events), blockEvents)
 	}
 	return events, nil
-}
-
-// reader returns a reader positioned at sequence next.
-func (s *spillFile) reader(next uint32) (*spillReader, error) {
-	s.mu.Lock()
-	i := int((next - 1) / indexEvery)
-	if i >= len(s.index) {
-		s.mu.Unlock()
-		return nil, fmt.Errorf("event %d is not in the spill file", next)
-	}
-	off, size := s.index[i], s.size
-	s.mu.Unlock()
-	r := &spillReader{f: s.f, off: off, next: uint32(i*indexEvery) + 1, br: bufio.NewReaderSize(nil, 64<<10)}
-	r.limit(size)
-	for r.next < next {
-		if _, err := r.read(nil); err != nil {
-			return nil, err
-		}
-	}
-	return r, nil
-}
-
-// spillReader reads a spill file sequentially, never past the bytes that
-// were completely written when limit was last called.
-type spillReader struct {
-	f     *os.File
-	off   int64 // offset of sequence next
-	next  uint32
-	br    *bufio.Reader
-	chunk []byte // the records read are cut from it
-}
-
-// limit lets the reader see the file up to size.
-func (r *spillReader) limit(size int64) {
-	r.br.Reset(io.NewSectionReader(r.f, r.off, size-r.off))
-}
-
-// readChunk is the size of the allocations that records are read into.
-const readChunk = 64 << 10
-
-// diskRecord is an event read back from disk: its encodings and, once
-// decoded, its envelope, in one allocation.
-type diskRecord struct {
-	enc Encoded
-	dec decoded
-}
-
-// read returns the next event, with the encoded forms it was spilled in;
-// count counts the encodings its readers make. Its envelope is not
-// decoded.
-func (r *spillReader) read(count *encodeCount) (*Encoded, error) {
-	n, err := binary.ReadUvarint(r.br)
-	if err != nil {
-		return nil, err
-	}
-	if n < 3 || n > math.MaxInt32 {
-		return nil, fmt.Errorf("spill record at sequence %d: bad length %d", r.next, n)
-	}
-	if cap(r.chunk)-len(r.chunk) < int(n) {
-		r.chunk = make([]byte, 0, max(readChunk, int(n)))
-	}
-	data := r.chunk[len(r.chunk) : len(r.chunk)+int(n) : len(r.chunk)+int(n)]
-	r.chunk = r.chunk[:len(r.chunk)+int(n)]
-	if _, err := io.ReadFull(r.br, data); err != nil {
-		return nil, err
-	}
-	rec := &diskRecord{}
-	e := &rec.enc
-	if err := parseRecord(data, e); err != nil {
-		return nil, fmt.Errorf("spill record at sequence %d: %w", r.next, err)
-	}
-	if e.seq != r.next {
-		return nil, fmt.Errorf("spill file out of order: want sequence %d, found %d", r.next, e.seq)
-	}
-	e.disk, e.count = &rec.dec, count
-	r.off += int64(protowire.SizeVarint(n)) + int64(n)
-	r.next++
-	return e, nil
 }
 
 // parseRecord reads a spill record's body into e.
