@@ -186,8 +186,8 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 	// The slot about to be reused must be on disk first. The spiller
 	// starts at half a ring and a block behind, so this wait is rare:
 	// only when the disk is slower than the publishers for the rest of
-	// the ring. Without
-	// history, every subscription must have taken it instead.
+	// the ring. Without history, every subscription must have taken it
+	// instead.
 	for b.last >= size && b.spilled < b.last+1-size && b.spillErr == nil {
 		if b.noHistory {
 			if need := b.last + 1 - size; b.takenTo >= need || b.taken() >= need {
@@ -389,8 +389,7 @@ func (b *Bus) spiller() {
 		}
 		// Keep half a ring unspilled: those events are likely read from
 		// memory before they are ever needed from disk, and an idle or
-		// short run never touches the disk at all.
-		// Spill whole blocks.
+		// short run never touches the disk at all. Spill whole blocks.
 		size := uint32(len(b.ring))
 		upTo := b.spilled
 		if b.last > size/2 {
