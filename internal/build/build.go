@@ -18,6 +18,28 @@ type Output interface {
 	Line(line string, step *Step)
 }
 
+// LinesOutput is an Output that also takes many lines at once, without a
+// step: all those that one read of a build program's output gave.
+type LinesOutput interface {
+	Output
+	// Lines reports lines of output in order, as Line does each with no
+	// step. It must not keep the slice.
+	Lines(lines []string)
+}
+
+// LinesTo returns the function that reports lines to out: all at once for a
+// LinesOutput, else one by one.
+func LinesTo(out Output) func(lines []string) {
+	if lo, ok := out.(LinesOutput); ok {
+		return lo.Lines
+	}
+	return func(lines []string) {
+		for _, l := range lines {
+			out.Line(l, nil)
+		}
+	}
+}
+
 // Step is one instruction of a build.
 type Step struct {
 	Index, Total int

@@ -176,25 +176,81 @@ func (b *Bus) Last() uint32 {
 // every envelope a subscriber receives, must not be modified. Publishing
 // after End drops the event and returns nil.
 func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
+	rec := &record{}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.ended {
 		b.log.Warn("event published after the run ended", "event", ev)
 		return nil
 	}
-	size := uint32(len(b.ring))
-	// The slot about to be reused must be on disk first. The spiller
-	// starts at half a ring and a block behind, so this wait is rare:
-	// only when the disk is slower than the publishers for the rest of
-	// the ring. Without history, every subscription must have taken it
-	// instead.
-	for b.last >= size && b.spilled < b.last+1-size && b.spillErr == nil {
-		if b.noHistory {
-			if need := b.last + 1 - size; b.takenTo >= need || b.taken() >= need {
-				break
+	b.waitForSlot()
+	b.append(ev, rec, b.clock.Now())
+	b.changed.Wake()
+	return &rec.env
+}
+
+// PublishAll publishes evs in order, as Publish does each, as one step:
+// for events that arrived together, such as the lines of a build's output
+// read at once. They share one timestamp, the time they are published,
+// and their envelopes, timestamps and encodings are one allocation. Only
+// on a bus without history may it wait midway, as Publish does; the
+// events before that wait are then published first, and those after it
+// are stamped when it ends.
+func (b *Bus) PublishAll(evs []*pb.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	recs := make([]record, len(evs))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ended {
+		b.log.Warn("events published after the run ended", "events", len(evs), "first", evs[0])
+		return
+	}
+	now := b.clock.Now()
+	for i, ev := range evs {
+		if b.mustWait() {
+			if i > 0 {
+				// The subscribers waited on must first see this
+				// batch's events.
+				b.changed.Wake()
 			}
-			// Wait until a quarter of the ring is free, not a slot:
-			// the publisher then wakes once for many events.
+			b.waitForSlot()
+			now = b.clock.Now()
+		}
+		b.append(ev, &recs[i], now)
+	}
+	b.changed.Wake()
+}
+
+// mustWait reports whether the ring's next slot still holds an event that
+// must leave it first: on a bus with history, one not yet on disk; without
+// history, one that an open subscription has not yet taken. It is called
+// under mu.
+func (b *Bus) mustWait() bool {
+	size := uint32(len(b.ring))
+	if b.last < size || b.spillErr != nil || b.spilled >= b.last+1-size {
+		return false
+	}
+	if b.noHistory {
+		need := b.last + 1 - size
+		return b.takenTo < need && b.taken() < need
+	}
+	return true
+}
+
+// waitForSlot waits until the ring's next slot may be reused: until the
+// event in it is on disk, or, without history, taken by every open
+// subscription. The spiller starts at half a ring and a block behind, so
+// this wait is rare: only when the disk is slower than the publishers for
+// the rest of the ring. It is called under mu, which it releases while
+// waiting.
+func (b *Bus) waitForSlot() {
+	for b.mustWait() {
+		size := uint32(len(b.ring))
+		if b.noHistory {
+			// Wait until a quarter of the ring is free, not a slot: the
+			// publisher then wakes once for many events.
 			b.taking, b.takeTo = true, b.last+1-size+size/4
 		} else {
 			b.wakeSpiller()
@@ -202,11 +258,15 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 		b.spillAdvance.Wait()
 	}
 	b.taking = false
+}
+
+// append stamps ev with the next sequence and the time now, fills rec with
+// its envelope and puts it in the ring. It is called under mu, once the
+// ring's next slot is free; the caller wakes the subscribers.
+func (b *Bus) append(ev *pb.Event, rec *record, now time.Time) {
 	b.last++
 	ev.Sequence = b.last
-	// The envelope, its timestamp and its encodings are one allocation.
-	rec := &record{enc: Encoded{count: &b.encodes}}
-	now := b.clock.Now()
+	rec.enc.count = &b.encodes
 	rec.ts.Seconds, rec.ts.Nanos = now.Unix(), int32(now.Nanosecond())
 	ev.Timestamp = &rec.ts
 	env := &rec.env
@@ -219,12 +279,10 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 	}
 	// The spiller keeps half a ring unspilled and writes whole blocks:
 	// wake it when it has one to write.
-	if b.last-b.spilled >= size/2+blockEvents && !b.noHistory {
+	if b.last-b.spilled >= uint32(len(b.ring))/2+blockEvents && !b.noHistory {
 		b.wakeSpiller()
 	}
 	b.dropLagging()
-	b.changed.Wake()
-	return env
 }
 
 // dropLagging drops the live subscribers that fell behind by more than

@@ -239,8 +239,16 @@ func TestPublishAfterEndIsDropped(t *testing.T) {
 // TestWithoutHistory checks that a bus without history loses no event to
 // followers that fall far behind its memory, by holding its publisher back,
 // and writes nothing to disk: the followers read the envelope, so anything
-// spilled would have been encoded to protobuf.
+// spilled would have been encoded to protobuf. The events are published one
+// by one, and in batches larger than the bus's memory, which must wait
+// midway.
 func TestWithoutHistory(t *testing.T) {
+	for _, batch := range []int{1, 700} {
+		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) { testWithoutHistory(t, batch) })
+	}
+}
+
+func testWithoutHistory(t *testing.T, batch int) {
 	const total, readers = 30_000, 2
 	b := testutil.NewBus(t, event.WithMemory(512), event.WithoutHistory())
 	got := make([][]uint32, readers)
@@ -269,9 +277,7 @@ func TestWithoutHistory(t *testing.T) {
 		})
 		<-started
 	}
-	for i := range total {
-		b.Publish(testutil.LogEvent("app", fmt.Sprint(i)))
-	}
+	publish(b, total, batch)
 	b.End()
 	wg.Wait()
 	close(errs)
@@ -297,6 +303,58 @@ func TestWithoutHistory(t *testing.T) {
 	defer late.Close()
 	if _, err := late.Next(t.Context()); err == nil || errors.Is(err, io.EOF) {
 		t.Errorf("late subscriber's first Next = %v; want an error, the history being gone", err)
+	}
+}
+
+// publish publishes total log events, with Publish for a batch of 1, else
+// with PublishAll in batches of that many.
+func publish(b *event.Bus, total, batch int) {
+	evs := make([]*pb.Event, 0, batch)
+	for i := range total {
+		ev := testutil.LogEvent("app", fmt.Sprint(i))
+		if batch == 1 {
+			b.Publish(ev)
+			continue
+		}
+		if evs = append(evs, ev); len(evs) == batch || i == total-1 {
+			b.PublishAll(evs)
+			evs = evs[:0]
+		}
+	}
+}
+
+// TestPublishAll publishes batches on a bus with history, each larger than
+// its memory, so that each waits midway for the spiller: each batch's
+// events get the next sequences and one timestamp, and a follower and a
+// late subscriber, which reads the first from disk, get every one.
+func TestPublishAll(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2023, 10, 27, 12, 0, 0, 0, time.UTC)}
+	b := testutil.NewBus(t, event.WithMemory(512), event.WithClock(clock))
+	follower := b.Follower(0)
+	defer follower.Close()
+	b.PublishAll(nil) // nothing
+	for i := range 10 {
+		evs := make([]*pb.Event, 600)
+		for j := range evs {
+			evs[j] = testutil.LogEvent("app", fmt.Sprint(i, j))
+		}
+		b.PublishAll(evs)
+		clock.t = clock.t.Add(time.Second)
+	}
+	b.End()
+	late := b.Subscribe(0)
+	defer late.Close()
+	for name, sub := range map[string]*event.Subscription{"follower": follower, "late": late} {
+		got := collect(t, sub, 1)
+		if len(got) != 6000 {
+			t.Fatalf("%s got %d events, want 6000", name, len(got))
+		}
+		for i, env := range got {
+			want := time.Date(2023, 10, 27, 12, 0, i/600, 0, time.UTC)
+			if ts := env.Event.Timestamp.AsTime(); !ts.Equal(want) || env.Event.GetBuildEvent().GetLog() != fmt.Sprint(i/600, i%600) {
+				t.Fatalf("%s: event %d at %v with log %q, want %v and %q", name, i+1, ts, env.Event.GetBuildEvent().GetLog(), want, fmt.Sprint(i/600, i%600))
+			}
+		}
 	}
 }
 

@@ -5,7 +5,7 @@
 package proc
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -28,6 +28,18 @@ func (e *StartError) Unwrap() error { return e.Err }
 // line; cmd.Stdin, when set, is the program's input. When the context ends,
 // the process group gets SIGTERM, then SIGKILL 5 s later.
 func Run(cmd *exec.Cmd, line func(string), keep int) ([]string, error) {
+	return RunLines(cmd, func(lines []string) {
+		for _, l := range lines {
+			line(l)
+		}
+	}, keep)
+}
+
+// RunLines is Run with the lines of each read of the program's output
+// passed on together, in order: a program that prints fast gives hundreds
+// at a time. lines must not keep the slice, which is reused, but may keep
+// the strings.
+func RunLines(cmd *exec.Cmd, lines func([]string), keep int) ([]string, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
@@ -50,29 +62,77 @@ func Run(cmd *exec.Cmd, line func(string), keep int) ([]string, error) {
 	// wrote nothing, lets the scan see EOF when the program's copy closes;
 	// the read end is closed once read. Neither close can lose output.
 	_ = pw.Close()
-	tail := scan(pr, line, keep)
+	tail := scan(pr, lines, keep)
 	_ = pr.Close()
 	return tail, cmd.Wait()
 }
 
-// scan passes every line of r on and returns the last keep.
-func scan(r io.Reader, line func(string), keep int) []string {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+const (
+	// readSize is how much of a program's output scan reads at once.
+	readSize = 64 << 10
+	// MaxLine is the longest line scan passes on whole; a longer one is
+	// passed on in pieces of this length.
+	MaxLine = 1 << 20
+)
+
+// scan passes every line of r on, those of each read together, and
+// returns the last keep. The lines of one read are substrings of one
+// string: one allocation, not one a line. A read error ends the output as
+// EOF does, with the last line even if it has no newline.
+func scan(r io.Reader, lines func([]string), keep int) []string {
+	buf := make([]byte, readSize)
 	last := make([]string, max(keep, 1)) // the latest at n-1 (mod len)
 	n := 0
-	for sc.Scan() {
-		l := strings.TrimRight(sc.Text(), "\r")
-		line(l)
-		last[n%len(last)] = l
-		n++
+	var batch []string
+	pass := func(text string, whole bool) {
+		batch = batch[:0]
+		for text != "" {
+			l := text
+			if i := strings.IndexByte(text, '\n'); i >= 0 {
+				l, text = text[:i], text[i+1:]
+			} else if whole {
+				text = ""
+			} else {
+				break
+			}
+			l = strings.TrimRight(l, "\r")
+			batch = append(batch, l)
+			last[n%len(last)] = l
+			n++
+		}
+		lines(batch)
 	}
-	// A line over the scanner's limit ends scanning; drain the rest so the
-	// program does not block on a full pipe. Should the drain itself fail,
-	// the caller closes the read end, and the program's writes then fail
-	// instead of blocking, so its error has nothing to add.
-	if sc.Err() != nil {
-		_, _ = io.Copy(io.Discard, r)
+	start, end := 0, 0 // buf[start:end] is read, not yet passed on, and holds no newline
+	for {
+		m, err := r.Read(buf[end:])
+		// Only the bytes just read can hold a newline: those before
+		// them hold none.
+		if i := bytes.LastIndexByte(buf[end:end+m], '\n'); i >= 0 {
+			pass(string(buf[start:end+i+1]), false)
+			start = end + i + 1
+		}
+		end += m
+		if err != nil {
+			if start < end {
+				pass(string(buf[start:end]), true)
+			}
+			break
+		}
+		switch {
+		case start == end:
+			start, end = 0, 0
+		case end < len(buf):
+		case start > 0:
+			// Room for the rest of a line.
+			end = copy(buf, buf[start:end])
+			start = 0
+		case len(buf) < MaxLine:
+			buf = append(buf, make([]byte, min(len(buf), MaxLine-len(buf)))...)
+		default:
+			// A line of MaxLine bytes and more: pass this much on.
+			pass(string(buf), true)
+			start, end = 0, 0
+		}
 	}
 	tail := make([]string, 0, min(n, keep))
 	for i := max(0, n-keep); i < n; i++ {

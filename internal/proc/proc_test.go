@@ -3,10 +3,12 @@ package proc
 import (
 	"context"
 	"errors"
+	"io"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -53,5 +55,47 @@ func TestRunKeepsAStdoutOfTheCaller(t *testing.T) {
 	}
 	if out.String() != "KIND: A\n" || !slices.Equal(got, []string{"note"}) || !slices.Equal(tail, []string{"note"}) {
 		t.Errorf("stdout %q, lines %q, tail %q", out.String(), got, tail)
+	}
+}
+
+func TestScanSplitsReadsIntoLines(t *testing.T) {
+	long := strings.Repeat("x", MaxLine+10)
+	for _, tc := range []struct {
+		name, in string
+		want     []string
+	}{
+		{"lines", "a\r\n\nb\n", []string{"a", "", "b"}},
+		{"last line without newline", "a\nb", []string{"a", "b"}},
+		{"empty", "", nil},
+		{"a line over MaxLine in pieces", "a\n" + long + "\nb\n", []string{"a", long[:MaxLine], long[MaxLine:], "b"}},
+	} {
+		for _, r := range []struct {
+			name string
+			r    io.Reader
+		}{{"whole", strings.NewReader(tc.in)}, {"a byte a read", iotest.OneByteReader(strings.NewReader(tc.in))}} {
+			t.Run(tc.name+"/"+r.name, func(t *testing.T) {
+				var got []string
+				tail := scan(r.r, func(ls []string) { got = append(got, ls...) }, 2)
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("lines %.40q, want %.40q", got, tc.want)
+				}
+				if want := tc.want[max(0, len(tc.want)-2):]; !slices.Equal(tail, want) {
+					t.Errorf("tail %.40q, want %.40q", tail, want)
+				}
+			})
+		}
+	}
+}
+
+func TestRunLinesPassesAReadAtOnce(t *testing.T) {
+	var calls, lines int
+	_, err := RunLines(exec.CommandContext(t.Context(), "/bin/sh", "-c", `seq 1 10000`),
+		func(ls []string) { calls++; lines += len(ls) }, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// seq writes 4 KiB and more at a time: far fewer reads than lines.
+	if lines != 10000 || calls > 1000 {
+		t.Errorf("%d lines in %d calls, want 10000 in at most 1000", lines, calls)
 	}
 }

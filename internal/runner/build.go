@@ -278,6 +278,7 @@ func (b *Builds) build(ctx context.Context, a *config.Artifact) (build.Result, b
 type output struct {
 	b     *Builds
 	image string
+	batch []*pb.Event // Lines's, reused
 }
 
 func (o *output) Line(line string, step *build.Step) {
@@ -290,6 +291,22 @@ func (o *output) Line(line string, step *build.Step) {
 	ev.payload.BuildEvent = &ev.build
 	ev.event.Payload = &ev.payload
 	o.b.Bus.Publish(&ev.event)
+}
+
+// Lines publishes the events of many lines at once, with one allocation
+// for them all.
+func (o *output) Lines(lines []string) {
+	evs := make([]logEvent, len(lines))
+	o.batch = o.batch[:0]
+	for i, line := range lines {
+		ev := &evs[i]
+		ev.build = pb.BuildEvent{Image: o.image, Status: pb.Status_IN_PROGRESS, Log: line}
+		ev.payload.BuildEvent = &ev.build
+		ev.event.Payload = &ev.payload
+		o.batch = append(o.batch, &ev.event)
+	}
+	o.b.Bus.PublishAll(o.batch)
+	clear(o.batch) // the reused slice must not keep the events alive
 }
 
 // logEvent is the event of one line of build output, with its payload.

@@ -19,6 +19,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/build/custom"
 	"github.com/hoist-dev/hoist/internal/config"
 	"github.com/hoist-dev/hoist/internal/fault"
+	"github.com/hoist-dev/hoist/internal/proc"
 )
 
 // fakeDigester answers with fixed digests and records what it was asked.
@@ -249,8 +250,9 @@ func running(pid int) bool {
 	return strings.TrimSpace(rest)[0] != 'Z'
 }
 
-// TestBuildLongLine gives a line longer than the output reader takes: the
-// build still ends, instead of the command blocking on a full pipe.
+// TestBuildLongLine gives a line longer than proc.MaxLine: it is reported
+// in pieces of that length, and the output after it too, instead of being
+// lost or the command blocking on a full pipe.
 func TestBuildLongLine(t *testing.T) {
 	a := artifact(t, `echo before; head -c 2000000 /dev/zero | tr '\0' a; echo; echo after`)
 	out := newLines()
@@ -261,7 +263,8 @@ func TestBuildLongLine(t *testing.T) {
 	if got.Digest != "sha256:local" {
 		t.Errorf("result %v", got)
 	}
-	if diff := cmp.Diff([]string{"before"}, out.all()); diff != "" {
+	want := []string{"before", strings.Repeat("a", proc.MaxLine), strings.Repeat("a", 2000000-proc.MaxLine), "after"}
+	if diff := cmp.Diff(want, out.all()); diff != "" {
 		t.Errorf("output (-want +got):\n%s", diff)
 	}
 }
