@@ -120,7 +120,8 @@ type Bus struct {
 	spillAdvance *sync.Cond    // signalled when spilled grows, or a subscriber takes events (WithoutHistory)
 	spillErr     error
 
-	encodes encodeCount
+	encodes *encoding
+	slab    []byte // for the forms encoded as events are published (see inSlab)
 	// readers counts the open subscriptions that need each form, to
 	// choose the forms of the spill file (spillForms): the protobuf form
 	// for those that want it alone or decode the envelope, the JSON form
@@ -141,6 +142,7 @@ func New(opts ...Option) (*Bus, error) {
 		}
 		b.runID = id.String()
 	}
+	b.encodes = newEncoding(b.runID)
 	size := uint32(2 * batch)
 	for int(size) < b.memory {
 		size <<= 1
@@ -266,13 +268,19 @@ func (b *Bus) waitForSlot() {
 func (b *Bus) append(ev *pb.Event, rec *record, now time.Time) {
 	b.last++
 	ev.Sequence = b.last
-	rec.enc.count = &b.encodes
+	rec.enc.bus = b.encodes
 	rec.ts.Seconds, rec.ts.Nanos = now.Unix(), int32(now.Nanosecond())
 	ev.Timestamp = &rec.ts
 	env := &rec.env
 	env.ApiVersion, env.Kind, env.EventId, env.Event = APIVersion, Kind, b.runID, ev
 	rec.enc.env, rec.enc.seq = env, b.last
 	rec.enc.level, rec.enc.terminal = LevelOf(ev), ev.GetTerminationEvent() != nil
+	if b.readers[1].Load() > 0 {
+		// A reader wants the JSON form: made now, it needs no lock
+		// between the readers that share it.
+		b.encodes.json.Add(1)
+		rec.enc.json.preset(inSlabOf(&b.slab, func(dst []byte) ([]byte, error) { return b.encodes.appendJSON(dst, env) }))
+	}
 	b.ring[b.last&b.mask].Store(&rec.enc)
 	if b.onPublish != nil {
 		b.onPublish(env)
@@ -663,7 +671,7 @@ func (s *Subscription) fill(ctx context.Context) error {
 }
 
 func (s *Subscription) fillFromDisk(spill *spillFile, next uint32) error {
-	events, err := spill.block(next, &s.bus.encodes)
+	events, err := spill.block(next, s.bus.encodes)
 	if err != nil {
 		return fmt.Errorf("reading event history at sequence %d: %w", next, err)
 	}

@@ -66,6 +66,39 @@ func TestAppendJSONMatchesProtojson(t *testing.T) {
 	}
 }
 
+// TestBusJSONMatchesAppendJSON checks the JSON a bus writes for its events,
+// with their shared head copied and a timestamp's second kept, against
+// AppendJSON, on random envelopes: most with the bus's head and one of a
+// few seconds, as a run's events have, the others as they come.
+func TestBusJSONMatchesAppendJSON(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	f := newFiller(seed, "")
+	enc := newEncoding("0192f6a4-7c1e-7d2a-9b3c-4d5e6f708192")
+	if enc.head == nil {
+		t.Fatal("no head for a valid run id")
+	}
+	for i := range 3000 {
+		env := &pb.Envelope{}
+		f.fill(env.ProtoReflect(), 0)
+		if i%4 != 0 {
+			env.ApiVersion, env.Kind, env.EventId = APIVersion, Kind, enc.runID
+			if ts := env.GetEvent().GetTimestamp(); ts != nil {
+				ts.Seconds = 1698400000 + int64(f.r.IntN(3))
+			}
+		}
+		prefix := []byte("prefix ")
+		want, wantErr := AppendJSON(prefix, env)
+		got, err := enc.appendJSON(prefix, env)
+		if (err != nil) != (wantErr != nil) || !bytes.Equal(got, want) {
+			t.Fatalf("seed %d, event %v:\nbus:        %s (error %v)\nAppendJSON: %s (error %v)", seed, env, got, err, want, wantErr)
+		}
+	}
+	if bad := newEncoding("bad \xff id"); bad.head != nil {
+		t.Errorf("a run id that is not UTF-8 has the head %q", bad.head)
+	}
+}
+
 // TestAppendJSONErrors checks the events protojson refuses to write:
 // strings that are not valid UTF-8, anywhere in the event, and timestamps
 // out of range. AppendJSON refuses them too and leaves the buffer as it
@@ -345,7 +378,8 @@ func (f *filler) scalar(fd protoreflect.FieldDescriptor) protoreflect.Value {
 }
 
 // BenchmarkAppendJSON measures the JSON of the commonest event, a build
-// output line, as hoist writes it and, for comparison, as protojson does.
+// output line, as hoist writes it (alone, and as a bus writes its events,
+// copying what they share) and, for comparison, as protojson does.
 func BenchmarkAppendJSON(b *testing.B) {
 	env := &pb.Envelope{ApiVersion: APIVersion, Kind: Kind, EventId: "0192f6a4-7c1e-7d2a-9b3c-4d5e6f708192",
 		Event: &pb.Event{Sequence: 1234, Timestamp: timestamppb.New(time.Date(2023, 10, 27, 10, 5, 0, 123456789, time.UTC)),
@@ -356,6 +390,7 @@ func BenchmarkAppendJSON(b *testing.B) {
 		append func([]byte, *pb.Envelope) ([]byte, error)
 	}{
 		{"encoder=hoist", AppendJSON},
+		{"encoder=bus", newEncoding(env.EventId).appendJSON},
 		{"encoder=protojson", func(b []byte, env *pb.Envelope) ([]byte, error) {
 			return protojson.MarshalOptions{}.MarshalAppend(b, env)
 		}},

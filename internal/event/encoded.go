@@ -14,9 +14,11 @@ import (
 
 // Encoded is one event of a bus with its two encoded forms: its JSON line
 // (as AppendJSON writes it, without the newline) and its protobuf bytes (as
-// proto.Marshal gives them). Each is made at most once, by the first reader
-// that asks for it, and then shared by every reader: the event log file,
-// stdout, the Event API's subscribers, the push client and the spill file.
+// proto.Marshal gives them). Each is made at most once, and then shared by
+// every reader: the event log file, stdout, the Event API's subscribers,
+// the push client and the spill file. The JSON form is made as the event
+// is published while a subscription wants it alone (Wants); any other
+// form, by the first reader that asks for it.
 // Like the envelope, the bytes must not be modified.
 //
 // An event read back from the spill file comes with the forms it was
@@ -28,7 +30,7 @@ type Encoded struct {
 	level    slog.Level
 	env      *pb.Envelope
 	disk     *decoded // for an event read back from disk: its envelope, once decoded
-	count    *encodeCount
+	bus      *encoding
 	json     lazyBytes
 	proto    lazyBytes
 }
@@ -40,9 +42,10 @@ type decoded struct {
 	err  error
 }
 
-// lazyBytes is an encoding made once.
+// lazyBytes is an encoding made once: by the first reader that asks for
+// it, or before the event is shared (preset).
 type lazyBytes struct {
-	once  sync.Once
+	mu    sync.Mutex // held while it is made
 	ready atomic.Bool // b and err are set
 	b     []byte
 	err   error
@@ -50,11 +53,22 @@ type lazyBytes struct {
 
 // get returns the encoding, made by enc if it is the first call.
 func (l *lazyBytes) get(enc func() ([]byte, error)) ([]byte, error) {
-	l.once.Do(func() {
+	if l.ready.Load() {
+		return l.b, l.err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.ready.Load() {
 		l.b, l.err = enc()
 		l.ready.Store(true)
-	})
+	}
 	return l.b, l.err
+}
+
+// preset sets the encoding of an event that no other goroutine can see yet.
+func (l *lazyBytes) preset(b []byte, err error) {
+	l.b, l.err = b, err
+	l.ready.Store(true)
 }
 
 // made returns the encoding if it has already been made without error.
@@ -65,17 +79,50 @@ func (l *lazyBytes) made() ([]byte, bool) {
 	return l.b, true
 }
 
-// set gives the encoding, read back from disk.
+// set gives the encoding, read back from disk, unless it is made.
 func (l *lazyBytes) set(b []byte) {
-	l.once.Do(func() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.ready.Load() {
 		l.b = b
 		l.ready.Store(true)
-	})
+	}
 }
 
-// encodeCount counts the encodings a bus has made.
-type encodeCount struct {
+// encoding is what a bus's events share for their encodings: the counts of
+// the encodings made, and what every event's JSON form starts with.
+type encoding struct {
 	json, proto atomic.Uint64
+	// runID is the event_id of every event, and head the JSON form of
+	// every envelope up to its event: from '{' to `"event":`. head is nil
+	// if it could not be encoded.
+	runID string
+	head  []byte
+	// second is the text of the second of the last timestamp written.
+	second atomic.Pointer[secondText]
+}
+
+func newEncoding(runID string) *encoding {
+	e := &encoding{runID: runID}
+	if b, err := appendEnvelope(nil, &pb.Envelope{ApiVersion: APIVersion, Kind: Kind, EventId: runID}); err == nil {
+		e.head = append(b[:len(b)-1], `,"event":`...)
+	}
+	return e
+}
+
+// appendJSON appends env's JSON form, as AppendJSON does, with what it
+// shares with every event of the bus copied instead of written anew: the
+// envelope's fields up to the event, and a timestamp's second.
+func (c *encoding) appendJSON(b []byte, env *pb.Envelope) ([]byte, error) {
+	if c.head == nil || env.Event == nil || env.ApiVersion != APIVersion || env.Kind != Kind || env.EventId != c.runID {
+		return AppendJSON(b, env)
+	}
+	w := jsonWriter{b: append(b, c.head...), second: &c.second}
+	w.messageEvent(env.Event)
+	if w.err != nil {
+		return b, w.err
+	}
+	return append(w.b, '}'), nil
 }
 
 // A Form is an encoded form of an event, for Wants.
@@ -137,8 +184,8 @@ func (e *Encoded) JSON() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.count.json.Add(1)
-		return inSlab(func(b []byte) ([]byte, error) { return AppendJSON(b, env) })
+		e.bus.json.Add(1)
+		return inSlab(func(b []byte) ([]byte, error) { return e.bus.appendJSON(b, env) })
 	})
 }
 
@@ -151,7 +198,7 @@ func (e *Encoded) Proto() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.count.proto.Add(1)
+		e.bus.proto.Add(1)
 		return inSlab(func(b []byte) ([]byte, error) { return appendProto(b, env) })
 	})
 }
@@ -159,6 +206,8 @@ func (e *Encoded) Proto() ([]byte, error) {
 // Encodings are cut from slabs, one allocation for the encodings of many
 // events instead of one each. A slab is taken by one encoder at a time; the
 // bytes before its length were handed out and are never written again.
+// Readers take slabs from a pool; the bus has one of its own for the forms
+// it encodes as it publishes.
 var slabs = sync.Pool{New: func() any { return new([]byte) }}
 
 const (
@@ -178,6 +227,11 @@ func inSlab(enc func([]byte) ([]byte, error)) ([]byte, error) {
 		s = new([]byte)
 	}
 	defer slabs.Put(s)
+	return inSlabOf(s, enc)
+}
+
+// inSlabOf is inSlab with the slab s, which the caller holds.
+func inSlabOf(s *[]byte, enc func([]byte) ([]byte, error)) ([]byte, error) {
 	if cap(*s)-len(*s) < slabTail {
 		*s = make([]byte, 0, slabSize)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -21,6 +22,15 @@ import (
 type jsonWriter struct {
 	b   []byte
 	err error
+	// second, if set, keeps the text of the last second a timestamp
+	// wrote: the events of a run are mostly many a second.
+	second *atomic.Pointer[secondText]
+}
+
+// secondText is a timestamp's text up to its second, "2006-01-02T15:04:05".
+type secondText struct {
+	secs int64
+	text [19]byte
 }
 
 // name appends a field's quoted name and colon, after a comma unless it is
@@ -46,9 +56,24 @@ func (w *jsonWriter) int32(v int32) { w.b = strconv.AppendInt(w.b, int64(v), 10)
 
 // timestamp appends a google.protobuf.Timestamp.
 func (w *jsonWriter) timestamp(secs int64, nanos int32) {
+	if w.second != nil {
+		if s := w.second.Load(); s != nil && s.secs == secs && nanos >= 0 && nanos <= maxNanos {
+			w.b = appendNanos(append(append(w.b, '"'), s.text[:]...), int(nanos))
+			return
+		}
+	}
+	start := len(w.b)
 	var err error
-	if w.b, err = appendTimestamp(w.b, secs, int64(nanos)); err != nil && w.err == nil {
-		w.err = err
+	if w.b, err = appendTimestamp(w.b, secs, int64(nanos)); err != nil {
+		if w.err == nil {
+			w.err = err
+		}
+		return
+	}
+	if w.second != nil {
+		s := &secondText{secs: secs}
+		copy(s.text[:], w.b[start+1:])
+		w.second.Store(s)
 	}
 }
 
@@ -85,9 +110,14 @@ func appendTimestamp(b []byte, secs, nanos int64) ([]byte, error) {
 	b = append2(b, minute)
 	b = append(b, ':')
 	b = append2(b, sec)
-	if nanos != 0 {
+	return appendNanos(b, int(nanos)), nil
+}
+
+// appendNanos ends a timestamp's text after its second: the fraction of
+// nanos, from 0 to 999,999,999, in 0, 3, 6 or 9 digits, 'Z' and the quote.
+func appendNanos(b []byte, n int) []byte {
+	if n != 0 {
 		b = append(b, '.')
-		n := int(nanos)
 		b = append2(b, n/10_000_000)
 		b = append(b, byte('0'+n/1_000_000%10))
 		if n %= 1_000_000; n != 0 {
@@ -99,7 +129,7 @@ func appendTimestamp(b []byte, secs, nanos int64) ([]byte, error) {
 			}
 		}
 	}
-	return append(b, 'Z', '"'), nil
+	return append(b, 'Z', '"')
 }
 
 // append2 appends n, from 0 to 99, as two digits.

@@ -167,8 +167,8 @@ func (s *spillFile) close() error { return s.f.Close() }
 
 // block returns the events from sequence seq to the end of its block,
 // read from disk once for every subscription that reads the block while
-// it is kept; count counts the encodings their readers make.
-func (s *spillFile) block(seq uint32, count *encodeCount) ([]*Encoded, error) {
+// it is kept; enc is what their encodings share.
+func (s *spillFile) block(seq uint32, enc *encoding) ([]*Encoded, error) {
 	i := int((seq - 1) / blockEvents)
 	s.mu.Lock()
 	if i >= len(s.index) {
@@ -191,7 +191,7 @@ func (s *spillFile) block(seq uint32, count *encodeCount) ([]*Encoded, error) {
 			to = s.index[i+1]
 		}
 		s.mu.Unlock()
-		b.events, b.err = s.readBlock(uint32(i*blockEvents)+1, from, to, count)
+		b.events, b.err = s.readBlock(uint32(i*blockEvents)+1, from, to, enc)
 		close(b.done)
 	} else {
 		b.used = s.uses
@@ -225,7 +225,7 @@ type diskRecord struct {
 // readBlock reads the block of the file between offsets from and to,
 // whose first sequence is first, in one read, and decodes it: one
 // allocation for its bytes, one for its events.
-func (s *spillFile) readBlock(first uint32, from, to int64, count *encodeCount) ([]*Encoded, error) {
+func (s *spillFile) readBlock(first uint32, from, to int64, enc *encoding) ([]*Encoded, error) {
 	packed := make([]byte, to-from)
 	if _, err := s.f.ReadAt(packed, from); err != nil {
 		return nil, fmt.Errorf("reading event history spill file: %w", err)
@@ -250,7 +250,7 @@ func (s *spillFile) readBlock(first uint32, from, to int64, count *encodeCount) 
 		if e.seq != seq {
 			return nil, fmt.Errorf("spill file out of order: want sequence %d, found %d", seq, e.seq)
 		}
-		e.disk, e.count = &rec.dec, count
+		e.disk, e.bus = &rec.dec, enc
 		events = append(events, e)
 		data = data[w+int(n):]
 	}
