@@ -187,6 +187,7 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 	}
 	b.waitForSlot()
 	b.append(ev, rec, b.clock.Now())
+	b.dropLagging()
 	b.changed.Wake()
 	return &rec.env
 }
@@ -222,6 +223,7 @@ func (b *Bus) PublishAll(evs []*pb.Event) {
 		}
 		b.append(ev, &recs[i], now)
 	}
+	b.dropLagging()
 	b.changed.Wake()
 }
 
@@ -264,7 +266,8 @@ func (b *Bus) waitForSlot() {
 
 // append stamps ev with the next sequence and the time now, fills rec with
 // its envelope and puts it in the ring. It is called under mu, once the
-// ring's next slot is free; the caller wakes the subscribers.
+// ring's next slot is free; the caller then drops the lagging subscribers
+// and wakes the others.
 func (b *Bus) append(ev *pb.Event, rec *record, now time.Time) {
 	b.last++
 	ev.Sequence = b.last
@@ -290,7 +293,6 @@ func (b *Bus) append(ev *pb.Event, rec *record, now time.Time) {
 	if b.last-b.spilled >= uint32(len(b.ring))/2+blockEvents && !b.noHistory {
 		b.wakeSpiller()
 	}
-	b.dropLagging()
 }
 
 // dropLagging drops the live subscribers that fell behind by more than
