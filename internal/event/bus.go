@@ -673,7 +673,8 @@ func (s *Subscription) fill(ctx context.Context) error {
 }
 
 func (s *Subscription) fillFromDisk(spill *spillFile, next uint32) error {
-	events, err := spill.block(next, s.bus.encodes)
+	readers := s.bus.readers[0].Load() + s.bus.readers[1].Load()
+	events, err := spill.block(next, s.bus.encodes, keptBlocks(int(readers)))
 	if err != nil {
 		return fmt.Errorf("reading event history at sequence %d: %w", next, err)
 	}

@@ -52,12 +52,19 @@ type spillFile struct {
 }
 
 // cachedBlocks is how many blocks of the spill file are kept decoded in
-// memory: 4096 events, about 2 MiB for a build's output lines.
+// memory at most: 4096 events, about 2 MiB for a build's output lines.
 // Subscribers that read the same history at about the same pace, such as
 // the dashboards and relays that connect to a run at once, read each
 // block from disk once between them (50 subscribers of a finished run
-// received 2.0M events/s with 8, 2.2M with 16, and 2.3M with 32).
+// received 2.0M events/s with 8, 2.2M with 16, and 2.3M with 32). Fewer
+// subscribers keep fewer (see keptBlocks).
 const cachedBlocks = 16
+
+// keptBlocks is how many blocks the spill file keeps decoded for a bus with
+// readers open subscriptions: two for each, for those that read the same blocks at
+// about the same pace to share them, at least four and at most
+// cachedBlocks. A run's sinks and one subscriber keep six, under 1 MiB.
+func keptBlocks(readers int) int { return min(max(2*readers, 4), cachedBlocks) }
 
 // spillBlock is a block of the spill file, read and decoded once.
 type spillBlock struct {
@@ -167,8 +174,9 @@ func (s *spillFile) close() error { return s.f.Close() }
 
 // block returns the events from sequence seq to the end of its block,
 // read from disk once for every subscription that reads the block while
-// it is kept; enc is what their encodings share.
-func (s *spillFile) block(seq uint32, enc *encoding) ([]*Encoded, error) {
+// it is kept; enc is what their encodings share, and keep how many blocks
+// to keep at most, with this one.
+func (s *spillFile) block(seq uint32, enc *encoding, keep int) ([]*Encoded, error) {
 	i := int((seq - 1) / blockEvents)
 	s.mu.Lock()
 	if i >= len(s.index) {
@@ -181,7 +189,7 @@ func (s *spillFile) block(seq uint32, enc *encoding) ([]*Encoded, error) {
 		if s.blocks == nil {
 			s.blocks = map[int]*spillBlock{}
 		}
-		if len(s.blocks) >= cachedBlocks {
+		for len(s.blocks) >= keep {
 			s.evictBlock()
 		}
 		b = &spillBlock{done: make(chan struct{}), used: s.uses}

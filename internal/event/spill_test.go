@@ -49,7 +49,7 @@ func TestSpillBlocks(t *testing.T) {
 		t.Errorf("the spill file holds %d bytes for %d bytes of JSON lines; want a quarter at most", s.size, raw)
 	}
 	for _, seq := range []uint32{1, 200, blockEvents + 1, n - 1, n} {
-		got, err := s.block(seq, b.encodes)
+		got, err := s.block(seq, b.encodes, cachedBlocks)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +69,7 @@ func TestSpillBlocks(t *testing.T) {
 			}
 		}
 	}
-	if _, err := s.block(n+1, b.encodes); err == nil {
+	if _, err := s.block(n+1, b.encodes, cachedBlocks); err == nil {
 		t.Error("an event past the spill file was read")
 	}
 }
