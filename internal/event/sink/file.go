@@ -18,6 +18,9 @@ import (
 // killed: it checks for a fatal signal before copying each page.
 const page = 4096
 
+// spaces pads a line to the end of its page (see layout).
+var spaces = [page]byte(bytes.Repeat([]byte{' '}, page))
+
 // File appends every event to an event log file as a JSON line, written as
 // it happens, so that a hoist killed with SIGKILL leaves only whole,
 // parseable lines behind.
@@ -145,7 +148,7 @@ func layout(out []byte, end int64, buf []byte, lines []int) (int64, []byte) {
 			} else {
 				at-- // rewrite the newline that ends the file
 			}
-			out = append(out, bytes.Repeat([]byte{' '}, pad)...)
+			out = append(out, spaces[:pad]...)
 			out = append(out, '\n')
 		}
 		out = append(out, buf[start:stop]...)
