@@ -45,7 +45,7 @@ type decoded struct {
 // lazyBytes is an encoding made once: by the first reader that asks for
 // it, or before the event is shared (preset).
 type lazyBytes struct {
-	mu    sync.Mutex // held while it is made
+	mu    sync.Mutex  // held while it is made
 	ready atomic.Bool // b and err are set
 	b     []byte
 	err   error
