@@ -24,13 +24,14 @@ import (
 // process (publisher, sinks, subscribers, spiller) per event; the encodes
 // per event count the JSON and protobuf encodings the bus made for all of
 // them together. Without history, as in a run without an Event API server
-// or a push, nothing is spilled to disk.
+// or a push, nothing is spilled to disk. With batch above 1, the events are
+// published that many at a time, as a build's lines of one read are.
 func BenchmarkFanout(b *testing.B) {
 	for _, tc := range []struct {
 		stdout, history bool
-		subs            int
-	}{{false, true, 0}, {true, true, 0}, {true, false, 0}, {true, true, 4}} {
-		b.Run(fmt.Sprintf("file/stdout=%t/history=%t/subscribers=%d", tc.stdout, tc.history, tc.subs), func(b *testing.B) {
+		subs, batch     int
+	}{{false, true, 0, 1}, {true, true, 0, 1}, {true, false, 0, 1}, {true, true, 4, 1}, {true, false, 0, 256}, {true, true, 1, 256}} {
+		b.Run(fmt.Sprintf("file/stdout=%t/history=%t/subscribers=%d/batch=%d", tc.stdout, tc.history, tc.subs, tc.batch), func(b *testing.B) {
 			var opts []event.Option
 			if !tc.history {
 				opts = append(opts, event.WithoutHistory())
@@ -81,11 +82,20 @@ func BenchmarkFanout(b *testing.B) {
 			json0, proto0 := bus.Encodes()
 			cpu0 := cpuTime(b)
 			b.ResetTimer()
+			evs := make([]*pb.Event, 0, tc.batch)
 			for i := range b.N {
 				if i%256 == 0 {
 					keepUp(read, uint32(i))
 				}
-				bus.Publish(build(pb.Status_IN_PROGRESS, "Step 1/5 : FROM busybox"))
+				ev := build(pb.Status_IN_PROGRESS, "Step 1/5 : FROM busybox")
+				if tc.batch == 1 {
+					bus.Publish(ev)
+					continue
+				}
+				if evs = append(evs, ev); len(evs) == tc.batch || i == b.N-1 {
+					bus.PublishAll(evs)
+					evs = evs[:0]
+				}
 			}
 			bus.End()
 			wg.Wait()
