@@ -60,10 +60,11 @@ type spillFile struct {
 // subscribers keep fewer (see keptBlocks).
 const cachedBlocks = 16
 
-// keptBlocks is how many blocks the spill file keeps decoded for a bus with
-// readers open subscriptions: two for each, for those that read the same blocks at
-// about the same pace to share them, at least four and at most
-// cachedBlocks. A run's sinks and one subscriber keep six, under 1 MiB.
+// keptBlocks is how many blocks the spill file keeps decoded for a bus
+// with readers open subscriptions: two for each, for those that read the
+// same blocks at about the same pace to share them, at least four and at
+// most cachedBlocks. A run's sinks and one subscriber keep six, under
+// 1 MiB.
 func keptBlocks(readers int) int { return min(max(2*readers, 4), cachedBlocks) }
 
 // spillBlock is a block of the spill file, read and decoded once.
