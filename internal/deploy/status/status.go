@@ -127,10 +127,16 @@ func (w *watcher) run(ctx context.Context) error {
 	podCh := make(chan watch.Event)
 	errCh := make(chan error, 2)
 	go func() { errCh <- w.follow(ctx, objCh) }()
+	// catchUp fires when the pods were given podsCatchUp to match a
+	// workload that is done; waited is then set.
+	var catchUp <-chan time.Time
+	waited := false
 	for {
 		select {
 		case <-ctx.Done():
 			return w.timeout(ctx)
+		case <-catchUp:
+			waited = true
 		case err := <-errCh:
 			if ctx.Err() != nil {
 				return w.timeout(ctx)
@@ -169,6 +175,13 @@ func (w *watcher) run(ctx context.Context) error {
 		switch {
 		case failure != nil:
 			return w.fail(failure)
+		case done && !waited && !w.podsSettled():
+			// The workload's status and its pods come on two watches,
+			// and the status can be ahead: its pods are named as they
+			// are once their watch catches up, or after podsCatchUp.
+			if catchUp == nil {
+				catchUp = time.After(podsCatchUp)
+			}
 		case done:
 			w.report(Update{Resource: w.id(), State: Ready, Message: msg})
 			return nil
@@ -459,6 +472,24 @@ func (w *watcher) pod(p *corev1.Pod) (bool, string, error) {
 		msg += ": " + reason
 	}
 	return false, msg, nil
+}
+
+// podsCatchUp is how long a workload that is done waits for its pods'
+// watch to show them settled, before it is reported ready with its pods
+// as last seen.
+const podsCatchUp = 2 * time.Second
+
+// podsSettled reports whether every pod of the workload, but those being
+// deleted, is ready or has run to its end, as a workload that is done has
+// them.
+func (w *watcher) podsSettled() bool {
+	for _, p := range w.pods {
+		if p.DeletionTimestamp == nil && podState(p) != "ready" &&
+			p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+			return false
+		}
+	}
+	return true
 }
 
 // maxListed is how many pods a status message names.

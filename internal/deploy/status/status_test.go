@@ -1,11 +1,17 @@
 package status
 
 import (
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/hoist-dev/hoist/internal/deploy"
 	"github.com/hoist-dev/hoist/internal/fault"
@@ -125,6 +131,63 @@ func TestPodList(t *testing.T) {
 			}
 			if got := w.podList(); got != tt.want {
 				t.Errorf("podList() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestReadyWaitsForItsPods gives a Deployment that is done before the
+// watch of its pods shows them ready, as the API server may: the check
+// reports it ready once the pods' watch catches up, naming them ready; and
+// if the pods' watch says nothing more, after podsCatchUp, naming them as
+// last seen.
+func TestReadyWaitsForItsPods(t *testing.T) {
+	for _, catchUp := range []bool{true, false} {
+		t.Run(fmt.Sprintf("catches up=%t", catchUp), func(t *testing.T) {
+			labels := map[string]string{"app": "api"}
+			dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "ns"},
+				Spec: appsv1.DeploymentSpec{Replicas: ptr(int32(1)), Selector: &metav1.LabelSelector{MatchLabels: labels}}}
+			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "api-1", Namespace: "ns", Labels: labels},
+				Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{
+					{Name: "api", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}}}}}
+			client := fake.NewClientset(dep, pod)
+			deps, pods := watch.NewFake(), watch.NewFake()
+			client.PrependWatchReactor("deployments", k8stesting.DefaultWatchReactor(deps, nil))
+			client.PrependWatchReactor("pods", k8stesting.DefaultWatchReactor(pods, nil))
+			updates := make(chan Update, 16)
+			done := make(chan error, 1)
+			go func() {
+				done <- Check(t.Context(), client, []deploy.Resource{{Kind: "Deployment", Namespace: "ns", Name: "api"}},
+					Options{Deadline: time.Minute}, func(u Update) { updates <- u })
+			}()
+			for u := range updates {
+				if u.State != InProgress {
+					t.Fatalf("update %+v, want the rollout in progress", u)
+				}
+				if strings.Contains(u.Message, "api-1 ContainerCreating") {
+					break // the pods' watch has the pod
+				}
+			}
+			dep = dep.DeepCopy()
+			dep.Status = appsv1.DeploymentStatus{ObservedGeneration: dep.Generation, Replicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1}
+			deps.Modify(dep)
+			want := "api-1 ContainerCreating"
+			if catchUp {
+				select {
+				case u := <-updates:
+					t.Fatalf("update %+v before the pods' watch caught up", u)
+				case <-time.After(100 * time.Millisecond):
+				}
+				pod = pod.DeepCopy()
+				pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
+				pods.Modify(pod)
+				want = "api-1 ready"
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if u := <-updates; u.State != Ready || !strings.HasSuffix(u.Message, want) {
+				t.Errorf("last update %+v, want ready with %q", u, want)
 			}
 		})
 	}
