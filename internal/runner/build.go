@@ -284,12 +284,10 @@ type output struct {
 func (o *output) Line(line string, step *build.Step) {
 	// A build prints many lines: each line's event is one allocation.
 	ev := &logEvent{}
-	ev.build = pb.BuildEvent{Image: o.image, Status: pb.Status_IN_PROGRESS, Log: line}
+	ev.set(o.image, line)
 	if step != nil {
 		ev.build.Step = &pb.Step{Index: uint32(step.Index), Total: uint32(step.Total), Instruction: step.Instruction}
 	}
-	ev.payload.BuildEvent = &ev.build
-	ev.event.Payload = &ev.payload
 	o.b.Bus.Publish(&ev.event)
 }
 
@@ -299,11 +297,8 @@ func (o *output) Lines(lines []string) {
 	evs := make([]logEvent, len(lines))
 	o.batch = o.batch[:0]
 	for i, line := range lines {
-		ev := &evs[i]
-		ev.build = pb.BuildEvent{Image: o.image, Status: pb.Status_IN_PROGRESS, Log: line}
-		ev.payload.BuildEvent = &ev.build
-		ev.event.Payload = &ev.payload
-		o.batch = append(o.batch, &ev.event)
+		evs[i].set(o.image, line)
+		o.batch = append(o.batch, &evs[i].event)
 	}
 	o.b.Bus.PublishAll(o.batch)
 	clear(o.batch) // the reused slice must not keep the events alive
@@ -314,4 +309,11 @@ type logEvent struct {
 	event   pb.Event
 	payload pb.Event_BuildEvent
 	build   pb.BuildEvent
+}
+
+// set makes ev the event of line, printed by image's build.
+func (ev *logEvent) set(image, line string) {
+	ev.build = pb.BuildEvent{Image: image, Status: pb.Status_IN_PROGRESS, Log: line}
+	ev.payload.BuildEvent = &ev.build
+	ev.event.Payload = &ev.payload
 }
