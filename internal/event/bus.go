@@ -615,6 +615,35 @@ func (s *Subscription) Each(ctx context.Context, fn func(e *Encoded, more bool) 
 	}
 }
 
+// EachBatch is Each for a reader that handles the events at hand
+// together: fn gets them in order, as many at once as the subscription
+// took from the bus (at most a batch of memory, or a block of the spill
+// file), and the last of them is the last at hand. es is valid only
+// during the call. Last counts the events of a call as delivered when it
+// is made.
+func (s *Subscription) EachBatch(ctx context.Context, fn func(es []*Encoded) error) error {
+	for {
+		for len(s.buf) == 0 {
+			if s.closed {
+				return io.ErrClosedPipe
+			}
+			if err := s.fill(ctx); errors.Is(err, io.EOF) {
+				return nil
+			} else if err != nil {
+				return err
+			}
+		}
+		es := s.buf
+		s.delivered = es[len(es)-1].seq
+		err := fn(es)
+		clear(es)
+		s.buf = es[:0]
+		if err != nil {
+			return err
+		}
+	}
+}
+
 // fill takes the next batch of events from memory or disk, or waits for one.
 func (s *Subscription) fill(ctx context.Context) error {
 	b := s.bus

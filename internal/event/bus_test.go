@@ -214,6 +214,48 @@ func TestFollowNeverLoses(t *testing.T) {
 	}
 }
 
+// TestEachBatch reads a run in batches, from memory and, for a reader
+// that falls behind, from disk: each batch is what is at hand, in order,
+// and together they are every event once. An error of fn ends the read
+// after that batch.
+func TestEachBatch(t *testing.T) {
+	const total = 20_000
+	b := testutil.NewBus(t, event.WithMemory(512))
+	sub := b.Subscribe(0)
+	late := b.Subscribe(0)
+	publish(b, total, 7)
+	b.End()
+	want := uint32(1)
+	batches := 0
+	err := sub.EachBatch(t.Context(), func(es []*event.Encoded) error {
+		if len(es) == 0 {
+			t.Fatal("an empty batch")
+		}
+		for _, e := range es {
+			if e.Seq() != want {
+				t.Fatalf("got sequence %d, want %d", e.Seq(), want)
+			}
+			if got := e.Env().Event.GetBuildEvent().Log; got != fmt.Sprint(want-1) {
+				t.Fatalf("sequence %d carries %q", want, got)
+			}
+			want++
+		}
+		batches++
+		return nil
+	})
+	if err != nil || want != total+1 {
+		t.Fatalf("EachBatch = %v after %d events, want nil after %d", err, want-1, total)
+	}
+	if batches < total/256 {
+		t.Fatalf("%d batches for %d events: more than a batch each", batches, total)
+	}
+	stop := errors.New("stop")
+	err = late.EachBatch(t.Context(), func(es []*event.Encoded) error { return stop })
+	if !errors.Is(err, stop) || late.Last() == 0 {
+		t.Fatalf("EachBatch = %v with Last %d, want the error of fn after a batch", err, late.Last())
+	}
+}
+
 func TestNextHonoursContext(t *testing.T) {
 	b := testutil.NewBus(t)
 	sub := b.Subscribe(0)

@@ -311,9 +311,10 @@ type logEvent struct {
 	build   pb.BuildEvent
 }
 
-// set makes ev the event of line, printed by image's build.
+// set makes ev, a new logEvent, the event of line, printed by image's
+// build. It sets only the fields that are not zero.
 func (ev *logEvent) set(image, line string) {
-	ev.build = pb.BuildEvent{Image: image, Status: pb.Status_IN_PROGRESS, Log: line}
+	ev.build.Image, ev.build.Status, ev.build.Log = image, pb.Status_IN_PROGRESS, line
 	ev.payload.BuildEvent = &ev.build
 	ev.event.Payload = &ev.payload
 }

@@ -32,9 +32,11 @@ var spaces = [page]byte(bytes.Repeat([]byte{' '}, page))
 // torn last line is cut off when the file is opened again. Concurrent hoist
 // processes may share one file: each write happens under an flock.
 type File struct {
-	f     *os.File
+	f *os.File
+	// lines are the buffered lines, without their newlines: the JSON
+	// forms the bus shares, or lines encoded or copied into buf.
+	lines [][]byte
 	buf   []byte
-	lines []int // end offsets of the lines in buf
 	out   []byte
 }
 
@@ -58,24 +60,25 @@ func OpenFile(path string) (*File, error) {
 
 // Write implements Sink. The file gets every event, whatever its level.
 func (f *File) Write(env *pb.Envelope) error {
+	start := len(f.buf)
 	var err error
 	if f.buf, err = event.AppendJSON(f.buf, env); err != nil {
+		f.buf = f.buf[:start]
 		return fmt.Errorf("encoding event %d: %w", env.Event.Sequence, err)
 	}
-	f.buf = append(f.buf, '\n')
-	f.lines = append(f.lines, len(f.buf))
+	f.lines = append(f.lines, f.buf[start:])
 	return nil
 }
 
 // WriteEncoded implements EncodedSink: it writes the JSON line the bus
-// shares with its other readers.
+// shares with its other readers, which it holds until it writes it,
+// instead of copying.
 func (f *File) WriteEncoded(e *event.Encoded) error {
 	line, err := e.JSON()
 	if err != nil {
 		return fmt.Errorf("encoding event %d: %w", e.Seq(), err)
 	}
-	f.buf = append(append(f.buf, line...), '\n')
-	f.lines = append(f.lines, len(f.buf))
+	f.lines = append(f.lines, line)
 	return nil
 }
 
@@ -83,8 +86,9 @@ func (f *File) WriteEncoded(e *event.Encoded) error {
 // Write buffers an event's: for a file of another form of the events,
 // such as Skaffold's (package skaffoldapi), laid out as safely.
 func (f *File) WriteLine(line []byte) {
-	f.buf = append(append(f.buf, line...), '\n')
-	f.lines = append(f.lines, len(f.buf))
+	start := len(f.buf)
+	f.buf = append(f.buf, line...)
+	f.lines = append(f.lines, f.buf[start:])
 }
 
 // Wants implements EncodedSink: the file gets the JSON form alone.
@@ -96,11 +100,12 @@ func (f *File) Flush() error {
 		return nil
 	}
 	err := f.locked(func(end int64) error {
-		at, out := layout(f.out[:0], end, f.buf, f.lines)
+		at, out := layout(f.out[:0], end, f.lines)
 		f.out = out
 		_, err := f.f.WriteAt(out, at)
 		return err
 	})
+	clear(f.lines)
 	f.buf, f.lines = f.buf[:0], f.lines[:0]
 	if err != nil {
 		return fmt.Errorf("writing event log file: %w", err)
@@ -130,16 +135,15 @@ func (f *File) locked(fn func(size int64) error) (err error) {
 	return fn(st.Size())
 }
 
-// layout returns where to write and what, so that the lines of buf (ending
-// at the offsets in lines) start after a file of size end and none of them
-// crosses a page boundary unless it is longer than a page. When the line
-// before the first one is already in the file, the write starts on that
-// line's newline to pad it.
-func layout(out []byte, end int64, buf []byte, lines []int) (int64, []byte) {
+// layout returns where to write and what, so that lines (given without
+// their newlines) start after a file of size end and none of them crosses
+// a page boundary unless it is longer than a page. When the line before
+// the first one is already in the file, the write starts on that line's
+// newline to pad it.
+func layout(out []byte, end int64, lines [][]byte) (int64, []byte) {
 	at := end
-	start := 0
-	for _, stop := range lines {
-		n := stop - start
+	for _, line := range lines {
+		n := len(line) + 1
 		pos := at + int64(len(out))
 		if r := int(pos % page); r != 0 && r+n > page && n <= page && pos > 0 {
 			pad := page - r
@@ -151,8 +155,7 @@ func layout(out []byte, end int64, buf []byte, lines []int) (int64, []byte) {
 			out = append(out, spaces[:pad]...)
 			out = append(out, '\n')
 		}
-		out = append(out, buf[start:stop]...)
-		start = stop
+		out = append(append(out, line...), '\n')
 	}
 	return at, out
 }

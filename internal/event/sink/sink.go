@@ -66,27 +66,33 @@ func Start(bus *event.Bus, s Sink) func(ctx context.Context) error {
 			pending = 0
 			timedErr = s.Flush()
 		})
-		err := sub.Each(ctx, func(e *event.Encoded, more bool) error {
+		err := sub.EachBatch(ctx, func(evs []*event.Encoded) error {
 			pace.Lock()
 			defer pace.Unlock()
 			if timedErr != nil {
 				return timedErr
 			}
-			var err error
-			if encoded {
-				err = es.WriteEncoded(e)
-			} else {
-				err = s.Write(e.Env())
-			}
-			if err != nil {
-				return err
-			}
-			if pending++; more && pending < maxPending {
-				return nil
+			for _, e := range evs {
+				var err error
+				if encoded {
+					err = es.WriteEncoded(e)
+				} else {
+					err = s.Write(e.Env())
+				}
+				if err != nil {
+					return err
+				}
+				if pending++; pending == maxPending {
+					pending = 0
+					pace.Wrote()
+					if err := s.Flush(); err != nil {
+						return err
+					}
+				}
 			}
 			// Caught up but soon after the last write, the pacer
 			// writes these with the events that come meanwhile.
-			if !more && pending < maxPending && !e.Terminal() && !pace.Due(event.WriteEvery) {
+			if pending == 0 || !evs[len(evs)-1].Terminal() && !pace.Due(event.WriteEvery) {
 				return nil
 			}
 			pending = 0
