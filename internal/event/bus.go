@@ -178,7 +178,10 @@ func (b *Bus) Last() uint32 {
 // every envelope a subscriber receives, must not be modified. Publishing
 // after End drops the event and returns nil.
 func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
-	rec := &record{}
+	one := &struct {
+		rec record
+		ts  timestamppb.Timestamp
+	}{}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.ended {
@@ -186,16 +189,17 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 		return nil
 	}
 	b.waitForSlot()
-	b.append(ev, rec, b.clock.Now())
+	b.append(ev, &one.rec, stamp(&one.ts, b.clock.Now()))
 	b.dropLagging()
 	b.changed.Wake()
-	return &rec.env
+	return &one.rec.env
 }
 
 // PublishAll publishes evs in order, as Publish does each, as one step:
 // for events that arrived together, such as the lines of a build's output
-// read at once. They share one timestamp, the time they are published,
-// and their envelopes, timestamps and encodings are one allocation. It
+// read at once. They share one timestamp, the time they are published
+// (one message, as envelopes must not be modified), and their envelopes
+// are one allocation, as are their encodings. It
 // may wait midway where Publish would wait before an event (for the
 // spiller, or on a bus without history for the slowest subscription); the
 // events before that wait are then published first, and those after it
@@ -211,7 +215,7 @@ func (b *Bus) PublishAll(evs []*pb.Event) {
 		b.log.Warn("events published after the run ended", "events", len(evs), "first", evs[0])
 		return
 	}
-	now := b.clock.Now()
+	ts := stamp(new(timestamppb.Timestamp), b.clock.Now())
 	for i, ev := range evs {
 		if b.mustWait() {
 			if i > 0 {
@@ -220,9 +224,9 @@ func (b *Bus) PublishAll(evs []*pb.Event) {
 				b.changed.Wake()
 			}
 			b.waitForSlot()
-			now = b.clock.Now()
+			ts = stamp(new(timestamppb.Timestamp), b.clock.Now())
 		}
-		b.append(ev, &recs[i], now)
+		b.append(ev, &recs[i], ts)
 	}
 	b.dropLagging()
 	b.changed.Wake()
@@ -265,20 +269,25 @@ func (b *Bus) waitForSlot() {
 	b.taking = false
 }
 
-// append stamps ev with the next sequence and the time now, fills rec with
-// its envelope and puts it in the ring. It is called under mu, once the
-// ring's next slot is free; the caller then drops the lagging subscribers
-// and wakes the others.
-func (b *Bus) append(ev *pb.Event, rec *record, now time.Time) {
+// stamp sets ts to the time t and returns it.
+func stamp(ts *timestamppb.Timestamp, t time.Time) *timestamppb.Timestamp {
+	ts.Seconds, ts.Nanos = t.Unix(), int32(t.Nanosecond())
+	return ts
+}
+
+// append stamps ev with the next sequence and the timestamp ts, fills rec
+// with its envelope and puts it in the ring. It is called under mu, once
+// the ring's next slot is free; the caller then drops the lagging
+// subscribers and wakes the others.
+func (b *Bus) append(ev *pb.Event, rec *record, ts *timestamppb.Timestamp) {
 	b.last++
 	ev.Sequence = b.last
 	rec.enc.bus = b.encodes
-	rec.ts.Seconds, rec.ts.Nanos = now.Unix(), int32(now.Nanosecond())
-	ev.Timestamp = &rec.ts
+	ev.Timestamp = ts
 	env := &rec.env
 	env.ApiVersion, env.Kind, env.EventId, env.Event = APIVersion, Kind, b.runID, ev
 	rec.enc.env, rec.enc.seq = env, b.last
-	rec.enc.level, rec.enc.terminal = LevelOf(ev), ev.GetTerminationEvent() != nil
+	rec.enc.level, rec.enc.terminal = int8(LevelOf(ev)), ev.GetTerminationEvent() != nil
 	if b.readers[1].Load() > 0 {
 		// A reader wants the JSON form: made now, it needs no lock
 		// between the readers that share it.
@@ -323,11 +332,10 @@ func (b *Bus) taken() uint32 {
 	return least
 }
 
-// record is a published envelope with its timestamp and its encodings.
+// record is a published envelope with its encodings.
 type record struct {
 	enc Encoded
 	env pb.Envelope
-	ts  timestamppb.Timestamp
 }
 
 // End marks the end of the run: subscribers receive io.EOF after the last

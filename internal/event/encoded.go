@@ -27,12 +27,14 @@ import (
 type Encoded struct {
 	seq      uint32
 	terminal bool
-	level    slog.Level
+	level    int8 // a slog.Level: LevelOf's are small
 	env      *pb.Envelope
 	disk     *decoded // for an event read back from disk: its envelope, once decoded
 	bus      *encoding
 	json     lazyBytes
-	proto    lazyBytes
+	// proto is made when first needed: most runs have no reader of the
+	// protobuf form, and an event is then smaller by a lazyBytes.
+	proto atomic.Pointer[lazyBytes]
 }
 
 // decoded is the envelope of an event read back from disk.
@@ -141,7 +143,7 @@ func (e *Encoded) Seq() uint32 { return e.seq }
 func (e *Encoded) Terminal() bool { return e.terminal }
 
 // Level returns the event's level, as LevelOf gives it.
-func (e *Encoded) Level() slog.Level { return e.level }
+func (e *Encoded) Level() slog.Level { return slog.Level(e.level) }
 
 // Env returns the event. For an event read back from disk it is decoded on
 // the first call; a subscription that wants the envelope (that is, did not
@@ -158,7 +160,7 @@ func (e *Encoded) envelope() (*pb.Envelope, error) {
 	}
 	d := e.disk
 	d.once.Do(func() {
-		if b, ok := e.proto.made(); ok {
+		if b, ok := e.protoMade(); ok {
 			env := &pb.Envelope{}
 			d.err = proto.Unmarshal(b, env)
 			d.env = env
@@ -193,7 +195,7 @@ func (e *Encoded) JSON() ([]byte, error) {
 // gives for it (the envelope holds no map, so its encoding is
 // deterministic).
 func (e *Encoded) Proto() ([]byte, error) {
-	return e.proto.get(func() ([]byte, error) {
+	return e.protoForm().get(func() ([]byte, error) {
 		env, err := e.envelope()
 		if err != nil {
 			return nil, err
@@ -201,6 +203,27 @@ func (e *Encoded) Proto() ([]byte, error) {
 		e.bus.proto.Add(1)
 		return inSlab(func(b []byte) ([]byte, error) { return appendProto(b, env) })
 	})
+}
+
+// protoForm returns the protobuf form's lazyBytes, made if it is the
+// first call.
+func (e *Encoded) protoForm() *lazyBytes {
+	if l := e.proto.Load(); l != nil {
+		return l
+	}
+	if l := new(lazyBytes); e.proto.CompareAndSwap(nil, l) {
+		return l
+	}
+	return e.proto.Load()
+}
+
+// protoMade returns the protobuf form if it has already been made without
+// error.
+func (e *Encoded) protoMade() ([]byte, bool) {
+	if l := e.proto.Load(); l != nil {
+		return l.made()
+	}
+	return nil, false
 }
 
 // Encodings are cut from slabs, one allocation for the encodings of many

@@ -3,7 +3,6 @@ package event
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
 	"os"
 	"slices"
@@ -130,7 +129,7 @@ func (s *spillFile) append(from uint32, envs []*Encoded, forms Form) error {
 // those in forms, to buf. A form that fails to encode is left out, as long
 // as one is left.
 func appendRecord(buf []byte, e *Encoded, forms Form) ([]byte, error) {
-	pbuf, hasProto := e.proto.made()
+	pbuf, hasProto := e.protoMade()
 	jbuf, hasJSON := e.json.made()
 	var perr, jerr error
 	if !hasJSON && forms&FormJSON != 0 {
@@ -158,7 +157,7 @@ func appendRecord(buf []byte, e *Encoded, forms Form) ([]byte, error) {
 		flags |= spilledTerminal
 	}
 	buf = protowire.AppendVarint(buf, uint64(size))
-	buf = append(buf, flags, byte(int8(e.level)))
+	buf = append(buf, flags, byte(e.level))
 	buf = protowire.AppendVarint(buf, uint64(e.seq))
 	if hasProto {
 		buf = protowire.AppendBytes(buf, pbuf)
@@ -272,7 +271,7 @@ func (s *spillFile) readBlock(first uint32, from, to int64, enc *encoding) ([]*E
 // parseRecord reads a spill record's body into e.
 func parseRecord(data []byte, e *Encoded) error {
 	flags := data[0]
-	e.level = slog.Level(int8(data[1]))
+	e.level = int8(data[1])
 	e.terminal = flags&spilledTerminal != 0
 	seq, n := protowire.ConsumeVarint(data[2:])
 	if n < 0 || seq > math.MaxUint32 {
@@ -285,7 +284,7 @@ func parseRecord(data []byte, e *Encoded) error {
 		if n < 0 {
 			return errors.New("bad protobuf form")
 		}
-		e.proto.set(b[:len(b):len(b)])
+		e.protoForm().set(b[:len(b):len(b)])
 		rest = rest[n:]
 	}
 	if flags&spilledJSON != 0 {
