@@ -197,13 +197,12 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 
 // PublishAll publishes evs in order, as Publish does each, as one step:
 // for events that arrived together, such as the lines of a build's output
-// read at once. They share one timestamp, the time they are published
-// (one message, as envelopes must not be modified), and their envelopes
-// are one allocation, as are their encodings. It
-// may wait midway where Publish would wait before an event (for the
-// spiller, or on a bus without history for the slowest subscription); the
-// events before that wait are then published first, and those after it
-// are stamped when it ends.
+// read at once. They share one timestamp message, the time they are
+// published, and their envelopes and encodings are one allocation. It may
+// wait midway where Publish would wait before an event (for the spiller,
+// or on a bus without history for the slowest subscription); the events
+// before that wait are then published first, and those after it are
+// stamped when it ends.
 func (b *Bus) PublishAll(evs []*pb.Event) {
 	if len(evs) == 0 {
 		return

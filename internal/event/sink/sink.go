@@ -45,12 +45,13 @@ func Run(ctx context.Context, bus *event.Bus, s Sink) error {
 }
 
 // Start subscribes s to every event of bus, now, and returns the function
-// that feeds them to it until the run ends or ctx is done, flushing
-// whenever it has caught up with the publishers, at most once each
-// event.WriteEvery unless it has maxPending events or the run's last (see
-// event.Pacer), and after maxPending events while it has not caught up.
-// An EncodedSink is given the event's shared encoded forms. A sink started before the run's first event misses
-// nothing even on a bus without history, however late it runs.
+// that feeds them to it until the run ends or ctx is done, the events at
+// hand at once, flushing whenever it has caught up with the publishers, at
+// most once each event.WriteEvery unless it has maxPending events or the
+// run's last (see event.Pacer), and after maxPending events while it has
+// not caught up. An EncodedSink is given the event's shared encoded forms.
+// A sink started before the run's first event misses nothing even on a bus
+// without history, however late it runs.
 func Start(bus *event.Bus, s Sink) func(ctx context.Context) error {
 	var opts []event.SubscribeOption
 	es, encoded := s.(EncodedSink)
