@@ -32,9 +32,7 @@ type Encoded struct {
 	disk     *decoded // for an event read back from disk: its envelope, once decoded
 	bus      *encoding
 	json     lazyBytes
-	// proto is made when first needed: most runs have no reader of the
-	// protobuf form, and an event is then smaller by a lazyBytes.
-	proto atomic.Pointer[lazyBytes]
+	proto    lazyBytes
 }
 
 // decoded is the envelope of an event read back from disk.
@@ -160,7 +158,7 @@ func (e *Encoded) envelope() (*pb.Envelope, error) {
 	}
 	d := e.disk
 	d.once.Do(func() {
-		if b, ok := e.protoMade(); ok {
+		if b, ok := e.proto.made(); ok {
 			env := &pb.Envelope{}
 			d.err = proto.Unmarshal(b, env)
 			d.env = env
@@ -195,7 +193,7 @@ func (e *Encoded) JSON() ([]byte, error) {
 // gives for it (the envelope holds no map, so its encoding is
 // deterministic).
 func (e *Encoded) Proto() ([]byte, error) {
-	return e.protoForm().get(func() ([]byte, error) {
+	return e.proto.get(func() ([]byte, error) {
 		env, err := e.envelope()
 		if err != nil {
 			return nil, err
@@ -203,27 +201,6 @@ func (e *Encoded) Proto() ([]byte, error) {
 		e.bus.proto.Add(1)
 		return inSlab(func(b []byte) ([]byte, error) { return appendProto(b, env) })
 	})
-}
-
-// protoForm returns the protobuf form's lazyBytes, made if it is the
-// first call.
-func (e *Encoded) protoForm() *lazyBytes {
-	if l := e.proto.Load(); l != nil {
-		return l
-	}
-	if l := new(lazyBytes); e.proto.CompareAndSwap(nil, l) {
-		return l
-	}
-	return e.proto.Load()
-}
-
-// protoMade returns the protobuf form if it has already been made without
-// error.
-func (e *Encoded) protoMade() ([]byte, bool) {
-	if l := e.proto.Load(); l != nil {
-		return l.made()
-	}
-	return nil, false
 }
 
 // Encodings are cut from slabs, one allocation for the encodings of many

@@ -129,7 +129,7 @@ func (s *spillFile) append(from uint32, envs []*Encoded, forms Form) error {
 // those in forms, to buf. A form that fails to encode is left out, as long
 // as one is left.
 func appendRecord(buf []byte, e *Encoded, forms Form) ([]byte, error) {
-	pbuf, hasProto := e.protoMade()
+	pbuf, hasProto := e.proto.made()
 	jbuf, hasJSON := e.json.made()
 	var perr, jerr error
 	if !hasJSON && forms&FormJSON != 0 {
@@ -284,7 +284,7 @@ func parseRecord(data []byte, e *Encoded) error {
 		if n < 0 {
 			return errors.New("bad protobuf form")
 		}
-		e.protoForm().set(b[:len(b):len(b)])
+		e.proto.set(b[:len(b):len(b)])
 		rest = rest[n:]
 	}
 	if flags&spilledJSON != 0 {

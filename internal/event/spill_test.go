@@ -60,7 +60,7 @@ func TestSpillBlocks(t *testing.T) {
 			want := envs[e.seq-1]
 			wj, _ := want.JSON()
 			j, hasJSON := e.json.made()
-			_, hasProto := e.protoMade()
+			_, hasProto := e.proto.made()
 			if !hasJSON || !bytes.Equal(j, wj) || hasProto != (e.seq <= blockEvents) {
 				t.Fatalf("event %d read back as %s (protobuf form %v)", e.seq, j, hasProto)
 			}
