@@ -143,7 +143,7 @@ func TestDashboardTimeline(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the run wrote no event in a minute")
 		}
-		if evs := eventsOf(t, logFile); len(evs) > 0 {
+		if evs := testutil.EventLog(t, logFile); len(evs) > 0 {
 			id = evs[0].EventId
 		}
 	}
@@ -189,7 +189,7 @@ func TestDashboardTimeline(t *testing.T) {
 	if code, out := wait(); code != 0 {
 		t.Fatalf("hoist run: exit %d\n%s", code, out)
 	}
-	events := eventsOf(t, logFile)
+	events := testutil.EventLog(t, logFile)
 	checkRun(t, events, pb.Status_SUCCEEDED)
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(css(`h1 .badge.s-SUCCEEDED`))); err != nil {
 		t.Fatal(err)
@@ -367,7 +367,7 @@ func TestDashboardTrends(t *testing.T) {
 		if failing {
 			status = pb.Status_FAILED
 		}
-		events := eventsOf(t, logFile)
+		events := testutil.EventLog(t, logFile)
 		checkRun(t, events, status)
 		if (code == 0) == failing {
 			t.Fatalf("run %d: exit %d\n%s", i, code, out)

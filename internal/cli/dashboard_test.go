@@ -131,14 +131,14 @@ func TestDashboardShowsApplicationLogsPerPod(t *testing.T) {
 			t.Fatalf("the pod's lines did not arrive: %q", lines)
 		}
 		lines = nil
-		for _, e := range eventsOf(t, logFile) {
+		for _, e := range testutil.EventLog(t, logFile) {
 			if l := e.Event.GetApplicationLogEvent(); l != nil {
 				pod = l.Pod
 				lines = append(lines, l.Container+" │ "+l.Message)
 			}
 		}
 	}
-	runID := eventsOf(t, logFile)[0].EventId
+	runID := testutil.EventLog(t, logFile)[0].EventId
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate("http://"+c.addr+"/runs/"+runID),
 		chromedp.WaitVisible(css(`input[name=token]`)),

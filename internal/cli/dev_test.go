@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -19,7 +18,6 @@ import (
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
-	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/testutil"
 )
@@ -107,21 +105,7 @@ func startOn(t testing.TB, example string, docker *testutil.DockerEnv, ns string
 	return d
 }
 
-func (d *devSession) events() []*pb.Envelope {
-	var out []*pb.Envelope
-	data, _ := os.ReadFile(d.logFile)
-	for line := range strings.Lines(string(data)) {
-		if !strings.HasSuffix(line, "\n") {
-			break
-		}
-		env, err := event.UnmarshalJSON([]byte(line))
-		if err != nil {
-			d.t.Fatalf("event log line %q: %v", line, err)
-		}
-		out = append(out, env)
-	}
-	return out
-}
+func (d *devSession) events() []*pb.Envelope { return testutil.EventLog(d.t, d.logFile) }
 
 // iteration waits for dev loop iteration n to end and returns its status
 // and the events from its start.

@@ -20,7 +20,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
-	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/testutil"
 	"github.com/hoist-dev/hoist/pkg/client"
 )
@@ -74,24 +73,6 @@ spec:
 	return filepath.Join(dir, "skaffold.yaml")
 }
 
-// eventsOf reads the whole lines of an event log file.
-func eventsOf(t testing.TB, path string) []*pb.Envelope {
-	t.Helper()
-	data, _ := os.ReadFile(path)
-	var out []*pb.Envelope
-	for line := range strings.Lines(string(data)) {
-		if !strings.HasSuffix(line, "\n") {
-			break
-		}
-		env, err := event.UnmarshalJSON([]byte(line))
-		if err != nil {
-			t.Fatalf("event log line %q: %v", line, err)
-		}
-		out = append(out, env)
-	}
-	return out
-}
-
 // appLogs are the application log lines of events, as
 // "namespace/pod/container: message".
 func appLogs(evs []*pb.Envelope) []string {
@@ -139,7 +120,7 @@ func TestRunTailFollowsLogsAcrossARestart(t *testing.T) {
 	}
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		_, got := counter(eventsOf(t, logFile))
+		_, got := counter(testutil.EventLog(t, logFile))
 		if len(got) >= len(want) {
 			break
 		}
@@ -232,9 +213,9 @@ func TestTailLevelsAndTextPrefix(t *testing.T) {
 				done <- runPlain(ctx, append([]string{"run", "--tail", "-f", cfg, "-n", ns, "--event-log-file", logFile}, tt.args...)...)
 			}()
 			deadline := time.Now().Add(2 * time.Minute)
-			for !slices.ContainsFunc(appLogs(eventsOf(t, logFile)), func(l string) bool { return strings.HasSuffix(l, "run 2 line 3") }) {
+			for !slices.ContainsFunc(appLogs(testutil.EventLog(t, logFile)), func(l string) bool { return strings.HasSuffix(l, "run 2 line 3") }) {
 				if time.Now().After(deadline) {
-					t.Fatalf("the second run's last line did not arrive: %q", appLogs(eventsOf(t, logFile)))
+					t.Fatalf("the second run's last line did not arrive: %q", appLogs(testutil.EventLog(t, logFile)))
 				}
 				time.Sleep(200 * time.Millisecond)
 			}
@@ -243,7 +224,7 @@ func TestTailLevelsAndTextPrefix(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("exit %d\n%s", r.code, r.stderr)
 			}
-			tt.check(t, r.stdout, eventsOf(t, logFile))
+			tt.check(t, r.stdout, testutil.EventLog(t, logFile))
 		})
 	}
 }
@@ -407,7 +388,7 @@ func BenchmarkApplicationLogs(b *testing.B) {
 		}
 		var first, last time.Time
 		next := 1
-		for _, e := range eventsOf(b, logFile) {
+		for _, e := range testutil.EventLog(b, logFile) {
 			l := e.Event.GetApplicationLogEvent()
 			if l == nil {
 				continue

@@ -19,7 +19,6 @@ import (
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
-	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/testutil"
 )
@@ -83,21 +82,7 @@ func TestRecordDev(t *testing.T) {
 			_ = cmd.Wait()
 		}
 	})
-	events := func() []*pb.Envelope {
-		data, _ := os.ReadFile(logFile)
-		var out []*pb.Envelope
-		for line := range strings.Lines(string(data)) {
-			if !strings.HasSuffix(line, "\n") {
-				break
-			}
-			env, err := event.UnmarshalJSON([]byte(line))
-			if err != nil {
-				t.Fatalf("event log line %q: %v", line, err)
-			}
-			out = append(out, env)
-		}
-		return out
-	}
+	events := func() []*pb.Envelope { return testutil.EventLog(t, logFile) }
 	// waitFor waits until done holds of the events.
 	waitFor := func(what string, timeout time.Duration, done func([]*pb.Envelope) bool) {
 		t.Helper()

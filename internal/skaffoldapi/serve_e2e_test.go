@@ -26,7 +26,6 @@ import (
 	"github.com/hoist-dev/hoist/api/skaffold/v1/skaffoldv1connect"
 	skaffoldv2 "github.com/hoist-dev/hoist/api/skaffold/v2"
 	"github.com/hoist-dev/hoist/api/skaffold/v2/skaffoldv2connect"
-	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/testutil"
 )
@@ -175,21 +174,7 @@ func TestSkaffoldClientsDuringDev(t *testing.T) {
 	lines.Buffer(nil, 1<<20)
 	gwEvents := collect(lines.Scan, func() string { return lines.Text() }, lines.Err)
 
-	events := func() []*pb.Envelope {
-		data, _ := os.ReadFile(logFile)
-		var out []*pb.Envelope
-		for line := range strings.Lines(string(data)) {
-			if !strings.HasSuffix(line, "\n") {
-				break
-			}
-			env, err := event.UnmarshalJSON([]byte(line))
-			if err != nil {
-				t.Fatalf("event log line %q: %v", line, err)
-			}
-			out = append(out, env)
-		}
-		return out
-	}
+	events := func() []*pb.Envelope { return testutil.EventLog(t, logFile) }
 	waitFor := func(what string, timeout time.Duration, done func([]*pb.Envelope) bool) {
 		t.Helper()
 		for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {

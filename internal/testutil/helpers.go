@@ -4,7 +4,9 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
@@ -31,6 +33,31 @@ func NewBus(t testing.TB, opts ...event.Option) *event.Bus {
 func LogEvent(image, line string) *pb.Event {
 	return &pb.Event{Payload: &pb.Event_BuildEvent{BuildEvent: &pb.BuildEvent{
 		Image: image, Status: pb.Status_IN_PROGRESS, Log: line}}}
+}
+
+// EventLog returns the events of the event log file at path so far: its
+// whole lines, read while hoist may still be writing it. A line of spaces
+// alone is skipped, as hoist events --file skips it: a read made as hoist
+// pads the last line to move the next off a page boundary can see that
+// line's padding after its newline.
+func EventLog(t testing.TB, path string) []*pb.Envelope {
+	t.Helper()
+	data, _ := os.ReadFile(path)
+	var out []*pb.Envelope
+	for line := range strings.Lines(string(data)) {
+		if !strings.HasSuffix(line, "\n") {
+			break
+		}
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		env, err := event.UnmarshalJSON([]byte(line))
+		if err != nil {
+			t.Fatalf("event log line %q: %v", line, err)
+		}
+		out = append(out, env)
+	}
+	return out
 }
 
 // Terminate publishes a successful terminationEvent on b and ends its run.
