@@ -590,13 +590,8 @@ func (s *Subscription) Next(ctx context.Context) (*pb.Envelope, error) {
 // NextEncoded is Next for a reader that wants the event's encoded forms,
 // which every reader shares.
 func (s *Subscription) NextEncoded(ctx context.Context) (*Encoded, error) {
-	for len(s.buf) == 0 {
-		if s.closed {
-			return nil, io.ErrClosedPipe
-		}
-		if err := s.fill(ctx); err != nil {
-			return nil, err
-		}
+	if err := s.await(ctx); err != nil {
+		return nil, err
 	}
 	e := s.buf[0]
 	s.buf[0] = nil
@@ -630,15 +625,10 @@ func (s *Subscription) Each(ctx context.Context, fn func(e *Encoded, more bool) 
 // is made.
 func (s *Subscription) EachBatch(ctx context.Context, fn func(es []*Encoded) error) error {
 	for {
-		for len(s.buf) == 0 {
-			if s.closed {
-				return io.ErrClosedPipe
-			}
-			if err := s.fill(ctx); errors.Is(err, io.EOF) {
-				return nil
-			} else if err != nil {
-				return err
-			}
+		if err := s.await(ctx); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return err
 		}
 		es := s.buf
 		s.delivered = es[len(es)-1].seq
@@ -649,6 +639,21 @@ func (s *Subscription) EachBatch(ctx context.Context, fn func(es []*Encoded) err
 			return err
 		}
 	}
+}
+
+// await fills buf unless it holds events: it returns the error of fill
+// (io.EOF after the last event of an ended run), or io.ErrClosedPipe
+// once the subscription is closed and buf is empty.
+func (s *Subscription) await(ctx context.Context) error {
+	for len(s.buf) == 0 {
+		if s.closed {
+			return io.ErrClosedPipe
+		}
+		if err := s.fill(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fill takes the next batch of events from memory or disk, or waits for one.

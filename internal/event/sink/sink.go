@@ -67,6 +67,12 @@ func Start(bus *event.Bus, s Sink) func(ctx context.Context) error {
 			pending = 0
 			timedErr = s.Flush()
 		})
+		// write writes what is pending now, with the pacer's lock held.
+		write := func() error {
+			pending = 0
+			pace.Wrote()
+			return s.Flush()
+		}
 		err := sub.EachBatch(ctx, func(evs []*event.Encoded) error {
 			pace.Lock()
 			defer pace.Unlock()
@@ -84,9 +90,7 @@ func Start(bus *event.Bus, s Sink) func(ctx context.Context) error {
 					return err
 				}
 				if pending++; pending == maxPending {
-					pending = 0
-					pace.Wrote()
-					if err := s.Flush(); err != nil {
+					if err := write(); err != nil {
 						return err
 					}
 				}
@@ -96,9 +100,7 @@ func Start(bus *event.Bus, s Sink) func(ctx context.Context) error {
 			if pending == 0 || !evs[len(evs)-1].Terminal() && !pace.Due(event.WriteEvery) {
 				return nil
 			}
-			pending = 0
-			pace.Wrote()
-			return s.Flush()
+			return write()
 		})
 		pace.Lock()
 		defer pace.Unlock()
