@@ -27,6 +27,24 @@ type LinesOutput interface {
 	Lines(lines []string)
 }
 
+// Backlogged is an Output that chooses how much output a build program may
+// print ahead of it, unread.
+type Backlogged interface {
+	Output
+	// Backlog returns that many bytes, or 0 for the system's default: the
+	// size of the program's output pipe.
+	Backlog() int
+}
+
+// Backlog returns how much output a build program may print ahead of out
+// (see Backlogged): 0, the system's default, unless out chooses.
+func Backlog(out Output) int {
+	if b, ok := out.(Backlogged); ok {
+		return b.Backlog()
+	}
+	return 0
+}
+
 // LinesTo returns the function that reports lines to out: all at once for a
 // LinesOutput, else one by one.
 func LinesTo(out Output) func(lines []string) {

@@ -165,6 +165,10 @@ func New(opts ...Option) (*Bus, error) {
 // RunID returns the run's id, the event_id of every event.
 func (b *Bus) RunID() string { return b.runID }
 
+// KeepsHistory reports whether events that leave the bus's memory are
+// kept on disk for the subscriptions that fall behind (see WithoutHistory).
+func (b *Bus) KeepsHistory() bool { return !b.noHistory }
+
 // Last returns the last sequence published.
 func (b *Bus) Last() uint32 {
 	b.mu.Lock()

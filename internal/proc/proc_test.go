@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -90,12 +92,47 @@ func TestScanSplitsReadsIntoLines(t *testing.T) {
 func TestRunLinesPassesAReadAtOnce(t *testing.T) {
 	var calls, lines int
 	_, err := RunLines(exec.CommandContext(t.Context(), "/bin/sh", "-c", `seq 1 10000`),
-		func(ls []string) { calls++; lines += len(ls) }, 1)
+		func(ls []string) { calls++; lines += len(ls) }, 1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// seq writes 4 KiB and more at a time: far fewer reads than lines.
 	if lines != 10000 || calls > 1000 {
 		t.Errorf("%d lines in %d calls, want 10000 in at most 1000", lines, calls)
+	}
+}
+
+// A program may print as much as its pipe holds while its lines are not
+// taken: with a pipe of 1 MiB, 600 KiB of lines and then the marker file,
+// which the system's pipe of 64 KiB does not let it reach.
+func TestRunLinesPipeHoldsTheBacklog(t *testing.T) {
+	for _, tc := range []struct {
+		pipe    int
+		reaches bool
+	}{{1 << 20, true}, {0, false}} {
+		marker := filepath.Join(t.TempDir(), "printed")
+		script := `yes | head -c 614400; touch ` + marker
+		first, reached := true, false
+		_, err := RunLines(exec.CommandContext(t.Context(), "/bin/sh", "-c", script), func([]string) {
+			if !first {
+				return
+			}
+			first = false
+			// Hold the first lines until the program has printed all.
+			deadline := time.Now().Add(2 * time.Second)
+			for time.Now().Before(deadline) {
+				if _, err := os.Stat(marker); err == nil {
+					reached = true
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}, 1, tc.pipe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reached != tc.reaches {
+			t.Errorf("pipe of %d bytes: the program printed everything before its first lines were taken: %v, want %v (an unprivileged user may ask for fs.pipe-max-size at most)", tc.pipe, reached, tc.reaches)
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/hoist-dev/hoist/internal/build/cache"
 	"github.com/hoist-dev/hoist/internal/build/tag"
 	"github.com/hoist-dev/hoist/internal/config"
+	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/fault"
 	"github.com/hoist-dev/hoist/internal/runner"
 	"github.com/hoist-dev/hoist/internal/testutil"
@@ -347,6 +348,37 @@ func TestBuildsTag(t *testing.T) {
 			}
 			if got != tc.want {
 				t.Errorf("built as %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// A build may print 1 MiB ahead of its events on a bus without history,
+// whose publisher waits for its readers, and only the system's 64 KiB on a
+// bus with history, whose readers a burst would push out of its memory.
+func TestBuildsBacklog(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []event.Option
+		want int
+	}{
+		{"with history", nil, 0},
+		{"without history", []event.Option{event.WithoutHistory()}, 1 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bus := testutil.NewBus(t, tc.opts...)
+			got := -1
+			bs := runner.Builds{Bus: bus, Tag: "v1", BuilderFor: func(*config.Artifact) (build.Builder, error) {
+				return &fakeBuilder{funcs: map[string]buildFunc{"app": func(ctx context.Context, out build.Output, a *config.Artifact, tag string) (build.Result, error) {
+					got = build.Backlog(out)
+					return succeed("sha256:app")(ctx, out, a, tag)
+				}}}, nil
+			}}
+			if _, err := bs.Run(t.Context(), []*config.Artifact{artifact(t, "app")}); err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("backlog %d bytes, want %d", got, tc.want)
 			}
 		})
 	}

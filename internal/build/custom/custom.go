@@ -58,7 +58,7 @@ func (b *Builder) Build(ctx context.Context, out build.Output, a *config.Artifac
 	for alias, ref := range a.DependencyRefs {
 		cmd.Env = append(cmd.Env, alias+"="+ref)
 	}
-	tail, err := proc.RunLines(cmd, build.LinesTo(out), tailLines)
+	tail, err := proc.RunLines(cmd, build.LinesTo(out), tailLines, build.Backlog(out))
 	var start *proc.StartError
 	if errors.As(err, &start) {
 		return build.Result{}, fault.Wrap(start.Err, fault.BuildCustomCommandStart,

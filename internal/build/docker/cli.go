@@ -80,7 +80,7 @@ func (b *Builder) buildCLI(ctx context.Context, out hbuild.Output, a *config.Art
 	} else {
 		cmd.Env = append(cmd.Env, "DOCKER_BUILDKIT=0")
 	}
-	tail, err := proc.RunLines(cmd, hbuild.LinesTo(out), tailLines)
+	tail, err := proc.RunLines(cmd, hbuild.LinesTo(out), tailLines, hbuild.Backlog(out))
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
