@@ -77,7 +77,7 @@ func TestScanSplitsReadsIntoLines(t *testing.T) {
 		}{{"whole", strings.NewReader(tc.in)}, {"a byte a read", iotest.OneByteReader(strings.NewReader(tc.in))}} {
 			t.Run(tc.name+"/"+r.name, func(t *testing.T) {
 				var got []string
-				tail := scan(r.r, func(ls []string) { got = append(got, ls...) }, 2)
+				tail := scan(r.r, func(ls []string) { got = append(got, ls...) }, 2, readSize)
 				if !slices.Equal(got, tc.want) {
 					t.Errorf("lines %.40q, want %.40q", got, tc.want)
 				}
