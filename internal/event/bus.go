@@ -99,14 +99,16 @@ type Bus struct {
 	last  uint32 // the last sequence published
 	ended bool
 	live  map[*Subscription]struct{}
-	// subs holds every open subscription, for WithoutHistory.
+	// subs holds the open subscriptions that publishers wait for: every
+	// one on a bus without history, those that pace it (Paces) on one
+	// with.
 	subs map[*Subscription]struct{}
-	// taking is set while a publisher waits for subscribers to take the
-	// events up to takeTo (WithoutHistory).
+	// taking is set while a publisher waits for the subscriptions in subs
+	// to take the events up to takeTo.
 	taking bool
 	takeTo uint32
-	// takenTo is what taken last returned: every subscription has taken
-	// at least that far since, for taken only grows (WithoutHistory).
+	// takenTo is what taken last returned: every subscription in subs has
+	// taken at least that far since, for taken only grows.
 	takenTo uint32
 	// changed wakes waiting subscribers when an event is published or the
 	// run ends. It is woken and waited on under mu.
@@ -117,7 +119,7 @@ type Bus struct {
 	spilled      uint32        // every event up to this sequence is on disk
 	spillWake    chan struct{} // tells the spiller there is work
 	spillDone    chan struct{} // closed when the spiller has exited
-	spillAdvance *sync.Cond    // signalled when spilled grows, or a subscriber takes events (WithoutHistory)
+	spillAdvance *sync.Cond    // signalled when spilled grows, or a subscription in subs takes events
 	spillErr     error
 
 	encodes *encoding
@@ -165,10 +167,6 @@ func New(opts ...Option) (*Bus, error) {
 // RunID returns the run's id, the event_id of every event.
 func (b *Bus) RunID() string { return b.runID }
 
-// KeepsHistory reports whether events that leave the bus's memory are
-// kept on disk for the subscriptions that fall behind (see WithoutHistory).
-func (b *Bus) KeepsHistory() bool { return !b.noHistory }
-
 // Last returns the last sequence published.
 func (b *Bus) Last() uint32 {
 	b.mu.Lock()
@@ -177,8 +175,9 @@ func (b *Bus) Last() uint32 {
 }
 
 // Publish stamps ev with the next sequence and the current time and appends
-// it to the run. It never waits on a subscriber, except on a bus without
-// history (WithoutHistory), for the slowest. The returned envelope, like
+// it to the run. It never waits on a subscriber, except for the slowest of
+// those that pace it (Paces), and on a bus without history
+// (WithoutHistory) for the slowest of all. The returned envelope, like
 // every envelope a subscriber receives, must not be modified. Publishing
 // after End drops the event and returns nil.
 func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
@@ -204,7 +203,7 @@ func (b *Bus) Publish(ev *pb.Event) *pb.Envelope {
 // read at once. They share one timestamp message, the time they are
 // published, and their envelopes and encodings are one allocation. It may
 // wait midway where Publish would wait before an event (for the spiller,
-// or on a bus without history for the slowest subscription); the events
+// or for the slowest subscription that it waits for); the events
 // before that wait are then published first, and those after it are
 // stamped when it ends.
 func (b *Bus) PublishAll(evs []*pb.Event) {
@@ -236,36 +235,36 @@ func (b *Bus) PublishAll(evs []*pb.Event) {
 }
 
 // mustWait reports whether the ring's next slot still holds an event that
-// must leave it first: on a bus with history, one not yet on disk; without
-// history, one that an open subscription has not yet taken. It is called
-// under mu.
+// must leave it first: on a bus with history, one not yet on disk; and one
+// that a subscription publishers wait for (subs) has not yet taken. It is
+// called under mu.
 func (b *Bus) mustWait() bool {
 	size := uint32(len(b.ring))
-	if b.last < size || b.spillErr != nil || b.spilled >= b.last+1-size {
+	if b.last < size || b.spillErr != nil {
 		return false
 	}
-	if b.noHistory {
-		need := b.last + 1 - size
-		return b.takenTo < need && b.taken() < need
+	need := b.last + 1 - size
+	if !b.noHistory && b.spilled < need {
+		return true
 	}
-	return true
+	return b.takenTo < need && b.taken() < need
 }
 
 // waitForSlot waits until the ring's next slot may be reused: until the
-// event in it is on disk, or, without history, taken by every open
-// subscription. The spiller starts at half a ring and a block behind, so
-// this wait is rare: only when the disk is slower than the publishers for
-// the rest of the ring. It is called under mu, which it releases while
-// waiting.
+// event in it is on disk, with history, and taken by every subscription
+// that publishers wait for. The spiller starts at half a ring and a block
+// behind, so that the wait for it is rare: only when the disk is slower
+// than the publishers for the rest of the ring. It is called under mu,
+// which it releases while waiting.
 func (b *Bus) waitForSlot() {
 	for b.mustWait() {
 		size := uint32(len(b.ring))
-		if b.noHistory {
+		if !b.noHistory && b.spilled < b.last+1-size {
+			b.wakeSpiller()
+		} else {
 			// Wait until a quarter of the ring is free, not a slot: the
 			// publisher then wakes once for many events.
 			b.taking, b.takeTo = true, b.last+1-size+size/4
-		} else {
-			b.wakeSpiller()
 		}
 		b.spillAdvance.Wait()
 	}
@@ -322,10 +321,12 @@ func (b *Bus) dropLagging() {
 	}
 }
 
-// taken returns the last sequence that every open subscription has taken
-// from the ring, and remembers it in takenTo. It is called under mu. A
-// subscription started after the first events left memory would lower
-// it; WithoutHistory does not serve one.
+// taken returns the last sequence that every subscription publishers
+// wait for (subs) has taken from the ring, and remembers it in takenTo.
+// It is called under mu. A subscription started after the first events
+// left memory would lower it: WithoutHistory does not serve one, and with
+// history it reads them from disk, so that a publisher that did not wait
+// for it loses nothing.
 func (b *Bus) taken() uint32 {
 	least := b.last
 	for s := range b.subs {
@@ -406,6 +407,18 @@ func Wants(f Form) SubscribeOption {
 	return func(s *Subscription) { s.wants = f }
 }
 
+// Paces makes publishers wait for the subscription on a bus with history
+// as they do on one without (WithoutHistory): before they overwrite an
+// event in memory that it has not taken. It is for an in-process sink
+// such as the event log file, which the run writes as it goes: a build
+// that prints faster than the sink writes is then held back by memory's
+// worth of events, as its output pipe would hold it, instead of pushing
+// the sink out of memory into reading its events back from disk. Remote
+// subscribers never pace the run; they fall behind onto the disk.
+func Paces() SubscribeOption {
+	return func(s *Subscription) { s.paces = true }
+}
+
 // Subscribe returns a subscription that receives every event after sequence
 // after (0 for all), then live events, in order, each once.
 func (b *Bus) Subscribe(after uint32, opts ...SubscribeOption) *Subscription {
@@ -415,9 +428,11 @@ func (b *Bus) Subscribe(after uint32, opts ...SubscribeOption) *Subscription {
 		o(s)
 	}
 	b.readersOf(s.wants).Add(1)
-	b.mu.Lock()
-	b.subs[s] = struct{}{}
-	b.mu.Unlock()
+	if b.noHistory || s.paces {
+		b.mu.Lock()
+		b.subs[s] = struct{}{}
+		b.mu.Unlock()
+	}
 	return s
 }
 
@@ -551,6 +566,7 @@ type Subscription struct {
 	dropped   chan struct{}
 	closed    bool
 	wants     Form // the one form the reader uses, or 0 for the envelope
+	paces     bool // publishers wait for it on a bus with history too (Paces)
 }
 
 // drop is called by the publisher, under the bus lock.

@@ -348,6 +348,60 @@ func testWithoutHistory(t *testing.T, batch int) {
 	}
 }
 
+// TestPaces checks that on a bus with history a subscription that paces
+// it, as a sink does, holds its publisher back once the publisher is a
+// memory's worth of events ahead of it, and that one that does not, as an
+// Event API subscriber does not, never holds it back and reads what left
+// memory from disk. Both get every event in order.
+func TestPaces(t *testing.T) {
+	const memory, total = 512, 4 * 512
+	b := testutil.NewBus(t, event.WithMemory(memory))
+	paced := b.Follower(0, event.Paces())
+	defer paced.Close()
+	idle := b.Follower(0)
+	defer idle.Close()
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		publish(b, total, 100)
+		b.End()
+	}()
+	for deadline := time.Now().Add(10 * time.Second); b.Last() < memory; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("published %d events, want %d before the publisher waits", b.Last(), memory)
+		}
+	}
+	select {
+	case <-published:
+		t.Fatalf("published all %d events while the paced subscription had taken none", total)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if last := b.Last(); last != memory {
+		t.Fatalf("published %d events ahead of the paced subscription, want %d", last, memory)
+	}
+	readAll := func(name string, sub *event.Subscription) {
+		t.Helper()
+		for want := uint32(1); ; want++ {
+			env, err := sub.Next(t.Context())
+			if errors.Is(err, io.EOF) {
+				if want != total+1 {
+					t.Fatalf("%s got %d events, want %d", name, want-1, total)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if env.Event.Sequence != want {
+				t.Fatalf("%s got sequence %d, want %d", name, env.Event.Sequence, want)
+			}
+		}
+	}
+	readAll("paced", paced)
+	<-published
+	readAll("idle", idle)
+}
+
 // publish publishes total log events, with Publish for a batch of 1, else
 // with PublishAll in batches of that many.
 func publish(b *event.Bus, total, batch int) {

@@ -291,23 +291,16 @@ func (o *output) Line(line string, step *build.Step) {
 	o.b.Bus.Publish(&ev.event)
 }
 
-// Backlog lets a build print up to 1 MiB ahead of its events on a bus
-// without history, instead of the 64 KiB of a pipe. That bus makes its
-// publisher wait for the slowest reader, so a build that prints faster
-// than hoist publishes only runs further ahead, and hoist's reads of its
-// output are full ones instead of the few lines printed since the last:
-// for a build that prints 1M lines, hoist spends about a fifth less CPU
-// time and the build ends about a fifth sooner. A bus with history does
-// not wait: there, a burst of that many lines would push the readers that
-// fell behind (a subscriber's stream, and even the event log's) out of the
-// bus's memory into reading back from disk, which took 6-8 MiB more memory
-// in a 5M-line build with a subscriber. It keeps the pipe's size.
-func (o *output) Backlog() int {
-	if o.b.Bus.KeepsHistory() {
-		return 0
-	}
-	return 1 << 20
-}
+// Backlog lets a build print up to 1 MiB ahead of its events, instead of
+// the 64 KiB of a pipe. The bus's publishers wait for the run's sinks (the
+// event log file, stdout: see event.Paces), with or without history, so a
+// build that prints faster than hoist publishes only runs further ahead,
+// and hoist's reads of its output are full ones instead of the few lines
+// printed since the last: for a build that prints 1M lines, hoist spends
+// about a fifth less CPU time and the build ends about a fifth sooner.
+// A subscriber of the Event API that falls behind the bus's memory reads
+// its events back from disk, as it would with the smaller pipe.
+func (o *output) Backlog() int { return 1 << 20 }
 
 // Lines publishes the events of many lines at once, with one allocation
 // for them all.

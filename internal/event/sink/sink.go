@@ -51,9 +51,11 @@ func Run(ctx context.Context, bus *event.Bus, s Sink) error {
 // run's last (see event.Pacer), and after maxPending events while it has
 // not caught up. An EncodedSink is given the event's shared encoded forms.
 // A sink started before the run's first event misses nothing even on a bus
-// without history, however late it runs.
+// without history, however late it runs. A sink paces the run's
+// publishers (event.Paces): one that falls a memory's worth of events
+// behind holds them back rather than read its events back from disk.
 func Start(bus *event.Bus, s Sink) func(ctx context.Context) error {
-	var opts []event.SubscribeOption
+	opts := []event.SubscribeOption{event.Paces()}
 	es, encoded := s.(EncodedSink)
 	if encoded && es.Wants() != 0 {
 		opts = append(opts, event.Wants(es.Wants()))
