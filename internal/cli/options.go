@@ -64,7 +64,7 @@ func addServerFlags(cmd *cobra.Command, o *session.ServerOptions) {
 	f.BoolVar(&o.Insecure, "rpc-insecure", false, "serve the Event API on a --rpc-bind beyond this machine without --rpc-token, with a warning: anyone who reaches the port can read the run and, in hoist dev, trigger builds and deploys")
 	f.StringVar(&o.TLSCert, "rpc-tls-cert", "", "serve the Event API over TLS with this certificate (PEM); needs --rpc-tls-key")
 	f.StringVar(&o.TLSKey, "rpc-tls-key", "", "the private key of --rpc-tls-cert (PEM)")
-	f.DurationVar(&o.Linger, "rpc-linger", 3*time.Second, "after the run ends, keep serving the Event API this long for clients that have not connected yet")
+	f.DurationVar(&o.Linger, "rpc-linger", 3*time.Second, "after the run ends, keep serving the Event API this long for clients that have not connected yet, and for those that fell behind to resume")
 	f.DurationVar(&o.DrainTimeout, "rpc-drain-timeout", rpc.DefaultDrainTimeout, "after the run ends, wait at most this long for connected subscribers to receive every event; those still behind are told where to resume")
 	f.BoolVar(&o.WaitForConnection, "wait-for-connection", false, "before starting, wait for a first Event API subscriber (see --wait-for-connection-timeout)")
 	f.DurationVar(&o.WaitTimeout, "wait-for-connection-timeout", time.Minute, "how long --wait-for-connection waits")

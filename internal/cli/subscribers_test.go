@@ -105,6 +105,7 @@ build:
 				seqs = append(seqs, stream.Msg().Event.Sequence)
 			}
 			if sc, ok := rpc.SlowConsumerOf(stream.Err()); ok {
+				t.Logf("the Connect subscriber fell behind after sequence %d and resumes", sc.LastSequence)
 				after = sc.LastSequence
 				continue
 			}
@@ -131,7 +132,9 @@ build:
 			t.Fatalf("reading JSON lines: %v", err)
 		}
 		_ = resp.Body.Close() // read to its end, which fills the trailer
-		after = resp.Trailer.Get(jsonl.LastSequenceHeader)
+		if after = resp.Trailer.Get(jsonl.LastSequenceHeader); after != "" {
+			t.Logf("the JSON lines subscriber fell behind after sequence %s and resumes", after)
+		}
 	}
 
 	code, out := wait()

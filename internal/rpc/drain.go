@@ -31,17 +31,28 @@ type subscriber struct {
 type subscribers struct {
 	mu      sync.Mutex
 	live    map[*subscriber]struct{}
-	changed wake.Signal
+	changed wake.Signal // woken when a stream starts or ends
+	// owed counts the streams ended because their subscriber fell behind,
+	// less the streams that resumed since; dropped is when the last
+	// ended.
+	owed    int
+	dropped time.Time
 }
 
-func (ss *subscribers) add(peer string) *subscriber {
+// add registers a stream from peer; resuming is set for one that starts
+// after a sequence, as a subscriber that fell behind resumes.
+func (ss *subscribers) add(peer string, resuming bool) *subscriber {
 	sub := &subscriber{peer: peer}
 	ss.mu.Lock()
+	if resuming && ss.owed > 0 {
+		ss.owed--
+	}
 	if ss.live == nil {
 		ss.live = map[*subscriber]struct{}{}
 	}
 	ss.live[sub] = struct{}{}
 	ss.mu.Unlock()
+	ss.changed.Wake()
 	return sub
 }
 
@@ -52,9 +63,19 @@ func (ss *subscribers) remove(sub *subscriber) {
 	ss.changed.Wake()
 }
 
-// snapshot returns the live subscribers and a channel closed at the next
-// change, taken before the read so that no change is missed.
-func (ss *subscribers) snapshot() ([]*subscriber, <-chan struct{}) {
+// drop records that a stream ended now because its subscriber fell behind.
+func (ss *subscribers) drop() {
+	ss.mu.Lock()
+	ss.owed++
+	ss.dropped = time.Now()
+	ss.mu.Unlock()
+}
+
+// snapshot returns the live subscribers, when a stream last ended because
+// its subscriber fell behind if one has not resumed since (or the zero
+// time), and a channel closed at the next change, taken before the read so
+// that no change is missed.
+func (ss *subscribers) snapshot() ([]*subscriber, time.Time, <-chan struct{}) {
 	changed := ss.changed.Wait()
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -62,7 +83,10 @@ func (ss *subscribers) snapshot() ([]*subscriber, <-chan struct{}) {
 	for sub := range ss.live {
 		out = append(out, sub)
 	}
-	return out, changed
+	if ss.owed == 0 {
+		return out, time.Time{}, changed
+	}
+	return out, ss.dropped, changed
 }
 
 // Cut is a subscriber that the drain bound cut off before it had been sent
@@ -76,22 +100,37 @@ type Cut struct {
 
 // Drain waits, at most timeout, until every connected subscriber has been
 // sent the run's events through the terminationEvent and its stream has
-// ended. Call it once the run has ended. Subscribers still streaming when
-// the bound passes are cut: each is sent nothing more and ends with
+// ended. Call it once the run has ended. A subscriber that fell behind,
+// which is likely near the end of a run that outran it, was ended with
+// SlowConsumerError and is still reading what it was sent; it then
+// resumes with a new stream. Until as many streams have resumed (started
+// after a sequence) as were ended so, Drain waits resume from the last
+// such end for them to come back, and for their new streams in turn. Subscribers still streaming
+// when the bound passes are cut: each is sent nothing more and ends with
 // drainCutError, a status it can resume from, and Drain returns them.
-func (s *Server) Drain(ctx context.Context, timeout time.Duration) []Cut {
+func (s *Server) Drain(ctx context.Context, timeout, resume time.Duration) []Cut {
 	bound := time.NewTimer(timeout)
 	defer bound.Stop()
 	for {
-		live, changed := s.subs.snapshot()
+		live, dropped, changed := s.subs.snapshot()
+		var back <-chan time.Time
 		if len(live) == 0 {
-			return nil
+			wait := time.Until(dropped.Add(resume))
+			if dropped.IsZero() || wait <= 0 {
+				return nil
+			}
+			back = time.After(wait)
 		}
 		select {
 		case <-changed:
 			continue
+		case <-back:
+			continue
 		case <-bound.C:
 		case <-ctx.Done():
+		}
+		if len(live) == 0 {
+			return nil // the subscriber that fell behind did not come back
 		}
 		last := s.Bus.Last()
 		cuts := make([]Cut, 0, len(live))
@@ -107,7 +146,7 @@ func (s *Server) Drain(ctx context.Context, timeout time.Duration) []Cut {
 // stream serves one subscriber from peer: Stream, with the subscriber
 // known to Drain.
 func (s *Server) stream(ctx context.Context, peer string, after uint32, historyOnly bool, filter event.Filter, form event.Form, send func(e *event.Encoded, more bool) error) error {
-	t := s.track(peer)
+	t := s.track(peer, after > 0)
 	defer t.Done()
 	err := Stream(ctx, s.Bus, after, historyOnly, filter, s.queue(), form, func(e *event.Encoded, more bool) error {
 		if e != nil {
@@ -119,6 +158,9 @@ func (s *Server) stream(ctx context.Context, peer string, after uint32, historyO
 		}
 		return send(e, more)
 	})
+	if _, slow := SlowConsumerOf(err); slow && !t.sub.cut.Load() {
+		s.subs.drop()
+	}
 	return err
 }
 
@@ -135,11 +177,11 @@ type Tracked struct {
 // and Done when the stream ends.
 func (s *Server) Track(peer string) *Tracked {
 	s.markConnected()
-	return s.track(peer)
+	return s.track(peer, false)
 }
 
-func (s *Server) track(peer string) *Tracked {
-	return &Tracked{s: s, sub: s.subs.add(peer)}
+func (s *Server) track(peer string, resuming bool) *Tracked {
+	return &Tracked{s: s, sub: s.subs.add(peer, resuming)}
 }
 
 // Sent records that the stream is about to send what the event of

@@ -46,7 +46,7 @@ func TestDrainWaitsForConnectedSubscribers(t *testing.T) {
 		t.Fatalf("no first event: %v", stream.Err())
 	}
 	cuts := make(chan []rpc.Cut, 1)
-	go func() { cuts <- api.Drain(t.Context(), 30*time.Second) }()
+	go func() { cuts <- api.Drain(t.Context(), 30*time.Second, 0) }()
 	seqs, err := collect(stream)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +62,7 @@ func TestDrainWaitsForConnectedSubscribers(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Drain did not return after the subscriber was done")
 	}
-	if c := api.Drain(t.Context(), time.Millisecond); len(c) != 0 {
+	if c := api.Drain(t.Context(), time.Millisecond, 0); len(c) != 0 {
 		t.Errorf("Drain with nobody connected cut %v", c)
 	}
 }
@@ -85,7 +85,7 @@ func TestDrainCutsWithAResumableStatus(t *testing.T) {
 		got = append(got, stream.Msg().Event.Sequence)
 	}
 	// The subscriber stops reading: the server's writes wait on flow control.
-	cuts := api.Drain(t.Context(), 200*time.Millisecond)
+	cuts := api.Drain(t.Context(), 200*time.Millisecond, 0)
 	if len(cuts) != 1 || cuts[0].Sent >= cuts[0].Last || cuts[0].Last != n+1 {
 		t.Fatalf("Drain cut %v, want one subscriber short of sequence %d", cuts, n+1)
 	}
@@ -114,6 +114,86 @@ func TestDrainCutsWithAResumableStatus(t *testing.T) {
 		if seq != uint32(i+1) {
 			t.Fatalf("event %d has sequence %d: not every event once, in order", i, seq)
 		}
+	}
+}
+
+// A subscriber that fell behind at the end of the run, and was ended to
+// resume, is waited for: Drain waits resume from that end for it to come
+// back, then for its new stream, and it gets every event once. Without
+// that wait, Drain returns as soon as the ended stream is gone, and the
+// server would stop before the subscriber resumes.
+func TestDrainWaitsForASubscriberThatFellBehind(t *testing.T) {
+	for _, resume := range []time.Duration{0, 20 * time.Second} {
+		t.Run(fmt.Sprint("resume=", resume), func(t *testing.T) {
+			bus := testutil.NewBus(t)
+			api := &rpc.Server{Bus: bus, State: state.New(), Queue: 256}
+			client := eventsClient(t, testutil.Serve(t, rpc.NewHTTPServer(api.Handler())))
+			bus.Publish(testutil.LogEvent("app", "the first line"))
+			stream, err := client.Events(t.Context(), connect.NewRequest(&pb.EventsRequest{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !stream.Receive() {
+				t.Fatalf("no first event: %v", stream.Err())
+			}
+			// The subscriber stops reading while the run prints 10 MiB,
+			// more than the flow-control windows hold: it falls behind
+			// by more than its queue and is dropped.
+			const n = 10_000
+			pad := make([]byte, 512)
+			for i := range n {
+				_, _ = rand.Read(pad)
+				bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output %x", i, pad)))
+			}
+			testutil.Terminate(bus)
+			cuts := make(chan []rpc.Cut, 1)
+			go func() { cuts <- api.Drain(t.Context(), 30*time.Second, resume) }()
+
+			got := []uint32{stream.Msg().Event.Sequence}
+			rest, err := collect(stream)
+			got = append(got, rest...)
+			sc, ok := rpc.SlowConsumerOf(err)
+			if !ok {
+				t.Fatalf("the stream ended with %v, want the subscriber dropped for falling behind", err)
+			}
+			time.Sleep(200 * time.Millisecond) // the subscriber is slow to come back
+			select {
+			case c := <-cuts:
+				if resume > 0 {
+					t.Fatalf("Drain returned (cut %v) before the subscriber resumed", c)
+				}
+				return // without the wait, the server stops here
+			default:
+				if resume == 0 {
+					t.Fatal("Drain with resume 0 waits for a subscriber that fell behind")
+				}
+			}
+			resumed, err := client.Events(t.Context(), connect.NewRequest(&pb.EventsRequest{AfterSequence: sc.LastSequence}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rest, err = collect(resumed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, rest...)
+			for i, seq := range got {
+				if seq != uint32(i+1) {
+					t.Fatalf("event %d has sequence %d: not every event once, in order", i, seq)
+				}
+			}
+			if len(got) != n+2 {
+				t.Fatalf("after resuming the subscriber has %d events, want %d", len(got), n+2)
+			}
+			select {
+			case c := <-cuts:
+				if len(c) != 0 {
+					t.Errorf("Drain cut %v", c)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Drain did not return after the resumed subscriber was done")
+			}
+		})
 	}
 }
 

@@ -147,14 +147,18 @@ func (s *session) protect(o ServerOptions) (*tls.Config, error) {
 // run was interrupted, then waits, at most the drain timeout, until every
 // subscriber still streaming (hoist's, Skaffold's gRPC and HTTP alike) has
 // been sent the whole run, says on stderr which ones it had to cut, and
-// stops the servers.
+// stops the servers. A subscriber that fell behind and was ended to
+// resume counts as a late client: the drain waits the linger time from
+// that end for it to come back.
 func (s *session) stopServer(ctx context.Context) {
 	if s.server == nil {
 		return
 	}
+	resume := time.Duration(0)
 	if ctx.Err() == nil && s.linger > 0 {
 		select {
 		case <-time.After(s.linger):
+			resume = s.linger
 		case <-ctx.Done():
 		}
 	}
@@ -162,7 +166,7 @@ func (s *session) stopServer(ctx context.Context) {
 	if drain <= 0 {
 		drain = rpc.DefaultDrainTimeout
 	}
-	for _, cut := range s.api.Drain(context.WithoutCancel(ctx), drain) {
+	for _, cut := range s.api.Drain(context.WithoutCancel(ctx), drain, resume) {
 		s.tell("hoist: cut off the Event API subscriber at %s after --rpc-drain-timeout %s: it had been sent events up to sequence %d of %d, and can resume after it\n",
 			cut.Peer, drain, cut.Sent, cut.Last)
 	}

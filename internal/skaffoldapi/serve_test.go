@@ -805,7 +805,7 @@ func TestDrainCoversSkaffoldStreams(t *testing.T) {
 	}()
 	publishLines(f.bus, 0, 20000)
 	testutil.Terminate(f.bus)
-	if cuts := f.api.Drain(t.Context(), time.Minute); len(cuts) != 0 {
+	if cuts := f.api.Drain(t.Context(), time.Minute, 0); len(cuts) != 0 {
 		t.Fatalf("Drain cut %v", cuts)
 	}
 	select {
@@ -834,7 +834,7 @@ func TestDrainCoversSkaffoldStreams(t *testing.T) {
 		g.bus.Publish(testutil.LogEvent("app", big))
 	}
 	testutil.Terminate(g.bus)
-	cuts := g.api.Drain(t.Context(), 300*time.Millisecond)
+	cuts := g.api.Drain(t.Context(), 300*time.Millisecond, 0)
 	if len(cuts) != 1 || cuts[0].Last != 5002 {
 		t.Fatalf("Drain cut %+v, want the one stream, behind sequence 5002", cuts)
 	}
