@@ -12,6 +12,7 @@ import (
 	"connectrpc.com/connect"
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
+	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/state"
 	"github.com/hoist-dev/hoist/internal/testutil"
@@ -98,17 +99,25 @@ func TestDrainCutsWithAResumableStatus(t *testing.T) {
 	if last := got[len(got)-1]; sc.LastSequence != last || last != cuts[0].Sent {
 		t.Fatalf("the status names sequence %d; the subscriber got up to %d, Drain reported %d", sc.LastSequence, last, cuts[0].Sent)
 	}
-	resumed, err := client.Events(t.Context(), connect.NewRequest(&pb.EventsRequest{AfterSequence: sc.LastSequence}))
+	resumeAll(t, client, got, sc.LastSequence, n+1)
+}
+
+// resumeAll resumes the stream of a subscriber that has received got,
+// after sequence after, and checks that it then has the run's total events,
+// every one once and in order.
+func resumeAll(t *testing.T, client hoistv1alpha2connect.EventServiceClient, got []uint32, after uint32, total int) {
+	t.Helper()
+	resumed, err := client.Events(t.Context(), connect.NewRequest(&pb.EventsRequest{AfterSequence: after}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rest, err = collect(resumed)
+	rest, err := collect(resumed)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got = append(got, rest...)
-	if len(got) != n+1 {
-		t.Fatalf("after resuming the subscriber has %d events, want %d", len(got), n+1)
+	if len(got) != total {
+		t.Fatalf("after resuming the subscriber has %d events, want %d", len(got), total)
 	}
 	for i, seq := range got {
 		if seq != uint32(i+1) {
@@ -168,23 +177,7 @@ func TestDrainWaitsForASubscriberThatFellBehind(t *testing.T) {
 					t.Fatal("Drain with resume 0 waits for a subscriber that fell behind")
 				}
 			}
-			resumed, err := client.Events(t.Context(), connect.NewRequest(&pb.EventsRequest{AfterSequence: sc.LastSequence}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			rest, err = collect(resumed)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, rest...)
-			for i, seq := range got {
-				if seq != uint32(i+1) {
-					t.Fatalf("event %d has sequence %d: not every event once, in order", i, seq)
-				}
-			}
-			if len(got) != n+2 {
-				t.Fatalf("after resuming the subscriber has %d events, want %d", len(got), n+2)
-			}
+			resumeAll(t, client, got, sc.LastSequence, n+2)
 			select {
 			case c := <-cuts:
 				if len(c) != 0 {
