@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -100,6 +101,37 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// A subscriber that falls well behind a burst of events, more than the
+// bus's memory and the flow-control windows hold, but that then reads on,
+// is not cut with the default queue: it gets every event of the run.
+func TestDefaultQueueHoldsABurst(t *testing.T) {
+	const burst = 20_000 // 12 MiB: more than the HTTP/2 windows
+	bus := testutil.NewBus(t)
+	url := testutil.Serve(t, rpc.NewHTTPServer((&rpc.Server{Bus: bus, State: state.New()}).Handler()))
+	stream, err := eventsClient(t, url).Events(t.Context(), connect.NewRequest(&pb.EventsRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus.Publish(testutil.LogEvent("app", "the first line"))
+	if !stream.Receive() {
+		t.Fatal(stream.Err())
+	}
+	got := []uint32{stream.Msg().Event.Sequence}
+	pad := strings.Repeat("x", 600)
+	for i := range burst {
+		bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d %s", i, pad)))
+	}
+	testutil.Terminate(bus)
+	rest, err := collect(stream)
+	if err != nil {
+		t.Fatalf("after %d events the stream ended with %v, want the whole run", len(got)+len(rest), err)
+	}
+	got = append(got, rest...)
+	if len(got) != burst+2 {
+		t.Fatalf("the subscriber got %d events, want %d", len(got), burst+2)
+	}
 }
 
 // TestStalledSubscriber checks that a subscriber that stops reading does
