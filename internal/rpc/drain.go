@@ -105,9 +105,10 @@ type Cut struct {
 // SlowConsumerError and is still reading what it was sent; it then
 // resumes with a new stream. Until as many streams have resumed (started
 // after a sequence) as were ended so, Drain waits resume from the last
-// such end for them to come back, and for their new streams in turn. Subscribers still streaming
-// when the bound passes are cut: each is sent nothing more and ends with
-// drainCutError, a status it can resume from, and Drain returns them.
+// such end for them to come back, and for their new streams in turn.
+// Subscribers still streaming when the bound passes are cut: each is sent
+// nothing more and ends with drainCutError, a status it can resume from,
+// and Drain returns them.
 func (s *Server) Drain(ctx context.Context, timeout, resume time.Duration) []Cut {
 	bound := time.NewTimer(timeout)
 	defer bound.Stop()
