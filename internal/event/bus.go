@@ -243,11 +243,18 @@ func (b *Bus) mustWait() bool {
 	if b.last < size || b.spillErr != nil {
 		return false
 	}
-	need := b.last + 1 - size
-	if !b.noHistory && b.spilled < need {
+	if b.spillBehind() {
 		return true
 	}
+	need := b.last + 1 - size
 	return b.takenTo < need && b.taken() < need
+}
+
+// spillBehind reports whether, on a bus with history, the event in the
+// ring's next slot is not yet on disk. It is called under mu, once the
+// ring is full.
+func (b *Bus) spillBehind() bool {
+	return !b.noHistory && b.spilled < b.last+1-uint32(len(b.ring))
 }
 
 // waitForSlot waits until the ring's next slot may be reused: until the
@@ -258,10 +265,10 @@ func (b *Bus) mustWait() bool {
 // which it releases while waiting.
 func (b *Bus) waitForSlot() {
 	for b.mustWait() {
-		size := uint32(len(b.ring))
-		if !b.noHistory && b.spilled < b.last+1-size {
+		if b.spillBehind() {
 			b.wakeSpiller()
 		} else {
+			size := uint32(len(b.ring))
 			// Wait until a quarter of the ring is free, not a slot: the
 			// publisher then wakes once for many events.
 			b.taking, b.takeTo = true, b.last+1-size+size/4

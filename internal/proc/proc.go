@@ -69,8 +69,9 @@ func RunLines(cmd *exec.Cmd, lines func([]string), keep, pipe int) ([]string, er
 	// the read end is closed once read. Neither close can lose output.
 	_ = pw.Close()
 	// A grown pipe is read in larger pieces, 64 KiB from 1 MiB: for a
-	// build that prints 1M lines, 5% less of hoist's CPU time. It is
-	// grown only for readers that keep up (see the runner's Backlog).
+	// build that prints 1M lines, 5% less of hoist's CPU time. The caller
+	// grows it for readers that keep up, such as a build's, whose events
+	// the run's sinks pace (see the runner's Backlog).
 	tail := scan(pr, lines, keep, max(readSize, pipe/16))
 	_ = pr.Close()
 	return tail, cmd.Wait()
@@ -78,12 +79,14 @@ func RunLines(cmd *exec.Cmd, lines func([]string), keep, pipe int) ([]string, er
 
 const (
 	// readSize is how much of a program's output scan reads at once, at
-	// most, from a pipe of the system's size. The lines of a read are
-	// published together, and the memory they take stays live while any
-	// of them is read, so that smaller reads keep less of it live when
-	// readers fall behind. With reads of 16 KiB instead of 64 and the
-	// yield after each, a 1M-line build with a subscriber read about half
-	// as many blocks of its events back from disk.
+	// most, from a pipe of the system's size (a program whose caller did
+	// not grow it, such as a hook). The lines of a read are published
+	// together, and the memory they take stays live while any of them is
+	// read, so that smaller reads keep less of it live when readers fall
+	// behind. With reads of 16 KiB instead of 64 and the yield after
+	// each, a 1M-line build with a subscriber, when its pipe kept the
+	// system's size, read about half as many blocks of its events back
+	// from disk.
 	readSize = 16 << 10
 	// MaxLine is the longest line scan passes on whole; a longer one is
 	// passed on in pieces of this length.
