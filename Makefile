@@ -1,7 +1,7 @@
 # hoist's entry points. The scripts under hack/ do the work; each installs
 # what it needs.
 
-.PHONY: demo test build generate lint testenv testenv-down testenv-status bench bench-testenv bench-anchor bench-view bench-skaffold-api
+.PHONY: demo test build generate lint testenv testenv-down testenv-status bench bench-testenv bench-anchor bench-view bench-subscriber bench-skaffold-api
 
 ## demo: build hoist and run it on the bundled example, showing the event stream
 demo:
@@ -59,6 +59,10 @@ bench-testenv: testenv
 ## bench-view: hoist build of 1000000 lines with the live terminal view, next to JSON lines to a file and on a terminal (no test environment)
 bench-view:
 	bash hack/bench/view.sh
+
+## bench-subscriber: hoist build of 1000000 lines with and without a subscriber attached from the start, at 250k and 500k lines a second and as fast as the build prints (no test environment)
+bench-subscriber:
+	bash hack/bench/subscriber.sh
 
 ## bench-anchor: hoist next to Skaffold v2.13.2 on a build that prints 200000 and 1000000 lines (builds Skaffold the first time)
 bench-anchor:

@@ -23,7 +23,7 @@ work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 crane registry serve --address "127.0.0.1:$port" >"$work/registry.log" 2>&1 &
 registry=$!
-trap 'kill "$registry" 2>/dev/null; wait "$registry" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill "$registry" 2>/dev/null; wait "$registry" 2>/dev/null || true; rm -rf "$work"' EXIT
 until curl -sf -o /dev/null "http://127.0.0.1:$port/v2/"; do sleep 0.1; done
 
 mkdir -p "$work/app/files"
