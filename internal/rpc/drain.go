@@ -33,10 +33,10 @@ type subscribers struct {
 	live    map[*subscriber]struct{}
 	changed wake.Signal // woken when a stream starts or ends
 	// owed counts the streams ended because their subscriber fell behind,
-	// less the streams that resumed since; dropped is when the last
-	// ended.
-	owed    int
-	dropped time.Time
+	// less the streams that resumed since; ended is when the last stream
+	// of any kind ended.
+	owed  int
+	ended time.Time
 }
 
 // add registers a stream from peer; resuming is set for one that starts
@@ -59,22 +59,22 @@ func (ss *subscribers) add(peer string, resuming bool) *subscriber {
 func (ss *subscribers) remove(sub *subscriber) {
 	ss.mu.Lock()
 	delete(ss.live, sub)
+	ss.ended = time.Now()
 	ss.mu.Unlock()
 	ss.changed.Wake()
 }
 
-// drop records that a stream ended now because its subscriber fell behind.
+// drop records that a stream is ending because its subscriber fell behind.
 func (ss *subscribers) drop() {
 	ss.mu.Lock()
 	ss.owed++
-	ss.dropped = time.Now()
 	ss.mu.Unlock()
 }
 
-// snapshot returns the live subscribers, when a stream last ended because
-// its subscriber fell behind if one has not resumed since (or the zero
-// time), and a channel closed at the next change, taken before the read so
-// that no change is missed.
+// snapshot returns the live subscribers; when the last stream ended, if a
+// subscriber that fell behind has not resumed since (or the zero time);
+// and a channel closed at the next change, taken before the read so that
+// no change is missed.
 func (ss *subscribers) snapshot() ([]*subscriber, time.Time, <-chan struct{}) {
 	changed := ss.changed.Wait()
 	ss.mu.Lock()
@@ -86,7 +86,7 @@ func (ss *subscribers) snapshot() ([]*subscriber, time.Time, <-chan struct{}) {
 	if ss.owed == 0 {
 		return out, time.Time{}, changed
 	}
-	return out, ss.dropped, changed
+	return out, ss.ended, changed
 }
 
 // Cut is a subscriber that the drain bound cut off before it had been sent
@@ -104,8 +104,11 @@ type Cut struct {
 // which is likely near the end of a run that outran it, was ended with
 // SlowConsumerError and is still reading what it was sent; it then
 // resumes with a new stream. Until as many streams have resumed (started
-// after a sequence) as were ended so, Drain waits resume from the last
-// such end for them to come back, and for their new streams in turn.
+// after a sequence) as were ended so, Drain waits for them to come back,
+// and for their new streams in turn, until resume has passed since the
+// last stream of any subscriber ended: the one that fell behind may share
+// its machine, or its process, with others still streaming, and read
+// slowly until they are done.
 // Subscribers still streaming when the bound passes are cut: each is sent
 // nothing more and ends with drainCutError, a status it can resume from,
 // and Drain returns them.
@@ -113,11 +116,11 @@ func (s *Server) Drain(ctx context.Context, timeout, resume time.Duration) []Cut
 	bound := time.NewTimer(timeout)
 	defer bound.Stop()
 	for {
-		live, dropped, changed := s.subs.snapshot()
+		live, ended, changed := s.subs.snapshot()
 		var back <-chan time.Time
 		if len(live) == 0 {
-			wait := time.Until(dropped.Add(resume))
-			if dropped.IsZero() || wait <= 0 {
+			wait := time.Until(ended.Add(resume))
+			if ended.IsZero() || wait <= 0 {
 				return nil
 			}
 			back = time.After(wait)

@@ -13,6 +13,7 @@ import (
 
 	pb "github.com/hoist-dev/hoist/api/hoist/v1alpha2"
 	"github.com/hoist-dev/hoist/api/hoist/v1alpha2/hoistv1alpha2connect"
+	"github.com/hoist-dev/hoist/internal/event"
 	"github.com/hoist-dev/hoist/internal/rpc"
 	"github.com/hoist-dev/hoist/internal/state"
 	"github.com/hoist-dev/hoist/internal/testutil"
@@ -126,9 +127,63 @@ func resumeAll(t *testing.T, client hoistv1alpha2connect.EventServiceClient, got
 	}
 }
 
+// fallBehind subscribes with client to the run of bus from its start and,
+// once the subscriber has its first event, prints 10 MiB while it does not
+// read: more than the flow-control windows hold, so that it falls behind
+// by more than a queue of 256 and is dropped. Then the run ends. It returns
+// the stream and the run's number of events.
+func fallBehind(t *testing.T, bus *event.Bus, client hoistv1alpha2connect.EventServiceClient) (*connect.ServerStreamForClient[pb.Envelope], int) {
+	t.Helper()
+	bus.Publish(testutil.LogEvent("app", "the first line"))
+	stream, err := client.Events(t.Context(), connect.NewRequest(&pb.EventsRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !stream.Receive() {
+		t.Fatalf("no first event: %v", stream.Err())
+	}
+	const n = 10_000
+	pad := make([]byte, 512)
+	for i := range n {
+		_, _ = rand.Read(pad)
+		bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output %x", i, pad)))
+	}
+	testutil.Terminate(bus)
+	return stream, n + 2
+}
+
+// readDropped reads on the stream of fallBehind to its end, which must be
+// the status of a subscriber that fell behind, and returns the sequences
+// it got and the one to resume after.
+func readDropped(t *testing.T, stream *connect.ServerStreamForClient[pb.Envelope]) ([]uint32, uint32) {
+	t.Helper()
+	got := []uint32{stream.Msg().Event.Sequence}
+	rest, err := collect(stream)
+	got = append(got, rest...)
+	sc, ok := rpc.SlowConsumerOf(err)
+	if !ok {
+		t.Fatalf("the stream ended with %v, want the subscriber dropped for falling behind", err)
+	}
+	return got, sc.LastSequence
+}
+
+// drained waits for Drain's result, which must cut no one.
+func drained(t *testing.T, cuts <-chan []rpc.Cut) {
+	t.Helper()
+	select {
+	case c := <-cuts:
+		if len(c) != 0 {
+			t.Errorf("Drain cut %v", c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Drain did not return after the resumed subscriber was done")
+	}
+}
+
 // A subscriber that fell behind at the end of the run, and was ended to
-// resume, is waited for: Drain waits resume from that end for it to come
-// back, then for its new stream, and it gets every event once. Without
+// resume, is waited for: Drain waits resume from that end (the last
+// stream's) for it to come back, then for its new stream, and it gets
+// every event once. Without
 // that wait, Drain returns as soon as the ended stream is gone, and the
 // server would stop before the subscriber resumes.
 func TestDrainWaitsForASubscriberThatFellBehind(t *testing.T) {
@@ -137,34 +192,11 @@ func TestDrainWaitsForASubscriberThatFellBehind(t *testing.T) {
 			bus := testutil.NewBus(t)
 			api := &rpc.Server{Bus: bus, State: state.New(), Queue: 256}
 			client := eventsClient(t, testutil.Serve(t, rpc.NewHTTPServer(api.Handler())))
-			bus.Publish(testutil.LogEvent("app", "the first line"))
-			stream, err := client.Events(t.Context(), connect.NewRequest(&pb.EventsRequest{}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !stream.Receive() {
-				t.Fatalf("no first event: %v", stream.Err())
-			}
-			// The subscriber stops reading while the run prints 10 MiB,
-			// more than the flow-control windows hold: it falls behind
-			// by more than its queue and is dropped.
-			const n = 10_000
-			pad := make([]byte, 512)
-			for i := range n {
-				_, _ = rand.Read(pad)
-				bus.Publish(testutil.LogEvent("app", fmt.Sprintf("line %d of the build output %x", i, pad)))
-			}
-			testutil.Terminate(bus)
+			stream, n := fallBehind(t, bus, client)
 			cuts := make(chan []rpc.Cut, 1)
 			go func() { cuts <- api.Drain(t.Context(), 30*time.Second, resume) }()
 
-			got := []uint32{stream.Msg().Event.Sequence}
-			rest, err := collect(stream)
-			got = append(got, rest...)
-			sc, ok := rpc.SlowConsumerOf(err)
-			if !ok {
-				t.Fatalf("the stream ended with %v, want the subscriber dropped for falling behind", err)
-			}
+			got, last := readDropped(t, stream)
 			time.Sleep(200 * time.Millisecond) // the subscriber is slow to come back
 			select {
 			case c := <-cuts:
@@ -177,17 +209,38 @@ func TestDrainWaitsForASubscriberThatFellBehind(t *testing.T) {
 					t.Fatal("Drain with resume 0 waits for a subscriber that fell behind")
 				}
 			}
-			resumeAll(t, client, got, sc.LastSequence, n+2)
-			select {
-			case c := <-cuts:
-				if len(c) != 0 {
-					t.Errorf("Drain cut %v", c)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("Drain did not return after the resumed subscriber was done")
-			}
+			resumeAll(t, client, got, last, n)
+			drained(t, cuts)
 		})
 	}
+}
+
+// A subscriber that fell behind while another was still streaming may
+// read slowly until that one is done, sharing its machine or its process:
+// Drain waits resume from the end of the last stream, not from its own.
+// Counted from its own end, the wait is over before the other stream ends,
+// and Drain returns then.
+func TestDrainWaitsForASubscriberThatFellBehindUntilTheOthersAreDone(t *testing.T) {
+	const resume = 2 * time.Second
+	bus := testutil.NewBus(t)
+	api := &rpc.Server{Bus: bus, State: state.New(), Queue: 256}
+	client := eventsClient(t, testutil.Serve(t, rpc.NewHTTPServer(api.Handler())))
+	other := api.Track("127.0.0.1:1") // streams until told to end
+	stream, n := fallBehind(t, bus, client)
+	cuts := make(chan []rpc.Cut, 1)
+	go func() { cuts <- api.Drain(t.Context(), 30*time.Second, resume) }()
+
+	got, last := readDropped(t, stream)
+	time.Sleep(resume + 500*time.Millisecond)
+	other.Done()
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case c := <-cuts:
+		t.Fatalf("Drain returned (cut %v) when the other stream ended, before the subscriber that fell behind resumed", c)
+	default:
+	}
+	resumeAll(t, client, got, last, n)
+	drained(t, cuts)
 }
 
 // An event that the JSON-lines endpoint sends while more were at hand

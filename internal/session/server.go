@@ -148,8 +148,8 @@ func (s *session) protect(o ServerOptions) (*tls.Config, error) {
 // subscriber still streaming (hoist's, Skaffold's gRPC and HTTP alike) has
 // been sent the whole run, says on stderr which ones it had to cut, and
 // stops the servers. A subscriber that fell behind and was ended to
-// resume counts as a late client: the drain waits the linger time from
-// that end for it to come back.
+// resume counts as a late client: the drain waits for it to come back
+// until the linger time has passed since the last stream ended.
 func (s *session) stopServer(ctx context.Context) {
 	if s.server == nil {
 		return
