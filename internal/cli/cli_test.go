@@ -427,7 +427,8 @@ var (
 )
 
 // hoistBinary builds hoist and hoist-render once for the tests that need
-// a real process.
+// a real process, and beside them the test's Event API client
+// (subscriberBinary).
 func hoistBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
@@ -438,7 +439,8 @@ func hoistBinary(t testing.TB) string {
 		}
 		// hoist-render beside it, where hoist looks for it.
 		binPath = filepath.Join(dir, "hoist")
-		if out, err := exec.Command("go", "build", "-o", dir+"/", "github.com/hoist-dev/hoist/cmd/hoist", "github.com/hoist-dev/hoist/cmd/hoist-render").CombinedOutput(); err != nil {
+		if out, err := exec.Command("go", "build", "-o", dir+"/", "github.com/hoist-dev/hoist/cmd/hoist", "github.com/hoist-dev/hoist/cmd/hoist-render",
+			"github.com/hoist-dev/hoist/internal/testutil/subscriber").CombinedOutput(); err != nil {
 			binErr = fmt.Errorf("building hoist: %v\n%s", err, out)
 		}
 	})
@@ -446,6 +448,13 @@ func hoistBinary(t testing.TB) string {
 		t.Fatal(binErr)
 	}
 	return binPath
+}
+
+// subscriberBinary is the Event API client of internal/testutil/subscriber,
+// built without the race detector.
+func subscriberBinary(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(filepath.Dir(hoistBinary(t)), "subscriber")
 }
 
 // writeFile writes a test's file, failing the test when it cannot.
