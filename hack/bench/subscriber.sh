@@ -16,6 +16,8 @@
 # serve, from hack/tools.sh) on 127.0.0.1; it needs no test environment.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=hack/bench/lib.sh
+source "$root/hack/bench/lib.sh"
 cd "$root"
 LINES=${LINES:-1000000}
 RATES=${RATES:-250000 500000 max}
@@ -28,36 +30,9 @@ install -m 0755 bin/hoist.new bin/hoist
 rm -f bin/hoist.new
 hoist=$root/bin/hoist
 work=$(mktemp -d)
+trap lines_cleanup EXIT
 go build -o "$work/lines" ./hack/bench/lines
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-port=$(free_port)
-crane registry serve --address "127.0.0.1:$port" >"$work/registry.log" 2>&1 &
-registry=$!
-trap 'kill "$registry" 2>/dev/null; wait "$registry" 2>/dev/null || true; rm -rf "$work"' EXIT
-until curl -sf -o /dev/null "http://127.0.0.1:$port/v2/"; do sleep 0.1; done
-
-mkdir -p "$work/app/files"
-echo hello >"$work/app/files/index.html"
-cat >"$work/app/build.sh" <<SCRIPT
-#!/bin/sh
-set -eu
-"$work/lines" $LINES \${BENCH_RATE:-}
-tmp=\$(mktemp -d)
-tar -C files -cf "\$tmp/layer.tar" .
-crane append --platform linux/amd64 --new_layer "\$tmp/layer.tar" --new_tag "\$IMAGE" >/dev/null 2>&1
-rm -rf "\$tmp"
-SCRIPT
-chmod +x "$work/app/build.sh"
-cat >"$work/app/skaffold.yaml" <<'YAML'
-apiVersion: skaffold/v4beta14
-kind: Config
-build:
-  tagPolicy: {sha256: {}}
-  local: {push: true}
-  artifacts:
-  - image: lines
-    custom: {buildCommand: ./build.sh}
-YAML
+lines_project "$work" "\"$work/lines\" $LINES \${BENCH_RATE:-}"
 
 build=("$hoist" build -f "$work/app/skaffold.yaml" --default-repo "127.0.0.1:$port" --cache-artifacts=false)
 results=$work/results

@@ -13,6 +13,8 @@
 # hack/tools.sh) on 127.0.0.1; it needs no test environment.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=hack/bench/lib.sh
+source "$root/hack/bench/lib.sh"
 cd "$root"
 LINES=${LINES:-1000000}
 RUNS=${RUNS:-5}
@@ -20,34 +22,8 @@ PATH="$(bash hack/tools.sh):$PATH"
 export PATH
 go build -o bin/hoist ./cmd/hoist
 work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-crane registry serve --address "127.0.0.1:$port" >"$work/registry.log" 2>&1 &
-registry=$!
-trap 'kill "$registry" 2>/dev/null; wait "$registry" 2>/dev/null || true; rm -rf "$work"' EXIT
-until curl -sf -o /dev/null "http://127.0.0.1:$port/v2/"; do sleep 0.1; done
-
-mkdir -p "$work/app/files"
-echo hello >"$work/app/files/index.html"
-cat >"$work/app/build.sh" <<SCRIPT
-#!/bin/sh
-set -eu
-seq -f "line %.0f of the build output, printed as fast as the build can" 1 $LINES
-tmp=\$(mktemp -d)
-tar -C files -cf "\$tmp/layer.tar" .
-crane append --platform linux/amd64 --new_layer "\$tmp/layer.tar" --new_tag "\$IMAGE" >/dev/null 2>&1
-rm -rf "\$tmp"
-SCRIPT
-chmod +x "$work/app/build.sh"
-cat >"$work/app/skaffold.yaml" <<'YAML'
-apiVersion: skaffold/v4beta14
-kind: Config
-build:
-  tagPolicy: {sha256: {}}
-  local: {push: true}
-  artifacts:
-  - image: lines
-    custom: {buildCommand: ./build.sh}
-YAML
+trap lines_cleanup EXIT
+lines_project "$work" "seq -f \"line %.0f of the build output, printed as fast as the build can\" 1 $LINES"
 
 build="$root/bin/hoist build -f $work/app/skaffold.yaml --default-repo 127.0.0.1:$port --cache-artifacts=false"
 results="$work/results"
