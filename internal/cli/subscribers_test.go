@@ -112,8 +112,11 @@ build:
 	if code != 3 {
 		t.Fatalf("hoist build exited %d, want 3 (the build's failure)\n%s", code, out)
 	}
+	fileLines := func(path string) []string {
+		return strings.Split(strings.TrimSuffix(readFile(path), "\n"), "\n")
+	}
 	// The file pads a line with spaces rather than let it cross a page.
-	want := strings.Split(strings.TrimSuffix(readFile(logFile), "\n"), "\n")
+	want := fileLines(logFile)
 	for i := range want {
 		want[i] = strings.TrimRight(want[i], " ")
 	}
@@ -132,9 +135,6 @@ build:
 				return
 			}
 		}
-	}
-	fileLines := func(path string) []string {
-		return strings.Split(strings.TrimSuffix(readFile(path), "\n"), "\n")
 	}
 	equalLines("JSON lines", httpLines)
 	if err := <-eventsDone; err != nil {

@@ -56,14 +56,7 @@ func TestDrainWaitsForConnectedSubscribers(t *testing.T) {
 	if got := len(seqs) + 1; got != n+1 {
 		t.Errorf("the subscriber got %d events, want %d", got, n+1)
 	}
-	select {
-	case c := <-cuts:
-		if len(c) != 0 {
-			t.Errorf("Drain cut %v", c)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Drain did not return after the subscriber was done")
-	}
+	drained(t, cuts, 30*time.Second)
 	if c := api.Drain(t.Context(), time.Millisecond, 0); len(c) != 0 {
 		t.Errorf("Drain with nobody connected cut %v", c)
 	}
@@ -167,16 +160,17 @@ func readDropped(t *testing.T, stream *connect.ServerStreamForClient[pb.Envelope
 	return got, sc.LastSequence
 }
 
-// drained waits for Drain's result, which must cut no one.
-func drained(t *testing.T, cuts <-chan []rpc.Cut) {
+// drained waits, at most timeout, for Drain's result once the
+// subscribers are done, which must cut no one.
+func drained(t *testing.T, cuts <-chan []rpc.Cut, timeout time.Duration) {
 	t.Helper()
 	select {
 	case c := <-cuts:
 		if len(c) != 0 {
 			t.Errorf("Drain cut %v", c)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Drain did not return after the resumed subscriber was done")
+	case <-time.After(timeout):
+		t.Fatalf("Drain did not return within %v after the subscribers were done", timeout)
 	}
 }
 
@@ -210,7 +204,7 @@ func TestDrainWaitsForASubscriberThatFellBehind(t *testing.T) {
 				}
 			}
 			resumeAll(t, client, got, last, n)
-			drained(t, cuts)
+			drained(t, cuts, 10*time.Second)
 		})
 	}
 }
@@ -240,7 +234,7 @@ func TestDrainWaitsForASubscriberThatFellBehindUntilTheOthersAreDone(t *testing.
 	default:
 	}
 	resumeAll(t, client, got, last, n)
-	drained(t, cuts)
+	drained(t, cuts, 10*time.Second)
 }
 
 // An event that the JSON-lines endpoint sends while more were at hand
